@@ -1,0 +1,3 @@
+"""Commands: publishing."""
+
+commands = []

@@ -1,0 +1,3 @@
+"""Commands: scoring."""
+
+commands = []

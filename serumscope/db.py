@@ -1,0 +1,174 @@
+"""The serumscope database: one SQLite file, schema declared as data, applied idempotently.
+
+Tables are grouped by the stage that writes them: the crawler writes ``shops``, ``crawl_runs``,
+``listings``, ``variants`` and ``crawl_errors``; the evaluator CLI writes ``evaluations``,
+``ingredients`` and ``actives``. docs/schema.md documents every column.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlite_utils
+
+# table -> (columns, primary key, foreign keys)
+TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...], list[tuple[str, str, str]]]] = {
+    "shops": (
+        {"name": str, "platform": str, "base_url": str, "config": str, "added_at": str},
+        "name",
+        [],
+    ),
+    "crawl_runs": (
+        {
+            "id": int,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,
+            "shops": str,
+            "listings_seen": int,
+            "errors": int,
+            "stats": str,
+            "pid": int,
+        },
+        "id",
+        [],
+    ),
+    "listings": (
+        {
+            "id": str,
+            "shop": str,
+            "platform": str,
+            "url": str,
+            "canonical_id": str,
+            "title": str,
+            "brand": str,
+            "description": str,
+            "description_html": str,
+            "ingredients_text": str,
+            "image_alts": str,
+            "tags": str,
+            "categories": str,
+            "provenance": str,
+            "is_candidate": int,
+            "relevance_reason": str,
+            "fetched_at": str,
+            "first_seen": str,
+            "last_seen": str,
+            "last_run_id": int,
+            "gone_since": str,
+            "input_hash": str,
+        },
+        "id",
+        [("shop", "shops", "name")],
+    ),
+    "variants": (
+        {
+            "id": str,
+            "listing_id": str,
+            "position": int,
+            "title": str,
+            "size_text": str,
+            "price": str,
+            "regular_price": str,
+            "currency": str,
+            "available": int,
+            "sku": str,
+            "last_seen": str,
+        },
+        "id",
+        [("listing_id", "listings", "id")],
+    ),
+    "crawl_errors": (
+        {
+            "id": int,
+            "run_id": int,
+            "shop": str,
+            "url": str,
+            "kind": str,
+            "status": int,
+            "message": str,
+            "occurred_at": str,
+        },
+        "id",
+        [],
+    ),
+    "evaluations": (
+        {
+            "listing_id": str,
+            "rubric": str,
+            "rubric_version": str,
+            "score": int,
+            "verdict": str,
+            "vitamin_c_forms": str,
+            "vitamin_c_percent": float,
+            "light": str,
+            "dispenser": str,
+            "size_ml": float,
+            "price": float,
+            "currency": str,
+            "price_usd": float,
+            "price_converted": int,
+            "price_per_30ml": float,
+            "price_per_gram_vitamin_c": float,
+            "breakdown": str,
+            "facts": str,
+            "input_hash": str,
+            "evaluated_at": str,
+        },
+        ("listing_id", "rubric"),
+        [("listing_id", "listings", "id")],
+    ),
+    "ingredients": (
+        {"listing_id": str, "position": int, "raw": str, "canonical": str, "known": int},
+        ("listing_id", "position"),
+        [("listing_id", "listings", "id")],
+    ),
+    "actives": (
+        {
+            "id": int,
+            "listing_id": str,
+            "active": str,
+            "form": str,
+            "percent": float,
+            "percent_min": float,
+            "percent_max": float,
+            "evidence_field": str,
+            "evidence_text": str,
+        },
+        "id",
+        [("listing_id", "listings", "id")],
+    ),
+}
+
+INDEXES: list[tuple[str, list[str]]] = [
+    ("listings", ["shop"]),
+    ("listings", ["last_seen"]),
+    ("variants", ["listing_id"]),
+    ("crawl_errors", ["run_id"]),
+    ("actives", ["listing_id"]),
+]
+
+
+def open_db(path: str | Path) -> sqlite_utils.Database:
+    """Open (creating if needed) the database at ``path`` in WAL mode with the schema applied."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite_utils.Database(path)
+    db.execute("PRAGMA busy_timeout = 10000")
+    db.enable_wal()
+    ensure_schema(db)
+    return db
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    """Create missing tables, columns and indexes; never drops or rewrites existing data."""
+    for name, (columns, pk, foreign_keys) in TABLES.items():
+        table = db[name]
+        if not table.exists():
+            table.create(columns, pk=pk, foreign_keys=foreign_keys or None, not_null=None)
+        else:
+            missing = {c: t for c, t in columns.items() if c not in table.columns_dict}
+            for column, column_type in missing.items():
+                table.add_column(column, column_type)
+    for table_name, columns in INDEXES:
+        db[table_name].create_index(columns, if_not_exists=True)
