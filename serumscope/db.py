@@ -172,3 +172,6 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
                 table.add_column(column, column_type)
     for table_name, columns in INDEXES:
         db[table_name].create_index(columns, if_not_exists=True)
+    from serumscope.site_schema import ensure_site_schema
+
+    ensure_site_schema(db)
