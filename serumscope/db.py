@@ -172,6 +172,9 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
                 table.add_column(column, column_type)
     for table_name, columns in INDEXES:
         db[table_name].create_index(columns, if_not_exists=True)
+    from serumscope.history import ensure_history_schema
+
+    ensure_history_schema(db)
     from serumscope.site_schema import ensure_site_schema
 
     ensure_site_schema(db)
