@@ -1,3 +1,124 @@
-"""Commands: scheduling."""
+"""Commands: run (one unattended crawl + evaluate cycle) and schedule (repeat it)."""
 
-commands = []
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from serumscope.paths import DEFAULT_DB, DEFAULT_SITES
+
+SITES_OPTION = click.option(
+    "--sites",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=DEFAULT_SITES,
+    show_default=True,
+    help="Sites file (TOML) listing the shops to crawl.",
+)
+DB_OPTION = click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_DB,
+    show_default=True,
+    help="SQLite database to update.",
+)
+LOG_DIR_OPTION = click.option(
+    "--log-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the per-run log files [default: logs/ beside the database].",
+)
+RUBRIC_OPTION = click.option(
+    "--rubric", default="post", show_default=True, help="Rubric to evaluate listings with."
+)
+
+
+@click.command("run")
+@SITES_OPTION
+@DB_OPTION
+@LOG_DIR_OPTION
+@RUBRIC_OPTION
+@click.option("--quiet", "-q", is_flag=True, help="Print only the one-line summary (for cron).")
+def run_command(sites: Path, db_path: Path, log_dir: Path | None, rubric: str, quiet: bool):
+    """Crawl every shop, evaluate what changed and record the run, unattended (cron, systemd).
+
+    One cycle: take a lock beside the database, crawl all shops in a child process, mark listings a
+    shop no longer lists as gone (unless the shop's answer looks broken: then the run is `suspect`
+    and nothing is marked), clear `gone_since` of listings that came back, evaluate new and changed
+    listings, and record the run in the `runs` table. History (prices, ingredient lists, scores,
+    appearances) is kept by the database itself. Ends with a one-line summary; the full log is
+    written to logs/run-<id>-<time>.log.
+
+    Exit status: 0 ok; 1 partial (some shops failed or look suspect, or evaluation failed); 2 failed
+    (no shop answered normally, or the sites file is unusable); 75 another run holds the lock
+    (nothing done); 130/143 interrupted by SIGINT/SIGTERM.
+    """
+    from crawler.sites import SitesError
+    from serumscope.runs import EXIT_FAILED, EXIT_LOCKED, RunInterrupted, RunLocked, run_once
+
+    def echo(message: str, err: bool = False) -> None:
+        if not quiet:
+            click.echo(message, err=err)
+
+    try:
+        result = run_once(sites, db_path, log_dir, rubric=rubric, echo=echo)
+    except RunLocked as locked:
+        click.echo(f"serumscope run: {locked}", err=True)
+        sys.exit(EXIT_LOCKED)
+    except SitesError as error:
+        click.echo(f"serumscope run: {error}", err=True)
+        sys.exit(EXIT_FAILED)
+    except RunInterrupted as interrupt:
+        click.echo(f"serumscope run: interrupted by {interrupt}", err=True)
+        sys.exit(128 + interrupt.signum)
+    click.echo(result.summary)
+    sys.exit(result.exit_code)
+
+
+@click.command("schedule")
+@click.option(
+    "--every",
+    required=True,
+    help="Interval between run starts: 30s, 15m, 6h, 1d or combinations like 1h30m.",
+)
+@SITES_OPTION
+@DB_OPTION
+@LOG_DIR_OPTION
+@RUBRIC_OPTION
+@click.option(
+    "--max-runs", type=click.IntRange(min=1), default=None, help="Stop after this many runs."
+)
+def schedule_command(
+    every: str,
+    sites: Path,
+    db_path: Path,
+    log_dir: Path | None,
+    rubric: str,
+    max_runs: int | None,
+):
+    """Repeat `serumscope run` every interval, for containers and laptops without cron.
+
+    The first run starts at once. Each run is its own process, so a failed or crashed run is logged
+    and the loop goes on; runs never overlap (a run started by cron meanwhile makes this one skip
+    with status 75). Prints each run's exit status and the next run time. SIGTERM or SIGINT stops
+    the loop cleanly: a run in progress is asked to stop and records itself as interrupted.
+    """
+    from serumscope.runs import parse_duration, schedule_loop
+
+    try:
+        interval = parse_duration(every)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--every") from None
+    arguments = ["--sites", str(sites), "--db", str(db_path), "--rubric", rubric]
+    if log_dir is not None:
+        arguments += ["--log-dir", str(log_dir)]
+    sys.exit(
+        schedule_loop(
+            arguments, interval, max_runs=max_runs, echo=lambda m: click.echo(m, err=False)
+        )
+    )
+
+
+commands = [run_command, schedule_command]
