@@ -1,0 +1,206 @@
+"""serumscope's Datasette hooks: the listing and methodology pages, home page data, cell links.
+
+Everything shown comes from shops and is untrusted: templates autoescape it, links are only made
+from http(s) URLs, and no scraped text is ever marked safe.
+"""
+
+from __future__ import annotations
+
+import json
+
+from datasette.utils.asgi import NotFound, Response
+from markupsafe import Markup, escape
+
+from datasette import hookimpl
+from serumscope.site import (
+    SITE_DB_NAME,
+    fts_query,
+    highlighted_evidence,
+    listing_id_from_path,
+    listing_path,
+    safe_http_url,
+)
+
+TOP_PICKS_SQL = """
+select listing_id, name, brand, shop, score, verdict, price_per_30ml, vitamin_c_percent, light
+from scores
+where verdict = 'recommend' and gone_since is null
+order by score desc, price_per_30ml
+limit 10
+"""
+VERDICT_COUNTS_SQL = """
+select verdict, count(*) as listings from scores
+where verdict is not null and gone_since is null group by verdict
+"""
+LISTING_SQL = "select * from listings where id = ?"
+VARIANTS_SQL = "select * from variants where listing_id = ? order by position"
+EVALUATIONS_SQL = (
+    "select * from evaluations where listing_id = ? order by rubric = 'post' desc, rubric"
+)
+INGREDIENTS_SQL = "select * from ingredients where listing_id = ? order by position"
+PRICE_HISTORY_SQL = """
+select h.changed_at, h.price, h.currency, coalesce(v.title, h.variant_id) as variant
+from variant_history as h left join variants as v on v.id = h.variant_id
+where h.listing_id = ? and h.price is not null
+order by h.id
+"""
+
+
+def _site_db(datasette):
+    try:
+        return datasette.get_database(SITE_DB_NAME)
+    except KeyError:
+        raise NotFound("serumscope database not attached") from None
+
+
+def _rubric_names() -> list[str]:
+    from serumscope.paths import DATA_DIR
+
+    return sorted(path.stem for path in (DATA_DIR / "rubrics").glob("*.*"))
+
+
+def _load_rubric(name: str) -> dict | None:
+    try:
+        from evaluator import load_rubric
+    except ImportError:
+        return None
+    try:
+        return load_rubric(name)
+    except (FileNotFoundError, KeyError, ValueError):
+        return None
+
+
+async def _rows(db, sql: str, params=()) -> list[dict]:
+    try:
+        return [dict(row) for row in (await db.execute(sql, params)).rows]
+    except Exception as error:  # a table another stage creates may not exist yet
+        if "no such table" in str(error):
+            return []
+        raise
+
+
+def _decoded(value):
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+async def listing_page(datasette, request):
+    db = _site_db(datasette)
+    listing_id = listing_id_from_path(request.url_vars["listing_id"])
+    listings = await _rows(db, LISTING_SQL, [listing_id])
+    if not listings:
+        raise NotFound(f"No listing {listing_id!r}")
+    listing = listings[0]
+    evaluations = await _rows(db, EVALUATIONS_SQL, [listing_id])
+    for evaluation in evaluations:
+        evaluation["vitamin_c_forms"] = _decoded(evaluation["vitamin_c_forms"]) or []
+        breakdown = _decoded(evaluation["breakdown"]) or []
+        for criterion in breakdown if isinstance(breakdown, list) else []:
+            criterion["quotes"] = [
+                {
+                    "field": item.get("field"),
+                    "segments": highlighted_evidence(listing.get(item.get("field")), item),
+                }
+                for item in criterion.get("evidence") or []
+            ]
+        evaluation["breakdown"] = breakdown if isinstance(breakdown, list) else []
+    price_history = await _rows(db, PRICE_HISTORY_SQL, [listing_id])
+    return Response.html(
+        await datasette.render_template(
+            "listing.html",
+            {
+                "listing": listing,
+                "shop_url": safe_http_url(listing.get("url")),
+                "variants": await _rows(db, VARIANTS_SQL, [listing_id]),
+                "evaluations": evaluations,
+                "ingredients": await _rows(db, INGREDIENTS_SQL, [listing_id]),
+                "price_history": price_history,
+                "price_history_json": json.dumps(
+                    [
+                        {
+                            "changed_at": row["changed_at"],
+                            "price": float(row["price"]),
+                            "variant": row["variant"],
+                        }
+                        for row in price_history
+                        if _is_number(row["price"])
+                    ]
+                ),
+                "db_name": SITE_DB_NAME,
+            },
+            request=request,
+        )
+    )
+
+
+def _is_number(text) -> bool:
+    try:
+        float(text)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+async def methodology_page(datasette, request):
+    rubrics = [rubric for rubric in map(_load_rubric, _rubric_names()) if rubric]
+    return Response.html(
+        await datasette.render_template(
+            "methodology.html", {"rubrics": rubrics, "db_name": SITE_DB_NAME}, request=request
+        )
+    )
+
+
+@hookimpl
+def register_routes():
+    return [
+        (r"^/listing/(?P<listing_id>[^/]+)$", listing_page),
+        (r"^/methodology$", methodology_page),
+    ]
+
+
+@hookimpl
+def prepare_connection(conn):
+    conn.create_function("fts_query", 1, fts_query, deterministic=True)
+
+
+@hookimpl
+def extra_template_vars(template, datasette):
+    if template != "index.html":
+        return {"listing_path": listing_path}
+
+    async def home_page_data():
+        db = _site_db(datasette)
+        rubric = _load_rubric("post")
+        return {
+            "listing_path": listing_path,
+            "top_picks": await _rows(db, TOP_PICKS_SQL),
+            "verdict_counts": await _rows(db, VERDICT_COUNTS_SQL),
+            "rubric": rubric,
+            "db_name": SITE_DB_NAME,
+        }
+
+    return home_page_data
+
+
+@hookimpl
+def render_cell(row, value, column, table, database):
+    if database != SITE_DB_NAME or value is None:
+        return None
+    columns = row.keys() if hasattr(row, "keys") else []
+    if column == "url":
+        url = safe_http_url(value)
+        return (
+            Markup(f'<a href="{escape(url)}" rel="nofollow noopener">{escape(value)}</a>')
+            if url
+            else None
+        )
+    if column == "listing_id" or (column == "id" and table == "listings"):
+        return Markup(f'<a href="{escape(listing_path(str(value)))}">{escape(value)}</a>')
+    if column in ("name", "title") and "listing_id" in columns and row["listing_id"]:
+        href = listing_path(str(row["listing_id"]))
+        return Markup(f'<a href="{escape(href)}">{escape(value)}</a>')
+    return None

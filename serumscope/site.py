@@ -1,0 +1,99 @@
+"""The Datasette site: one factory used by ``serumscope serve``, the tests and the benchmark.
+
+The database is always mounted as ``serumscope`` whatever its file is called, so ``metadata.yml``,
+the dashboards and the templates can name it. Datasette opens a mutable database read-only
+(``mode=ro``) for every query and nothing here asks it to write, so a crawl may write while it serves.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from datasette.app import Datasette
+from datasette.database import Database
+from datasette.utils import tilde_decode, tilde_encode
+
+from serumscope.paths import DATASETTE_DIR
+
+SITE_DB_NAME = "serumscope"
+
+# Chosen for 100k listings on 2 cores (see bench/serve.py): facet suggestions cost seconds per page,
+# one SQL thread beat three, and no query a visitor can build should hold the process for long.
+SETTINGS: dict[str, Any] = {
+    "suggest_facets": False,
+    "sql_time_limit_ms": 2500,
+    "facet_time_limit_ms": 1000,
+    "max_returned_rows": 1000,
+    "default_page_size": 50,
+    "num_sql_threads": 2,
+    "allow_download": False,
+    "default_cache_ttl": 60,
+}
+
+EVIDENCE_CONTEXT_CHARS = 70
+
+
+def make_datasette(db_path: str | Path, settings: dict[str, Any] | None = None) -> Datasette:
+    """A Datasette configured from ``datasette/`` serving ``db_path`` read-only as ``serumscope``."""
+    db_path = Path(db_path)
+    if not db_path.exists():
+        raise FileNotFoundError(f"no database at {db_path}: run `serumscope crawl` first")
+    ds = Datasette(config_dir=DATASETTE_DIR, settings={**SETTINGS, **(settings or {})})
+    ds.add_database(Database(ds, path=str(db_path), is_mutable=True), name=SITE_DB_NAME)
+    return ds
+
+
+def listing_path(listing_id: str) -> str:
+    """The site path of a listing's page (ids may hold ``:`` and whole URLs, so tilde-encoded)."""
+    return "/listing/" + tilde_encode(listing_id)
+
+
+def listing_id_from_path(encoded: str) -> str:
+    return tilde_decode(encoded)
+
+
+def safe_http_url(url: Any) -> str | None:
+    """``url`` if it is an absolute http(s) URL, else None: scraped links never become script."""
+    if not isinstance(url, str):
+        return None
+    url = url.strip()
+    if re.search(r"[\x00-\x20]", url):
+        return None
+    parts = urlsplit(url)
+    if parts.scheme.lower() in ("http", "https") and parts.netloc:
+        return url
+    return None
+
+
+def highlighted_evidence(source: str | None, evidence: dict) -> list[tuple[str, bool]]:
+    """The evidence span with some text either side, as ``(text, is_evidence)`` segments.
+
+    Segments, not HTML: the template escapes each one and wraps the evidence in ``<mark>``.
+    Falls back to finding the quoted text when the offsets no longer match the stored field.
+    """
+    quote = evidence.get("text") or ""
+    start, end = evidence.get("start"), evidence.get("end")
+    if not source:
+        return [(quote, True)] if quote else []
+    if not (isinstance(start, int) and isinstance(end, int) and source[start:end] == quote):
+        start = source.find(quote) if quote else -1
+        if start < 0:
+            return [(quote, True)] if quote else []
+        end = start + len(quote)
+    before_start = max(0, start - EVIDENCE_CONTEXT_CHARS)
+    after_end = min(len(source), end + EVIDENCE_CONTEXT_CHARS)
+    segments = [
+        (("…" if before_start else "") + source[before_start:start], False),
+        (source[start:end], True),
+        (source[end:after_end] + ("…" if after_end < len(source) else ""), False),
+    ]
+    return [segment for segment in segments if segment[0]]
+
+
+def fts_query(text: str | None) -> str:
+    """Free text as an FTS5 query of quoted terms, so no visitor input is read as FTS syntax."""
+    terms = re.findall(r"[^\s\"]+", text or "")
+    return " ".join('"' + term + '"' for term in terms) or '""'
