@@ -1,3 +1,141 @@
-"""Commands: publishing."""
+"""Commands: serve (the Datasette site) and demo (demo shops → crawl → evaluate → site)."""
 
-commands = []
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import click
+
+from serumscope.paths import DATA_DIR, DEFAULT_DB
+
+DEMO_DB = DATA_DIR / "demo.db"
+
+
+def prepare_for_serving(db_path: Path) -> None:
+    """Bring views up to date and rebuild the search index: the one write, before the site starts."""
+    from serumscope.db import open_db
+    from serumscope.site_schema import refresh_search_index
+
+    db = open_db(db_path)
+    refresh_search_index(db)
+    db.close()
+
+
+def run_site(db_path: Path, host: str, port: int) -> None:
+    """Serve ``db_path`` with Datasette until interrupted."""
+    import asyncio
+
+    import uvicorn
+
+    from serumscope.site import make_datasette
+
+    ds = make_datasette(db_path)
+    asyncio.run(ds.invoke_startup())
+    click.echo(f"serumscope site: http://{host}:{port}/  (Ctrl-C to stop)", err=True)
+    uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on")
+
+
+@click.command()
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_DB,
+    show_default=True,
+    help="SQLite database to publish.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8001, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--refresh/--no-refresh",
+    default=True,
+    show_default=True,
+    help="Rebuild the full-text search index before serving (the site itself never writes).",
+)
+def serve(db_path: Path, host: str, port: int, refresh: bool) -> None:
+    """Serve the scores as a Datasette site and JSON API.
+
+    Browse the top picks, each listing's evidence, facets, charts and canned queries; every page
+    has a .json twin. The database is opened read-only, so crawls may run while it serves.
+    """
+    if not db_path.exists():
+        raise click.ClickException(
+            f"no database at {db_path}: run `serumscope crawl` and `serumscope evaluate` first, "
+            "or `serumscope demo`"
+        )
+    if refresh:
+        prepare_for_serving(db_path)
+    run_site(db_path, host, port)
+
+
+def serumscope_command() -> list[str]:
+    return [sys.executable, "-c", "from serumscope.cli import cli; cli()"]
+
+
+def build_demo_database(shops, db_path: Path) -> dict:
+    """Crawl the running demo shops into a fresh ``db_path``, evaluate and index it; return counts."""
+    from serumscope.db import open_db
+    from serumscope.evaluation_store import evaluate_db
+    from serumscope.site_schema import refresh_search_index
+
+    for stale in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
+        stale.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory() as folder:
+        sites_file = Path(folder) / "sites.toml"
+        shops.write_sites(sites_file)
+        crawl = subprocess.run(
+            [*serumscope_command(), "crawl", "--sites", str(sites_file), "--db", str(db_path)],
+            stdin=subprocess.DEVNULL,
+        )
+    if crawl.returncode != 0:
+        raise click.ClickException(f"the demo crawl failed (exit status {crawl.returncode})")
+    db = open_db(db_path)
+    evaluation = evaluate_db(db)
+    refresh_search_index(db)
+    counts = {
+        "listings": db["listings"].count,
+        "evaluated": db["evaluations"].count,
+        "recommended": db.execute(
+            "select count(*) from scores where verdict = 'recommend'"
+        ).fetchone()[0],
+        "evaluation": evaluation,
+    }
+    db.close()
+    return counts
+
+
+@click.command()
+@click.option("--port", default=8001, show_default=True, type=int, help="Port of the site.")
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEMO_DB,
+    show_default=True,
+    help="Database to (re)create for the demo.",
+)
+def demo(port: int, db_path: Path) -> None:
+    """Try serumscope end to end on your machine, no internet needed.
+
+    Starts three demo shops on 127.0.0.1 (Shopify, WooCommerce and a schema.org retailer), crawls
+    them with the real spiders, scores every listing, and serves the site until Ctrl-C.
+    """
+    from serumscope.demo import DemoShops
+
+    started = time.monotonic()
+    with DemoShops() as shops:
+        click.echo(f"demo shops: {', '.join(shops.urls.values())}", err=True)
+        counts = build_demo_database(shops, db_path)
+        click.echo(
+            f"crawled and scored {counts['listings']} listings "
+            f"({counts['recommended']} recommended) in {time.monotonic() - started:.1f} s",
+            err=True,
+        )
+        run_site(db_path, "127.0.0.1", port)
+
+
+commands = [serve, demo]
