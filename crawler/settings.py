@@ -1,6 +1,73 @@
-"""Scrapy settings for serumscope's crawler (`scrapy list`, `scrapy crawl NAME` from the repo root)."""
+"""Scrapy settings for serumscope's crawler (`scrapy list`, `scrapy crawl NAME` from the repo root).
+
+Polite by default: robots.txt obeyed, AutoThrottle on, a few requests per shop at a time, a User-Agent
+that says who we are, a size cap, and retries with backoff that honour ``Retry-After``.
+"""
+
+import os
+
+from serumscope.paths import DEFAULT_DB
 
 BOT_NAME = "serumscope"
 SPIDER_MODULES = ["crawler.platforms", "crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
+
+USER_AGENT = "serumscope/0.1 (+https://github.com/serumscope/serumscope; vitamin C serum listings)"
 ROBOTSTXT_OBEY = True
+
+CONCURRENT_REQUESTS = 32
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0.0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.5
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+REDIRECT_MAX_TIMES = 5
+DNS_TIMEOUT = 15
+
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+# Backoff between attempts: RETRY_BACKOFF_BASE * 2**attempt seconds, or the server's Retry-After,
+# never more than RETRY_BACKOFF_MAX (a longer Retry-After gives up and records the error).
+RETRY_BACKOFF_BASE = 1.0
+RETRY_BACKOFF_MAX = 60.0
+
+# Our errors are recorded per URL in crawl_errors; let the spider see error statuses for that.
+HTTPERROR_ALLOW_ALL = False
+
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"
+LOGSTATS_INTERVAL = 60.0
+
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
+}
+
+ITEM_PIPELINES = {
+    "crawler.pipelines.normalise.NormalisePipeline": 100,
+    "crawler.pipelines.relevance.RelevancePipeline": 200,
+    "crawler.pipelines.input_hash.InputHashPipeline": 300,
+    "crawler.pipelines.store.StorePipeline": 900,
+}
+
+EXTENSIONS = {
+    "crawler.extensions.CrawlRunRecorder": 100,
+    "crawler.extensions.ProgressReporter": 110,
+}
+SERUMSCOPE_PROGRESS_INTERVAL = 0.0  # seconds between progress lines; 0 = off (the CLI turns it on)
+
+# Where items are stored and which crawl_runs row they belong to. `crawler.run.crawl` sets the run id;
+# a bare `scrapy crawl` opens its own run. The incremental (conditional request) middleware reads both.
+SERUMSCOPE_DB = os.environ.get("SERUMSCOPE_DB", str(DEFAULT_DB))
+SERUMSCOPE_RUN_ID = None
+SERUMSCOPE_SITES = os.environ.get("SERUMSCOPE_SITES", "")
+SERUMSCOPE_STORE_BATCH = 200
+
+FEED_EXPORT_ENCODING = "utf-8"

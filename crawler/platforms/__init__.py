@@ -1,0 +1,1 @@
+"""Base spiders, one per shop platform: ``shopify``, ``woocommerce``, ``sitemap``."""

@@ -1,3 +1,100 @@
-"""Commands: crawling."""
+"""Commands: crawl, detect, inspect."""
 
-commands = []
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from serumscope.paths import DEFAULT_DB, DEFAULT_SITES
+
+
+def _parse_settings(values: tuple[str, ...]) -> dict[str, object]:
+    settings: dict[str, object] = {}
+    for value in values:
+        if "=" not in value:
+            raise click.BadParameter(f"expected NAME=VALUE, got {value!r}", param_hint="--setting")
+        key, raw = value.split("=", 1)
+        try:
+            settings[key.strip()] = json.loads(raw)
+        except ValueError:
+            settings[key.strip()] = raw
+    return settings
+
+
+def _stats_table(summary: dict) -> str:
+    header = (
+        f"{'shop':<24} {'status':<8} {'pages':>6} {'listings':>8} {'candidates':>10} {'errors':>6}"
+    )
+    lines = [header, "-" * len(header)]
+    for name, shop in summary["shops"].items():
+        lines.append(
+            f"{name:<24} {shop['status']:<8} {shop.get('pages', 0):>6} {shop['listings']:>8} "
+            f"{shop['candidates']:>10} {shop['errors']:>6}"
+        )
+        for reason, count in sorted(shop.get("not_candidates", {}).items()):
+            lines.append(f"    not a candidate: {reason}: {count}")
+        for field, count in sorted(shop.get("fields_missing", {}).items()):
+            lines.append(f"    missing {field}: {count}")
+        for field, count in sorted(shop.get("fields_invalid", {}).items()):
+            lines.append(f"    invalid {field}: {count}")
+        for kind, count in sorted(shop.get("errors_by_kind", {}).items()):
+            lines.append(f"    errors ({kind}): {count}")
+        if shop.get("startup_error"):
+            lines.append(f"    could not start: {shop['startup_error']}")
+    return "\n".join(lines)
+
+
+@click.command()
+@click.option(
+    "--sites", "sites_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_SITES,
+    show_default=True, help="Sites file listing the shops to crawl.",
+)  # fmt: skip
+@click.option(
+    "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB,
+    show_default=True, help="SQLite database to store listings in.",
+)  # fmt: skip
+@click.option("--shop", "shop_names", multiple=True, help="Crawl only this shop (repeatable).")
+@click.option(
+    "--setting", "-s", "setting_values", multiple=True, metavar="NAME=VALUE",
+    help="Override a Scrapy setting, e.g. -s DOWNLOAD_TIMEOUT=5 (values parsed as JSON when they can be).",
+)  # fmt: skip
+@click.option("--quiet", is_flag=True, help="No progress lines while crawling.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
+def crawl(sites_path, db_path, shop_names, setting_values, quiet, as_json):
+    """Crawl the shops in the sites file and store their listings.
+
+    Every shop is crawled at once (politely: robots.txt, AutoThrottle, retries with backoff). Listings
+    are upserted into the database, never deleted; failed URLs are recorded in crawl_errors. Prints a
+    progress line per shop every few seconds and a table of per-shop figures at the end. Exits with
+    status 1 when every shop failed.
+    """
+    from crawler.run import crawl as run_crawl
+    from crawler.sites import SitesError, load_sites
+
+    try:
+        sites = load_sites(sites_path)
+    except SitesError as error:
+        raise click.ClickException(str(error)) from None
+    if shop_names:
+        unknown = sorted(set(shop_names) - {s["name"] for s in sites})
+        if unknown:
+            raise click.ClickException(f"{sites_path}: no enabled shop named {', '.join(unknown)}")
+        sites = [s for s in sites if s["name"] in shop_names]
+    if not sites:
+        raise click.ClickException(f"{sites_path}: no shops to crawl (uncomment or add a [[shop]])")
+    settings = {"LOG_LEVEL": "ERROR"}
+    settings.update(_parse_settings(setting_values))
+    summary = run_crawl(sites, db_path, progress=not quiet, settings=settings)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, sort_keys=True))
+    else:
+        click.echo(_stats_table(summary))
+        click.echo(f"run {summary['run_id']}: {summary['status']} (database {db_path})")
+    if summary["status"] == "failed":
+        sys.exit(1)
+
+
+commands = [crawl]

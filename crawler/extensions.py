@@ -1,0 +1,168 @@
+"""Crawl bookkeeping: per-URL errors into ``crawl_errors``, the run row, and progress lines."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from scrapy import signals
+from twisted.internet import task
+
+from crawler.extract.listing import utc_now
+from crawler.storage import finish_run, save_errors, shared_db, start_run
+
+logger = logging.getLogger("serumscope.crawl")
+
+# Error kinds that say something about the shop being unreachable or broken (status "failed"/"partial");
+# robots-forbidden and junk sitemap entries are the shop's choice or typos, recorded but not failures.
+SOFT_ERROR_KINDS = {"robots", "junk-url", "offsite"}
+
+
+def shop_summary(stats: dict[str, Any]) -> dict[str, Any]:
+    """Per-shop figures from one crawler's stats (also what ``crawl`` returns per shop)."""
+    errors = {
+        key.removeprefix("serumscope/errors/"): value
+        for key, value in stats.items()
+        if key.startswith("serumscope/errors/")
+    }
+    hard_errors = sum(v for k, v in errors.items() if k not in SOFT_ERROR_KINDS)
+    listings = stats.get("serumscope/listings_stored", 0)
+    finish_reason = stats.get("finish_reason", "")
+    if listings == 0 and (sum(errors.values()) or finish_reason not in ("finished", "")):
+        status = "failed"
+    elif hard_errors or finish_reason not in ("finished", ""):
+        status = "partial"
+    else:
+        status = "ok"
+    prefix = "serumscope/not_candidates/"
+    return {
+        "status": status,
+        "listings": listings,
+        "candidates": stats.get("serumscope/candidates", 0),
+        "not_candidates": {
+            k.removeprefix(prefix): v for k, v in stats.items() if k.startswith(prefix)
+        },
+        "errors": sum(errors.values()),
+        "hard_errors": hard_errors,
+        "errors_by_kind": errors,
+        "fields_missing": {
+            k.removeprefix("serumscope/fields_missing/"): v
+            for k, v in stats.items()
+            if k.startswith("serumscope/fields_missing/")
+        },
+        "fields_invalid": {
+            k.removeprefix("serumscope/fields_invalid/"): v
+            for k, v in stats.items()
+            if k.startswith("serumscope/fields_invalid/")
+        },
+        "pages": stats.get("response_received_count", 0),
+        "finish_reason": finish_reason,
+    }
+
+
+class CrawlRunRecorder:
+    """Records every failed URL in ``crawl_errors`` for the run; opens/closes the run row itself when
+    the crawl was started by plain ``scrapy crawl`` (no ``SERUMSCOPE_RUN_ID``)."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.db = shared_db(crawler.settings["SERUMSCOPE_DB"])
+        run_id = crawler.settings.get("SERUMSCOPE_RUN_ID")
+        self.owns_run = not run_id
+        self.run_id = int(run_id) if run_id else None
+        self.pending: list[dict[str, Any]] = []
+        crawler.serumscope_recorder = self
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(self.spider_error, signal=signals.spider_error)
+        crawler.serumscope_run_id = self.run_id
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def spider_opened(self, spider):
+        if self.owns_run:
+            self.run_id = start_run(self.db, [getattr(spider, "shop_name", spider.name)])
+            self.crawler.serumscope_run_id = self.run_id
+
+    def record_error(self, spider, url: str, kind: str, message: str, status: int | None) -> None:
+        self.pending.append(
+            {
+                "run_id": self.run_id,
+                "shop": getattr(spider, "shop_name", spider.name),
+                "url": url,
+                "kind": kind,
+                "status": status,
+                "message": message[:1000],
+                "occurred_at": utc_now(),
+            }
+        )
+        if len(self.pending) >= 100:
+            self.flush()
+
+    def spider_error(self, failure, response, spider):
+        spider.record_error(
+            response.url,
+            "parse",
+            f"{type(failure.value).__name__}: {failure.value}",
+            response.status,
+        )
+
+    def flush(self) -> None:
+        rows, self.pending = self.pending, []
+        save_errors(self.db, rows)
+
+    def spider_closed(self, spider, reason):
+        self.flush()
+        if self.owns_run:
+            stats = self.crawler.stats.get_stats()
+            stats["finish_reason"] = reason
+            summary = shop_summary(stats)
+            finish_run(
+                self.db,
+                self.run_id,
+                summary["status"],
+                summary["listings"],
+                summary["errors"],
+                {spider.shop_name: summary},
+            )
+
+
+class ProgressReporter:
+    """Every ``SERUMSCOPE_PROGRESS_INTERVAL`` seconds: pages, listings and errors of this shop."""
+
+    def __init__(self, crawler, interval: float):
+        self.crawler = crawler
+        self.interval = interval
+        self.loop = None
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        from scrapy.exceptions import NotConfigured
+
+        interval = crawler.settings.getfloat("SERUMSCOPE_PROGRESS_INTERVAL")
+        if interval <= 0:
+            raise NotConfigured
+        return cls(crawler, interval)
+
+    def line(self, spider, final: bool = False) -> str:
+        stats = self.crawler.stats.get_stats()
+        errors = sum(v for k, v in stats.items() if k.startswith("serumscope/errors/"))
+        return (
+            f"[{getattr(spider, 'shop_name', spider.name)}] {'done: ' if final else ''}"
+            f"{stats.get('response_received_count', 0)} pages, "
+            f"{stats.get('item_scraped_count', 0)} listings, {errors} errors"
+        )
+
+    def spider_opened(self, spider):
+        self.loop = task.LoopingCall(lambda: print(self.line(spider), file=sys.stderr, flush=True))
+        self.loop.start(self.interval, now=False)
+
+    def spider_closed(self, spider, reason):
+        if self.loop and self.loop.running:
+            self.loop.stop()
+        print(self.line(spider, final=True), file=sys.stderr, flush=True)

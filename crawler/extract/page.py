@@ -1,0 +1,404 @@
+"""A product page to listing fields: schema.org data first (extruct), visible HTML for the rest.
+
+Per field the first source that has it wins, in the order JSON-LD, microdata, OpenGraph, HTML, and
+``provenance`` records which one it was. Broken JSON-LD in one ``<script>`` is reported in ``errors``
+and does not stop the others being read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin
+
+import lxml.html
+from extruct.jsonld import JsonLdExtractor
+from extruct.opengraph import OpenGraphExtractor
+from extruct.uniform import _umicrodata_microformat, _uopengraph
+from extruct.w3cmicrodata import MicrodataExtractor
+from lxml import etree
+from parsel import Selector
+
+from crawler.extract.fields import availability, names, size_in
+from crawler.extract.ingredients import find_ingredients_in_tree
+from crawler.extract.money import currency_from_text, decimal_string
+from crawler.extract.text import clean, element_text
+
+PRODUCT_TYPES = {"Product", "ProductGroup", "IndividualProduct", "ProductModel"}
+LIST_PRICE_TYPES = ("ListPrice", "StrikethroughPrice", "MSRP")
+DESCRIPTION_SELECTORS = (
+    "[itemprop=description]",
+    ".product-description",
+    ".product__description",
+    ".product-single__description",
+    "#product-description",
+    "#description",
+    ".woocommerce-product-details__short-description",
+    ".description",
+)
+BREADCRUMB_SELECTORS = (
+    "nav[aria-label*=readcrumb] li",
+    "nav[aria-label*=readcrumb] a",
+    ".breadcrumb li",
+    ".breadcrumbs li",
+    ".breadcrumb a",
+    ".breadcrumbs a",
+)
+
+_jsonld = JsonLdExtractor()
+_microdata = MicrodataExtractor()
+_opengraph = OpenGraphExtractor()
+
+
+@dataclass
+class PageData:
+    url: str
+    tree: etree._Element
+    selector: Selector
+    jsonld: list[dict] = field(default_factory=list)
+    microdata: list[dict] = field(default_factory=list)
+    opengraph: dict[str, Any] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def _types(item: dict) -> set[str]:
+    value = item.get("@type")
+    values = value if isinstance(value, list) else [value]
+    return {str(v).rsplit("/", 1)[-1] for v in values if v}
+
+
+def _walk_graph(items: list) -> list[dict]:
+    found = []
+    for item in items:
+        if isinstance(item, dict):
+            found.append(item)
+            graph = item.get("@graph")
+            if isinstance(graph, list):
+                found.extend(_walk_graph(graph))
+        elif isinstance(item, list):
+            found.extend(_walk_graph(item))
+    return found
+
+
+def parse_page(body: bytes | str, url: str, encoding: str = "utf-8") -> PageData:
+    """Parse once with lxml, then run the three extruct syntaxes on the same tree."""
+    if isinstance(body, bytes):
+        parser = lxml.html.HTMLParser(encoding=encoding)
+        tree = lxml.html.fromstring(body, parser=parser, base_url=url)
+    else:
+        tree = lxml.html.fromstring(body, base_url=url)
+    page = PageData(url=url, tree=tree, selector=Selector(root=tree, type="html"))
+    for index, script in enumerate(tree.xpath('//script[@type="application/ld+json"]'), start=1):
+        try:
+            page.jsonld.extend(item for item in _jsonld._extract_items(script) if item)
+        except Exception as error:
+            page.errors.append(f"invalid JSON-LD in script #{index}: {error}")
+    page.jsonld = _walk_graph(page.jsonld)
+    try:
+        page.microdata = _walk_graph(
+            _umicrodata_microformat(_microdata.extract_items(tree, url), "http://schema.org")
+        )
+    except Exception as error:
+        page.errors.append(f"unreadable microdata: {error}")
+    try:
+        graphs = _uopengraph(_opengraph.extract_items(tree), with_og_array=True)
+        for graph in graphs:
+            page.opengraph.update({k: v for k, v in graph.items() if k not in page.opengraph})
+    except Exception as error:
+        page.errors.append(f"unreadable OpenGraph: {error}")
+    return page
+
+
+def _first_product(items: list[dict]) -> dict | None:
+    return next((item for item in items if _types(item) & PRODUCT_TYPES), None)
+
+
+def _breadcrumb(items: list[dict]) -> list[str]:
+    for item in items:
+        if "BreadcrumbList" in _types(item):
+            elements = item.get("itemListElement") or []
+            if isinstance(elements, dict):
+                elements = [elements]
+            ordered = sorted(
+                (e for e in elements if isinstance(e, dict)),
+                key=lambda e: float(e.get("position") or 0),
+            )
+            crumbs = []
+            for element in ordered:
+                target = element.get("item")
+                name = element.get("name") or (
+                    target.get("name") if isinstance(target, dict) else None
+                )
+                if clean(name):
+                    crumbs.append(clean(name))
+            return crumbs
+    return []
+
+
+def _image_alts_from_schema(product: dict) -> list[str]:
+    images = product.get("image")
+    images = images if isinstance(images, list) else [images]
+    alts = []
+    for image in images:
+        if isinstance(image, dict):
+            alt = clean(image.get("caption") or image.get("name") or image.get("description"))
+            if alt and alt not in alts:
+                alts.append(alt)
+    return alts
+
+
+def _price_spec_regular(offer: dict) -> str | None:
+    specs = offer.get("priceSpecification")
+    specs = specs if isinstance(specs, list) else [specs]
+    for spec in specs:
+        if isinstance(spec, dict) and any(
+            str(spec.get("priceType", "")).endswith(kind) for kind in LIST_PRICE_TYPES
+        ):
+            return decimal_string(spec.get("price"))
+    return None
+
+
+def _offer_price(offer: dict) -> tuple[str | None, str | None]:
+    price = offer.get("price")
+    currency = offer.get("priceCurrency")
+    if price is None:
+        specs = offer.get("priceSpecification")
+        specs = specs if isinstance(specs, list) else [specs]
+        for spec in specs:
+            if isinstance(spec, dict) and not any(
+                str(spec.get("priceType", "")).endswith(kind) for kind in LIST_PRICE_TYPES
+            ):
+                price = spec.get("price")
+                currency = currency or spec.get("priceCurrency")
+                break
+    return decimal_string(price), clean(currency)
+
+
+def _offers(value: object) -> list[dict]:
+    values = value if isinstance(value, list) else [value]
+    return [v for v in values if isinstance(v, dict)]
+
+
+def variants_from_offers(product: dict) -> list[dict]:
+    """Variants from ``hasVariant`` products or ``offers`` (an Offer, a list, or an AggregateOffer)."""
+    product_sku = clean(product.get("sku"))
+    if product.get("hasVariant"):
+        variants = []
+        for child in _offers(product.get("hasVariant")):
+            for variant in variants_from_offers({**child, "hasVariant": None}):
+                variant["title"] = variant["title"] or clean(child.get("name"))
+                variant["size_text"] = variant["size_text"] or size_in(
+                    clean(child.get("size")), clean(child.get("name"))
+                )
+                variants.append(variant)
+        if variants:
+            return variants
+    variants = []
+    for offer in _offers(product.get("offers")):
+        if "AggregateOffer" in _types(offer) and not offer.get("offers"):
+            price = decimal_string(offer.get("lowPrice") or offer.get("price"))
+            variants.append(
+                {
+                    "title": None,
+                    "size_text": size_in(clean(product.get("size"))),
+                    "price": price,
+                    "regular_price": None,
+                    "currency": clean(offer.get("priceCurrency")),
+                    "available": availability(offer.get("availability")),
+                    "sku": product_sku,
+                    "price_is_lowest_of_range": decimal_string(offer.get("highPrice")) != price,
+                }
+            )
+            continue
+        inner = _offers(offer.get("offers")) if "AggregateOffer" in _types(offer) else [offer]
+        for item in inner:
+            price, currency = _offer_price(item)
+            name = clean(item.get("name"))
+            variants.append(
+                {
+                    "title": name,
+                    "size_text": size_in(name, clean(item.get("size")), clean(product.get("size"))),
+                    "price": price,
+                    "regular_price": _price_spec_regular(item),
+                    "currency": currency or clean(offer.get("priceCurrency")),
+                    "available": availability(item.get("availability")),
+                    "sku": clean(item.get("sku")) or product_sku,
+                }
+            )
+    for variant in variants:
+        variant.pop("price_is_lowest_of_range", None)
+    return variants
+
+
+def _css_first_text(page: PageData, selectors: tuple[str, ...]) -> tuple[str | None, str | None]:
+    for css in selectors:
+        found = page.selector.css(css)
+        if found:
+            root = found[0].root
+            text = element_text(root) if isinstance(root, etree._Element) else clean(root)
+            if text:
+                html = found[0].get()
+                return text, html
+    return None, None
+
+
+def _html_image_alts(page: PageData) -> list[str]:
+    alts = []
+    for img in page.tree.xpath(
+        "//main//img[@alt] | //*[@itemtype][contains(@itemtype, 'Product')]//img[@alt]"
+    ):
+        if img.xpath("ancestor::header or ancestor::nav or ancestor::footer"):
+            continue
+        alt = clean(img.get("alt"))
+        if alt and alt not in alts:
+            alts.append(alt)
+    return alts
+
+
+def _html_breadcrumbs(page: PageData) -> list[str]:
+    for css in BREADCRUMB_SELECTORS:
+        crumbs = [clean(" ".join(s.css("::text").getall())) for s in page.selector.css(css)]
+        crumbs = [c for c in crumbs if c and c not in ("/", ">", "›")]
+        if crumbs:
+            return crumbs
+    return []
+
+
+def _html_price(page: PageData) -> tuple[str | None, str | None]:
+    for css in (
+        "[itemprop=price]::attr(content)",
+        ".price ins::text",
+        ".price::text",
+        ".product-price::text",
+    ):
+        for raw in page.selector.css(css).getall():
+            price = decimal_string(raw)
+            if price:
+                return price, currency_from_text(raw)
+    return None, None
+
+
+def canonical_url(page: PageData) -> str:
+    href = page.selector.css("link[rel=canonical]::attr(href)").get()
+    href = href or (clean(page.opengraph.get("og:url")) if page.opengraph else None)
+    return urljoin(page.url, href.strip()) if href else page.url
+
+
+def product_from_page(page: PageData) -> dict[str, Any] | None:
+    """Listing fields (plus ``variants``, ``provenance`` and ``canonical_url``) from a parsed page.
+
+    None when the page shows no product at all (no schema.org Product, no product OpenGraph, no title).
+    """
+    fields: dict[str, Any] = {}
+    provenance: dict[str, str] = {}
+
+    def put(name: str, value: Any, source: str) -> None:
+        if value in (None, "", [], {}) or name in fields:
+            return
+        fields[name] = value
+        provenance[name] = source
+
+    sources = [
+        ("json-ld", _first_product(page.jsonld), page.jsonld),
+        ("microdata", _first_product(page.microdata), page.microdata),
+    ]
+    for source, product, items in sources:
+        if not product:
+            continue
+        put("title", clean(product.get("name")), source)
+        put("brand", clean(product.get("brand") or product.get("manufacturer")), source)
+        put("description", clean_multiline(product.get("description")), source)
+        put(
+            "sku",
+            clean(product.get("sku") or product.get("productID") or product.get("mpn")),
+            source,
+        )
+        put("categories", names(product.get("category")), source)
+        put("image_alts", _image_alts_from_schema(product), source)
+        put("variants", [v for v in variants_from_offers(product) if v.get("price")], source)
+        put("categories", _breadcrumb(items), source)
+
+    og = page.opengraph
+    is_og_product = str(og.get("@type", "")).startswith("product") or "product:price:amount" in og
+    if og:
+        put("title", clean(og.get("og:title")), "opengraph")
+        put("description", clean_multiline(og.get("og:description")), "opengraph")
+        put("brand", clean(og.get("product:brand") or og.get("og:brand")), "opengraph")
+        alts = og.get("og:image:alt")
+        put("image_alts", names(alts), "opengraph")
+        amount = decimal_string(clean(og.get("product:price:amount") or og.get("og:price:amount")))
+        if amount:
+            put(
+                "variants",
+                [
+                    {
+                        "title": None,
+                        "size_text": None,
+                        "price": amount,
+                        "regular_price": None,
+                        "currency": clean(
+                            og.get("product:price:currency") or og.get("og:price:currency")
+                        ),
+                        "available": availability(
+                            og.get("product:availability") or og.get("og:availability")
+                        ),
+                        "sku": clean(og.get("product:retailer_item_id")),
+                    }
+                ],
+                "opengraph",
+            )
+
+    h1 = page.selector.css("h1")
+    html_price = _html_price(page)
+    if not fields and not is_og_product and not (h1 and html_price[0]):
+        return None
+
+    put("title", element_text(h1[0].root) if h1 else None, "html")
+    description_text, description_html = _css_first_text(page, DESCRIPTION_SELECTORS)
+    put("description", description_text, "html")
+    put("description_html", description_html, "html")
+    put(
+        "brand",
+        clean(
+            page.selector.css(
+                "[itemprop=brand] ::text, .product-vendor ::text, .brand ::text"
+            ).get()
+        ),
+        "html",
+    )
+    put("categories", _html_breadcrumbs(page), "html")
+    put("image_alts", _html_image_alts(page), "html")
+    if "variants" not in fields:
+        price, currency = html_price
+        if price:
+            put(
+                "variants",
+                [{"title": None, "size_text": None, "price": price, "regular_price": None,
+                  "currency": currency, "available": None, "sku": None}],
+                "html",
+            )  # fmt: skip
+    found = find_ingredients_in_tree(page.tree)
+    if found:
+        put("ingredients_text", found.text, "html")
+
+    if "title" not in fields:
+        return None
+    for variant in fields.get("variants", []):
+        variant["size_text"] = variant.get("size_text") or size_in(fields["title"])
+    fields["provenance"] = provenance
+    fields["canonical_url"] = canonical_url(page)
+    return fields
+
+
+def clean_multiline(value: object) -> str | None:
+    """Description text from structured data: may hold HTML; keep its paragraphs as lines."""
+    text = clean(value) if not isinstance(value, str) else value
+    if not text or not text.strip():
+        return None
+    if "<" in text and ">" in text:
+        from crawler.extract.text import html_to_text
+
+        return html_to_text(text)
+    from crawler.extract.text import tidy
+
+    return tidy(text) or None

@@ -1,0 +1,190 @@
+"""Conditional requests for product pages: ask "changed since?" and skip the page when it was not.
+
+For requests marked ``meta["product_page"] = True`` this downloader middleware sends the ETag
+(``If-None-Match``) and Last-Modified (``If-Modified-Since``) the page answered with last time, from
+the ``page_validators`` table. A ``304 Not Modified`` means the stored listing is still current: the
+listing is marked seen by this run (``last_seen``, ``last_run_id``, so reconciling does not think it
+gone) and the request is dropped (``incremental/not_modified`` in the crawl stats), sparing the
+download, parsing, pipelines and re-evaluation. A 200 stores the page's new validators.
+
+Only pages already linked to a stored listing get conditional headers: a 304 for a page we cannot
+attribute would make its listing look gone. Writes are batched and flushed when the spider closes.
+Settings: ``SERUMSCOPE_DB`` (database path) and ``SERUMSCOPE_RUN_ID`` (the crawl_runs row; without
+it, falls back to the run the crawler's recorder opened, and without that, does nothing).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from scrapy import signals
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Request, Response
+
+FLUSH_EVERY = 500
+
+
+class NotModified(IgnoreRequest):
+    """The server answered 304: the page (and its stored listing) did not change."""
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1").strip() or None if value else None
+
+
+class ConditionalRequestMiddleware:
+    def __init__(self, crawler, db_path: str):
+        self.crawler = crawler
+        self.db_path = db_path
+        self.run_id: int | None = None
+        self.validators: dict[str, tuple[str | None, str | None, str | None]] = {}
+        self.pending_links: dict[str, str] = {}
+        self.pending_seen: list[str] = []
+        self.pending_validators: dict[str, tuple[str | None, str | None, str | None]] = {}
+        self.conn: sqlite3.Connection | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        db_path = crawler.settings.get("SERUMSCOPE_DB")
+        if not db_path:
+            raise NotConfigured("SERUMSCOPE_DB is not set")
+        middleware = cls(crawler, db_path)
+        crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(middleware.item_scraped, signal=signals.item_scraped)
+        return middleware
+
+    def _run_id(self) -> int | None:
+        configured = self.crawler.settings.get("SERUMSCOPE_RUN_ID")
+        if configured:
+            return int(configured)
+        recorder = getattr(self.crawler, "serumscope_recorder", None)
+        run_id = getattr(recorder, "run_id", None)
+        return int(run_id) if run_id else None
+
+    def spider_opened(self, spider) -> None:
+        if not Path(self.db_path).exists():
+            return
+        self.conn = sqlite3.connect(self.db_path, timeout=30)
+        self.conn.execute("PRAGMA busy_timeout = 30000")
+        try:
+            rows = self.conn.execute(
+                "SELECT url, etag, last_modified, listing_id FROM page_validators"
+            ).fetchall()
+        except sqlite3.OperationalError:  # a database from before page_validators existed
+            rows = []
+        unlinked = {url for url, _, _, listing in rows if listing is None}
+        listing_by_url = {}
+        if unlinked:
+            listing_by_url = {
+                url: listing_id
+                for listing_id, url in self.conn.execute("SELECT id, url FROM listings")
+                if url in unlinked
+            }
+        self.validators = {
+            url: (etag, modified, listing or listing_by_url.get(url))
+            for url, etag, modified, listing in rows
+        }
+
+    def process_request(self, request: Request, spider=None):
+        if not request.meta.get("product_page") or request.method != "GET":
+            return None
+        known = self.validators.get(request.url)
+        if known is None:
+            return None
+        if self.run_id is None:
+            self.run_id = self._run_id()
+            if self.run_id is None:
+                return None
+        etag, last_modified, listing_id = known
+        if etag and b"If-None-Match" not in request.headers:
+            request.headers[b"If-None-Match"] = etag
+        if last_modified and b"If-Modified-Since" not in request.headers:
+            request.headers[b"If-Modified-Since"] = last_modified
+        request.meta["incremental_listing_id"] = listing_id
+        return None
+
+    def process_response(self, request: Request, response: Response, spider=None):
+        if not request.meta.get("product_page"):
+            return response
+        listing_id = request.meta.get("incremental_listing_id")
+        stats = self.crawler.stats
+        if response.status == 304 and listing_id:
+            stats.inc_value("incremental/not_modified")
+            self.pending_seen.append(listing_id)
+            self._maybe_flush()
+            # A 304 is not a failed request: without an errback the engine drops it silently
+            # instead of having the spider record it in crawl_errors.
+            request.errback = None
+            raise NotModified(f"not modified since the last crawl: {request.url}")
+        if response.status == 200:
+            etag = _header(response, b"ETag")
+            last_modified = _header(response, b"Last-Modified")
+            previous = self.validators.get(request.url)
+            if etag or last_modified or previous:
+                stats.inc_value("incremental/modified" if previous else "incremental/new")
+                if previous is None or previous[:2] != (etag, last_modified):
+                    self.pending_validators[request.url] = (etag, last_modified, listing_id)
+                    self._maybe_flush()
+        return response
+
+    def item_scraped(self, item, response, spider) -> None:
+        if response is None or not response.meta.get("product_page"):
+            return
+        listing_id = item.get("id") if hasattr(item, "get") else None
+        url = response.url
+        if listing_id and (url in self.pending_validators or url in self.validators):
+            self.pending_links[url] = listing_id
+
+    def _maybe_flush(self) -> None:
+        if len(self.pending_seen) + len(self.pending_validators) >= FLUSH_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        if not (self.pending_seen or self.pending_validators or self.pending_links):
+            return
+        if self.conn is None:
+            self.conn = sqlite3.connect(self.db_path, timeout=30)
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        run_id = self.run_id or self._run_id()
+        seen, self.pending_seen = self.pending_seen, []
+        validators, self.pending_validators = self.pending_validators, {}
+        links, self.pending_links = self.pending_links, {}
+        with self.conn:
+            if run_id is not None:
+                self.conn.executemany(
+                    "UPDATE listings SET last_seen = ?, last_run_id = ? WHERE id = ?",
+                    [(now, run_id, listing) for listing in seen],
+                )
+                self.conn.executemany(
+                    "UPDATE variants SET last_seen = ? WHERE listing_id = ?",
+                    [(now, listing) for listing in seen],
+                )
+            self.conn.executemany(
+                """INSERT INTO page_validators (url, etag, last_modified, listing_id, stored_at)
+                   VALUES (?, ?, ?, ?, ?)
+                   ON CONFLICT (url) DO UPDATE SET etag = excluded.etag,
+                       last_modified = excluded.last_modified,
+                       listing_id = coalesce(excluded.listing_id, page_validators.listing_id),
+                       stored_at = excluded.stored_at""",
+                [
+                    (url, etag, modified, listing, now)
+                    for url, (etag, modified, listing) in validators.items()
+                ],
+            )
+            self.conn.executemany(
+                "UPDATE page_validators SET listing_id = ? WHERE url = ?",
+                [(listing, url) for url, listing in links.items()],
+            )
+        self.validators.update(validators)
+
+    def spider_closed(self, spider, reason) -> None:
+        try:
+            self.flush()
+        finally:
+            if self.conn is not None:
+                self.conn.close()
+                self.conn = None

@@ -1,0 +1,84 @@
+"""Retry with backoff that honours ``Retry-After``.
+
+Scrapy's RetryMiddleware (2.19) retries 429/5xx at once, ignoring ``Retry-After``. This subclass waits
+before handing back the retry: the server's ``Retry-After`` (seconds or an HTTP date) when it sends one,
+otherwise ``RETRY_BACKOFF_BASE * 2**attempt``, capped at ``RETRY_BACKOFF_MAX``. A server asking for a
+longer wait than the cap is not retried; the response goes on to the spider's error handling.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.http import Request, Response
+from scrapy.utils.response import response_status_message
+
+
+def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header value, or None when absent or unreadable."""
+    if not value:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+async def _sleep(seconds: float) -> None:
+    from scrapy.utils.defer import maybe_deferred_to_future
+    from twisted.internet import reactor
+    from twisted.internet.task import deferLater
+
+    await maybe_deferred_to_future(deferLater(reactor, seconds, lambda: None))
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    def __init__(self, settings):
+        super().__init__(settings)
+        self.backoff_base = settings.getfloat("RETRY_BACKOFF_BASE", 1.0)
+        self.backoff_max = settings.getfloat("RETRY_BACKOFF_MAX", 60.0)
+
+    def _delay(self, request: Request, response: Response | None) -> float | None:
+        attempt = request.meta.get("retry_times", 0)
+        if response is not None:
+            wanted = retry_after_seconds(response.headers.get(b"Retry-After"))
+            if wanted is not None:
+                return wanted if wanted <= self.backoff_max else None
+        return min(self.backoff_base * (2**attempt), self.backoff_max)
+
+    async def process_response(self, request: Request, response: Response, spider=None):
+        if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
+            return response
+        delay = self._delay(request, response)
+        if delay is None:
+            self.crawler.stats.inc_value("retry/retry_after_too_long")
+            return response
+        retry = self._retry(request, response_status_message(response.status))
+        if retry is None:
+            return response
+        if delay > 0:
+            self.crawler.stats.inc_value("retry/backoff_seconds", delay)
+            await _sleep(delay)
+        return retry
+
+    async def process_exception(self, request: Request, exception: Exception, spider=None):
+        if request.meta.get("dont_retry", False) or not isinstance(
+            exception, self.exceptions_to_retry
+        ):
+            return None
+        retry = self._retry(request, exception)
+        if retry is None:
+            return None
+        delay = self._delay(request, None)
+        if delay:
+            await _sleep(delay)
+        return retry

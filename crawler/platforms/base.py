@@ -1,0 +1,165 @@
+"""What every shop spider shares: the shop's configuration, named hooks, and error recording.
+
+A shop spider is configured with one shop table of the sites file, passed as ``shop_config`` (by
+``crawler.run.crawl``), as ``-a shop=NAME`` (read from the sites file) or as ``-a base_url=URL``.
+
+Hooks a custom spider may override (all optional):
+
+- ``pre_process_data(data, response)`` — tidy the raw data (a feed product dict, or a parsed page) before
+  fields are read; return the data to use.
+- ``post_process_item(item, response, data)`` — a generator yielding 0..n listings for each listing
+  built; the default yields the item unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, ClassVar
+from urllib.parse import urlparse
+
+import scrapy
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Request, Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.error import (
+    ConnectionDone,
+    ConnectionLost,
+    ConnectionRefusedError,
+    DNSLookupError,
+    TCPTimedOutError,
+    TimeoutError,
+)
+from twisted.python.failure import Failure
+from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
+
+from crawler.sites import SitesError, load_sites, validate_shop
+
+
+def shop_name_from_url(url: str) -> str:
+    parsed = urlparse(url)
+    return re.sub(r"[^a-z0-9]+", "-", f"{parsed.hostname}-{parsed.port or ''}".lower()).strip("-")
+
+
+def classify_failure(failure: Failure) -> tuple[str, int | None, str]:
+    """(kind, HTTP status, message) for a failed request, in the words crawl_errors uses."""
+    error = failure.value
+    message = str(error) or type(error).__name__
+    if isinstance(error, HttpError):
+        return "http", error.response.status, f"HTTP {error.response.status}"
+    if isinstance(error, (TimeoutError, TCPTimedOutError)):
+        return "timeout", None, message
+    if isinstance(error, DNSLookupError):
+        return "dns", None, message
+    if isinstance(error, (ConnectionRefusedError, ConnectionLost, ConnectionDone)):
+        return "connection", None, message
+    if isinstance(error, (ResponseFailed, ResponseNeverReceived)):
+        reasons = getattr(error, "reasons", None) or []
+        detail = "; ".join(str(r.value) or type(r.value).__name__ for r in reasons) or message
+        if any(
+            "maxsize" in str(r.value).lower() or "cancel" in str(r.value).lower() for r in reasons
+        ):
+            return "oversize", None, detail
+        return "connection", None, detail
+    if "maxsize" in message.lower() or "larger than" in message.lower():
+        return "oversize", None, message
+    if isinstance(error, IgnoreRequest):
+        lowered = message.lower()
+        if "robots.txt" in lowered:
+            return "robots", None, message
+        if "redirect" in lowered:
+            return "redirect", None, message
+        if "offsite" in lowered or "filtered" in lowered:
+            return "offsite", None, message
+        return "ignored", None, message
+    if "cancel" in type(error).__name__.lower():
+        return "oversize", None, message
+    return "error", None, f"{type(error).__name__}: {message}"
+
+
+class ShopSpider(scrapy.Spider):
+    """Base for platform spiders; not run on its own."""
+
+    platform: ClassVar[str] = ""
+    default_settings_file: ClassVar[str | None] = None
+
+    def __init__(
+        self,
+        shop_config: dict[str, Any] | None = None,
+        shop: str | None = None,
+        base_url: str | None = None,
+        sites: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.shop_config = self._resolve_shop(shop_config, shop, base_url, sites)
+        self.shop_name: str = self.shop_config["name"]
+        self.base_url: str = self.shop_config["base_url"]
+        hosts = {urlparse(self.base_url).hostname}
+        hosts |= {urlparse(u).hostname for u in self.shop_config.get("sitemap_urls", [])}
+        self.allowed_domains = sorted(h for h in hosts if h)
+        self.listings_built = 0
+
+    def _resolve_shop(self, shop_config, shop, base_url, sites) -> dict[str, Any]:
+        if shop_config:
+            return dict(shop_config)
+        if shop:
+            from serumscope.paths import DEFAULT_SITES
+
+            path = sites or DEFAULT_SITES
+            for entry in load_sites(path):
+                if entry["name"] == shop:
+                    return entry
+            raise SitesError(f"{path}: no enabled shop named {shop!r}")
+        if base_url:
+            config = {
+                "name": shop_name_from_url(base_url),
+                "platform": self.name,
+                "base_url": base_url,
+            }
+            for key in ("collections", "search", "sitemap_urls", "product_url_patterns"):
+                if kwargs_value := getattr(self, key, None):
+                    config[key] = [kwargs_value] if isinstance(kwargs_value, str) else kwargs_value
+            return validate_shop(config, f"spider {self.name} -a base_url", {self.name})
+        raise SitesError(
+            f"spider {self.name}: say which shop to crawl with -a shop=NAME or -a base_url=URL"
+        )
+
+    @classmethod
+    def update_settings(cls, settings) -> None:
+        super().update_settings(settings)
+
+    async def start(self) -> AsyncIterator[Any]:
+        for request in self.start_shop():
+            yield request
+
+    def start_shop(self) -> Iterator[Request]:
+        raise NotImplementedError
+
+    # hooks
+    def pre_process_data(self, data: Any, response: Response) -> Any:
+        return data
+
+    def post_process_item(self, item: dict, response: Response, data: Any) -> Iterator[dict]:
+        yield item
+
+    def finish_listing(self, item: dict, response: Response, data: Any) -> Iterator[dict]:
+        for listing in self.post_process_item(item, response, data):
+            self.listings_built += 1
+            yield listing
+
+    # errors
+    @property
+    def recorder(self):
+        return getattr(self.crawler, "serumscope_recorder", None)
+
+    def record_error(self, url: str, kind: str, message: str, status: int | None = None) -> None:
+        self.crawler.stats.inc_value(f"serumscope/errors/{kind}")
+        if self.recorder is not None:
+            self.recorder.record_error(self, url, kind, message, status)
+        self.logger.info("%s %s: %s", kind, url, message)
+
+    def on_request_error(self, failure: Failure) -> None:
+        request = failure.request
+        kind, status, message = classify_failure(failure)
+        self.record_error(request.url, kind, message, status)

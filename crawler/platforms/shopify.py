@@ -1,0 +1,157 @@
+"""Shopify: page through ``/products.json`` (and ``/collections/<handle>/products.json``) until a page
+comes back empty; one listing per product with all its variants.
+
+``products.json`` carries no currency, so the spider reads it once from ``/products/<handle>.json``
+(variants' ``price_currency``); a ``currency`` in the sites file wins.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from scrapy.http import Request, Response
+
+from crawler.extract.fields import availability, names, size_in
+from crawler.extract.ingredients import find_ingredients_in_html
+from crawler.extract.listing import make_listing, utc_now
+from crawler.extract.money import decimal_string
+from crawler.extract.text import clean, html_to_text
+from crawler.platforms.base import ShopSpider
+
+PAGE_SIZE = 250
+
+
+def listing_fields_from_shopify(product: dict[str, Any]) -> tuple[dict, dict, list[dict]]:
+    """(fields, provenance, raw variants) of one ``products.json`` product object."""
+    body_html = product.get("body_html") or None
+    found = find_ingredients_in_html(body_html)
+    tags = product.get("tags")
+    if isinstance(tags, str):
+        tags = [t.strip() for t in tags.split(",")]
+    fields = {
+        "title": clean(product.get("title")),
+        "brand": clean(product.get("vendor")),
+        "description": html_to_text(body_html),
+        "description_html": body_html,
+        "ingredients_text": found.text if found else None,
+        "image_alts": names(
+            [img.get("alt") for img in product.get("images") or [] if isinstance(img, dict)]
+        ),
+        "tags": names(tags),
+        "categories": names(product.get("product_type")),
+    }
+    provenance = {name: "api" for name, value in fields.items() if value}
+    variants = []
+    option_names = [
+        clean(o.get("name")) for o in product.get("options") or [] if isinstance(o, dict)
+    ]
+    for raw in product.get("variants") or []:
+        price = decimal_string(raw.get("price"))
+        compare = decimal_string(raw.get("compare_at_price"))
+        title = clean(raw.get("title"))
+        options = [clean(raw.get(f"option{n}")) for n in (1, 2, 3)]
+        size_option = next(
+            (value for name, value in zip(option_names, options, strict=False)
+             if name and value and name.lower() in ("size", "volume", "amount")),
+            None,
+        )  # fmt: skip
+        variants.append(
+            {
+                "variant_id": raw.get("id"),
+                "title": None if title == "Default Title" else title,
+                "size_text": size_option or size_in(title, *options, fields["title"]),
+                "price": price,
+                "regular_price": compare if compare and price and compare != price else None,
+                "currency": clean(raw.get("price_currency")),
+                "available": availability(raw.get("available")),
+                "sku": clean(raw.get("sku")),
+            }
+        )
+    if variants:
+        provenance["variants"] = "api"
+    return fields, provenance, variants
+
+
+class ShopifySpider(ShopSpider):
+    name = "shopify"
+    platform = "shopify"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.currency: str | None = self.shop_config.get("currency")
+        self.seen_products: set[str] = set()
+
+    def feed_urls(self) -> list[str]:
+        urls = [f"{self.base_url}/products.json"]
+        urls += [
+            f"{self.base_url}/collections/{h}/products.json"
+            for h in self.shop_config.get("collections", [])
+        ]
+        return urls
+
+    def feed_request(self, feed: str, page: int) -> Request:
+        return Request(
+            f"{feed}?limit={PAGE_SIZE}&page={page}",
+            callback=self.parse_feed,
+            errback=self.on_request_error,
+            cb_kwargs={"feed": feed, "page": page},
+        )
+
+    def start_shop(self) -> Iterator[Request]:
+        for feed in self.feed_urls():
+            yield self.feed_request(feed, 1)
+
+    async def learn_currency(self, handle: str) -> None:
+        url = f"{self.base_url}/products/{handle}.json"
+        try:
+            response = await self.crawler.engine.download_async(Request(url, dont_filter=True))
+            variants = json.loads(response.text)["product"]["variants"]
+            self.currency = clean(variants[0].get("price_currency"))
+        except Exception as error:
+            self.record_error(url, "currency", f"could not read the shop currency: {error}")
+        if not self.currency:
+            self.currency = "unknown"
+
+    async def parse_feed(self, response: Response, feed: str, page: int) -> AsyncIterator[Any]:
+        try:
+            products = json.loads(response.text)["products"]
+            if not isinstance(products, list):
+                raise ValueError("'products' is not a list")
+        except (ValueError, KeyError, TypeError) as error:
+            self.record_error(
+                response.url, "parse", f"unreadable products feed: {error}", response.status
+            )
+            return
+        if not products:
+            return
+        yield self.feed_request(feed, page + 1)
+        if self.currency is None:
+            await self.learn_currency(products[0].get("handle", ""))
+        fetched_at = utc_now()
+        for product in products:
+            if not isinstance(product, dict) or str(product.get("id")) in self.seen_products:
+                continue
+            self.seen_products.add(str(product.get("id")))
+            try:
+                data = self.pre_process_data(product, response)
+                fields, provenance, variants = listing_fields_from_shopify(data)
+            except Exception as error:
+                self.record_error(response.url, "parse", f"product {product.get('id')}: {error}")
+                continue
+            currency = None if self.currency == "unknown" else self.currency
+            for variant in variants:
+                variant["currency"] = variant["currency"] or currency
+            listing = make_listing(
+                shop=self.shop_name,
+                platform=self.platform,
+                url=f"{self.base_url}/products/{data.get('handle')}",
+                canonical_id=str(data.get("id")),
+                fields=fields,
+                provenance=provenance,
+                variants=variants,
+                fetched_at=fetched_at,
+            )
+            for item in self.finish_listing(listing, response, data):
+                yield item

@@ -1,0 +1,172 @@
+"""WooCommerce: page through the Store API (``/wp-json/wc/store/v1/products``) using its
+``X-WP-TotalPages`` header; a variable product's variations are read one by one for their prices.
+Prices come in minor units and are converted exactly (Decimal).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+from scrapy.http import Request, Response
+
+from crawler.extract.fields import names, size_in
+from crawler.extract.ingredients import find_ingredients_in_html
+from crawler.extract.listing import make_listing, utc_now
+from crawler.extract.money import from_minor_units
+from crawler.extract.text import clean, html_to_text
+from crawler.platforms.base import ShopSpider
+
+API_PATH = "/wp-json/wc/store/v1/products"
+PER_PAGE = 100
+SIZE_ATTRIBUTES = ("size", "volume", "pa_size", "amount")
+
+
+def _attribute(product: dict[str, Any], wanted: tuple[str, ...]) -> list[str]:
+    for attribute in product.get("attributes") or []:
+        if isinstance(attribute, dict) and str(attribute.get("name", "")).lower() in wanted:
+            return names(attribute.get("terms"))
+    return []
+
+
+def variant_from_store_api(product: dict[str, Any], title: str | None = None) -> dict[str, Any]:
+    prices = product.get("prices") or {}
+    minor = prices.get("currency_minor_unit", 2)
+    price = from_minor_units(prices.get("price"), minor)
+    regular = from_minor_units(prices.get("regular_price"), minor)
+    return {
+        "variant_id": product.get("id"),
+        "title": title,
+        "size_text": size_in(title),
+        "price": price,
+        "regular_price": regular if regular and regular != price else None,
+        "currency": clean(prices.get("currency_code")),
+        "available": int(bool(product.get("is_in_stock"))) if "is_in_stock" in product else None,
+        "sku": clean(product.get("sku")),
+    }
+
+
+def listing_fields_from_woocommerce(
+    product: dict[str, Any], variations: list[dict[str, Any]] | None = None
+) -> tuple[dict, dict, list[dict]]:
+    """(fields, provenance, raw variants) of one Store API product (and its variation objects)."""
+    description_html = product.get("description") or None
+    short_html = product.get("short_description") or None
+    found = find_ingredients_in_html(description_html)
+    ingredient_attribute = _attribute(product, ("ingredients", "inci", "full ingredients"))
+    description = "\n".join(
+        t for t in (html_to_text(short_html), html_to_text(description_html)) if t
+    )
+    brand = names(product.get("brands")) or _attribute(product, ("brand",))
+    fields = {
+        "title": clean(product.get("name")),
+        "brand": brand[0] if brand else None,
+        "description": description or None,
+        "description_html": "\n".join(h for h in (short_html, description_html) if h) or None,
+        "ingredients_text": found.text if found else (", ".join(ingredient_attribute) or None),
+        "image_alts": names(
+            [i.get("alt") for i in product.get("images") or [] if isinstance(i, dict)]
+        ),
+        "tags": names(product.get("tags")),
+        "categories": names(product.get("categories")),
+    }
+    provenance = {name: "api" for name, value in fields.items() if value}
+    variants = []
+    for variation in variations or []:
+        label = clean(variation.get("variation")) or None
+        if label and ":" in label:
+            label = label.split(":", 1)[1].strip()
+        variants.append(variant_from_store_api(variation, label))
+    if not variants:
+        sizes = _attribute(product, SIZE_ATTRIBUTES)
+        variant = variant_from_store_api(product, sizes[0] if len(sizes) == 1 else None)
+        variant["size_text"] = variant["size_text"] or size_in(fields["title"])
+        variants.append(variant)
+    if any(v["price"] for v in variants):
+        provenance["variants"] = "api"
+    return fields, provenance, variants
+
+
+class WooCommerceSpider(ShopSpider):
+    name = "woocommerce"
+    platform = "woocommerce"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.seen_products: set[str] = set()
+
+    def page_request(self, search: str | None, page: int) -> Request:
+        query = {"page": page, "per_page": PER_PAGE}
+        if search:
+            query["search"] = search
+        return Request(
+            f"{self.base_url}{API_PATH}?{urlencode(query)}",
+            callback=self.parse_page,
+            errback=self.on_request_error,
+            cb_kwargs={"search": search, "page": page},
+        )
+
+    def start_shop(self) -> Iterator[Request]:
+        for search in self.shop_config.get("search") or [None]:
+            yield self.page_request(search, 1)
+
+    async def fetch_variations(self, product: dict[str, Any]) -> list[dict[str, Any]]:
+        variations = []
+        for variation in product.get("variations") or []:
+            url = f"{self.base_url}{API_PATH}/{variation.get('id')}"
+            try:
+                response = await self.crawler.engine.download_async(Request(url, dont_filter=True))
+                if response.status != 200:
+                    raise ValueError(f"HTTP {response.status}")
+                variations.append(json.loads(response.text))
+            except Exception as error:
+                self.record_error(
+                    url, "variation", f"variation of product {product.get('id')}: {error}"
+                )
+        return variations
+
+    async def parse_page(
+        self, response: Response, search: str | None, page: int
+    ) -> AsyncIterator[Any]:
+        try:
+            products = json.loads(response.text)
+            if not isinstance(products, list):
+                raise ValueError("the Store API answer is not a list")
+        except ValueError as error:
+            self.record_error(
+                response.url, "parse", f"unreadable Store API page: {error}", response.status
+            )
+            return
+        header = (response.headers.get(b"X-WP-TotalPages") or b"").decode().strip()
+        if not header.isdigit():
+            if products:
+                yield self.page_request(search, page + 1)
+        elif page == 1:
+            for next_page in range(2, int(header) + 1):
+                yield self.page_request(search, next_page)
+        fetched_at = utc_now()
+        for product in products:
+            if not isinstance(product, dict) or str(product.get("id")) in self.seen_products:
+                continue
+            self.seen_products.add(str(product.get("id")))
+            try:
+                data = self.pre_process_data(product, response)
+                variations = await self.fetch_variations(data) if data.get("variations") else []
+                fields, provenance, variants = listing_fields_from_woocommerce(data, variations)
+            except Exception as error:
+                self.record_error(response.url, "parse", f"product {product.get('id')}: {error}")
+                continue
+            listing = make_listing(
+                shop=self.shop_name,
+                platform=self.platform,
+                url=clean(data.get("permalink")) or f"{self.base_url}/?p={data.get('id')}",
+                canonical_id=str(data.get("id")),
+                fields=fields,
+                provenance=provenance,
+                variants=variants,
+                fetched_at=fetched_at,
+            )
+            for item in self.finish_listing(listing, response, data):
+                yield item

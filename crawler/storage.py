@@ -1,0 +1,77 @@
+"""The crawler's side of the database: one shared connection per file, run rows, error rows."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from crawler.extract.listing import utc_now
+from serumscope.db import open_db
+
+_connections: dict[str, sqlite_utils.Database] = {}
+
+
+def shared_db(path: str | Path) -> sqlite_utils.Database:
+    """One connection per database file per process: every crawler of a run writes through it."""
+    key = str(Path(path).resolve())
+    if key not in _connections:
+        _connections[key] = open_db(path)
+    return _connections[key]
+
+
+def start_run(db: sqlite_utils.Database, shops: list[str]) -> int:
+    with db.atomic():
+        table = db["crawl_runs"]
+        table.insert(
+            {
+                "started_at": utc_now(),
+                "status": "running",
+                "shops": json.dumps(shops),
+                "listings_seen": 0,
+                "errors": 0,
+                "pid": os.getpid(),
+            }
+        )
+        return int(table.last_pk)
+
+
+def finish_run(
+    db: sqlite_utils.Database, run_id: int, status: str, listings: int, errors: int, stats: Any
+) -> None:
+    with db.atomic():
+        db["crawl_runs"].update(
+            run_id,
+            {
+                "finished_at": utc_now(),
+                "status": status,
+                "listings_seen": listings,
+                "errors": errors,
+                "stats": json.dumps(stats, default=str, sort_keys=True),
+            },
+        )
+
+
+def save_errors(db: sqlite_utils.Database, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        with db.atomic():
+            db["crawl_errors"].insert_all(rows)
+
+
+def save_shop(db: sqlite_utils.Database, shop: dict[str, Any]) -> None:
+    name = shop["name"]
+    existing = db["shops"].count_where("name = ?", [name])
+    row = {
+        "name": name,
+        "platform": shop.get("platform"),
+        "base_url": shop.get("base_url"),
+        "config": json.dumps(shop, sort_keys=True),
+    }
+    with db.atomic():
+        if existing:
+            db["shops"].update(name, row)
+        else:
+            db["shops"].insert({**row, "added_at": utc_now()})
