@@ -1,0 +1,43 @@
+"""serumscope's evaluator: judge one vitamin C serum listing against a rubric, with evidence.
+
+Pure functions over a listing dict (docs/schema.md); rules and vocabularies are data files in ``data/``.
+``evaluate`` never raises: a fact it cannot read is "unknown" with the reason.
+"""
+
+from __future__ import annotations
+
+from evaluator.facts import read_facts
+from evaluator.score import apply_rubric, load_rubric
+
+__all__ = ["evaluate", "load_rubric"]
+
+VERDICTS = ("recommend", "consider", "avoid", "not-scored")
+STATUSES = ("pass", "partial", "fail", "unknown")
+
+
+def evaluate(listing: dict, rubric: str = "post") -> dict:
+    """Score ``listing`` with the rubric ``data/rubrics/<rubric>.toml``.
+
+    Returns ``{"listing_id", "rubric", "rubric_version", "score", "verdict", "verdict_reason",
+    "breakdown", "facts"}`` (docs/evaluator.md). Raises only for an unknown rubric name.
+    """
+    rules = load_rubric(rubric)
+    if not isinstance(listing, dict):
+        listing = {}
+    listing_id = listing.get("id") if isinstance(listing.get("id"), str) else None
+    try:
+        facts = read_facts(listing)
+        score, verdict, why, breakdown = apply_rubric(rules, facts)
+    except Exception as error:  # the readers guard themselves; this is the last line of defence
+        facts = {"problems": [f"evaluation failed: {type(error).__name__}: {str(error)[:200]}"]}
+        score, verdict, why, breakdown = 0, "not-scored", "the listing could not be evaluated", []
+    return {
+        "listing_id": listing_id,
+        "rubric": rules["id"],
+        "rubric_version": str(rules["version"]),
+        "score": score,
+        "verdict": verdict,
+        "verdict_reason": why,
+        "breakdown": breakdown,
+        "facts": facts,
+    }

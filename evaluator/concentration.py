@@ -1,0 +1,57 @@
+"""What an INCI list's order says about how much of an active there can be.
+
+Ingredients above 1% are listed in descending order; below 1% in any order. So an active at position
+p is at most 100/p %, and anything listed after a typical <= 1% ingredient (a preservative, fragrance,
+a gum) is at most 1%. Known use limits tighten the bound. These are bounds, never a single guess.
+"""
+
+from __future__ import annotations
+
+
+def bounds(items: list[dict], active: str) -> dict | None:
+    """Upper bound (and its basis) for the first listed ingredient of an active group, or None."""
+    ordered = [i for i in items if not i["may_contain"]]
+    marker = None
+    for item in ordered:
+        ingredient = item.get("ingredient")
+        if ingredient is None:
+            continue
+        if ingredient.active == active:
+            position = item["position"]
+            upper, basis = (
+                round(100 / position, 2),
+                f"listed at position {position} (at most 100/{position}%)",
+            )
+            if marker is not None:
+                upper, basis = 1.0, f"listed after {marker['raw']!r}, a typically <= 1% ingredient"
+            if ingredient.max_percent is not None and ingredient.max_percent < upper:
+                upper, basis = (
+                    float(ingredient.max_percent),
+                    f"known use limit of {ingredient.canonical}",
+                )
+            return {
+                "active": active,
+                "ingredient": ingredient.canonical,
+                "position": position,
+                "min": 0.0,
+                "max": upper,
+                "basis": basis,
+                "after_one_percent_marker": marker["raw"] if marker else None,
+                "water_first": bool(ordered) and ordered[0]["canonical"] == "water",
+            }
+        if ingredient.at_most_one_percent and marker is None:
+            marker = item
+    return None
+
+
+def stated_vs_order(stated: float | None, bound: dict | None) -> str | None:
+    """Why a stated percentage contradicts the list order, or None when it does not."""
+    if stated is None or bound is None:
+        return None
+    marker = bound["after_one_percent_marker"]
+    if marker and stated > 1:
+        return f"{stated:g}% is stated but {bound['ingredient']} is listed after {marker!r}, which is used at <= 1%"
+    position_limit = 100 / bound["position"]
+    if stated > position_limit + 1e-9:
+        return f"{stated:g}% is stated but at position {bound['position']} it can be at most {position_limit:.3g}%"
+    return None

@@ -1,0 +1,250 @@
+"""Read every fact the rubrics need from one listing, each with its evidence.
+
+Each reader runs on its own: if one fails on strange text, its fact is "unknown" with the reason and
+the others still run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from evaluator import concentration
+from evaluator.actives import find_mentions, percent_facts, ph_facts
+from evaluator.inci import parse_ingredients
+from evaluator.money import per_30ml, per_gram_of_active, price_facts
+from evaluator.packaging import packaging_facts
+from evaluator.size import size_facts
+from evaluator.text import all_fields, marketing_fields, text_of, variant_fields, variants_of
+
+TRACKED_ACTIVES = ("vitamin_c", "ferulic_acid", "vitamin_e", "hyaluronic_acid")
+
+
+def _guard(problems: list[str], name: str, fallback: Any, reader: Callable[[], Any]) -> Any:
+    try:
+        return reader()
+    except Exception as error:  # a parser must never take the evaluation down with it
+        problems.append(f"{name}: {type(error).__name__}: {str(error)[:200]}")
+        return fallback
+
+
+def _unknown(reason: str) -> dict:
+    return {"status": "unknown", "reason": reason, "evidence": []}
+
+
+def read_facts(listing: dict) -> dict:
+    problems: list[str] = []
+    marketing = list(marketing_fields(listing))
+    fields = list(all_fields(listing))
+
+    inci = _guard(
+        problems,
+        "ingredients",
+        {
+            "status": "unknown",
+            "reason": "could not be read",
+            "field": None,
+            "items": [],
+            "evidence": [],
+        },
+        lambda: parse_ingredients(listing),
+    )
+    items = inci["items"]
+
+    def read_actives() -> tuple[list[dict], dict[str, list[dict]], list[dict]]:
+        stated: dict[tuple, dict] = {}
+        mentioned: dict[str, list[dict]] = {}
+        ignored: list[dict] = []
+        marketing_names = {f for f, _ in marketing}
+        for field, text in fields:
+            mentions = find_mentions(text)
+            if field in marketing_names:
+                for m in mentions:
+                    if m.ingredient.active:
+                        mentioned.setdefault(m.ingredient.active, [])
+                        if len(mentioned[m.ingredient.active]) < 3:
+                            mentioned[m.ingredient.active].append(
+                                {
+                                    "field": field,
+                                    "text": text[m.start : m.end],
+                                    "start": m.start,
+                                    "end": m.end,
+                                }
+                            )
+            found = percent_facts(field, text, mentions)
+            ignored.extend(found["ignored"][:10])
+            for item in found["bound"]:
+                key = (
+                    item["active"],
+                    item["ingredient"],
+                    item["percent"],
+                    item["percent_min"],
+                    item["percent_max"],
+                )
+                if key in stated:
+                    if len(stated[key]["evidence"]) < 3:
+                        stated[key]["evidence"].append(item["evidence"])
+                else:
+                    stated[key] = {**item, "evidence": [item["evidence"]]}
+        return list(stated.values()), mentioned, ignored[:20]
+
+    actives, mentioned, ignored = _guard(problems, "percentages", ([], {}, []), read_actives)
+
+    forms: dict[str, dict] = {}
+    for item in items:
+        ingredient = item.get("ingredient")
+        if (
+            ingredient is not None
+            and ingredient.vitamin_c_form
+            and ingredient.vitamin_c_form != "unspecified"
+        ):
+            entry = forms.setdefault(
+                ingredient.vitamin_c_form,
+                {"form": ingredient.vitamin_c_form, "position": item["position"], "evidence": []},
+            )
+            if len(entry["evidence"]) < 2:
+                entry["evidence"].append(
+                    {
+                        "field": inci["field"],
+                        "text": item["raw"],
+                        "start": item["start"],
+                        "end": item["end"],
+                    }
+                )
+    for active in actives:
+        form = active["form"]
+        if form and form != "unspecified" and form not in forms:
+            forms[form] = {"form": form, "position": None, "evidence": active["evidence"][:2]}
+    vitamin_c_stated = [a for a in actives if a["active"] == "vitamin_c"]
+    vitamin_c_percent = next(
+        (
+            a["percent"] if a["percent"] is not None else a["percent_min"]
+            for a in vitamin_c_stated
+            if (a["percent"] if a["percent"] is not None else a["percent_min"]) is not None
+        ),
+        None,
+    )
+    vitamin_c = {
+        "forms": list(forms.values()),
+        "mentioned": "vitamin_c" in mentioned or bool(forms),
+        "percent": vitamin_c_percent,
+        "reason": (
+            ", ".join(forms)
+            if forms
+            else "vitamin C is named but its form is not"
+            if "vitamin_c" in mentioned
+            else "no vitamin C form found"
+        ),
+    }
+
+    pack = _guard(
+        problems,
+        "packaging",
+        {
+            "light": {**_unknown("could not be read"), "value": "unknown"},
+            "dispenser": {**_unknown("could not be read"), "value": "unknown", "found": []},
+        },
+        lambda: packaging_facts(marketing + list(variant_fields(listing))),
+    )
+    price = _guard(
+        problems,
+        "price",
+        {
+            **_unknown("could not be read"),
+            "usd": None,
+            "amount": None,
+            "currency": None,
+            "converted": False,
+            "variant": None,
+        },
+        lambda: price_facts(listing),
+    )
+
+    def read_size() -> dict:
+        sources = []
+        variants = variants_of(listing)
+        order = list(range(len(variants)))
+        if price.get("variant") is not None:
+            order.remove(price["variant"])
+            order.insert(0, price["variant"])
+        for index in order:
+            for key in ("size_text", "title"):
+                text = text_of(variants[index].get(key))
+                if text:
+                    sources.append((f"variants[{index}].{key}", text))
+        title = text_of(listing.get("title"))
+        if title:
+            sources.append(("title", title))
+        description = text_of(listing.get("description"))
+        return size_facts(sources, ("description", description) if description else None)
+
+    size = _guard(
+        problems,
+        "size",
+        {**_unknown("could not be read"), "ml": None, "grams": None, "kind": "unknown"},
+        read_size,
+    )
+    price_30 = per_30ml(price.get("usd"), size.get("ml"))
+
+    bounds = {}
+    contradictions = []
+    for active in TRACKED_ACTIVES:
+        bound = _guard(
+            problems, "concentration", None, lambda a=active: concentration.bounds(items, a)
+        )
+        if bound is None:
+            continue
+        bounds[active] = bound
+        for stated in (a for a in actives if a["active"] == active):
+            value = stated["percent"] if stated["percent"] is not None else stated["percent_min"]
+            why = concentration.stated_vs_order(value, bound)
+            if why:
+                contradictions.append(
+                    {"active": active, "reason": why, "evidence": stated["evidence"][:1]}
+                )
+
+    flagged = [
+        {
+            "kind": "fragrance" if i["ingredient"].fragrance else "essential oil",
+            "raw": i["raw"],
+            "evidence": [
+                {"field": inci["field"], "text": i["raw"], "start": i["start"], "end": i["end"]}
+            ],
+        }
+        for i in items
+        if i.get("ingredient") is not None
+        and (i["ingredient"].fragrance or i["ingredient"].essential_oil)
+    ]
+    ph = _guard(
+        problems,
+        "ph",
+        {**_unknown("could not be read"), "min": None, "max": None},
+        lambda: ph_facts(fields),
+    )
+
+    return {
+        "ingredients": {
+            "status": inci["status"],
+            "reason": inci["reason"],
+            "field": inci["field"],
+            "count": len(items),
+            "known": sum(1 for i in items if i["known"]),
+            "items": [{k: v for k, v in i.items() if k != "ingredient"} for i in items],
+            "evidence": inci["evidence"],
+        },
+        "vitamin_c": vitamin_c,
+        "actives": actives,
+        "mentioned_actives": mentioned,
+        "ignored_percentages": ignored,
+        "light": pack["light"],
+        "dispenser": pack["dispenser"],
+        "size": size,
+        "price": price,
+        "price_per_30ml": price_30,
+        "price_per_gram_vitamin_c": per_gram_of_active(price_30, vitamin_c_percent),
+        "concentration_bounds": bounds,
+        "order_contradictions": contradictions,
+        "fragrance": flagged,
+        "ph": ph,
+        "problems": problems,
+    }

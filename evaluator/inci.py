@@ -1,0 +1,144 @@
+"""INCI ingredient lists: find the list in a listing, split it, name each ingredient canonically.
+
+Each ingredient keeps its 1-based position in the list (order matters: the INCI 1% rule) and the span
+of text it came from.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from evaluator.text import evidence, text_of
+from evaluator.vocab import Ingredient, ingredients, lookup_key
+
+# Breaks between parts of an ingredients field: line breaks, HTML tags, sentence ends before a bullet or
+# capital, and labels such as "Ingredients:" / "Inactive Ingredients:".
+_SEGMENT_BREAK = re.compile(
+    r"\n|<[^>]{0,200}>|(?<=[a-z)]\.)\s+(?=[-•A-Z])|"
+    r"(?i:\b(?:full |other |inactive |active )?ingredients?(?: list)?\s*:|\binci\s*:)"
+)
+# One ingredient: text up to a top-level separator, with parentheses/brackets kept whole (2 levels).
+_ITEM = re.compile(r"(?:[^,;•()\[\]\n]|\((?:[^()]|\([^()]*\))*\)|\[(?:[^\[\]]|\[[^\[\]]*\])*\])+")
+_MAY_CONTAIN = re.compile(r"(?i)\bmay contain\b|\[\+/-\]|\(\+/-\)|\+/-")
+_INLINE_PERCENT = re.compile(r"\s*\(?\s*\d+(?:[.,]\d+)?\s*%\s*\)?")
+_PAREN = re.compile(r"\s*[(\[][^)\]]*[)\]]\s*")
+_PAREN_CONTENT = re.compile(r"[(\[]([^)\]]*)[)\]]")
+_PREFIX = re.compile(r"^(?:organic|certified organic|natural|pure|cold[- ]pressed)\s+", re.I)
+_DESCRIPTION_LIST = re.compile(r"(?i)\b(?:full )?ingredients?(?: list)?\s*:\s*([^\n]{10,})")
+_SENTENCE_WORDS = re.compile(
+    r"(?i)\b(?:helps?|the|your|skin|our|we|is|are|and|with|for|that|this|to|of|visibly)\b"
+)
+
+MIN_LIST_ITEMS = 3
+
+
+@lru_cache(maxsize=50_000)
+def canonicalise(raw: str) -> Ingredient | None:
+    """The vocabulary entry a raw ingredient name stands for, or None when it is unknown."""
+    vocab = ingredients().by_key
+    key = lookup_key(_INLINE_PERCENT.sub("", raw))
+    candidates = [key, _PREFIX.sub("", key)]
+    without_parens = lookup_key(_PAREN.sub(" ", key))
+    candidates.append(without_parens)
+    candidates.extend(lookup_key(p) for p in _PAREN_CONTENT.findall(key))
+    for part in (key, without_parens):
+        if "/" in part:
+            candidates.extend(lookup_key(p) for p in part.split("/"))
+    for candidate in candidates:
+        found = vocab.get(candidate)
+        if found is not None:
+            return found
+    if ingredients().essential_oil_pattern.search(key) and "extract" not in key:
+        return Ingredient(canonical=without_parens, essential_oil=True)
+    return None
+
+
+def _segments(text: str) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for match in _SEGMENT_BREAK.finditer(text):
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(text)))
+    return [(s, e) for s, e in spans if e - s > 1]
+
+
+def _items(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    items = []
+    for match in _ITEM.finditer(text, start, end):
+        s, e = match.span()
+        while s < e and text[s] in " \t\r-–.:'\"":
+            s += 1
+        while e > s and text[e - 1] in " \t\r.'\"":
+            e -= 1
+        if e > s:
+            items.append((s, e))
+    return items
+
+
+def _list_likeness(text: str, items: list[tuple[int, int]]) -> float:
+    """How much a run of items looks like an INCI list: many short items, few sentence words."""
+    if len(items) < MIN_LIST_ITEMS:
+        return 0.0
+    short = sum(1 for s, e in items if e - s <= 80 and len(_SENTENCE_WORDS.findall(text, s, e)) < 2)
+    return short * (short / len(items))
+
+
+def find_list(text: str) -> tuple[int, int] | None:
+    """Span of the INCI list in an ingredients text: the most list-like segment."""
+    best, best_score = None, 0.0
+    for start, end in _segments(text):
+        score = _list_likeness(text, _items(text, start, end))
+        if score > best_score:
+            best, best_score = (start, end), score
+    if best is None and text.strip() and len(text) <= 200 and "," not in text:
+        stripped = text.strip()
+        offset = text.index(stripped)
+        return offset, offset + len(stripped)
+    return best
+
+
+def parse_ingredients(listing: dict) -> dict:
+    """The listing's INCI list: ``{"status", "reason", "field", "items": [...], "evidence"}``.
+
+    Items are ``{"position", "raw", "canonical", "known", "may_contain", "start", "end", ...flags}``
+    with ``raw == listing[field][start:end]``.
+    """
+    field, text = "ingredients_text", text_of(listing.get("ingredients_text"))
+    span = find_list(text) if text else None
+    if span is None:
+        description = text_of(listing.get("description"))
+        match = _DESCRIPTION_LIST.search(description) if description else None
+        if match:
+            field, text, span = "description", description, match.span(1)
+    if span is None:
+        reason = "no ingredient list in the listing" if not text else "no list found in the text"
+        return {"status": "unknown", "reason": reason, "field": None, "items": [], "evidence": []}
+    start, end = span
+    may_contain_at = end
+    marker = _MAY_CONTAIN.search(text, start, end)
+    if marker:
+        may_contain_at = marker.start()
+    items = []
+    for s, e in _items(text, start, end):
+        raw = text[s:e]
+        found = canonicalise(raw)
+        item = {
+            "position": len(items) + 1,
+            "raw": raw,
+            "canonical": found.canonical if found else lookup_key(raw),
+            "known": found is not None,
+            "may_contain": s >= may_contain_at,
+            "start": s,
+            "end": e,
+        }
+        if found is not None:
+            item["ingredient"] = found
+        items.append(item)
+    return {
+        "status": "found" if items else "unknown",
+        "reason": f"{len(items)} ingredients read from {field}" if items else "empty list",
+        "field": field,
+        "items": items,
+        "evidence": [evidence(field, text, start, end)] if items else [],
+    }

@@ -1,0 +1,113 @@
+"""Pack sizes in mL ("1 fl oz", "30ml", "1.0 oz / 30 mL", "2 x 15 ml"), weights flagged as weights."""
+
+from __future__ import annotations
+
+import re
+
+from evaluator.text import evidence
+from evaluator.units import MASS_UNITS, VOLUME_UNITS, factor, unit_name
+
+_SIZE = re.compile(
+    r"(?<![\w.,])(?:(?P<count>\d{1,2})\s*[x×]\s*)?(?P<num>\d{1,5}(?:[.,]\d{1,3})?|[.,]\d{1,3})\s*"
+    r"(?P<unit>fl\.?\s*oz\.?|fl\.?\s*ounces?|fluid\s+ounces?|oz\.?|ounces?|ml|millilit(?:re|er)s?|cl|"
+    r"l(?:itres?|iters?)?|g|gr|grams?|grammes?)(?![\w])",
+    re.I,
+)
+_LABELLED = re.compile(
+    r"(?i)\b(?:size|net\s+(?:wt\.?|weight|contents?|volume)|volume|contents?|capacity)\b\s*:?"
+)
+MAX_ML = 5000.0
+
+
+def _read(field: str, text: str) -> list[dict]:
+    found = []
+    for match in _SIZE.finditer(text):
+        name = unit_name(match.group("unit"))
+        if name is None:
+            continue
+        amount = float(match.group("num").replace(",", "."))
+        count = int(match.group("count")) if match.group("count") else 1
+        total = amount * count
+        item = {"evidence": evidence(field, text, *match.span()), "count": count}
+        if name in VOLUME_UNITS:
+            item["ml"] = total * factor(name, "milliliter")
+            item["explicit_ml"] = name == "milliliter"
+            item["ounce_only"] = match.group("unit").lower().startswith("o")
+        elif name in MASS_UNITS:
+            item["grams"] = total * factor(name, "gram")
+        found.append(item)
+    return found
+
+
+def size_facts(sources: list[tuple[str, str]], description: tuple[str, str] | None = None) -> dict:
+    """The pack size from the first source that states one (variant size, variant title, title).
+
+    The description is read only after a label ("Size:", "Net contents") because it also talks about
+    doses ("apply 2 ml"). Returns ``{"ml", "grams", "kind", "reason", "evidence"}``.
+    """
+    candidates = list(sources)
+    if description is not None:
+        field, text = description
+        for label in _LABELLED.finditer(text):
+            end = min(len(text), label.end() + 40)
+            candidates.append((field, text))
+            sizes = [s for s in _read(field, text) if label.end() <= s["evidence"]["start"] < end]
+            if sizes:
+                return _choose(sizes)
+            candidates.pop()
+    for field, text in candidates:
+        sizes = _read(field, text)
+        if sizes:
+            return _choose(sizes)
+    return {
+        "ml": None,
+        "grams": None,
+        "kind": "unknown",
+        "reason": "no size stated",
+        "evidence": [],
+    }
+
+
+def _choose(sizes: list[dict]) -> dict:
+    volumes = [s for s in sizes if "ml" in s]
+    weights = [s for s in sizes if "grams" in s]
+    if weights and (not volumes or all(v["ounce_only"] for v in volumes)):
+        chosen = weights[0]
+        grams = round(chosen["grams"], 2)
+        if grams <= 0:
+            return _unknown(f"a size of {grams:g} g is not a size", chosen)
+        return {
+            "ml": None,
+            "grams": grams,
+            "kind": "weight",
+            "reason": f"sold by weight ({grams:g} g); a weight is not a volume",
+            "evidence": [s["evidence"] for s in sizes[:3]],
+        }
+    if not volumes:
+        return _unknown("no size stated", None)
+    chosen = next((v for v in volumes if v["explicit_ml"]), volumes[0])
+    ml = round(chosen["ml"], 2)
+    if ml <= 0:
+        return _unknown(f"a size of {ml:g} mL is not a size", chosen)
+    if ml > MAX_ML:
+        return _unknown(f"{ml:g} mL is not a serum size", chosen)
+    reason = f"{ml:g} mL"
+    if chosen["count"] > 1:
+        reason += f" in total ({chosen['count']} units)"
+    return {
+        "ml": ml,
+        "grams": None,
+        "kind": "volume",
+        "reason": reason,
+        "evidence": [chosen["evidence"]] + [s["evidence"] for s in sizes if s is not chosen][:2],
+    }
+
+
+def _unknown(reason: str, chosen: dict | None) -> dict:
+    return {
+        "ml": None,
+        "grams": None,
+        "kind": "unknown",
+        "reason": reason,
+        "evidence": [chosen["evidence"]] if chosen else [],
+    }

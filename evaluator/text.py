@@ -1,0 +1,79 @@
+"""Where a listing's words live, and evidence that points back at them.
+
+Every fact the evaluator reports carries evidence ``{"field", "text", "start", "end"}`` where ``text`` is
+exactly ``listing[field][start:end]``; list items are addressed as ``tags[2]`` and variant fields as
+``variants[0].title`` so a reader can find the words again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+MAX_FIELD_CHARS = 200_000  # longer text is read up to here only; the reason is reported
+
+LIST_FIELDS = ("image_alts", "tags", "categories")
+VARIANT_TEXT_FIELDS = ("title", "size_text")
+
+
+def text_of(value: Any) -> str:
+    """The string in a listing field, or "" for anything that is not a string."""
+    return value if isinstance(value, str) else ""
+
+
+def marketing_fields(listing: dict) -> Iterator[tuple[str, str]]:
+    """(field, text) for the words a shop writes about the product: title, description, tags, alts."""
+    for field in ("title", "description"):
+        text = text_of(listing.get(field))
+        if text:
+            yield field, text[:MAX_FIELD_CHARS]
+    for field in LIST_FIELDS:
+        items = listing.get(field)
+        if isinstance(items, list):
+            for i, item in enumerate(items[:200]):
+                if isinstance(item, str) and item:
+                    yield f"{field}[{i}]", item[:MAX_FIELD_CHARS]
+
+
+def variants_of(listing: dict) -> list[dict]:
+    variants = listing.get("variants")
+    if not isinstance(variants, list):
+        return []
+    return [v for v in variants[:100] if isinstance(v, dict)]
+
+
+def variant_fields(listing: dict) -> Iterator[tuple[str, str]]:
+    for i, variant in enumerate(variants_of(listing)):
+        for key in VARIANT_TEXT_FIELDS:
+            text = text_of(variant.get(key))
+            if text:
+                yield f"variants[{i}].{key}", text[:MAX_FIELD_CHARS]
+
+
+def all_fields(listing: dict) -> Iterator[tuple[str, str]]:
+    yield from marketing_fields(listing)
+    text = text_of(listing.get("ingredients_text"))
+    if text:
+        yield "ingredients_text", text[:MAX_FIELD_CHARS]
+    yield from variant_fields(listing)
+
+
+def evidence(field: str, text: str, start: int, end: int) -> dict:
+    """Evidence for ``text[start:end]`` where ``text`` is the whole value of ``field``."""
+    return {"field": field, "text": text[start:end], "start": start, "end": end}
+
+
+def resolve_field(listing: dict, field: str) -> str | None:
+    """The text a field path ("title", "tags[1]", "variants[0].price") points at, or None."""
+    try:
+        if field.startswith("variants["):
+            index, _, key = field[len("variants[") :].partition("].")
+            value = listing["variants"][int(index)][key]
+        elif "[" in field:
+            name, _, index = field.partition("[")
+            value = listing[name][int(index.rstrip("]"))]
+        else:
+            value = listing[field]
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+    return value if isinstance(value, str) else None

@@ -1,0 +1,75 @@
+"""The one pint registry of serumscope, and the unit words shops write.
+
+pint reads "1 fl oz" as femtolitre x ounce, so shop wording is mapped to pint's own unit names first.
+Conversion factors are computed once per unit and cached: pint parsing costs far more than a multiply.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import pint
+
+ureg = pint.UnitRegistry()
+
+# shop wording (lower case, dots and spaces removed) -> pint unit name
+UNIT_WORDS: dict[str, str] = {
+    "ml": "milliliter",
+    "millilitre": "milliliter",
+    "milliliter": "milliliter",
+    "millilitres": "milliliter",
+    "milliliters": "milliliter",
+    "cl": "centiliter",
+    "l": "liter",
+    "litre": "liter",
+    "liter": "liter",
+    "floz": "fluid_ounce",
+    "fluidounce": "fluid_ounce",
+    "fluidounces": "fluid_ounce",
+    "flounce": "fluid_ounce",
+    "flounces": "fluid_ounce",
+    "oz": "fluid_ounce",
+    "ounce": "fluid_ounce",
+    "ounces": "fluid_ounce",
+    "g": "gram",
+    "gr": "gram",
+    "gram": "gram",
+    "grams": "gram",
+    "gramme": "gram",
+    "grammes": "gram",
+    "mg": "milligram",
+    "kg": "kilogram",
+}
+
+VOLUME_UNITS = {"milliliter", "centiliter", "liter", "fluid_ounce"}
+MASS_UNITS = {"gram", "milligram", "kilogram"}
+
+_SQUASH = re.compile(r"[\s.]+")
+
+
+def unit_name(shop_unit: str) -> str | None:
+    """pint's name for a unit as a shop writes it ("fl. oz." -> "fluid_ounce"), or None."""
+    return UNIT_WORDS.get(_SQUASH.sub("", shop_unit.lower()))
+
+
+@lru_cache(maxsize=64)
+def factor(from_unit: str, to_unit: str) -> float:
+    """How many ``to_unit`` one ``from_unit`` is (pint names), computed once by pint."""
+    return float(ureg.Quantity(1, from_unit).to(to_unit).magnitude)
+
+
+def to_millilitres(value: float, shop_unit: str) -> float | None:
+    """Volume in mL for a value in a shop unit; None when the unit is not a volume."""
+    name = unit_name(shop_unit)
+    if name not in VOLUME_UNITS:
+        return None
+    return value * factor(name, "milliliter")
+
+
+def to_grams(value: float, shop_unit: str) -> float | None:
+    """Mass in g for a value in a shop unit; None when the unit is not a mass."""
+    name = unit_name(shop_unit)
+    if name not in MASS_UNITS:
+        return None
+    return value * factor(name, "gram")

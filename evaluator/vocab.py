@@ -1,0 +1,156 @@
+"""The evaluator's data files (data/vocab, data/rubrics, data/exchange_rates.toml), read once."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+VOCAB_DIR = DATA_DIR / "vocab"
+RUBRIC_DIR = DATA_DIR / "rubrics"
+
+
+def read_toml(path: Path) -> dict:
+    with path.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+@dataclass(frozen=True, slots=True)
+class Ingredient:
+    canonical: str
+    active: str | None = None
+    vitamin_c_form: str | None = None
+    at_most_one_percent: bool = False
+    max_percent: float | None = None
+    fragrance: bool = False
+    essential_oil: bool = False
+
+
+_MARKERS = re.compile(r"[*†‡^°¹²³•✝#]+")
+_SPACES = re.compile(r"\s+")
+
+
+def lookup_key(name: str) -> str:
+    """The form names are compared in: lower case, markers and trailing dots gone, spaces single."""
+    key = _MARKERS.sub("", name).replace("’", "'").replace("–", "-").lower()
+    return _SPACES.sub(" ", key).strip(" .:")
+
+
+@dataclass(frozen=True)
+class IngredientVocabulary:
+    by_key: dict[str, Ingredient]
+    mention_pattern: re.Pattern[str]  # active names in running text, case-insensitive
+    acronym_pattern: re.Pattern[str] | None  # acronyms ("SAP", "HA"), case-sensitive
+    acronyms: dict[str, Ingredient]
+    essential_oil_pattern: re.Pattern[str]
+    version: str
+
+
+def _alternation(names: list[str]) -> str:
+    """A regex matching any of ``names``, built as a trie so the scan stays fast with many names."""
+    trie: dict = {}
+    for name in set(names):
+        node = trie
+        for char in name:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:
+        ends = "" in node
+        branches = [re.escape(c) + build(child) for c, child in sorted(node.items()) if c]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if ends:
+            return "(?:" + body + ")?"
+        return body
+
+    return build(trie)
+
+
+@cache
+def ingredients() -> IngredientVocabulary:
+    data = read_toml(VOCAB_DIR / "ingredients.toml")
+    by_key: dict[str, Ingredient] = {}
+    acronyms: dict[str, Ingredient] = {}
+    active_names: list[str] = []
+    for entry in data.get("ingredient", []):
+        ingredient = Ingredient(
+            canonical=entry["canonical"],
+            active=entry.get("active"),
+            vitamin_c_form=entry.get("vitamin_c_form"),
+            at_most_one_percent=bool(entry.get("at_most_one_percent", False)),
+            max_percent=entry.get("max_percent"),
+            fragrance=bool(entry.get("fragrance", False)),
+            essential_oil=bool(entry.get("essential_oil", False)),
+        )
+        names = [entry["canonical"], *entry.get("aliases", [])]
+        for name in names:
+            by_key[lookup_key(name)] = ingredient
+        if ingredient.active:
+            active_names.extend(lookup_key(n) for n in names)
+        for acronym in entry.get("acronyms", []):
+            acronyms[acronym] = ingredient
+            by_key.setdefault(lookup_key(acronym), ingredient)
+    for name in data.get("common", {}).get("known", []):
+        by_key.setdefault(lookup_key(name), Ingredient(canonical=name))
+    for alias, target in data.get("aliases", {}).items():
+        by_key[lookup_key(alias)] = by_key.get(lookup_key(target)) or Ingredient(canonical=target)
+    mention = re.compile(r"(?<![\w-])(?:" + _alternation(active_names) + r")(?![\w-])", re.I)
+    acronym_pattern = (
+        re.compile(r"(?<![\w-])(?:" + _alternation(list(acronyms)) + r")(?![\w-])")
+        if acronyms
+        else None
+    )
+    genera = data.get("essential_oil_genera") or ESSENTIAL_OIL_GENERA
+    essential = re.compile(
+        r"\b(?:"
+        + "|".join(genera)
+        + r")\b.*\b(?:peel|leaf|flower|herb|bark|fruit|rind|wood)?\s*oil\b",
+        re.I,
+    )
+    return IngredientVocabulary(
+        by_key, mention, acronym_pattern, acronyms, essential, str(data.get("version", ""))
+    )
+
+
+# Genera whose "... oil" in an INCI list is an essential oil rather than a carrier oil.
+ESSENTIAL_OIL_GENERA = (
+    "lavandula",
+    "citrus",
+    "mentha",
+    "melaleuca",
+    "eucalyptus",
+    "rosmarinus",
+    "pelargonium",
+    "cymbopogon",
+    "cananga",
+    "boswellia",
+    "salvia",
+    "origanum",
+    "thymus",
+    "cinnamomum",
+    "eugenia",
+    "syzygium",
+    "juniperus",
+    "cupressus",
+    "santalum",
+    "pogostemon",
+    "vetiveria",
+    "ocimum",
+    "litsea",
+    "rosa damascena",
+)
+
+
+@cache
+def toml_file(name: str) -> dict:
+    """A data file under data/vocab (``"packaging"``) or data/ (``"exchange_rates"``), parsed once."""
+    for folder in (VOCAB_DIR, DATA_DIR):
+        path = folder / f"{name}.toml"
+        if path.exists():
+            return read_toml(path)
+    raise FileNotFoundError(f"no data file {name}.toml in {VOCAB_DIR} or {DATA_DIR}")
