@@ -48,6 +48,7 @@ LOGSTATS_INTERVAL = 60.0
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
+    "crawler.incremental.ConditionalRequestMiddleware": 580,
 }
 
 ITEM_PIPELINES = {

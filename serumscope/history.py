@@ -23,6 +23,9 @@ Tables (append-only; docs/scheduling.md describes every column):
     ``back`` (``gone_since`` cleared).
 ``runs``
     One row per ``serumscope run`` cycle (written by :mod:`serumscope.runs`, not by triggers).
+``page_validators``
+    Not history: the ETag / Last-Modified each product page last answered with, so the next crawl
+    can ask "changed since?" (written by ``crawler.incremental``).
 
 Every history row carries ``run_id``, the ``crawl_runs.id`` it belongs to: the listing's
 ``last_run_id`` (the run that saw the change), or for ``gone`` events the latest crawl run (the one
@@ -128,6 +131,14 @@ HISTORY_TABLES = {
             summary TEXT,
             error TEXT,
             log_path TEXT
+        )""",
+    "page_validators": """
+        CREATE TABLE IF NOT EXISTS page_validators (
+            url TEXT PRIMARY KEY,
+            etag TEXT,
+            last_modified TEXT,
+            listing_id TEXT,
+            stored_at TEXT
         )""",
 }
 

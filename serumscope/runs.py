@@ -171,22 +171,19 @@ class ShopOutcome:
         return {k: v for k, v in self.__dict__.items() if v or k in ("status", "seen")}
 
 
-def _crawler_shop_statuses(db: sqlite_utils.Database, crawl_run_id: int) -> dict[str, str]:
-    """Per-shop status the crawler recorded in ``crawl_runs.stats``/``shops`` when it did."""
-    row = db.execute("SELECT stats, shops FROM crawl_runs WHERE id = ?", [crawl_run_id]).fetchone()
-    statuses: dict[str, str] = {}
-    for text in row or ():
-        try:
-            data = json.loads(text) if text else None
-        except (TypeError, ValueError):
-            continue
-        shops = data.get("shops", data) if isinstance(data, dict) else None
-        if not isinstance(shops, dict):
-            continue
-        for name, info in shops.items():
-            if isinstance(info, dict) and isinstance(info.get("status"), str):
-                statuses.setdefault(name, info["status"])
-    return statuses
+def _crawler_shop_summaries(db: sqlite_utils.Database, crawl_run_id: int) -> dict[str, dict]:
+    """Per-shop summaries the crawler stored in ``crawl_runs.stats`` (``{shop: {"status", ...}}``)."""
+    row = db.execute("SELECT stats FROM crawl_runs WHERE id = ?", [crawl_run_id]).fetchone()
+    try:
+        data = json.loads(row[0]) if row and row[0] else {}
+    except (TypeError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    shops = data.get("shops", data)
+    return (
+        {k: v for k, v in shops.items() if isinstance(v, dict)} if isinstance(shops, dict) else {}
+    )
 
 
 def reconcile_shop(
@@ -195,7 +192,7 @@ def reconcile_shop(
     crawl_run_id: int,
     *,
     crawl_completed: bool,
-    crawler_status: str | None = None,
+    crawler_summary: dict | None = None,
     gone_at: str | None = None,
 ) -> ShopOutcome:
     """Mark the shop's unseen listings gone and its returning listings back, when its answer is sound.
@@ -205,6 +202,9 @@ def reconcile_shop(
     crawl completed, the crawler did not call the shop failed, and the shop did not suddenly lose
     most of its listings (``suspect``). A product page that failed with anything but 404/410 this run
     is not evidence either way, so its listing is left alone.
+
+    Whether the shop was seen is read from the database (``last_run_id``), not from the crawler's
+    counts, so listings confirmed unchanged by a 304 (``crawler.incremental``) count as seen.
     """
     gone_at = gone_at or utc_now()
     params = {"shop": shop, "run": crawl_run_id}
@@ -222,6 +222,8 @@ def reconcile_shop(
         "SELECT count(*) FROM crawl_errors WHERE shop = :shop AND run_id = :run", params
     ).fetchone()[0]
 
+    crawler_status = (crawler_summary or {}).get("status")
+    finish_reason = (crawler_summary or {}).get("finish_reason")
     outcome = ShopOutcome("ok", seen, listed_before, errors)
     if not crawl_completed:
         outcome.status, outcome.reason = "failed", "the crawl did not complete"
@@ -231,9 +233,12 @@ def reconcile_shop(
     elif listed_before >= SUSPECT_MIN_LISTINGS and seen < listed_before * SUSPECT_SHARE:
         outcome.status = "suspect"
         outcome.reason = f"found {seen} of its {listed_before} listings"
-    elif crawler_status in ("failed", "error", "errored") or (seen == 0 and errors > 0):
+    elif seen == 0 and (errors or crawler_status == "failed"):
         outcome.status = "failed"
-        outcome.reason = f"crawler status {crawler_status or 'unknown'}, {errors} errors"
+        outcome.reason = f"nothing stored, {errors} errors"
+    elif finish_reason not in (None, "", "finished"):
+        outcome.status = "failed"
+        outcome.reason = f"the shop's crawl ended early ({finish_reason})"
 
     with db.conn:
         outcome.back = db.execute(
@@ -313,9 +318,10 @@ def _change_counts(db: sqlite_utils.Database, crawl_run_id: int) -> dict[str, in
 class _Cycle:
     """The state of one ``serumscope run`` while it runs."""
 
-    def __init__(self, sites_path: Path, db_path: Path, log_dir: Path, rubric: str, echo):
+    def __init__(self, sites_path, db_path, log_dir, rubric, echo, crawl_settings=()):
         self.sites_path, self.db_path, self.log_dir = sites_path, db_path, log_dir
         self.rubric, self.echo = rubric, echo
+        self.crawl_settings = list(crawl_settings)
         self.started = time.monotonic()
         self.db: sqlite_utils.Database | None = None
         self.run_id: int | None = None
@@ -363,6 +369,7 @@ class _Cycle:
             str(self.sites_path),
             "--db",
             str(self.db_path),
+            *[arg for setting in self.crawl_settings for arg in ("--setting", setting)],
         ]
         self.note("crawl: " + " ".join(command))
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -461,6 +468,7 @@ def run_once(
     log_dir: Path | None = None,
     *,
     rubric: str = "post",
+    crawl_settings: list[str] | tuple[str, ...] = (),
     echo: Callable[..., None] | None = None,
 ) -> RunResult:
     """One complete cycle; see the module docstring. Raises :class:`RunLocked` if one is running."""
@@ -472,7 +480,7 @@ def run_once(
     shop_names = [s["name"] for s in load_sites(sites_path) if s.get("enabled", True)]
 
     with run_lock(db_path), _signals_raise():
-        cycle = _Cycle(Path(sites_path), db_path, log_dir, rubric, echo)
+        cycle = _Cycle(Path(sites_path), db_path, log_dir, rubric, echo, crawl_settings)
         try:
             cycle.start()
             crawl_run_id, completed = cycle.crawl()
@@ -484,7 +492,7 @@ def run_once(
                     for name in shop_names
                 }
             else:
-                crawler_statuses = _crawler_shop_statuses(cycle.db, crawl_run_id)
+                crawler_summaries = _crawler_shop_summaries(cycle.db, crawl_run_id)
                 gone_at = utc_now()
                 for name in shop_names:
                     shops[name] = reconcile_shop(
@@ -492,7 +500,7 @@ def run_once(
                         name,
                         crawl_run_id,
                         crawl_completed=completed,
-                        crawler_status=crawler_statuses.get(name),
+                        crawler_summary=crawler_summaries.get(name),
                         gone_at=gone_at,
                     )
                     cycle.note(f"shop {name}: {shops[name].as_dict()}")

@@ -102,7 +102,9 @@ def test_a_shop_that_returns_nothing_is_suspect_and_keeps_its_listings(db):
         {"run_id": 2, "shop": "glow", "url": "http://127.0.0.1/glow/products.json", "status": 500}
     )
 
-    outcome = reconcile_shop(db, "glow", 2, crawl_completed=True, crawler_status="failed")
+    outcome = reconcile_shop(
+        db, "glow", 2, crawl_completed=True, crawler_summary={"status": "failed"}
+    )
 
     assert outcome.status == "suspect"
     assert "nothing" in outcome.reason
@@ -139,6 +141,23 @@ def test_a_product_page_that_failed_with_a_server_error_is_not_evidence_of_gone(
     outcome = reconcile_shop(db, "glow", 2, crawl_completed=True)
     assert outcome.status == "ok"
     assert gone(db, "glow") == {"glow:6"}
+
+
+def test_a_shop_whose_crawl_ended_early_marks_nothing_gone(db):
+    crawl(db, 1, "glow", [1, 2, 3, 4, 5, 6])
+    crawl(db, 2, "glow", [1, 2, 3, 4, 5])
+    summary = {"status": "partial", "finish_reason": "closespider_timeout"}
+    outcome = reconcile_shop(db, "glow", 2, crawl_completed=True, crawler_summary=summary)
+    assert (outcome.status, outcome.gone) == ("failed", 0)
+    assert "closespider_timeout" in outcome.reason
+
+
+def test_pages_confirmed_unchanged_count_as_seen_whatever_the_crawler_counted(db):
+    crawl(db, 1, "glow", [1, 2])
+    crawl(db, 2, "glow", [1, 2])
+    summary = {"status": "failed", "listings": 0, "finish_reason": "finished"}
+    outcome = reconcile_shop(db, "glow", 2, crawl_completed=True, crawler_summary=summary)
+    assert (outcome.status, outcome.seen, outcome.gone) == ("ok", 2, 0)
 
 
 def test_first_crawl_of_a_shop_that_only_errors_is_failed(db):

@@ -33,6 +33,14 @@ LOG_DIR_OPTION = click.option(
 RUBRIC_OPTION = click.option(
     "--rubric", default="post", show_default=True, help="Rubric to evaluate listings with."
 )
+SETTING_OPTION = click.option(
+    "--setting",
+    "-s",
+    "crawl_settings",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Scrapy setting for the crawl, passed to `serumscope crawl` (repeatable).",
+)
 
 
 @click.command("run")
@@ -40,8 +48,16 @@ RUBRIC_OPTION = click.option(
 @DB_OPTION
 @LOG_DIR_OPTION
 @RUBRIC_OPTION
+@SETTING_OPTION
 @click.option("--quiet", "-q", is_flag=True, help="Print only the one-line summary (for cron).")
-def run_command(sites: Path, db_path: Path, log_dir: Path | None, rubric: str, quiet: bool):
+def run_command(
+    sites: Path,
+    db_path: Path,
+    log_dir: Path | None,
+    rubric: str,
+    crawl_settings: tuple[str, ...],
+    quiet: bool,
+):
     """Crawl every shop, evaluate what changed and record the run, unattended (cron, systemd).
 
     One cycle: take a lock beside the database, crawl all shops in a child process, mark listings a
@@ -63,7 +79,9 @@ def run_command(sites: Path, db_path: Path, log_dir: Path | None, rubric: str, q
             click.echo(message, err=err)
 
     try:
-        result = run_once(sites, db_path, log_dir, rubric=rubric, echo=echo)
+        result = run_once(
+            sites, db_path, log_dir, rubric=rubric, crawl_settings=crawl_settings, echo=echo
+        )
     except RunLocked as locked:
         click.echo(f"serumscope run: {locked}", err=True)
         sys.exit(EXIT_LOCKED)
@@ -87,6 +105,7 @@ def run_command(sites: Path, db_path: Path, log_dir: Path | None, rubric: str, q
 @DB_OPTION
 @LOG_DIR_OPTION
 @RUBRIC_OPTION
+@SETTING_OPTION
 @click.option(
     "--max-runs", type=click.IntRange(min=1), default=None, help="Stop after this many runs."
 )
@@ -96,6 +115,7 @@ def schedule_command(
     db_path: Path,
     log_dir: Path | None,
     rubric: str,
+    crawl_settings: tuple[str, ...],
     max_runs: int | None,
 ):
     """Repeat `serumscope run` every interval, for containers and laptops without cron.
@@ -114,6 +134,8 @@ def schedule_command(
     arguments = ["--sites", str(sites), "--db", str(db_path), "--rubric", rubric]
     if log_dir is not None:
         arguments += ["--log-dir", str(log_dir)]
+    for setting in crawl_settings:
+        arguments += ["--setting", setting]
     sys.exit(
         schedule_loop(
             arguments, interval, max_runs=max_runs, echo=lambda m: click.echo(m, err=False)
