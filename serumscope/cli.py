@@ -28,3 +28,6 @@ def cli():
 for _module_name in COMMAND_MODULES:
     for _command in importlib.import_module(_module_name).commands:
         cli.add_command(_command)
+
+if __name__ == "__main__":
+    cli()
