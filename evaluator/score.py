@@ -139,7 +139,7 @@ def _pair(facts: dict, c: dict) -> Outcome:
     for active, mentions in facts["mentioned_actives"].items():
         if active in wanted:
             present[active] = mentions[:1]
-    for active, bound in facts["concentration_bounds"].items():
+    for active, _bound in facts["concentration_bounds"].items():
         if active in wanted and active not in present:
             present[active] = []
     evidence = [e for v in present.values() for e in v]
@@ -157,9 +157,8 @@ def _ph(facts: dict, c: dict) -> Outcome:
     low, high = c.get("window", [2.5, 4.0])
     if facts["vitamin_c"]["forms"] and any(
         f["form"] == "L-ascorbic acid" for f in facts["vitamin_c"]["forms"]
-    ):
-        if ph["max"] > high or ph["min"] < low:
-            return "partial", 0.5, fields, ph["evidence"]
+    ) and (ph["max"] > high or ph["min"] < low):
+        return "partial", 0.5, fields, ph["evidence"]
     return "pass", 1.0, fields, ph["evidence"]
 
 

@@ -1,0 +1,219 @@
+"""Score stored listings and save the results: ``evaluations``, ``ingredients`` and ``actives``.
+
+Reading (listings + variants -> listing dicts), scoring (``evaluator.evaluate``, pure) and writing are
+separate steps; writes happen in one transaction per batch so an interrupted run never leaves a listing
+half-written. Only listings whose ``input_hash`` or the rubric's version changed are re-scored unless
+``everything`` is asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+import sqlite_utils
+
+from evaluator import evaluate, load_rubric
+from serumscope.db import ensure_schema
+
+BATCH_SIZE = 500
+JSON_COLUMNS = ("image_alts", "tags", "categories", "provenance")
+EVALUATION_COLUMNS = (
+    "listing_id", "rubric", "rubric_version", "score", "verdict", "vitamin_c_forms", "vitamin_c_percent",
+    "light", "dispenser", "size_ml", "price", "currency", "price_usd", "price_converted",
+    "price_per_30ml", "price_per_gram_vitamin_c", "breakdown", "facts", "input_hash", "evaluated_at",
+)  # fmt: skip
+
+
+def _decode(value: str | None) -> object:
+    if value is None:
+        return None
+    try:
+        return json.loads(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def listing_dicts(db: sqlite_utils.Database, ids: list[str]) -> list[dict]:
+    """The listing dicts (docs/schema.md) for ``ids``, with their variants in page order."""
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    cursor = db.execute(f"select * from listings where id in ({marks})", ids)
+    names = [d[0] for d in cursor.description]
+    listings = {}
+    for row in cursor.fetchall():
+        listing = dict(zip(names, row, strict=True))
+        for column in JSON_COLUMNS:
+            if column in listing:
+                listing[column] = _decode(listing[column])
+        listing["variants"] = []
+        listings[listing["id"]] = listing
+    cursor = db.execute(
+        f"select * from variants where listing_id in ({marks}) order by listing_id, position", ids
+    )
+    names = [d[0] for d in cursor.description]
+    for row in cursor.fetchall():
+        variant = dict(zip(names, row, strict=True))
+        listings[variant["listing_id"]]["variants"].append(variant)
+    return [listings[i] for i in ids if i in listings]
+
+
+def _ids_to_score(db: sqlite_utils.Database, rubric: dict, everything: bool) -> list[str]:
+    sql = """
+        select l.id from listings l
+        left join evaluations e on e.listing_id = l.id and e.rubric = :rubric
+        where :everything or e.listing_id is null
+           or e.input_hash is not l.input_hash or e.rubric_version is not :version
+        order by l.id
+    """
+    params = {
+        "rubric": rubric["id"],
+        "everything": int(everything),
+        "version": str(rubric["version"]),
+    }
+    return [row[0] for row in db.execute(sql, params).fetchall()]
+
+
+def evaluation_row(listing: dict, result: dict, evaluated_at: str) -> dict:
+    """The ``evaluations`` row for one result; non-candidates keep their facts but get no score."""
+    facts = result["facts"]
+    candidate = listing.get("is_candidate") == 1
+    price = facts.get("price") or {}
+    size = facts.get("size") or {}
+    return {
+        "listing_id": listing["id"],
+        "rubric": result["rubric"],
+        "rubric_version": result["rubric_version"],
+        "score": result["score"] if candidate else None,
+        "verdict": result["verdict"] if candidate else "not-scored",
+        "vitamin_c_forms": json.dumps(
+            [f["form"] for f in facts.get("vitamin_c", {}).get("forms", [])]
+        ),
+        "vitamin_c_percent": facts.get("vitamin_c", {}).get("percent"),
+        "light": (facts.get("light") or {}).get("value"),
+        "dispenser": (facts.get("dispenser") or {}).get("value"),
+        "size_ml": size.get("ml"),
+        "price": price.get("amount"),
+        "currency": price.get("currency"),
+        "price_usd": price.get("usd"),
+        "price_converted": int(bool(price.get("converted")))
+        if price.get("amount") is not None
+        else None,
+        "price_per_30ml": facts.get("price_per_30ml"),
+        "price_per_gram_vitamin_c": facts.get("price_per_gram_vitamin_c"),
+        "breakdown": json.dumps(result["breakdown"] if candidate else [], ensure_ascii=False),
+        "facts": json.dumps(facts, ensure_ascii=False),
+        "input_hash": listing.get("input_hash"),
+        "evaluated_at": evaluated_at,
+    }
+
+
+def ingredient_rows(listing_id: str, facts: dict) -> Iterator[tuple]:
+    for item in (facts.get("ingredients") or {}).get("items", []):
+        yield listing_id, item["position"], item["raw"], item["canonical"], int(item["known"])
+
+
+def active_rows(listing_id: str, facts: dict) -> Iterator[tuple]:
+    for active in facts.get("actives", []):
+        first = active["evidence"][0] if active["evidence"] else {}
+        yield (
+            listing_id, active["active"], active["form"], active["percent"], active["percent_min"],
+            active["percent_max"], first.get("field"), first.get("text"),
+        )  # fmt: skip
+    stated_forms = {a["form"] for a in facts.get("actives", []) if a["active"] == "vitamin_c"}
+    for form in (facts.get("vitamin_c") or {}).get("forms", []):
+        if form["form"] not in stated_forms:
+            first = form["evidence"][0] if form["evidence"] else {}
+            yield (
+                listing_id,
+                "vitamin_c",
+                form["form"],
+                None,
+                None,
+                None,
+                first.get("field"),
+                first.get("text"),
+            )
+
+
+def _write(db: sqlite_utils.Database, listings: list[dict], results: list[dict]) -> None:
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ids = [listing["id"] for listing in listings]
+    marks = ",".join("?" * len(ids))
+    placeholders = ",".join("?" * len(EVALUATION_COLUMNS))
+    pairs = list(zip(listings, results, strict=True))
+    rows = [evaluation_row(listing, result, now) for listing, result in pairs]
+    with db.conn:
+        db.conn.execute(f"delete from ingredients where listing_id in ({marks})", ids)
+        db.conn.execute(f"delete from actives where listing_id in ({marks})", ids)
+        db.conn.executemany(
+            f"insert or replace into evaluations ({', '.join(EVALUATION_COLUMNS)}) values ({placeholders})",
+            [tuple(row[c] for c in EVALUATION_COLUMNS) for row in rows],
+        )
+        db.conn.executemany(
+            "insert or replace into ingredients (listing_id, position, raw, canonical, known) values (?, ?, ?, ?, ?)",
+            [
+                row
+                for listing, result in pairs
+                for row in ingredient_rows(listing["id"], result["facts"])
+            ],
+        )
+        db.conn.executemany(
+            "insert into actives (listing_id, active, form, percent, percent_min, percent_max, evidence_field,"
+            " evidence_text) values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                row
+                for listing, result in pairs
+                for row in active_rows(listing["id"], result["facts"])
+            ],
+        )
+
+
+def evaluate_db(
+    db: sqlite_utils.Database,
+    rubric: str = "post",
+    everything: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> dict:
+    """Score new or changed listings (all with ``everything``) with ``rubric`` and store the results.
+
+    ``progress`` is called with the number of listings done after each batch (click.progressbar's
+    ``update`` fits). Returns a summary: counts of listings to score, scored, not-scored (not
+    candidates), unchanged, and verdicts.
+    """
+    rules = load_rubric(rubric)
+    ensure_schema(db)
+    started = time.perf_counter()
+    ids = _ids_to_score(db, rules, everything)
+    total = db.execute("select count(*) from listings").fetchone()[0]
+    verdicts: dict[str, int] = {}
+    for offset in range(0, len(ids), BATCH_SIZE):
+        listings = listing_dicts(db, ids[offset : offset + BATCH_SIZE])
+        results = [evaluate(listing, rubric) for listing in listings]
+        _write(db, listings, results)
+        for listing, result in zip(listings, results, strict=True):
+            verdict = result["verdict"] if listing.get("is_candidate") == 1 else "not-scored"
+            verdicts[verdict] = verdicts.get(verdict, 0) + 1
+        if progress is not None:
+            progress(len(listings))
+    return {
+        "rubric": rules["id"],
+        "rubric_version": str(rules["version"]),
+        "listings": total,
+        "evaluated": len(ids),
+        "unchanged": total - len(ids),
+        "scored": sum(v for k, v in verdicts.items() if k != "not-scored"),
+        "not_scored": verdicts.get("not-scored", 0),
+        "verdicts": verdicts,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def ids_to_evaluate(
+    db: sqlite_utils.Database, rubric: str = "post", everything: bool = False
+) -> list[str]:
+    """Listing ids ``evaluate_db`` would score now (for progress bars and dry runs)."""
+    return _ids_to_score(db, load_rubric(rubric), everything)
