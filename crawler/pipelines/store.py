@@ -1,8 +1,8 @@
 """Store listings and their variants: upsert on the stable id, in short batched transactions.
 
 ``first_seen`` is kept from the first crawl that saw a listing; ``last_seen``/``last_run_id`` move on.
-Nothing is deleted. A listing whose page had broken structured data (``_degraded``) keeps earlier
-values for any field this fetch could not read.
+Nothing is deleted. A listing whose page had broken structured data (``_degraded``) and that an earlier
+crawl stored keeps its stored fields: this fetch only counts as having seen it.
 """
 
 from __future__ import annotations
@@ -77,14 +77,13 @@ class StorePipeline:
             row["id"]: row
             for row in self.db.query(f"select * from listings where id in ({marks})", ids)
         }
-        rows, variant_rows = [], []
+        rows, variant_rows, touched = [], [], []
         for item in items:
-            row = listing_row(item)
             before = existing.get(item["id"])
             if before and item.get("_degraded"):
-                for column, value in row.items():
-                    if value is None and before.get(column) is not None:
-                        row[column] = before[column]
+                touched.append(item["id"])
+                continue
+            row = listing_row(item)
             row["first_seen"] = before["first_seen"] if before and before.get("first_seen") else now
             row["last_seen"] = now
             row["last_run_id"] = self.run_id
@@ -95,5 +94,9 @@ class StorePipeline:
             self.db["listings"].upsert_all(rows, pk="id")
             if variant_rows:
                 self.db["variants"].upsert_all(variant_rows, pk="id")
+            for listing_id in touched:
+                self.db["listings"].update(
+                    listing_id, {"last_seen": now, "last_run_id": self.run_id}
+                )
         self.stored += len(rows)
         self.crawler.stats.inc_value("serumscope/listings_stored", len(rows))

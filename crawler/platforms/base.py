@@ -19,7 +19,15 @@ from typing import Any, ClassVar
 from urllib.parse import urlparse
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
 from scrapy.http import Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import (
@@ -47,11 +55,23 @@ def classify_failure(failure: Failure) -> tuple[str, int | None, str]:
     message = str(error) or type(error).__name__
     if isinstance(error, HttpError):
         return "http", error.response.status, f"HTTP {error.response.status}"
-    if isinstance(error, (TimeoutError, TCPTimedOutError)):
+    if isinstance(error, (TimeoutError, TCPTimedOutError, DownloadTimeoutError)):
         return "timeout", None, message
-    if isinstance(error, DNSLookupError):
+    if isinstance(error, (DNSLookupError, CannotResolveHostError)):
         return "dns", None, message
-    if isinstance(error, (ConnectionRefusedError, ConnectionLost, ConnectionDone)):
+    if isinstance(error, DownloadCancelledError):
+        return "oversize", None, message
+    if isinstance(
+        error,
+        (
+            ConnectionRefusedError,
+            ConnectionLost,
+            ConnectionDone,
+            DownloadConnectionRefusedError,
+            DownloadFailedError,
+            ResponseDataLossError,
+        ),
+    ):
         return "connection", None, message
     if isinstance(error, (ResponseFailed, ResponseNeverReceived)):
         reasons = getattr(error, "reasons", None) or []

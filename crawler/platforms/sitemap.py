@@ -19,6 +19,12 @@ from crawler.extract.page import parse_page, product_from_page
 from crawler.platforms.base import ShopSpider
 
 
+def url_key(url: str) -> str:
+    """A page's id when the shop gives none: its path and query, the same whatever host serves it."""
+    parsed = urlparse(url)
+    return parsed.path + (f"?{parsed.query}" if parsed.query else "")
+
+
 class SitemapSpider(ShopSpider):
     name = "sitemap"
     platform = "sitemap"
@@ -29,6 +35,7 @@ class SitemapSpider(ShopSpider):
             re.compile(p) for p in self.shop_config.get("product_url_patterns", [])
         ]
         self.seen_sitemaps: set[str] = set()
+        self.seen_products: set[str] = set()
 
     def start_shop(self) -> Iterator[Request]:
         sitemaps = self.shop_config.get("sitemap_urls")
@@ -90,9 +97,13 @@ class SitemapSpider(ShopSpider):
                 if loc not in self.seen_sitemaps:
                     self.seen_sitemaps.add(loc)
                     yield self.sitemap_request(loc)
-            elif self.is_product_url(loc):
+            elif self.is_product_url(loc) and loc not in self.seen_products:
+                self.seen_products.add(loc)
+                # dont_filter: a redirect back to this URL must count towards the redirect limit
+                # (and be reported), not vanish in the duplicate filter.
                 yield Request(
                     loc,
+                    dont_filter=True,
                     callback=self.parse_product,
                     errback=self.on_request_error,
                     meta={"product_page": True},
@@ -115,7 +126,7 @@ class SitemapSpider(ShopSpider):
             shop=self.shop_name,
             platform=self.platform,
             url=canonical,
-            canonical_id=canonical,
+            canonical_id=url_key(canonical),
             fields=fields,
             provenance=fields.pop("provenance"),
             variants=fields.get("variants", []),
