@@ -7,6 +7,7 @@ truncated and the sitemap gains junk entries. ``closed`` mode answers robots.txt
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -90,10 +91,8 @@ class FaultShop:
 
             def do_GET(self):
                 shop.log.append((time.monotonic(), self.path))
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     shop.respond(self)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
