@@ -117,7 +117,10 @@ def judge(listing: dict[str, Any], vocabulary: Vocabulary | None = None) -> tupl
         mentioned = vocabulary.vitamin_c.search(
             " ".join(_joined(listing.get(f)) for f in ("description", "ingredients_text"))
         )
-        return 0, "vitamin C only as a minor ingredient" if mentioned else "no vitamin C"
+        what = f"{kind[1]} " if kind else ""
+        if mentioned:
+            return 0, f"{what}with vitamin C only as a minor ingredient".strip()
+        return 0, f"{what}without vitamin C" if what else "no vitamin C"
     if kind is None:
         return 0, "vitamin C product of unknown form (not a serum, oil, ampoule or treatment)"
     return 1, f"vitamin C {kind[1]}"

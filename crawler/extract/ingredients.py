@@ -17,8 +17,9 @@ from lxml import etree
 from crawler.extract.text import element_text, parse_fragment
 
 HEADING = re.compile(
-    r"^\s*(?:full\s+|complete\s+|all\s+)?(?:ingredients?|inci)"
-    r"(?:\s+(?:list|declaration))?(?:\s*\((?:inci|full)\))?\s*:?\s*$",
+    r"^\s*(?:(?:full\s+|complete\s+|all\s+)?(?:ingredients?|inci)"
+    r"(?:\s+(?:list|declaration))?(?:\s*\((?:inci|full)\))?"
+    r"|what[\'\u2019]?s\s+inside|composition)\s*:?\s*$",
     re.IGNORECASE,
 )
 INLINE = re.compile(

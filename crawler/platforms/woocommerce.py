@@ -16,6 +16,7 @@ from crawler.extract.fields import names, size_in
 from crawler.extract.ingredients import find_ingredients_in_html
 from crawler.extract.listing import make_listing, utc_now
 from crawler.extract.money import from_minor_units
+from crawler.extract.page import parse_page, product_from_page
 from crawler.extract.text import clean, html_to_text
 from crawler.platforms.base import ShopSpider
 
@@ -89,9 +90,15 @@ def listing_fields_from_woocommerce(
     return fields, provenance, variants
 
 
+# Fields the Store API may lack that the product page's structured data carries.
+PAGE_FIELDS = ("brand", "ingredients_text", "categories")
+
+
 class WooCommerceSpider(ShopSpider):
     name = "woocommerce"
     platform = "woocommerce"
+    # The Store API has no brand field: read it (and anything else missing) from the product page.
+    complete_from_page = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -127,6 +134,27 @@ class WooCommerceSpider(ShopSpider):
                 )
         return variations
 
+    async def complete_fields(self, url: str, fields: dict, provenance: dict) -> None:
+        missing = [name for name in PAGE_FIELDS if not fields.get(name)]
+        if not missing or not url:
+            return
+        try:
+            response = await self.crawler.engine.download_async(
+                Request(url, meta={"product_page": True})
+            )
+            if response.status != 200:
+                raise ValueError(f"HTTP {response.status}")
+            page_fields = product_from_page(
+                parse_page(response.body, response.url, response.encoding)
+            )
+        except Exception as error:
+            self.record_error(url, "page", f"product page for missing fields: {error}")
+            return
+        for name in missing:
+            if page_fields and page_fields.get(name):
+                fields[name] = page_fields[name]
+                provenance[name] = page_fields["provenance"][name]
+
     async def parse_page(
         self, response: Response, search: str | None, page: int
     ) -> AsyncIterator[Any]:
@@ -155,6 +183,8 @@ class WooCommerceSpider(ShopSpider):
                 data = self.pre_process_data(product, response)
                 variations = await self.fetch_variations(data) if data.get("variations") else []
                 fields, provenance, variants = listing_fields_from_woocommerce(data, variations)
+                if self.complete_from_page:
+                    await self.complete_fields(clean(data.get("permalink")), fields, provenance)
             except Exception as error:
                 self.record_error(response.url, "parse", f"product {product.get('id')}: {error}")
                 continue

@@ -1,0 +1,197 @@
+"""`serumscope crawl` against the running demo shops, checked field by field against the demo data
+files (data/demo_shops/), not against copies of them."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from crawler.extract.text import html_to_text
+from serumscope.demo import build_catalog
+from serumscope.demo.retailer import DISALLOWED_SECTION
+
+SEED_CHART = {
+    "serumtologie-c-serum": 1,
+    "skin-solutions-c-e-serum": 2,
+    "art-naturals-enhanced-vitamin-c-serum": 3,
+}
+
+
+@pytest.fixture(scope="module")
+def crawled(demo_shops, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("demo_crawl")
+    sites = demo_shops.write_sites(tmp / "sites.toml")
+    db = tmp / "demo.db"
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "serumscope"), "crawl", "--sites", str(sites),
+         "--db", str(db), "--json", "--quiet"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    listings = {}
+    for row in conn.execute("select * from listings"):
+        listing = dict(row)
+        for column in ("image_alts", "tags", "categories", "provenance"):
+            listing[column] = json.loads(listing[column]) if listing[column] else None
+        listing["variants"] = [
+            dict(v)
+            for v in conn.execute(
+                "select * from variants where listing_id = ? order by position", [listing["id"]]
+            )
+        ]
+        listings[(listing["shop"], listing["title"])] = listing
+    errors = [dict(r) for r in conn.execute("select * from crawl_errors")]
+    yield {
+        "summary": json.loads(result.stdout),
+        "listings": listings,
+        "errors": errors,
+        "shops": demo_shops,
+        "catalog": build_catalog(day=1),
+    }
+    conn.close()
+
+
+def shop_names(crawled) -> dict[str, str]:
+    platform_of = {"shopify": "shopify", "woocommerce": "woocommerce", "sitemap": "retailer"}
+    return {platform_of[s["platform"]]: s["name"] for s in crawled["shops"].sites()}
+
+
+def visible_products(crawled):
+    """(platform, shop name, product) for every product a polite crawler may fetch."""
+    names = shop_names(crawled)
+    for platform, products in crawled["catalog"].products.items():
+        for product in products:
+            if product.get("page", {}).get("section") == DISALLOWED_SECTION:
+                continue
+            yield platform, names[platform], product
+
+
+def find(crawled, shop: str, product: dict) -> dict:
+    listing = crawled["listings"].get((shop, product["title"]))
+    assert listing is not None, f"{shop}: {product['title']!r} not stored"
+    return listing
+
+
+def test_every_shop_crawled_ok(crawled):
+    summary = crawled["summary"]
+    assert summary["status"] == "ok"
+    assert set(summary["shops"]) == set(shop_names(crawled).values())
+    for shop in summary["shops"].values():
+        assert shop["status"] == "ok"
+        assert shop["listings"] > 0
+
+
+def test_every_product_is_stored_and_judged(crawled):
+    for platform, shop, product in visible_products(crawled):
+        listing = find(crawled, shop, product)
+        assert listing["is_candidate"] == int(product["expected"]["candidate"]), (
+            platform, product["title"], listing["relevance_reason"]
+        )  # fmt: skip
+        assert listing["relevance_reason"]
+        assert listing["url"].startswith("http://127.0.0.1:")
+        assert listing["fetched_at"] and listing["first_seen"] and listing["last_seen"]
+        assert listing["input_hash"]
+
+
+def test_non_candidates_carry_a_reason_matching_the_demo(crawled):
+    checked = 0
+    stop = {"a", "the", "not", "of", "or", "with", "without", "no", "vitamin", "c", "product"}
+    for _, shop, product in visible_products(crawled):
+        expected = product["expected"]
+        if expected["candidate"] or "relevance" not in expected:
+            continue
+        listing = find(crawled, shop, product)
+        ours = set(re.findall(r"[a-z]+", listing["relevance_reason"].lower())) - stop
+        theirs = set(re.findall(r"[a-z]+", expected["relevance"].lower())) - stop
+        assert ours & theirs, (product["title"], listing["relevance_reason"], expected["relevance"])
+        checked += 1
+    assert checked >= 5
+
+
+def test_fields_match_the_demo_data(crawled):
+    currencies = {p: crawled["catalog"].shops[p]["currency"] for p in crawled["catalog"].shops}
+    for platform, shop, product in visible_products(crawled):
+        listing = find(crawled, shop, product)
+        where = (platform, product["title"])
+        assert listing["brand"] == product["brand"], where
+        if product.get("ingredients"):
+            assert product["ingredients"] in (listing["ingredients_text"] or ""), where
+        else:
+            assert listing["ingredients_text"] is None, where
+        alts = [i["alt"] for i in product["images"] if i.get("alt")]
+        for alt in alts:
+            assert alt in (listing["image_alts"] or []), where
+        prices = sorted(Decimal(v["price"]) for v in product["variants"])
+        stored = sorted(Decimal(v["price"]) for v in listing["variants"])
+        if platform == "retailer" and product["page"].get("markup") in (
+            "opengraph",
+            "jsonld-aggregate",
+        ):
+            assert stored and stored[0] == prices[0], where
+        else:
+            assert stored == prices, where
+        for variant in listing["variants"]:
+            assert variant["currency"] == product.get("currency", currencies[platform]), where
+            assert re.fullmatch(r"\d+(\.\d+)?", variant["price"]), where
+        assert listing["provenance"]["title"] in (
+            "api",
+            "json-ld",
+            "microdata",
+            "opengraph",
+            "html",
+        )
+
+
+def test_api_shops_keep_description_html_and_sale_prices(crawled):
+    for platform, shop, product in visible_products(crawled):
+        if platform == "retailer":
+            continue
+        listing = find(crawled, shop, product)
+        first_words = html_to_text(product["description"]).split("\n")[0][:40]
+        assert first_words in listing["description"], product["title"]
+        assert listing["description_html"]
+        for variant in product["variants"]:
+            if variant.get("compare_at_price") and len(product["variants"]) == 1:
+                assert listing["variants"][0]["regular_price"] == variant["compare_at_price"]
+
+
+@pytest.mark.parametrize("slug", sorted(SEED_CHART))
+def test_seed_chart_products_field_by_field(crawled, slug):
+    names = shop_names(crawled)
+    matches = [
+        (platform, p)
+        for platform, products in crawled["catalog"].products.items()
+        for p in products
+        if p["slug"] == slug
+    ]
+    assert len(matches) == 1
+    platform, product = matches[0]
+    listing = find(crawled, names[platform], product)
+    assert listing["is_candidate"] == 1
+    assert listing["title"] == product["title"]
+    assert listing["brand"] == product["brand"]
+    assert product["ingredients"] in listing["ingredients_text"]
+    assert [Decimal(v["price"]) for v in listing["variants"]] == [
+        Decimal(v["price"]) for v in product["variants"]
+    ]
+    for stated in product["expected"].get("stated_percentages", []):
+        text = " ".join(filter(None, [listing["title"], listing["description"]]))
+        assert stated["text"].lower() in text.lower(), stated
+    assert listing["id"].startswith(f"{names[platform]}:")
+
+
+def test_robots_disallowed_pages_are_not_fetched(crawled):
+    retailer = shop_names(crawled)["retailer"]
+    stored_urls = [l["url"] for l in crawled["listings"].values() if l["shop"] == retailer]
+    assert stored_urls and not [u for u in stored_urls if f"/{DISALLOWED_SECTION}/" in u]
+    robots = [e for e in crawled["errors"] if e["kind"] == "robots"]
+    assert robots and all(f"/{DISALLOWED_SECTION}/" in e["url"] for e in robots)
