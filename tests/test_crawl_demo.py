@@ -191,7 +191,7 @@ def test_seed_chart_products_field_by_field(crawled, slug):
 
 def test_robots_disallowed_pages_are_not_fetched(crawled):
     retailer = shop_names(crawled)["retailer"]
-    stored_urls = [l["url"] for l in crawled["listings"].values() if l["shop"] == retailer]
+    stored_urls = [x["url"] for x in crawled["listings"].values() if x["shop"] == retailer]
     assert stored_urls and not [u for u in stored_urls if f"/{DISALLOWED_SECTION}/" in u]
     robots = [e for e in crawled["errors"] if e["kind"] == "robots"]
     assert robots and all(f"/{DISALLOWED_SECTION}/" in e["url"] for e in robots)
