@@ -31,7 +31,7 @@ _AFTER_GAP = re.compile(
 )
 _BEFORE_GAP = re.compile(
     r"\s*(?:[:=(\[\-–—]\s*)?(?:(?:serum|concentration|content|level|strength|at|is|of|in|dose|formula|"
-    r"complex|conc\.?)\s*[:=(\[\-–—]?\s*){0,3}",
+    r"complex|conc\.?|booster|suspension|solution|drops|oil|cream|gel|powder)\s*[:=(\[\-–—]?\s*){0,3}",
     re.I,
 )
 _DELIMITER_AFTER = re.compile(r"\s*\)?\s*(?:$|[,;.)\n/+&]|and\b|\|)", re.I)

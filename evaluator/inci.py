@@ -15,19 +15,22 @@ from evaluator.vocab import Ingredient, ingredients, lookup_key
 # Breaks between parts of an ingredients field: line breaks, HTML tags, sentence ends before a bullet or
 # capital, and labels such as "Ingredients:" / "Inactive Ingredients:".
 _SEGMENT_BREAK = re.compile(
-    r"\n|<[^>]{0,200}>|(?<=[a-z)]\.)\s+(?=[-•A-Z])|"
-    r"(?i:\b(?:full |other |inactive |active )?ingredients?(?: list)?\s*:|\binci\s*:)"
+    r"\n|<[^>]{0,200}>|(?<=[a-z)]\.)\s+(?=[-•*A-Z])(?!(?i:may contain))|"
+    r"(?P<label>(?i:\b(?:full |other )?(?P<drug>(?:in)?active )?ingredients?(?: list)?\s*:|"
+    r"\b(?:in)?active\s*:|\binci\s*:))"
 )
 # One ingredient: text up to a top-level separator, with parentheses/brackets kept whole (2 levels).
-_ITEM = re.compile(r"(?:[^,;•()\[\]\n]|\((?:[^()]|\([^()]*\))*\)|\[(?:[^\[\]]|\[[^\[\]]*\])*\])+")
-_MAY_CONTAIN = re.compile(r"(?i)\bmay contain\b|\[\+/-\]|\(\+/-\)|\+/-")
+_ITEM = re.compile(
+    r"(?:[^,;•()\[\]\n]|(?<=\d),(?=\d)|\((?:[^()]|\([^()]*\))*\)|\[(?:[^\[\]]|\[[^\[\]]*\])*\])+"
+)
+_MAY_CONTAIN = re.compile(r"(?i)[(\[]?\s*(?:\bmay contain\b|\+/-)\s*[)\]]?\s*:?")
 _INLINE_PERCENT = re.compile(r"\s*\(?\s*\d+(?:[.,]\d+)?\s*%\s*\)?")
 _PAREN = re.compile(r"\s*[(\[][^)\]]*[)\]]\s*")
 _PAREN_CONTENT = re.compile(r"[(\[]([^)\]]*)[)\]]")
 _PREFIX = re.compile(r"^(?:organic|certified organic|natural|pure|cold[- ]pressed)\s+", re.I)
 _DESCRIPTION_LIST = re.compile(r"(?i)\b(?:full )?ingredients?(?: list)?\s*:\s*([^\n]{10,})")
 _SENTENCE_WORDS = re.compile(
-    r"(?i)\b(?:helps?|the|your|skin|our|we|is|are|and|with|for|that|this|to|of|visibly)\b"
+    r"(?i)\b(?:helps?|the|your|skin|our|we|is|are|and|with|for|that|this|to|of|visibly|see|please)\b"
 )
 
 MIN_LIST_ITEMS = 3
@@ -54,16 +57,22 @@ def canonicalise(raw: str) -> Ingredient | None:
     return None
 
 
-def _segments(text: str) -> list[tuple[int, int]]:
-    spans, start = [], 0
+def _segments(text: str) -> list[tuple[int, int, bool]]:
+    """(start, end, follows a drug-facts label such as "Active ingredients:") for each part."""
+    spans, start, drug = [], 0, False
     for match in _SEGMENT_BREAK.finditer(text):
-        spans.append((start, match.start()))
+        spans.append((start, match.start(), drug))
         start = match.end()
-    spans.append((start, len(text)))
-    return [(s, e) for s, e in spans if e - s > 1]
+        label = match.group("label")
+        drug = bool(label) and "active" in label.lower()
+    spans.append((start, len(text), drug))
+    return [(s, e, d) for s, e, d in spans if e - s > 1]
 
 
 def _items(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    marker = _MAY_CONTAIN.search(text, start, end)
+    if marker is not None and marker.start() > start:
+        return _items(text, start, marker.start()) + _items(text, marker.end(), end)
     items = []
     for match in _ITEM.finditer(text, start, end):
         s, e = match.span()
@@ -84,17 +93,23 @@ def _list_likeness(text: str, items: list[tuple[int, int]]) -> float:
     return short * (short / len(items))
 
 
-def find_list(text: str) -> tuple[int, int] | None:
-    """Span of the INCI list in an ingredients text: the most list-like segment."""
-    best, best_score = None, 0.0
-    for start, end in _segments(text):
+def find_list(text: str) -> list[tuple[int, int]]:
+    """Spans of the INCI list in an ingredients text: the most list-like segment, or the sections
+    after drug-facts labels ("Active ingredients:", "Inactive ingredients:") together."""
+    segments = _segments(text)
+    labelled = [(s, e) for s, e, drug in segments if drug]
+    if labelled and sum(len(_items(text, s, e)) for s, e in labelled) >= 2:
+        return labelled
+    best, best_score = [], 0.0
+    for start, end, _ in segments:
         score = _list_likeness(text, _items(text, start, end))
         if score > best_score:
-            best, best_score = (start, end), score
-    if best is None and text.strip() and len(text) <= 200 and "," not in text:
-        stripped = text.strip()
-        offset = text.index(stripped)
-        return offset, offset + len(stripped)
+            best, best_score = [(start, end)], score
+    stripped = text.strip()
+    if not best and stripped and len(stripped) <= 120 and "," not in stripped:
+        if not _SENTENCE_WORDS.search(stripped) and len(stripped.split()) <= 6:
+            offset = text.index(stripped)
+            return [(offset, offset + len(stripped))]
     return best
 
 
@@ -105,40 +120,38 @@ def parse_ingredients(listing: dict) -> dict:
     with ``raw == listing[field][start:end]``.
     """
     field, text = "ingredients_text", text_of(listing.get("ingredients_text"))
-    span = find_list(text) if text else None
-    if span is None:
+    spans = find_list(text) if text else []
+    if not spans:
         description = text_of(listing.get("description"))
         match = _DESCRIPTION_LIST.search(description) if description else None
         if match:
-            field, text, span = "description", description, match.span(1)
-    if span is None:
+            field, text, spans = "description", description, [match.span(1)]
+    if not spans:
         reason = "no ingredient list in the listing" if not text else "no list found in the text"
         return {"status": "unknown", "reason": reason, "field": None, "items": [], "evidence": []}
-    start, end = span
-    may_contain_at = end
-    marker = _MAY_CONTAIN.search(text, start, end)
-    if marker:
-        may_contain_at = marker.start()
     items = []
-    for s, e in _items(text, start, end):
-        raw = text[s:e]
-        found = canonicalise(raw)
-        item = {
-            "position": len(items) + 1,
-            "raw": raw,
-            "canonical": found.canonical if found else lookup_key(raw),
-            "known": found is not None,
-            "may_contain": s >= may_contain_at,
-            "start": s,
-            "end": e,
-        }
-        if found is not None:
-            item["ingredient"] = found
-        items.append(item)
+    for start, end in spans:
+        marker = _MAY_CONTAIN.search(text, start, end)
+        may_contain_at = marker.start() if marker else end
+        for s, e in _items(text, start, end):
+            raw = text[s:e]
+            found = canonicalise(raw)
+            item = {
+                "position": len(items) + 1,
+                "raw": raw,
+                "canonical": found.canonical if found else lookup_key(raw),
+                "known": found is not None,
+                "may_contain": s >= may_contain_at,
+                "start": s,
+                "end": e,
+            }
+            if found is not None:
+                item["ingredient"] = found
+            items.append(item)
     return {
         "status": "found" if items else "unknown",
         "reason": f"{len(items)} ingredients read from {field}" if items else "empty list",
         "field": field,
         "items": items,
-        "evidence": [evidence(field, text, start, end)] if items else [],
+        "evidence": [evidence(field, text, start, end) for start, end in spans] if items else [],
     }

@@ -1,0 +1,80 @@
+"""Check the parsers against example tables (tests/examples/*.toml): raw text -> expected finding.
+
+Shared by the parametrised tests and ``bench/accuracy.py`` (which prints held-out accuracy).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from evaluator.actives import percent_facts
+from evaluator.inci import parse_ingredients
+from evaluator.packaging import packaging_facts
+from evaluator.size import size_facts
+
+
+def load_cases(path: Path) -> list[dict]:
+    with path.open("rb") as handle:
+        return tomllib.load(handle)["case"]
+
+
+def _percent_label(item: dict) -> str:
+    if item["kind"] in ("exact", "mg_per_ml"):
+        return f"{item['active']} {item['percent']:g}"
+    if item["kind"] == "range":
+        return f"{item['active']} {item['percent_min']:g}-{item['percent_max']:g}"
+    if item["kind"] == "up_to":
+        return f"{item['active']} <={item['percent_max']:g}"
+    return f"{item['active']} >={item['percent_min']:g}"
+
+
+def percentages(case: dict) -> tuple[object, object]:
+    found = percent_facts("text", case["text"])["bound"]
+    return sorted(case["expect"]), sorted(_percent_label(item) for item in found)
+
+
+def packaging(case: dict) -> tuple[object, object]:
+    facts = packaging_facts([("text", case["text"])])
+    return (case["light"], case["dispenser"]), (facts["light"]["value"], facts["dispenser"]["value"])
+
+
+def sizes(case: dict) -> tuple[object, object]:
+    facts = size_facts([("text", case["text"])] if case["text"] else [])
+    expected = case.get("ml", case.get("kind"))
+    got = round(facts["ml"], 2) if facts["ml"] is not None else facts["kind"]
+    return expected, got
+
+
+def inci(case: dict) -> tuple[object, object]:
+    parsed = parse_ingredients({"ingredients_text": case["text"]})
+    items = parsed["items"]
+    got_checks = []
+    for check in case["checks"]:
+        position = int(check.split("=", 1)[0])
+        canonical = items[position - 1]["canonical"] if position <= len(items) else None
+        got_checks.append(f"{position}={canonical}")
+    forms = []
+    for item in items:
+        ingredient = item.get("ingredient")
+        form = ingredient.vitamin_c_form if ingredient else None
+        if form and form != "unspecified" and form not in forms:
+            forms.append(form)
+    expected = (case["count"], case["checks"], sorted(case["forms"]))
+    return expected, (len(items), got_checks, sorted(forms))
+
+
+CHECKERS = {"percentages": percentages, "packaging": packaging, "sizes": sizes, "inci": inci}
+
+
+def accuracy(kind: str, path: Path) -> tuple[int, int, list[tuple[str, object, object]]]:
+    """(right, total, wrong cases as (text, expected, got)) for one table."""
+    right, wrong = 0, []
+    cases = load_cases(path)
+    for case in cases:
+        expected, got = CHECKERS[kind](case)
+        if expected == got:
+            right += 1
+        else:
+            wrong.append((case["text"], expected, got))
+    return right, len(cases), wrong
