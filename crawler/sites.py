@@ -23,8 +23,8 @@ FIELDS: dict[str, tuple[type, bool]] = {
     "search": (list, False),
     "sitemap_urls": (list, False),
     "product_url_patterns": (list, False),
+    "currency": (str, False),
     "enabled": (bool, False),
-    "settings": (dict, False),
 }
 
 

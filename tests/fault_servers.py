@@ -182,7 +182,7 @@ class FaultShop:
             "body_html": "<p>20% vitamin C.</p><h3>Ingredients</h3><p>Aqua, Ascorbic Acid, Glycerin</p>",
             "vendor": "Faultline",
             "product_type": "Serum",
-            "tags": ["vitamin c"],
+            "tags": ["vitamin c", "brand:Faultline Labs"],
             "variants": [
                 {
                     "id": 1,

@@ -383,6 +383,13 @@ def product_from_page(page: PageData) -> dict[str, Any] | None:
 
     if "title" not in fields:
         return None
+    if fields.get("categories"):
+        crumbs = [c for c in fields["categories"] if c.lower() != "home" and c != fields["title"]]
+        if crumbs:
+            fields["categories"] = crumbs
+        else:
+            del fields["categories"]
+            del provenance["categories"]
     for variant in fields.get("variants", []):
         variant["size_text"] = variant.get("size_text") or size_in(fields["title"])
     fields["provenance"] = provenance

@@ -114,6 +114,7 @@ class ShopSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.shop_config = self._resolve_shop(shop_config, shop, base_url, sites)
         self.shop_name: str = self.shop_config["name"]
+        self.platform = self.shop_config.get("platform") or self.name
         self.base_url: str = self.shop_config["base_url"]
         hosts = {urlparse(self.base_url).hostname}
         hosts |= {urlparse(u).hostname for u in self.shop_config.get("sitemap_urls", [])}

@@ -53,7 +53,7 @@ class SitemapSpider(ShopSpider):
         return Request(url, callback=self.parse_sitemap, errback=self.on_request_error)
 
     def parse_robots(self, response: Response) -> Iterator[Request]:
-        urls = list(sitemap_urls_from_robots(response.text, base_url=response.url))
+        urls = list(sitemap_urls_from_robots(response.body, base_url=response.url))
         if not urls:
             urls = [f"{self.base_url}/sitemap.xml"]
         for url in urls:

@@ -97,4 +97,66 @@ def crawl(sites_path, db_path, shop_names, setting_values, quiet, as_json):
         sys.exit(1)
 
 
-commands = [crawl]
+@click.command()
+@click.argument("url")
+def detect(url):
+    """Probe a shop and print the sites-file lines to crawl it.
+
+    Tries, in order: Shopify (/products.json), the WooCommerce Store API (/wp-json/wc/store/v1/products),
+    and robots.txt sitemaps leading to schema.org Product pages (suggesting product_url_patterns).
+    Exits with status 1 when no known platform answers.
+    """
+    from crawler.probe import detect as probe
+    from crawler.probe import shop_toml
+
+    result = probe(url)
+    for note in result["notes"]:
+        click.echo(f"# {note}")
+    if result["shop"] is None:
+        click.echo(f"# {url}: no known platform found (a custom spider may be needed)")
+        sys.exit(1)
+    click.echo(f"# platform: {result['platform']} — add to your sites file:")
+    click.echo(shop_toml(result["shop"]))
+
+
+@click.command()
+@click.argument("url")
+@click.option("--json", "as_json", is_flag=True, help="Print the listing as JSON.")
+def inspect(url, as_json):
+    """Fetch one product and print the listing fields serumscope would store, with their source.
+
+    URL may be a Shopify product page (/products/<handle>, read from its .json), a WooCommerce Store
+    API product (/wp-json/wc/store/v1/products/<id>) or any product page (schema.org JSON-LD,
+    microdata, OpenGraph, then visible HTML). Each field shows where it came from: api, json-ld,
+    microdata, opengraph or html.
+    """
+    from crawler.probe import inspect as probe
+
+    try:
+        listing = probe(url)
+    except (OSError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        click.echo(json.dumps(listing, indent=2, ensure_ascii=False))
+        return
+    provenance = listing.get("provenance") or {}
+    for key in ("id", "url", "title", "brand", "description", "ingredients_text", "image_alts",
+                "tags", "categories", "is_candidate", "relevance_reason"):  # fmt: skip
+        value = listing.get(key)
+        if key in ("description",) and value and len(value) > 300:
+            value = value[:300] + "…"
+        source = provenance.get(key, "")
+        click.echo(f"{key:<18} [{source or '-':<9}] {value if value is not None else '(none)'}")
+    click.echo(f"{'variants':<18} [{provenance.get('variants', '-'):<9}]")
+    for variant in listing.get("variants") or []:
+        click.echo(
+            f"  - {variant.get('title') or '(untitled)'}: {variant.get('price')} "
+            f"{variant.get('currency') or ''} size={variant.get('size_text')} "
+            f"regular={variant.get('regular_price')} available={variant.get('available')} "
+            f"sku={variant.get('sku')}"
+        )
+    for problem in listing.get("page_errors") or []:
+        click.echo(f"page problem: {problem}")
+
+
+commands = [crawl, detect, inspect]

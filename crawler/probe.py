@@ -1,0 +1,206 @@
+"""``serumscope detect`` and ``serumscope inspect``: a few blocking fetches, read with the very
+extraction code the spiders use (so what inspect shows is what a crawl would store)."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlparse
+
+from protego import Protego
+from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+
+from crawler import settings as crawler_settings
+from crawler.extract.listing import make_listing
+from crawler.extract.page import parse_page, product_from_page
+from crawler.platforms.base import shop_name_from_url
+from crawler.platforms.shopify import listing_fields_from_shopify
+from crawler.platforms.sitemap import url_key
+from crawler.platforms.woocommerce import API_PATH, listing_fields_from_woocommerce
+from crawler.relevance import judge
+
+TIMEOUT = 15
+MAX_BYTES = crawler_settings.DOWNLOAD_MAXSIZE
+
+
+@dataclass
+class Fetched:
+    url: str
+    status: int
+    body: bytes
+    content_type: str
+    charset: str
+
+    @property
+    def text(self) -> str:
+        return self.body.decode(self.charset or "utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+def fetch(url: str) -> Fetched:
+    """GET with serumscope's User-Agent; HTTP errors come back as a status, network errors raise."""
+    request = urllib.request.Request(url, headers={"User-Agent": crawler_settings.USER_AGENT})
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            body = response.read(MAX_BYTES + 1)
+            return Fetched(
+                response.geturl(),
+                response.status,
+                body[:MAX_BYTES],
+                response.headers.get_content_type(),
+                response.headers.get_content_charset() or "utf-8",
+            )
+    except urllib.error.HTTPError as error:
+        return Fetched(url, error.code, error.read(), error.headers.get_content_type(), "utf-8")
+
+
+def _json_or_none(url: str) -> Any:
+    try:
+        fetched = fetch(url)
+        return fetched.json() if fetched.status == 200 else None
+    except (OSError, ValueError):
+        return None
+
+
+def _robots(base_url: str) -> tuple[Protego | None, list[str]]:
+    try:
+        fetched = fetch(f"{base_url}/robots.txt")
+    except OSError:
+        return None, []
+    if fetched.status != 200:
+        return None, []
+    return Protego.parse(fetched.text), list(sitemap_urls_from_robots(fetched.body, base_url))
+
+
+def _sitemap_locs(url: str, depth: int = 0) -> list[str]:
+    try:
+        fetched = fetch(url)
+        sitemap = Sitemap(fetched.body)
+        entries = [e["loc"] for e in sitemap if e.get("loc")]
+    except Exception:
+        return []
+    if sitemap.type == "sitemapindex" and depth < 2:
+        locs: list[str] = []
+        for child in entries[:5]:
+            locs += _sitemap_locs(child, depth + 1)
+        return locs
+    return entries if sitemap.type == "urlset" else []
+
+
+def detect(url: str) -> dict[str, Any]:
+    """Which platform a shop runs and the sites-file table to crawl it (``shop`` is None if unknown)."""
+    base = url.rstrip("/")
+    parsed = urlparse(base)
+    base = f"{parsed.scheme}://{parsed.netloc}"
+    name = shop_name_from_url(base)
+    notes: list[str] = []
+    products = _json_or_none(f"{base}/products.json?limit=1")
+    if isinstance(products, dict) and isinstance(products.get("products"), list):
+        notes.append(f"{base}/products.json answers like Shopify")
+        return {"platform": "shopify", "notes": notes,
+                "shop": {"name": name, "platform": "shopify", "base_url": base}}  # fmt: skip
+    woo = _json_or_none(f"{base}{API_PATH}?per_page=1")
+    if isinstance(woo, list):
+        notes.append(f"{base}{API_PATH} answers like the WooCommerce Store API")
+        return {"platform": "woocommerce", "notes": notes,
+                "shop": {"name": name, "platform": "woocommerce", "base_url": base}}  # fmt: skip
+    robots, sitemaps = _robots(base)
+    if not sitemaps:
+        sitemaps = [f"{base}/sitemap.xml"]
+    notes.append(f"sitemaps: {', '.join(sitemaps)}")
+    product_urls = []
+    for sitemap_url in sitemaps:
+        for loc in _sitemap_locs(sitemap_url):
+            if robots is not None and not robots.can_fetch(loc, crawler_settings.USER_AGENT):
+                continue
+            product_urls.append(loc)
+    prefixes: dict[str, int] = {}
+    for loc in product_urls[:40]:
+        try:
+            fetched = fetch(loc)
+            if fetched.status != 200:
+                continue
+            fields = product_from_page(parse_page(fetched.body, fetched.url, fetched.charset))
+        except Exception:
+            continue
+        if fields and fields["provenance"].get("title") != "html":
+            segment = re.match(r"^/[^/]+/", urlparse(loc).path)
+            if segment:
+                prefixes[segment.group(0)] = prefixes.get(segment.group(0), 0) + 1
+        if sum(prefixes.values()) >= 3:
+            break
+    if not prefixes:
+        notes.append("no schema.org Product pages found in the sitemaps")
+        return {"platform": None, "notes": notes, "shop": None}
+    shop = {
+        "name": name,
+        "platform": "sitemap",
+        "base_url": base,
+        "product_url_patterns": sorted(prefixes),
+    }
+    if sitemaps != [f"{base}/sitemap.xml"]:
+        shop["sitemap_urls"] = sitemaps
+    notes.append(f"schema.org Product pages under {', '.join(sorted(prefixes))}")
+    return {"platform": "sitemap", "notes": notes, "shop": shop}
+
+
+def shop_toml(shop: dict[str, Any]) -> str:
+    lines = ["[[shop]]"]
+    for key, value in shop.items():
+        lines.append(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+    return "\n".join(lines)
+
+
+def inspect(url: str, shop: str = "inspect") -> dict[str, Any]:
+    """The listing serumscope would store for one product URL (Shopify product, Store API product or
+    product page), with ``provenance`` per field and the relevance verdict."""
+    parsed = urlparse(url)
+    base = f"{parsed.scheme}://{parsed.netloc}"
+    match = re.match(r"^(.*/products/[^/?#.]+)/?$", parsed.path)
+    if match:
+        data = _json_or_none(f"{base}{match.group(1)}.json")
+        if isinstance(data, dict) and isinstance(data.get("product"), dict):
+            product = data["product"]
+            fields, provenance, variants = listing_fields_from_shopify(product)
+            listing = make_listing(shop=shop, platform="shopify", url=url,
+                                   canonical_id=str(product.get("id")), fields=fields,
+                                   provenance=provenance, variants=variants)  # fmt: skip
+            return _judged(listing)
+    if API_PATH in parsed.path:
+        product = fetch(url).json()
+        variations = [
+            _json_or_none(f"{base}{API_PATH}/{v.get('id')}")
+            for v in product.get("variations") or []
+        ]
+        fields, provenance, variants = listing_fields_from_woocommerce(
+            product, [v for v in variations if isinstance(v, dict)]
+        )
+        listing = make_listing(shop=shop, platform="woocommerce",
+                               url=product.get("permalink") or url, canonical_id=str(product.get("id")),
+                               fields=fields, provenance=provenance, variants=variants)  # fmt: skip
+        return _judged(listing)
+    fetched = fetch(url)
+    if fetched.status != 200:
+        raise ValueError(f"{url}: HTTP {fetched.status}")
+    page = parse_page(fetched.body, fetched.url, fetched.charset)
+    fields = product_from_page(page)
+    if fields is None:
+        raise ValueError(f"{url}: no product found on the page")
+    canonical = fields.pop("canonical_url")
+    listing = make_listing(shop=shop, platform="sitemap", url=canonical,
+                           canonical_id=url_key(urljoin(url, canonical)),
+                           fields=fields, provenance=fields.pop("provenance"),
+                           variants=fields.get("variants", []))  # fmt: skip
+    listing["page_errors"] = page.errors
+    return _judged(listing)
+
+
+def _judged(listing: dict[str, Any]) -> dict[str, Any]:
+    listing["is_candidate"], listing["relevance_reason"] = judge(listing)
+    return listing

@@ -1,0 +1,204 @@
+"""The sites file loader, `serumscope detect` / `inspect` against the demo shops, the example custom
+spider, and the small readers the spiders share (example tables)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from fault_servers import FaultShop
+
+from crawler.extract.fields import size_in
+from crawler.extract.ingredients import find_ingredients_in_html
+from crawler.extract.money import decimal_string, from_minor_units
+from crawler.middlewares import retry_after_seconds
+from crawler.probe import detect, inspect
+from crawler.relevance import judge
+from crawler.sites import SitesError, load_sites
+from serumscope.cli import cli
+from serumscope.demo import build_catalog
+from serumscope.paths import DEFAULT_SITES
+
+GOOD_SHOP = '[[shop]]\nname = "a-shop"\nplatform = "shopify"\nbase_url = "http://127.0.0.1:9"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[[shop]]\nplatform = 'shopify'\nbase_url = 'http://127.0.0.1:9'\n", "missing required field 'name'"),
+        (GOOD_SHOP.replace('"shopify"', '"magento"'), "field 'platform' is 'magento'"),
+        (GOOD_SHOP.replace('"a-shop"', '"A Shop"'), "field 'name' must use only"),
+        (GOOD_SHOP.replace("http://127.0.0.1:9", "ftp://x"), "field 'base_url' must be an http(s) URL"),
+        (GOOD_SHOP + "collections = 'vitamin-c'\n", "field 'collections' must be a list"),
+        (GOOD_SHOP + "colections = ['x']\n", "unknown field(s) colections"),
+        (GOOD_SHOP + "product_url_patterns = ['(']\n", "bad regex"),
+        (GOOD_SHOP + GOOD_SHOP, "is used twice"),
+        ("[[shop]\n", "not valid TOML"),
+    ],
+)  # fmt: skip
+def test_sites_file_errors_name_file_shop_and_field(tmp_path, text, message):
+    path = tmp_path / "sites.toml"
+    path.write_text(text)
+    with pytest.raises(SitesError) as error:
+        load_sites(path)
+    assert message in str(error.value)
+    assert str(path) in str(error.value)
+
+
+def test_sites_file_accepts_custom_spiders_and_skips_disabled(tmp_path):
+    path = tmp_path / "sites.toml"
+    path.write_text(
+        GOOD_SHOP.replace('"shopify"', '"shopify-brand-tags"')
+        + GOOD_SHOP.replace("a-shop", "off") + "enabled = false\n"
+    )  # fmt: skip
+    assert [s["name"] for s in load_sites(path)] == ["a-shop"]
+
+
+def test_default_sites_file_is_valid_and_documents_every_platform():
+    text = DEFAULT_SITES.read_text()
+    load_sites(DEFAULT_SITES)
+    for platform in ("shopify", "woocommerce", "sitemap"):
+        assert f'# platform = "{platform}"' in text
+
+
+def test_detect_recognises_each_demo_platform(demo_shops):
+    urls = demo_shops.urls
+    assert detect(urls["shopify"])["platform"] == "shopify"
+    assert detect(urls["woocommerce"])["platform"] == "woocommerce"
+    retailer = detect(urls["retailer"])
+    assert retailer["platform"] == "sitemap"
+    assert "/products/" in retailer["shop"]["product_url_patterns"]
+    result = CliRunner().invoke(cli, ["detect", urls["woocommerce"]])
+    assert result.exit_code == 0
+    assert 'platform = "woocommerce"' in result.output
+
+
+def test_inspect_shows_fields_with_their_source(demo_shops):
+    catalog = build_catalog(day=1)
+    product = catalog.find("shopify", "serumtologie-c-serum")
+    listing = inspect(f"{demo_shops.urls['shopify']}/products/serumtologie-c-serum")
+    assert listing["title"] == product["title"]
+    assert listing["provenance"]["ingredients_text"] == "api"
+    assert product["ingredients"] in listing["ingredients_text"]
+    assert listing["is_candidate"] == 1
+    page_product = next(
+        p for p in catalog.products["retailer"] if p["page"].get("markup") == "microdata"
+    )
+    page = inspect(f"{demo_shops.urls['retailer']}/products/{page_product['slug']}")
+    assert page["provenance"]["title"] == "microdata"
+    assert page["provenance"]["ingredients_text"] == "html"
+    assert [Decimal(v["price"]) for v in page["variants"]] == [
+        Decimal(v["price"]) for v in page_product["variants"]
+    ]
+    result = CliRunner().invoke(
+        cli, ["inspect", f"{demo_shops.urls['retailer']}/products/{page_product['slug']}"]
+    )
+    assert result.exit_code == 0
+    assert "[microdata]" in result.output and "[html     ]" in result.output
+
+
+def test_custom_spider_overrides_a_hook(tmp_path):
+    with FaultShop() as shop:
+        sites = tmp_path / "sites.toml"
+        sites.write_text(
+            f'[[shop]]\nname = "tagged"\nplatform = "shopify-brand-tags"\nbase_url = "{shop.base_url}"\n'
+        )
+        db = tmp_path / "custom.db"
+        result = subprocess.run(
+            [str(Path(sys.executable).parent / "serumscope"), "crawl", "--sites", str(sites),
+             "--db", str(db), "--quiet", "--json"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout)["shops"]["tagged"]["status"] == "ok"
+    with sqlite3.connect(db) as conn:
+        brand, tags, platform = conn.execute(
+            "select brand, tags, platform from listings"
+        ).fetchone()
+    assert brand == "Faultline Labs"
+    assert json.loads(tags) == ["vitamin c"]
+    assert platform == "shopify-brand-tags"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("24.50", "24.50"),
+        (24.5, "24.5"),
+        ("$1,299.00", "1299.00"),
+        ("", None),
+        ("sold out", None),
+        (None, None),
+    ],
+)
+def test_decimal_string(raw, expected):
+    assert decimal_string(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "minor", "expected"),
+    [
+        ("2450", 2, "24.50"),
+        ("1999", 2, "19.99"),
+        ("500", 0, "500"),
+        ("12345", 3, "12.345"),
+        ("x", 2, None),
+    ],
+)
+def test_minor_units_are_exact(raw, minor, expected):
+    assert from_minor_units(raw, minor) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("30ml", "30ml"), ("1 fl oz", "1 fl oz"), ("1.0 oz / 30 mL", "1.0 oz / 30 mL"),
+     ("Twin pack 2 x 15 ml", "2 x 15 ml"), ("Default Title", None)],
+)  # fmt: skip
+def test_size_in(text, expected):
+    assert size_in(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ("<h3>Ingredients</h3><p>Aqua, Ascorbic Acid</p><h3>How to use</h3><p>Daily.</p>", "Aqua, Ascorbic Acid"),
+        ("<details><summary>Full Ingredients List</summary><p>Aqua, Glycerin</p></details>", "Aqua, Glycerin"),
+        ("<button aria-controls='t'>INCI</button><div id='t'>Water, Ethyl Ascorbic Acid</div>", "Water, Ethyl Ascorbic Acid"),
+        ("<p><strong>Ingredients:</strong> Aqua, Tocopherol</p>", "Aqua, Tocopherol"),
+        ("<dl><dt>Ingredients</dt><dd>Aqua, Squalane</dd></dl>", "Aqua, Squalane"),
+        ("<h3>Key ingredients</h3><p>Vitamin C</p>", None),
+    ],
+)  # fmt: skip
+def test_ingredients_are_found_under_their_labels(html, expected):
+    found = find_ingredients_in_html(html)
+    assert (found.text if found else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("listing", "candidate", "reason_word"),
+    [
+        ({"title": "Vitamin C 1000mg Capsules"}, 0, "supplement"),
+        ({"title": "Titanium Derma Roller 0.5mm"}, 0, "roller"),
+        ({"title": "Vitamin C Night Cream"}, 0, "cream"),
+        ({"title": "Retinol Serum"}, 0, "without vitamin C"),
+        ({"title": "Glow Drops", "ingredients_text": "Aqua, Ascorbic Acid, Glycerin"}, 1, "drops"),
+        ({"title": "Brightening Serum", "ingredients_text": "Aqua, Glycerin, Niacinamide, Panthenol, Ascorbyl Palmitate"}, 0, "minor"),
+    ],
+)  # fmt: skip
+def test_relevance_examples(listing, candidate, reason_word):
+    is_candidate, reason = judge(listing)
+    assert is_candidate == candidate
+    assert reason_word in reason
+
+
+def test_retry_after_header_forms():
+    assert retry_after_seconds(b"7") == 7.0
+    assert retry_after_seconds(b"not a date") is None
+    assert retry_after_seconds(None) is None
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
