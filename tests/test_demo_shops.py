@@ -257,6 +257,25 @@ def test_retailer_sitemaps_are_valid_xml_listing_every_product(demo_shops, clien
         assert client.get(url).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("shop", "product_path"), [("shopify", "/products/{}"), ("woocommerce", "/product/{}/")]
+)
+def test_platform_sitemaps_named_in_robots_txt_list_every_product(
+    demo_shops, client, catalog, shop, product_path
+):
+    base = demo_shops.urls[shop]
+    robots = client.get(f"{base}/robots.txt").text
+    (index_url,) = re.findall(r"^Sitemap: (\S+)$", robots, flags=re.MULTILINE)
+    index = etree.fromstring(client.get(index_url).content)
+    urls = []
+    for sitemap in index.xpath("//sm:sitemap/sm:loc/text()", namespaces=SITEMAP_NS):
+        tree = etree.fromstring(client.get(sitemap).content)
+        urls += tree.xpath("//sm:url/sm:loc/text()", namespaces=SITEMAP_NS)
+    assert sorted(urls) == sorted(
+        base + product_path.format(p["slug"]) for p in catalog.products[shop]
+    )
+
+
 def test_retailer_category_pages_paginate_with_rel_next(demo_shops, client, catalog):
     url = f"{demo_shops.urls['retailer']}/category/vitamin-c-serums/"
     seen, pages = [], 0

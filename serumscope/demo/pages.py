@@ -6,6 +6,7 @@ import json
 from decimal import Decimal
 from html import escape
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
 CURRENCY_SYMBOLS = {"USD": "$", "GBP": "£", "EUR": "€"}
 
@@ -65,3 +66,33 @@ def description_with_ingredients(product: dict[str, Any], heading_tag: str = "h3
 
 def availability_url(available: bool) -> str:
     return "https://schema.org/InStock" if available else "https://schema.org/OutOfStock"
+
+
+def sitemap_urlset(entries: list[tuple[str, str | None]]) -> str:
+    """A sitemaps.org ``<urlset>`` of (loc, lastmod or None)."""
+    rows = "\n".join(
+        f"  <url>\n    <loc>{xml_escape(loc)}</loc>\n"
+        + (f"    <lastmod>{lastmod}</lastmod>\n" if lastmod else "")
+        + "  </url>"
+        for loc, lastmod in entries
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+        f"{rows}\n</urlset>\n"
+    )
+
+
+def sitemap_index(entries: list[tuple[str, str | None]]) -> str:
+    """A sitemaps.org ``<sitemapindex>`` of (loc, lastmod or None)."""
+    rows = "\n".join(
+        f"  <sitemap>\n    <loc>{xml_escape(loc)}</loc>\n"
+        + (f"    <lastmod>{lastmod}</lastmod>\n" if lastmod else "")
+        + "  </sitemap>"
+        for loc, lastmod in entries
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+        f"{rows}\n</sitemapindex>\n"
+    )

@@ -15,7 +15,6 @@ from __future__ import annotations
 from decimal import Decimal
 from html import escape
 from typing import Any
-from xml.sax.saxutils import escape as xml_escape
 
 from serumscope.demo.catalog import Catalog, parse_time
 from serumscope.demo.http import (
@@ -31,6 +30,8 @@ from serumscope.demo.pages import (
     frame,
     json_ld,
     money,
+    sitemap_index,
+    sitemap_urlset,
 )
 
 PER_PAGE = 8
@@ -44,18 +45,6 @@ Disallow: /{disallowed}/
 
 Sitemap: {base}/sitemap_index.xml
 """
-
-
-def sitemap_urlset(entries: list[tuple[str, str]]) -> str:
-    rows = "\n".join(
-        f"  <url>\n    <loc>{xml_escape(loc)}</loc>\n    <lastmod>{lastmod}</lastmod>\n  </url>"
-        for loc, lastmod in entries
-    )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-        f"{rows}\n</urlset>\n"
-    )
 
 
 def page_number(query: dict[str, list[str]]) -> int:
@@ -93,7 +82,7 @@ class RetailerShop:
             robots = ROBOTS_TXT.format(base=self.base_url, disallowed=DISALLOWED_SECTION)
             return text_response(robots, "text/plain", last_modified=modified)
         if path == "/sitemap_index.xml":
-            return text_response(self.sitemap_index(), "application/xml", last_modified=modified)
+            return text_response(self.index_sitemap(), "application/xml", last_modified=modified)
         if path in ("/sitemap-products-1.xml", "/sitemap-products-2.xml"):
             half = int(path[-5])
             return text_response(
@@ -124,18 +113,10 @@ class RetailerShop:
             return html_response(self.home_page(), last_modified=modified)
         return not_found_page()
 
-    def sitemap_index(self) -> str:
+    def index_sitemap(self) -> str:
         lastmod = self.catalog.modified["retailer"].strftime("%Y-%m-%dT%H:%M:%S+00:00")
-        rows = "\n".join(
-            f"  <sitemap>\n    <loc>{self.base_url}/{name}</loc>\n"
-            f"    <lastmod>{lastmod}</lastmod>\n  </sitemap>"
-            for name in ("sitemap-products-1.xml", "sitemap-products-2.xml", "sitemap-pages.xml")
-        )
-        return (
-            '<?xml version="1.0" encoding="UTF-8"?>\n'
-            '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-            f"{rows}\n</sitemapindex>\n"
-        )
+        names = ("sitemap-products-1.xml", "sitemap-products-2.xml", "sitemap-pages.xml")
+        return sitemap_index([(f"{self.base_url}/{name}", lastmod) for name in names])
 
     def product_sitemap(self, half: int) -> str:
         middle = (len(self.products) + 1) // 2

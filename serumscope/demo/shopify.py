@@ -26,6 +26,8 @@ from serumscope.demo.pages import (
     frame,
     json_ld,
     money,
+    sitemap_index,
+    sitemap_urlset,
 )
 
 DEFAULT_LIMIT = 30
@@ -110,6 +112,14 @@ class ShopifyShop:
             return image_response()
         if path == "/robots.txt":
             return text_response(ROBOTS_TXT.format(base=self.base_url), "text/plain")
+        if path == "/sitemap.xml":
+            index = sitemap_index([(f"{self.base_url}/sitemap_products_1.xml", None)])
+            return text_response(index, "application/xml", last_modified=modified)
+        if path == "/sitemap_products_1.xml":
+            entries = [
+                (f"{self.base_url}/products/{p['slug']}", p["updated_at"]) for p in self.products
+            ]
+            return text_response(sitemap_urlset(entries), "application/xml", last_modified=modified)
         if path == "/":
             return html_response(self.home_page(), last_modified=modified)
         return not_found_page("404 Not Found")

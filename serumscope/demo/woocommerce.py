@@ -29,7 +29,8 @@ from serumscope.demo.pages import (
     description_with_ingredients,
     frame,
     json_ld,
-    money,
+    sitemap_index,
+    sitemap_urlset,
 )
 
 API_PREFIX = "/wp-json/wc/store/v1"
@@ -132,6 +133,7 @@ class WooCommerceShop:
         return self.catalog.products["woocommerce"]
 
     def respond(self, path: str, query: dict[str, list[str]]) -> Response:
+        modified = self.catalog.modified.get("woocommerce")
         if path in (f"{API_PREFIX}/products", f"{API_PREFIX}/products/"):
             return self.product_list(query)
         if path.startswith(f"{API_PREFIX}/products/"):
@@ -160,6 +162,12 @@ class WooCommerceShop:
             return image_response()
         if path == "/robots.txt":
             return text_response(ROBOTS_TXT.format(base=self.base_url), "text/plain")
+        if path == "/wp-sitemap.xml":
+            index = sitemap_index([(f"{self.base_url}/wp-sitemap-posts-product-1.xml", None)])
+            return text_response(index, "application/xml", last_modified=modified)
+        if path == "/wp-sitemap-posts-product-1.xml":
+            entries = [(self.permalink(p), p["updated_at"]) for p in self.products]
+            return text_response(sitemap_urlset(entries), "application/xml", last_modified=modified)
         if path == "/":
             links = "\n".join(
                 f'<li><a href="{self.permalink(p)}">{escape(p["title"])}</a></li>'
@@ -523,6 +531,3 @@ class WooCommerceShop:
 </div>"""
         head = f'<link rel="canonical" href="{url}">\n{json_ld(structured)}'
         return frame(product["title"], body, shop_name=self.config["title"], head=head)
-
-
-__all__ = ["WooCommerceShop", "money"]
