@@ -26,7 +26,7 @@ _PERCENT = re.compile(
 _MG_PER_ML = re.compile(rf"(?<![\d.,])(?P<a>{_NUM})\s*mg\s*/\s*ml\b", re.I)
 _AFTER_GAP = re.compile(
     r"\s*(?:(?:of|pure|stabili[sz]ed|active|potent|concentrated|encapsulated|the|clinical(?:[- ]strength)?|"
-    r"stable|highly|micro-?encapsulated|liposomal|premium|real|bioavailable|plant-based|vegan)[\s-]+){0,3}",
+    r"stable|highly|total|micro-?encapsulated|liposomal|premium|real|bioavailable|plant-based|vegan)[\s-]+){0,3}",
     re.I,
 )
 _BEFORE_GAP = re.compile(
@@ -34,6 +34,7 @@ _BEFORE_GAP = re.compile(
     r"complex|conc\.?|booster|suspension|solution|drops|oil|cream|gel|powder)\s*[:=(\[\-–—]?\s*){0,3}",
     re.I,
 )
+_FORM_LINK = re.compile(r"\s*(?:\(\s*|,\s*|\s(?:as|from|in the form of|:)\s+)", re.I)
 _DELIMITER_AFTER = re.compile(r"\s*\)?\s*(?:$|[,;.)\n/+&]|and\b|\|)", re.I)
 MAX_GAP = 40
 
@@ -169,6 +170,16 @@ def percent_facts(field: str, text: str, mentions: list[Mention] | None = None) 
             continue
         ingredient = mention.ingredient
         span_start, span_end = min(start, mention.start), max(end, mention.end)
+        if ingredient.vitamin_c_form == "unspecified":
+            # "Vitamin C (15%) as tetrahexyldecyl ascorbate", "20% vitamin C (sodium ascorbyl phosphate)"
+            k = bisect_left(starts, span_end)
+            link = _FORM_LINK.match(text, span_end) if k < len(mentions) else None
+            if (
+                link
+                and link.end() == mentions[k].start
+                and mentions[k].ingredient.active == "vitamin_c"
+            ):
+                ingredient, span_end = mentions[k].ingredient, mentions[k].end
         bound.append(
             {
                 "active": ingredient.active,

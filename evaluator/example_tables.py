@@ -36,7 +36,10 @@ def percentages(case: dict) -> tuple[object, object]:
 
 def packaging(case: dict) -> tuple[object, object]:
     facts = packaging_facts([("text", case["text"])])
-    return (case["light"], case["dispenser"]), (facts["light"]["value"], facts["dispenser"]["value"])
+    return (case["light"], case["dispenser"]), (
+        facts["light"]["value"],
+        facts["dispenser"]["value"],
+    )
 
 
 def sizes(case: dict) -> tuple[object, object]:

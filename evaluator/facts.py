@@ -32,6 +32,43 @@ def _unknown(reason: str) -> dict:
     return {"status": "unknown", "reason": reason, "evidence": []}
 
 
+def _merge_vitamin_c(actives: list[dict], items: list[dict]) -> list[dict]:
+    """Tie a plain "20% vitamin C" to its form: the same percentage stated for a named form, or the
+    only vitamin C form in the ingredient list."""
+    specific = [a for a in actives if a["active"] == "vitamin_c" and a["form"] != "unspecified"]
+    inci_forms = {
+        i["ingredient"].vitamin_c_form: i["ingredient"]
+        for i in items
+        if i.get("ingredient") is not None
+        and i["ingredient"].vitamin_c_form not in (None, "unspecified")
+    }
+    merged = []
+    for active in actives:
+        if active["active"] == "vitamin_c" and active["form"] == "unspecified":
+            same = next(
+                (
+                    a
+                    for a in specific
+                    if a["percent"] == active["percent"]
+                    and a["percent_max"] == active["percent_max"]
+                ),
+                None,
+            )
+            if same is not None:
+                same["evidence"].extend(active["evidence"][: 3 - len(same["evidence"])])
+                continue
+            if len(inci_forms) == 1:
+                ingredient = next(iter(inci_forms.values()))
+                active = {
+                    **active,
+                    "form": ingredient.vitamin_c_form,
+                    "ingredient": ingredient.canonical,
+                    "form_from": "ingredients",
+                }
+        merged.append(active)
+    return merged
+
+
 def read_facts(listing: dict) -> dict:
     problems: list[str] = []
     marketing = list(marketing_fields(listing))
@@ -90,6 +127,7 @@ def read_facts(listing: dict) -> dict:
 
     actives, mentioned, ignored = _guard(problems, "percentages", ([], {}, []), read_actives)
 
+    actives = _merge_vitamin_c(actives, items)
     forms: dict[str, dict] = {}
     for item in items:
         ingredient = item.get("ingredient")

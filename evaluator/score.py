@@ -155,9 +155,11 @@ def _ph(facts: dict, c: dict) -> Outcome:
         return "unknown", 0.0, {"ph": "?"}, []
     fields = {"ph": ph["reason"]}
     low, high = c.get("window", [2.5, 4.0])
-    if facts["vitamin_c"]["forms"] and any(
-        f["form"] == "L-ascorbic acid" for f in facts["vitamin_c"]["forms"]
-    ) and (ph["max"] > high or ph["min"] < low):
+    if (
+        facts["vitamin_c"]["forms"]
+        and any(f["form"] == "L-ascorbic acid" for f in facts["vitamin_c"]["forms"])
+        and (ph["max"] > high or ph["min"] < low)
+    ):
         return "partial", 0.5, fields, ph["evidence"]
     return "pass", 1.0, fields, ph["evidence"]
 
