@@ -183,7 +183,7 @@ def test_woocommerce_prices_are_minor_units(demo_shops, client, catalog):
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"per_page": 101}, "per_page must be between 1 (inclusive) and 100 (inclusive)"),
+        ({"per_page": 101}, "per_page must be between 0 (inclusive) and 100 (inclusive)"),
         ({"page": "abc"}, "page is not of type integer."),
         ({"page": 0}, "page must be greater than or equal to 1"),
     ],
@@ -431,7 +431,7 @@ def test_content_counts_and_seed_products(catalog):
     assert seeds[2]["title"].startswith("Skin Solutions C + E")
     assert seeds[3]["title"] == "Art Naturals Enhanced Vitamin C Serum with Hyaluronic Acid"
     assert seeds[3]["expected"]["stated_percentages"] == []
-    assert not re.search(r"\d\s*%", seeds[3]["description"].replace("100% vegan", ""))
+    assert not re.search(r"%|percent", seeds[3]["title"] + seeds[3]["description"])
     kinds = {p["kind"] for p in others}
     assert {"retinol-serum", "niacinamide-serum", "cleanser", "moisturiser", "mask"} <= kinds
     assert {"supplement", "device", "haircare", "lip"} <= kinds

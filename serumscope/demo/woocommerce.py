@@ -1,7 +1,7 @@
 """A WooCommerce store: the public Store API and ``/product/<slug>/`` pages.
 
 ``GET /wp-json/wc/store/v1/products`` answers as WooCommerce's Store API does: ``per_page`` defaults
-to 10 (1..100), ``page`` from 1, ``X-WP-Total`` / ``X-WP-TotalPages`` and a ``Link`` header on every
+to 10 (0..100), ``page`` from 1, ``X-WP-Total`` / ``X-WP-TotalPages`` and a ``Link`` header on every
 page; a page past the end is ``200 []``; an out-of-range or non-integer parameter is a 400
 ``rest_invalid_param`` error; prices are strings in minor units ("1800" = 18.00).
 """
@@ -192,9 +192,10 @@ class WooCommerceShop:
         page = integer_param(query, "page", 1, 1, None)
         if isinstance(page, Response):
             return page
-        per_page = integer_param(query, "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
+        per_page = integer_param(query, "per_page", DEFAULT_PER_PAGE, 0, MAX_PER_PAGE)
         if isinstance(per_page, Response):
             return per_page
+        per_page = max(per_page, 1)  # WP_Query reads posts_per_page=0 as 1
         search = query.get("search", [""])[0].strip()
         found = [p for p in self.products if not search or self.matches(p, search)]
         total_pages = -(-len(found) // per_page)
