@@ -12,7 +12,7 @@ from typing import Any
 from evaluator import concentration
 from evaluator.actives import find_mentions, percent_facts, ph_facts
 from evaluator.inci import parse_ingredients
-from evaluator.money import per_30ml, per_gram_of_active, price_facts
+from evaluator.money import no_price, per_30ml, per_gram_of_active, variant_price
 from evaluator.packaging import packaging_facts
 from evaluator.size import size_facts
 from evaluator.text import all_fields, marketing_fields, text_of, variant_fields, variants_of
@@ -67,6 +67,56 @@ def _merge_vitamin_c(actives: list[dict], items: list[dict]) -> list[dict]:
                 }
         merged.append(active)
     return merged
+
+
+STANDARD_ML = 30.0
+
+
+def _shared_size(listing: dict) -> dict:
+    """The size stated for the whole listing: title, then a labelled size in the description."""
+    title = text_of(listing.get("title"))
+    description = text_of(listing.get("description"))
+    return size_facts(
+        [("title", title)] if title else [], ("description", description) if description else None
+    )
+
+
+def read_offers(listing: dict) -> list[dict]:
+    """Per variant: its price and its size (the variant's own words first, else the listing's)."""
+    offers = []
+    shared = None
+    for index, variant in enumerate(variants_of(listing)[:30]):
+        sources = [
+            (f"variants[{index}].{key}", text_of(variant.get(key)))
+            for key in ("size_text", "title")
+            if text_of(variant.get(key))
+        ]
+        size = size_facts(sources)
+        if size["kind"] == "unknown" and not size["evidence"]:
+            shared = shared or _shared_size(listing)
+            size = shared
+        offers.append(
+            {
+                "variant": index,
+                "available": variant.get("available") != 0,
+                "price": variant_price(variant, index),
+                "size": size,
+            }
+        )
+    return offers
+
+
+def choose_offer(offers: list[dict]) -> dict | None:
+    """The offer the rubric judges: priced, in stock if possible, its size closest to 30 mL."""
+    priced = [o for o in offers if o["price"] is not None and o["price"]["status"] == "found"]
+    if not priced:
+        return next((o for o in offers if o["price"] is not None), None)
+
+    def rank(offer: dict) -> tuple:
+        ml = offer["size"]["ml"]
+        return (not offer["available"], ml is None, abs((ml or 0) - STANDARD_ML), offer["variant"])
+
+    return min(priced, key=rank)
 
 
 def read_facts(listing: dict) -> dict:
@@ -184,44 +234,16 @@ def read_facts(listing: dict) -> dict:
         },
         lambda: packaging_facts(marketing + list(variant_fields(listing))),
     )
-    price = _guard(
-        problems,
-        "price",
-        {
-            **_unknown("could not be read"),
-            "usd": None,
-            "amount": None,
-            "currency": None,
-            "converted": False,
-            "variant": None,
-        },
-        lambda: price_facts(listing),
+    offers = _guard(problems, "price", [], lambda: read_offers(listing))
+    headline = choose_offer(offers)
+    price = headline["price"] if headline else no_price()
+    size = (
+        headline["size"]
+        if headline
+        else _guard(problems, "size", None, lambda: _shared_size(listing))
     )
-
-    def read_size() -> dict:
-        sources = []
-        variants = variants_of(listing)
-        order = list(range(len(variants)))
-        if price.get("variant") is not None:
-            order.remove(price["variant"])
-            order.insert(0, price["variant"])
-        for index in order:
-            for key in ("size_text", "title"):
-                text = text_of(variants[index].get(key))
-                if text:
-                    sources.append((f"variants[{index}].{key}", text))
-        title = text_of(listing.get("title"))
-        if title:
-            sources.append(("title", title))
-        description = text_of(listing.get("description"))
-        return size_facts(sources, ("description", description) if description else None)
-
-    size = _guard(
-        problems,
-        "size",
-        {**_unknown("could not be read"), "ml": None, "grams": None, "kind": "unknown"},
-        read_size,
-    )
+    if size is None:
+        size = {**_unknown("could not be read"), "ml": None, "grams": None, "kind": "unknown"}
     price_30 = per_30ml(price.get("usd"), size.get("ml"))
 
     bounds = {}
@@ -278,6 +300,21 @@ def read_facts(listing: dict) -> dict:
         "dispenser": pack["dispenser"],
         "size": size,
         "price": price,
+        "offers": [
+            {
+                "variant": o["variant"],
+                "available": o["available"],
+                "amount": o["price"]["amount"] if o["price"] else None,
+                "currency": o["price"]["currency"] if o["price"] else None,
+                "usd": o["price"]["usd"] if o["price"] else None,
+                "on_sale": bool(o["price"] and o["price"]["on_sale"]),
+                "size_ml": o["size"]["ml"],
+                "price_per_30ml": per_30ml(
+                    o["price"]["usd"] if o["price"] else None, o["size"]["ml"]
+                ),
+            }
+            for o in offers
+        ],
         "price_per_30ml": price_30,
         "price_per_gram_vitamin_c": per_gram_of_active(price_30, vitamin_c_percent),
         "concentration_bounds": bounds,

@@ -106,10 +106,10 @@ def find_list(text: str) -> list[tuple[int, int]]:
         if score > best_score:
             best, best_score = [(start, end)], score
     stripped = text.strip()
-    if not best and stripped and len(stripped) <= 120 and "," not in stripped:
-        if not _SENTENCE_WORDS.search(stripped) and len(stripped.split()) <= 6:
-            offset = text.index(stripped)
-            return [(offset, offset + len(stripped))]
+    single = stripped and len(stripped.split()) <= 6 and "," not in stripped
+    if not best and single and not _SENTENCE_WORDS.search(stripped):
+        offset = text.index(stripped)
+        return [(offset, offset + len(stripped))]
     return best
 
 

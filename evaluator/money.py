@@ -42,45 +42,54 @@ def _currency(variant: dict) -> str | None:
     return _rates()["symbols"].get(symbol) if symbol else None
 
 
+def variant_price(variant: dict, index: int) -> dict | None:
+    """The price a shopper pays now for one variant, in its currency and in USD; None if unpriced."""
+    raw = text_of(variant.get("price")) or (
+        str(variant["price"]) if isinstance(variant.get("price"), int | float) else ""
+    )
+    amount = parse_amount(raw)
+    if amount is None:
+        return None
+    field = f"variants[{index}].price"
+    ev = [evidence(field, raw, 0, len(raw))] if isinstance(variant.get("price"), str) else []
+    if amount <= 0 or amount > MAX_PRICE:
+        return _unknown(f"a price of {amount} is not a real price", ev, index)
+    currency = _currency(variant)
+    regular = parse_amount(variant.get("regular_price"))
+    facts = {
+        "status": "found",
+        "variant": index,
+        "amount": float(amount),
+        "currency": currency,
+        "regular_amount": float(regular) if regular and regular > amount else None,
+        "on_sale": bool(regular and regular > amount),
+        "usd": None,
+        "converted": False,
+        "rate_date": None,
+        "reason": f"{amount} {currency or '(currency unknown)'}",
+        "evidence": ev,
+    }
+    rate = _rates()["usd_per_unit"].get(currency) if currency else None
+    if currency == "USD":
+        facts["usd"] = float(amount)
+    elif rate is not None:
+        facts.update(usd=round(float(amount) * rate, 2), converted=True, rate_date=_rates()["date"])
+        facts["reason"] += f", about {facts['usd']:.2f} USD at the rate of {_rates()['date']}"
+    else:
+        facts["reason"] += "; no exchange rate for this currency"
+    return facts
+
+
 def price_facts(listing: dict) -> dict:
-    """The price a shopper pays now for the listing's first priced variant, in its currency and USD."""
+    """The first priced variant's price (see ``variant_price``), or unknown."""
     for index, variant in enumerate(variants_of(listing)):
-        raw = text_of(variant.get("price")) or (
-            str(variant["price"]) if isinstance(variant.get("price"), int | float) else ""
-        )
-        amount = parse_amount(raw)
-        if amount is None:
-            continue
-        field = f"variants[{index}].price"
-        ev = [evidence(field, raw, 0, len(raw))] if isinstance(variant.get("price"), str) else []
-        if amount <= 0 or amount > MAX_PRICE:
-            return _unknown(f"a price of {amount} is not a real price", ev, index)
-        currency = _currency(variant)
-        regular = parse_amount(variant.get("regular_price"))
-        facts = {
-            "status": "found",
-            "variant": index,
-            "amount": float(amount),
-            "currency": currency,
-            "regular_amount": float(regular) if regular and regular > amount else None,
-            "on_sale": bool(regular and regular > amount),
-            "usd": None,
-            "converted": False,
-            "rate_date": None,
-            "reason": f"{amount} {currency or '(currency unknown)'}",
-            "evidence": ev,
-        }
-        rate = _rates()["usd_per_unit"].get(currency) if currency else None
-        if currency == "USD":
-            facts["usd"] = float(amount)
-        elif rate is not None:
-            facts.update(
-                usd=round(float(amount) * rate, 2), converted=True, rate_date=_rates()["date"]
-            )
-            facts["reason"] += f", about {facts['usd']:.2f} USD at the rate of {_rates()['date']}"
-        else:
-            facts["reason"] += "; no exchange rate for this currency"
-        return facts
+        found = variant_price(variant, index)
+        if found is not None:
+            return found
+    return no_price()
+
+
+def no_price() -> dict:
     return _unknown("no price stated", [], None)
 
 
