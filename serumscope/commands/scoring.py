@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
@@ -77,7 +78,7 @@ def evaluate(db_path: str, rubric: str, everything: bool) -> None:
         raise click.ClickException(str(error)) from None
     db = open_db(db_path)
     with click.progressbar(
-        length=pending, label=f"Scoring with rubric {rubric}", file=click.get_text_stream("stderr")
+        length=pending, label=f"Scoring with rubric {rubric}", file=sys.stderr
     ) as bar:
         summary = evaluate_db(db, rubric=rubric, everything=everything, progress=bar.update)
     verdicts = ", ".join(

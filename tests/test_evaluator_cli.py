@@ -1,0 +1,174 @@
+"""`serumscope score` and `serumscope evaluate` against real files and a real SQLite database."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from serumscope.cli import cli
+from serumscope.db import open_db
+from serumscope.evaluation_store import evaluate_db
+
+SERUM = {
+    "id": "glowjar:c20",
+    "shop": "glowjar",
+    "title": "C20 Serum - 20% Vitamin C",
+    "description": "20% L-ascorbic acid with 1% vitamin E and 0.5% ferulic acid, in an amber glass bottle.",
+    "ingredients_text": "Water, Ascorbic Acid, Propylene Glycol, Tocopherol, Ferulic Acid, Phenoxyethanol",
+    "image_alts": ["C20 amber bottle"],
+    "tags": ["vitamin c"],
+    "is_candidate": 1,
+    "input_hash": "hash-1",
+}
+
+
+def _store(db, listing: dict, variants: list[dict]) -> None:
+    db["shops"].upsert(
+        {"name": listing["shop"], "platform": "shopify", "base_url": "http://127.0.0.1"}, pk="name"
+    )
+    row = {k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in listing.items()}
+    db["listings"].upsert(row, pk="id")
+    for i, variant in enumerate(variants):
+        db["variants"].upsert(
+            {"id": f"{listing['id']}:{i}", "listing_id": listing["id"], "position": i, **variant},
+            pk="id",
+        )
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    path = tmp_path / "serumscope.db"
+    db = open_db(path)
+    _store(db, SERUM, [{"title": "30 ml", "price": "32.00", "currency": "USD"}])
+    _store(
+        db,
+        {
+            "id": "glowjar:shampoo",
+            "shop": "glowjar",
+            "title": "Vitamin C Shine Shampoo",
+            "is_candidate": 0,
+            "input_hash": "s",
+        },
+        [{"title": "250 ml", "price": "12.00", "currency": "USD"}],
+    )
+    db.conn.close()
+    return path
+
+
+def test_score_reads_a_file_and_prints_the_evaluation(tmp_path):
+    listing_file = tmp_path / "listing.json"
+    listing_file.write_text(
+        json.dumps({**SERUM, "variants": [{"title": "30 ml", "price": "32.00", "currency": "USD"}]})
+    )
+    result = CliRunner().invoke(cli, ["score", str(listing_file)])
+    assert result.exit_code == 0, result.output
+    evaluation = json.loads(result.output)
+    assert evaluation["listing_id"] == "glowjar:c20"
+    assert evaluation["verdict"] == "recommend"
+    assert {c["id"] for c in evaluation["breakdown"]} == {
+        "light_protection",
+        "active_percentages",
+        "price_value",
+    }
+
+
+def test_score_reads_stdin_in_a_real_process():
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from serumscope.cli import cli; cli()",
+            "score",
+            "--rubric",
+            "extended",
+            "--compact",
+            "-",
+        ],
+        input=json.dumps({"title": "Vitamin C (15%) serum, 1 fl oz"}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 0, completed.stderr
+    evaluation = json.loads(completed.stdout)
+    assert evaluation["rubric"] == "extended"
+    assert evaluation["facts"]["vitamin_c"]["percent"] == 15.0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("{not json", "not valid JSON"), ("[1, 2]", "expected one listing as a JSON object")],
+)
+def test_score_rejects_bad_input_clearly(text, message):
+    result = CliRunner().invoke(cli, ["score", "-"], input=text)
+    assert result.exit_code == 1
+    assert message in result.output
+
+
+def test_score_rejects_an_unknown_rubric():
+    result = CliRunner().invoke(cli, ["score", "--rubric", "nope", "-"], input='{"title": "x"}')
+    assert result.exit_code == 1
+    assert "no rubric named 'nope'" in result.output
+
+
+def test_evaluate_writes_tables_and_skips_unchanged(db_path):
+    runner = CliRunner()
+    first = runner.invoke(cli, ["evaluate", "--db", str(db_path)])
+    assert first.exit_code == 0, first.output
+    assert "scored 2 of 2 listings" in first.output and "1 not-scored" in first.output
+    db = open_db(db_path)
+    rows = {r["listing_id"]: r for r in db["evaluations"].rows}
+    serum = rows["glowjar:c20"]
+    assert serum["verdict"] == "recommend" and serum["score"] == 100
+    assert (
+        serum["light"] == "protective"
+        and serum["size_ml"] == 30.0
+        and serum["price_per_30ml"] == 32.0
+    )
+    assert json.loads(serum["vitamin_c_forms"]) == ["L-ascorbic acid"]
+    assert serum["vitamin_c_percent"] == 20.0
+    assert serum["price_per_gram_vitamin_c"] == pytest.approx(32 / 6, abs=0.01)
+    assert serum["input_hash"] == "hash-1" and serum["rubric_version"] == "1.0.0"
+    assert (
+        rows["glowjar:shampoo"]["verdict"] == "not-scored"
+        and rows["glowjar:shampoo"]["score"] is None
+    )
+    ingredients = list(
+        db.query(
+            "select position, raw, canonical, known from ingredients where listing_id = 'glowjar:c20' order by position"
+        )
+    )
+    assert [i["canonical"] for i in ingredients][:2] == ["water", "ascorbic acid"]
+    actives = {
+        (a["active"], a["percent"])
+        for a in db["actives"].rows_where("listing_id = ?", ["glowjar:c20"])
+    }
+    assert {("vitamin_c", 20.0), ("vitamin_e", 1.0), ("ferulic_acid", 0.5)} <= actives
+    evidence_texts = [
+        a["evidence_text"] for a in db["actives"].rows_where("listing_id = ?", ["glowjar:c20"])
+    ]
+    assert "20% L-ascorbic acid" in evidence_texts
+
+    second = runner.invoke(cli, ["evaluate", "--db", str(db_path)])
+    assert "scored 0 of 2 listings (2 unchanged)" in second.output
+
+    db["listings"].update("glowjar:c20", {"input_hash": "hash-2", "title": "C20 Serum"})
+    db.conn.commit()
+    third = runner.invoke(cli, ["evaluate", "--db", str(db_path)])
+    assert "scored 1 of 2 listings (1 unchanged)" in third.output
+    assert db["actives"].count_where("listing_id = ?", ["glowjar:c20"]) == len(actives)
+
+    everything = runner.invoke(
+        cli, ["evaluate", "--db", str(db_path), "--rubric", "extended", "--all"]
+    )
+    assert everything.exit_code == 0 and "scored 2 of 2" in everything.output
+    assert db["evaluations"].count == 4
+
+
+def test_evaluate_db_reports_progress(db_path):
+    done = []
+    summary = evaluate_db(open_db(db_path), rubric="post", progress=done.append)
+    assert sum(done) == summary["evaluated"] == 2
+    assert summary["verdicts"] == {"recommend": 1, "not-scored": 1}
