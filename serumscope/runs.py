@@ -329,12 +329,13 @@ class _Cycle:
         self.log_file: IO[str] | None = None
         self.child: subprocess.Popen | None = None
 
-    def note(self, message: str) -> None:
+    def note(self, message: str, echo: bool = True) -> None:
         line = f"{utc_now()} {message}"
         if self.log_file:
             self.log_file.write(line + "\n")
             self.log_file.flush()
-        self.echo(message, err=True)
+        if echo:
+            self.echo(message, err=True)
 
     def set_phase(self, phase: str) -> None:
         self.db["runs"].update(self.run_id, {"phase": phase})
@@ -421,7 +422,7 @@ class _Cycle:
         return count, None
 
     def finish(self, result: RunResult, **columns) -> None:
-        self.note(result.summary)
+        self.note(result.summary, echo=False)  # the caller prints it, once, on stdout
         self.db["runs"].update(
             self.run_id,
             {
