@@ -2,7 +2,10 @@
 
 import math
 import re
+import signal
 import socket
+import subprocess
+import sys
 import tomllib
 from decimal import Decimal
 from html import escape as escape_html
@@ -528,3 +531,34 @@ def test_day_two_changes_prices_ingredients_and_the_product_list(demo_shops, cli
         f"{shopify}/products.json?limit=250", headers={"If-None-Match": before.headers["ETag"]}
     )
     assert again.status_code == 304
+
+
+def test_shops_command_serves_until_stopped(tmp_path):
+    sites = tmp_path / "sites.toml"
+    command = [
+        sys.executable,
+        "-m",
+        "serumscope.cli",
+        "shops",
+        "--day",
+        "2",
+        "--write-sites",
+        str(sites),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        lines = [process.stdout.readline() for _ in range(5)]
+        urls = dict(line.split() for line in lines[:3])
+        assert lines[3].split() == ["sites", "file", str(sites)]
+        assert "day 2" in lines[4]
+        assert set(urls) == {"shopify", "woocommerce", "retailer"}
+        handles = {
+            p["handle"]
+            for p in httpx.get(f"{urls['shopify']}/products.json?limit=250").json()["products"]
+        }
+        assert "glowjar-c-firming-ampoule" in handles
+        written = tomllib.loads(sites.read_text())["shop"]
+        assert [s["base_url"] for s in written] == list(urls.values())
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
