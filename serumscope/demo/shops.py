@@ -85,8 +85,14 @@ class DemoShops:
     def set_day(self, day: int) -> None:
         """Serve day ``day``'s content (1 = the base files; 2 adds ``days/day2.toml`` ...)."""
         catalog = build_catalog(day, self.data_dir)
-        for shop in self.shops.values():
-            shop.catalog = catalog
+        # Fresh shop objects, swapped in one assignment per server: a request in flight keeps
+        # the shop it started with, so it never mixes two days.
+        for platform, old_shop in list(self.shops.items()):
+            shop = type(old_shop)(catalog)
+            shop.base_url = old_shop.base_url
+            self.shops[platform] = shop
+            if platform in self.servers:
+                self.servers[platform].shop = shop
 
     def sites(self) -> list[dict[str, Any]]:
         """The running shops in the sites-file shape (``[[shop]]`` tables of data/sites.toml)."""
