@@ -128,6 +128,7 @@ HISTORY_TABLES = {
             gone INTEGER,
             back INTEGER,
             evaluated INTEGER,
+            timings TEXT,
             summary TEXT,
             error TEXT,
             log_path TEXT
@@ -342,6 +343,17 @@ ORDER BY c.changed_at DESC, c.listing_id""",
 }
 
 
+def _column_definitions(create_table: str) -> dict[str, str]:
+    """Column name -> type of a CREATE TABLE written one column per line (as above)."""
+    body = create_table[create_table.index("(") + 1 : create_table.rindex(")")]
+    columns = {}
+    for line in body.splitlines():
+        parts = line.strip().rstrip(",").split()
+        if parts and "PRIMARY" not in parts and "NOT" not in parts:
+            columns[parts[0]] = " ".join(parts[1:])
+    return columns
+
+
 def _normalised(sql: str | None) -> str:
     return re.sub(r"\s+", " ", sql or "").strip()
 
@@ -379,6 +391,11 @@ def _pending_statements(db: sqlite_utils.Database) -> list[str]:
     for name, sql in HISTORY_TABLES.items():
         if ("table", name) not in existing:
             statements.append(sql)
+            continue
+        present = {row[1] for row in db.execute(f"PRAGMA table_info({name})")}
+        for column, definition in _column_definitions(sql).items():
+            if column not in present:
+                statements.append(f"ALTER TABLE {name} ADD COLUMN {column} {definition}")
     for name, target in HISTORY_INDEXES.items():
         if ("index", name) not in existing:
             statements.append(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")

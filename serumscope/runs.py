@@ -214,8 +214,8 @@ def reconcile_shop(
     listed_before = db.execute(
         """SELECT count(*) FROM listings l
            WHERE shop = :shop AND gone_since IS NULL
-             AND NOT EXISTS (SELECT 1 FROM listing_events e WHERE e.listing_id = l.id
-                             AND e.event = 'appeared' AND e.run_id = :run)""",
+             AND l.id NOT IN (SELECT listing_id FROM listing_events
+                              WHERE run_id = :run AND event = 'appeared')""",
         params,
     ).fetchone()[0]
     errors = db.execute(
@@ -328,6 +328,8 @@ class _Cycle:
         self.log_path: Path | None = None
         self.log_file: IO[str] | None = None
         self.child: subprocess.Popen | None = None
+        self.timings: dict[str, float] = {}
+        self.phase: tuple[str, float] | None = None
 
     def note(self, message: str, echo: bool = True) -> None:
         line = f"{utc_now()} {message}"
@@ -338,8 +340,16 @@ class _Cycle:
             self.echo(message, err=True)
 
     def set_phase(self, phase: str) -> None:
+        self.end_phase()
+        self.phase = (phase, time.monotonic())
         self.db["runs"].update(self.run_id, {"phase": phase})
         self.note(f"phase: {phase}")
+
+    def end_phase(self) -> None:
+        if self.phase is not None:
+            name, started = self.phase
+            self.timings[name] = round(time.monotonic() - started, 3)
+            self.phase = None
 
     def start(self) -> None:
         self.db = open_db(self.db_path)
@@ -422,6 +432,8 @@ class _Cycle:
         return count, None
 
     def finish(self, result: RunResult, **columns) -> None:
+        self.end_phase()
+        self.timings["total"] = round(time.monotonic() - self.started, 3)
         self.note(result.summary, echo=False)  # the caller prints it, once, on stdout
         self.db["runs"].update(
             self.run_id,
@@ -432,6 +444,7 @@ class _Cycle:
                 "phase": "done",
                 "summary": result.summary,
                 "shops": json.dumps({k: v.as_dict() for k, v in result.shops.items()}),
+                "timings": json.dumps(self.timings),
                 **columns,
             },
         )

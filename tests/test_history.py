@@ -315,3 +315,14 @@ def test_integrity_after_history_writes(db):
     start_run(db, 1)
     store(db, 1, SERUM, [VARIANT_30, VARIANT_60])
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_column_added_to_a_history_table_reaches_existing_databases(tmp_path):
+    path = tmp_path / "older.db"
+    db = open_db(path)
+    db.execute("ALTER TABLE runs DROP COLUMN timings")
+    db.conn.commit()
+    assert "timings" not in db["runs"].columns_dict
+    ensure_history_schema(db)
+    assert "timings" in db["runs"].columns_dict
+    db.close()
