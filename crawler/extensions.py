@@ -57,6 +57,7 @@ def shop_summary(stats: dict[str, Any]) -> dict[str, Any]:
             if k.startswith("serumscope/fields_invalid/")
         },
         "pages": stats.get("response_received_count", 0),
+        "elapsed_seconds": stats.get("elapsed_time_seconds"),
         "finish_reason": finish_reason,
     }
 

@@ -123,34 +123,58 @@ def _content_after_label(label: etree._Element, root: etree._Element) -> FoundIn
     return None
 
 
+# Text nodes mentioning a label word, found in C (lxml): plain contains() in the usual casings, as
+# XPath translate() is ~100x slower. Only their few ancestors are examined afterwards.
+LABEL_WORDS = (
+    "ngredient",
+    "NGREDIENT",
+    "INCI",
+    "Inci",
+    "nside",
+    "NSIDE",
+    "omposition",
+    "OMPOSITION",
+)
+LABEL_TEXTS = etree.XPath(
+    "//text()[" + " or ".join(f"contains(., '{word}')" for word in LABEL_WORDS) + "]"
+)
+
+
 def find_ingredients_in_tree(root: etree._Element) -> FoundIngredients | None:
     """The first ingredient list found under an ingredients label in an lxml tree."""
-    inline_candidate = None
-    for element in root.iter(*LABEL_TAGS):
-        if element.getparent() is None:
+    examined: set[etree._Element] = set()
+    inline: list[etree._Element] = []
+    for text in LABEL_TEXTS(root):
+        node = text.getparent()
+        if node is not None and text.is_tail:
+            node = node.getparent()
+        if node is not None and text.strip()[:25].lower().startswith(
+            ("ingredient", "full ingredient", "inci")
+        ):
+            inline.append(node)
+        for _ in range(3):
+            if node is None or node in examined or not isinstance(node.tag, str):
+                break
+            examined.add(node)
+            if node.tag in LABEL_TAGS and node.getparent() is not None:
+                label = _own_label(node)
+                if label is None:
+                    break
+                if HEADING.match(label):
+                    found = _content_after_label(node, root)
+                    if found:
+                        return found
+                    break
+            node = node.getparent()
+    for element in inline:
+        if element.tag not in ("p", "li", "div", "td", "span", "dd") or len(element) >= 20:
             continue
-        label = _own_label(element)
-        if label is not None and HEADING.match(label):
-            if any(
-                isinstance(child.tag, str) and HEADING.match(_own_label(child) or "")
-                for child in element
-            ):
-                continue
-            found = _content_after_label(element, root)
-            if found:
-                return found
-        elif inline_candidate is None and element.tag in ("p", "li", "div", "td"):
-            own = " ".join((element.text or "").split())
-            if own and INLINE.match(own) or INLINE.match(" ".join(element.text_content().split())):
-                text = element_text(element)
-                match = INLINE.match(text)
-                if match and len(element) < 20:
-                    inline_candidate = FoundIngredients(
-                        text,
-                        lxml.html.tostring(element, encoding="unicode", with_tail=False),
-                        "inline",
-                    )
-    return inline_candidate
+        text = element_text(element)
+        if INLINE.match(text):
+            return FoundIngredients(
+                text, lxml.html.tostring(element, encoding="unicode", with_tail=False), "inline"
+            )
+    return None
 
 
 def find_ingredients_in_html(html: str | None) -> FoundIngredients | None:

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import lxml.html
+from cssselect import HTMLTranslator
 from extruct.jsonld import JsonLdExtractor
 from extruct.opengraph import OpenGraphExtractor
 from extruct.uniform import _umicrodata_microformat, _uopengraph
@@ -230,25 +231,43 @@ def variants_from_offers(product: dict) -> list[dict]:
     return variants
 
 
-def _css_first_text(page: PageData, selectors: tuple[str, ...]) -> tuple[str | None, str | None]:
-    for css in selectors:
-        found = page.selector.css(css)
-        if found:
-            root = found[0].root
-            text = element_text(root) if isinstance(root, etree._Element) else clean(root)
+def _xpath(css: str) -> etree.XPath:
+    return etree.XPath(_css.css_to_xpath(css))
+
+
+_css = HTMLTranslator()
+DESCRIPTION_XPATHS = tuple(_xpath(css) for css in DESCRIPTION_SELECTORS)
+BREADCRUMB_XPATHS = tuple(_xpath(css) for css in BREADCRUMB_SELECTORS)
+PRICE_XPATHS = (
+    etree.XPath("//*[@itemprop='price']/@content"),
+    etree.XPath(_css.css_to_xpath(".price ins") + "//text()"),
+    etree.XPath(_css.css_to_xpath(".price") + "/text()"),
+    etree.XPath(_css.css_to_xpath(".product-price") + "//text()"),
+)
+H1 = etree.XPath("//h1")
+CANONICAL = etree.XPath("//link[@rel='canonical']/@href")
+PRODUCT_IMAGES = etree.XPath(
+    "//main//img[@alt][not(ancestor::header or ancestor::nav or ancestor::footer)]"
+    " | //*[contains(@itemtype, 'Product')]//img[@alt]"
+    "[not(ancestor::header or ancestor::nav or ancestor::footer)]"
+)
+BRAND = etree.XPath(
+    "//*[@itemprop='brand'] | " + _css.css_to_xpath(".product-vendor, .product__vendor, .brand")
+)
+
+
+def _first_text(page: PageData, xpaths: tuple[etree.XPath, ...]) -> tuple[str | None, str | None]:
+    for xpath in xpaths:
+        for element in xpath(page.tree):
+            text = element_text(element)
             if text:
-                html = found[0].get()
-                return text, html
+                return text, lxml.html.tostring(element, encoding="unicode", with_tail=False)
     return None, None
 
 
 def _html_image_alts(page: PageData) -> list[str]:
     alts = []
-    for img in page.tree.xpath(
-        "//main//img[@alt] | //*[@itemtype][contains(@itemtype, 'Product')]//img[@alt]"
-    ):
-        if img.xpath("ancestor::header or ancestor::nav or ancestor::footer"):
-            continue
+    for img in PRODUCT_IMAGES(page.tree):
         alt = clean(img.get("alt"))
         if alt and alt not in alts:
             alts.append(alt)
@@ -256,8 +275,8 @@ def _html_image_alts(page: PageData) -> list[str]:
 
 
 def _html_breadcrumbs(page: PageData) -> list[str]:
-    for css in BREADCRUMB_SELECTORS:
-        crumbs = [clean(" ".join(s.css("::text").getall())) for s in page.selector.css(css)]
+    for xpath in BREADCRUMB_XPATHS:
+        crumbs = [clean(" ".join(e.itertext())) for e in xpath(page.tree)]
         crumbs = [c for c in crumbs if c and c not in ("/", ">", "›")]
         if crumbs:
             return crumbs
@@ -265,21 +284,25 @@ def _html_breadcrumbs(page: PageData) -> list[str]:
 
 
 def _html_price(page: PageData) -> tuple[str | None, str | None]:
-    for css in (
-        "[itemprop=price]::attr(content)",
-        ".price ins::text",
-        ".price::text",
-        ".product-price::text",
-    ):
-        for raw in page.selector.css(css).getall():
-            price = decimal_string(raw)
+    for xpath in PRICE_XPATHS:
+        for raw in xpath(page.tree):
+            price = decimal_string(str(raw))
             if price:
-                return price, currency_from_text(raw)
+                return price, currency_from_text(str(raw))
     return None, None
 
 
+def _html_brand(page: PageData) -> str | None:
+    for element in BRAND(page.tree):
+        brand = clean(element.get("content") or " ".join(element.itertext()))
+        if brand:
+            return brand
+    return None
+
+
 def canonical_url(page: PageData) -> str:
-    href = page.selector.css("link[rel=canonical]::attr(href)").get()
+    hrefs = CANONICAL(page.tree)
+    href = hrefs[0] if hrefs else None
     href = href or (clean(page.opengraph.get("og:url")) if page.opengraph else None)
     return urljoin(page.url, href.strip()) if href else page.url
 
@@ -348,28 +371,23 @@ def product_from_page(page: PageData) -> dict[str, Any] | None:
                 "opengraph",
             )
 
-    h1 = page.selector.css("h1")
-    html_price = _html_price(page)
-    if not fields and not is_og_product and not (h1 and html_price[0]):
-        return None
-
-    put("title", element_text(h1[0].root) if h1 else None, "html")
-    description_text, description_html = _css_first_text(page, DESCRIPTION_SELECTORS)
+    h1 = H1(page.tree)
+    if not fields and not is_og_product:
+        html_price = _html_price(page)
+        if not (h1 and html_price[0]):
+            return None
+    put("title", element_text(h1[0]) if h1 else None, "html")
+    description_text, description_html = _first_text(page, DESCRIPTION_XPATHS)
     put("description", description_text, "html")
     put("description_html", description_html, "html")
-    put(
-        "brand",
-        clean(
-            page.selector.css(
-                "[itemprop=brand] ::text, .product-vendor ::text, .brand ::text"
-            ).get()
-        ),
-        "html",
-    )
-    put("categories", _html_breadcrumbs(page), "html")
-    put("image_alts", _html_image_alts(page), "html")
+    if "brand" not in fields:
+        put("brand", _html_brand(page), "html")
+    if "categories" not in fields:
+        put("categories", _html_breadcrumbs(page), "html")
+    if "image_alts" not in fields:
+        put("image_alts", _html_image_alts(page), "html")
     if "variants" not in fields:
-        price, currency = html_price
+        price, currency = _html_price(page)
         if price:
             put(
                 "variants",

@@ -1,0 +1,260 @@
+"""Crawl speed: a bare Scrapy fetch vs the full serumscope sitemap spider + pipelines + storage.
+
+Generates a shop of N product pages (~20 KB each, JSON-LD + an ingredients accordion), serves them from
+memory on 127.0.0.1 with a threaded keep-alive server in its own process, then crawls the same sitemap
+twice, each crawl in its own process: a no-op spider that only fetches, and ``serumscope crawl``.
+Prints pages/s for both, the ratio, and each crawl's peak RSS (``wait4`` rusage of that process).
+
+    .venv/bin/python bench/crawl.py [--pages 5000] [--concurrency 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve()
+VENV_BIN = Path(sys.executable).parent
+
+FORMS = [
+    ("L-Ascorbic Acid", "Aqua, L-Ascorbic Acid, Propanediol, Glycerin, Ferulic Acid, Tocopherol"),
+    ("Sodium Ascorbyl Phosphate", "Aqua, Sodium Ascorbyl Phosphate, Glycerin, Sodium Hyaluronate"),
+    ("Ethyl Ascorbic Acid", "Aqua, 3-O-Ethyl Ascorbic Acid, Butylene Glycol, Niacinamide"),
+    ("Tetrahexyldecyl Ascorbate", "Squalane, Tetrahexyldecyl Ascorbate, Tocopherol, Jojoba Oil"),
+]
+FILLER = (
+    "Our lab writes every formula in plain words. This paragraph is here so the page weighs what a real "
+    "shop page weighs: navigation, reviews, shipping notes and the rest of a storefront. "
+)
+
+
+def product_page(n: int, base: str) -> str:
+    rng = random.Random(n)
+    form, inci = FORMS[n % len(FORMS)]
+    percent = rng.choice([5, 10, 12, 15, 20, 23])
+    price = f"{rng.randint(12, 80)}.{rng.choice(['00', '50', '99'])}"
+    title = f"Bench {percent}% Vitamin C Serum No. {n}"
+    data = {
+        "@context": "https://schema.org",
+        "@type": "Product",
+        "name": title,
+        "sku": f"B-{n}",
+        "brand": {"@type": "Brand", "name": f"Brand {n % 50}"},
+        "description": f"A {percent}% {form} serum in an amber glass dropper bottle, 30 ml.",
+        "image": [f"{base}/img/{n}.jpg"],
+        "offers": {
+            "@type": "Offer",
+            "price": price,
+            "priceCurrency": "USD",
+            "availability": "https://schema.org/InStock",
+        },
+    }
+    nav = "".join(f'<li><a href="/c/{i}">Category {i}</a></li>' for i in range(40))
+    reviews = "".join(f"<div class='review'><p>{FILLER * 2}</p></div>" for _ in range(40))
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<link rel="canonical" href="{base}/products/p{n}.html">
+<script type="application/ld+json">{json.dumps(data)}</script>
+<meta property="og:title" content="{title}"><meta property="og:type" content="product">
+</head><body><header><nav><ul>{nav}</ul></nav></header><main>
+<nav aria-label="breadcrumb"><ol><li><a href="/">Home</a></li><li><a href="/c/serums">Serums</a></li></ol></nav>
+<h1>{title}</h1><img src="/img/{n}.jpg" alt="{title} amber bottle">
+<p class="price">${price}</p>
+<div class="product-description"><p>{percent}% {form}. {FILLER}</p><p>{FILLER * 3}</p></div>
+<details><summary>Full Ingredients List</summary><p>{inci}, Phenoxyethanol</p></details>
+<section class="reviews">{reviews}</section></main>
+<footer><p>{FILLER * 4}</p></footer></body></html>"""
+
+
+def build_site(pages: int, base: str) -> dict[str, bytes]:
+    files = {f"/products/p{n}.html": product_page(n, base).encode() for n in range(pages)}
+    locs = "".join(f"<url><loc>{base}{path}</loc></url>" for path in files)
+    files["/sitemap-products.xml"] = (
+        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"{locs}</urlset>"
+    ).encode()
+    files["/sitemap.xml"] = (
+        '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<sitemap><loc>{base}/sitemap-products.xml</loc></sitemap></sitemapindex>"
+    ).encode()
+    files["/robots.txt"] = f"User-agent: *\nDisallow: /cart\nSitemap: {base}/sitemap.xml\n".encode()
+    return files
+
+
+def serve(pages: int, port: int) -> None:
+    """The static server process: every file pre-rendered in memory, HTTP/1.1 keep-alive."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    files = build_site(pages, f"http://127.0.0.1:{port}")
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            body = files.get(self.path)
+            status = 200 if body is not None else 404
+            body = body if body is not None else b"not found"
+            kind = "application/xml" if self.path.endswith(".xml") else "text/html; charset=utf-8"
+            if self.path.endswith(".txt"):
+                kind = "text/plain"
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 256
+        daemon_threads = True
+
+    server = Server(("127.0.0.1", port), Handler)
+    print("ready", flush=True)
+    server.serve_forever()
+
+
+BARE_SPIDER = textwrap.dedent(
+    """
+    import json, sys
+    from scrapy import Request, Spider
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.utils.sitemap import Sitemap
+
+    class Bare(Spider):
+        name = "bare"
+        async def start(self):
+            yield Request(sys.argv[1], callback=self.index)
+        def index(self, response):
+            for entry in Sitemap(response.body):
+                yield Request(entry["loc"], callback=self.urlset)
+        def urlset(self, response):
+            for entry in Sitemap(response.body):
+                yield Request(entry["loc"], callback=self.page)
+        def page(self, response):
+            pass
+
+    settings = json.loads(sys.argv[2])
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(Bare)
+    process.crawl(crawler)
+    process.start()
+    stats = crawler.stats.get_stats()
+    print(json.dumps({"pages": stats.get("response_received_count", 0),
+                      "elapsed": stats["elapsed_time_seconds"]}))
+    """
+)
+
+
+def run_measured(command: list[str]) -> tuple[str, float, int, float]:
+    """Run a process to the end; (stdout, wall seconds, peak RSS in MB, CPU seconds) of that process."""
+    started = time.monotonic()
+    with tempfile.TemporaryFile() as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read().decode()
+    if process.returncode not in (0,):
+        raise SystemExit(f"{command[:3]} exited with {process.returncode}:\n{text[-2000:]}")
+    return (
+        text,
+        time.monotonic() - started,
+        usage.ru_maxrss // 1024,
+        usage.ru_utime + usage.ru_stime,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pages", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.pages, args.serve)
+        return
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, str(HERE), "--serve", str(port), "--pages", str(args.pages)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout.readline().strip() == "ready"
+        same = {
+            "CONCURRENT_REQUESTS": args.concurrency,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": args.concurrency,
+            "AUTOTHROTTLE_ENABLED": False,
+            "LOG_LEVEL": "ERROR",
+            "TELNETCONSOLE_ENABLED": False,
+        }
+        with tempfile.TemporaryDirectory() as tmp:
+            # Scrapy reads callbacks' source, so the bare spider runs from a file, not ``-c``.
+            bare_script = Path(tmp) / "bare_spider.py"
+            bare_script.write_text(BARE_SPIDER)
+            bare_out, bare_wall, bare_rss, bare_cpu = run_measured(
+                [sys.executable, str(bare_script), f"{base}/sitemap.xml",
+                 json.dumps({**same, "ROBOTSTXT_OBEY": True})]
+            )  # fmt: skip
+            bare = json.loads(bare_out.strip().splitlines()[-1])
+            sites = Path(tmp) / "sites.toml"
+            sites.write_text(
+                f'[[shop]]\nname = "bench"\nplatform = "sitemap"\nbase_url = "{base}"\n'
+                'product_url_patterns = ["/products/"]\n'
+            )
+            settings = [
+                x for key, value in same.items() for x in ("-s", f"{key}={json.dumps(value)}")
+            ]
+            full_out, full_wall, full_rss, full_cpu = run_measured(
+                [str(VENV_BIN / "serumscope"), "crawl", "--sites", str(sites),
+                 "--db", str(Path(tmp) / "bench.db"), "--quiet", "--json", *settings]
+            )  # fmt: skip
+            shop = json.loads(full_out)["shops"]["bench"]
+    finally:
+        server.terminate()
+        server.wait()
+
+    bare_rate = bare["pages"] / bare["elapsed"]
+    full_rate = shop["pages"] / shop["elapsed_seconds"]
+    print(
+        f"product pages: {args.pages}, concurrency {args.concurrency}, server: in-memory threaded"
+    )
+    print(
+        f"bare fetch   : {bare['pages']:>6} responses in {bare['elapsed']:6.1f} s = {bare_rate:7.1f} pages/s, "
+        f"peak RSS {bare_rss} MB (wall {bare_wall:.1f} s)"
+    )
+    print(
+        f"serumscope   : {shop['pages']:>6} responses in {shop['elapsed_seconds']:6.1f} s = {full_rate:7.1f} pages/s, "
+        f"peak RSS {full_rss} MB (wall {full_wall:.1f} s), {shop['listings']} listings stored, "
+        f"{shop['candidates']} candidates"
+    )
+    print(
+        f"CPU per 1000 pages: bare {bare_cpu / bare['pages'] * 1000:.2f} s, "
+        f"serumscope {full_cpu / shop['pages'] * 1000:.2f} s (the crawler process only; "
+        "when both rates are equal the server, not the crawler, set the pace)"
+    )
+    print(
+        f"ratio        : {full_rate / bare_rate:.0%} of bare (goal >= 80%); "
+        f"peak RSS goal < 300 MB: {'met' if full_rss < 300 else 'NOT met'}"
+    )
+
+
+if __name__ == "__main__":
+    main()
