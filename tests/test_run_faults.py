@@ -359,22 +359,28 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_datasette_serves_without_errors_during_a_run(tmp_path):
+def test_the_datasette_site_serves_without_errors_during_a_run(tmp_path):
     with ShopifyShop(800) as shop:
         sites, db = write_sites(tmp_path, shop), tmp_path / "serumscope.db"
         assert serumscope_run(sites, db).returncode == EXIT_OK
         port = free_port()
-        datasette = subprocess.Popen(
+        site = subprocess.Popen(
             [
-                str(Path(serumscope_command()[0]).with_name("datasette")),
-                "serve", str(db), "--host", "127.0.0.1", "--port", str(port),
-                "--setting", "suggest_facets", "off",
+                *serumscope_command(),
+                "serve",
+                "--db",
+                str(db),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-        )  # fmt: skip
+        )
         base = f"http://127.0.0.1:{port}/serumscope"
         paths = [
+            "/scores.json?_size=50&_shape=array",
             "/listings.json?_size=50&_shape=array",
             "/recent_changes.json?_size=20&_shape=array",
             "/price_drops.json?_size=20&_shape=array",
@@ -408,8 +414,8 @@ def test_datasette_serves_without_errors_during_a_run(tmp_path):
             stop.set()
             thread.join(timeout=30)
         finally:
-            datasette.send_signal(signal.SIGTERM)
-            datasette.wait(timeout=30)
+            site.send_signal(signal.SIGTERM)
+            site.wait(timeout=30)
 
         assert result.returncode == EXIT_OK, result.stderr
         assert failures == []
