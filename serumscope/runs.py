@@ -292,6 +292,9 @@ def _signals_raise() -> Iterator[None]:
     """Turn SIGTERM/SIGINT into :class:`RunInterrupted` so the run can record itself."""
 
     def handler(signum, _frame):
+        # Once is enough: a second signal must not cut short the recording of the first.
+        for s in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(s, signal.SIG_IGN)
         raise RunInterrupted(signum)
 
     if threading.current_thread() is not threading.main_thread():
@@ -550,6 +553,19 @@ def run_once(
                 )
                 cycle.note(f"run {cycle.run_id} interrupted by {interrupt}")
             raise
+        except Exception as error:  # record what went wrong where the user looks, then report it
+            if cycle.run_id is None:
+                raise
+            failed_in = cycle.phase[0] if cycle.phase else "start"
+            cycle.note("run failed:\n" + traceback.format_exc())
+            summary = (
+                f"run {cycle.run_id} failed: {type(error).__name__}: {error}; log {cycle.log_path}"
+            )
+            result = RunResult(
+                cycle.run_id, "failed", EXIT_FAILED, summary, log_path=cycle.log_path
+            )
+            cycle.finish(result, phase=failed_in, error=f"{type(error).__name__}: {error}")
+            return result
         finally:
             cycle.close()
 
