@@ -202,3 +202,28 @@ def test_retry_after_header_forms():
     assert retry_after_seconds(b"not a date") is None
     assert retry_after_seconds(None) is None
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+
+
+def test_crawl_exits_non_zero_when_every_shop_fails(tmp_path):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    sites = tmp_path / "sites.toml"
+    sites.write_text(
+        f'[[shop]]\nname = "down"\nplatform = "shopify"\nbase_url = "http://127.0.0.1:{port}"\n'
+    )
+    db = tmp_path / "down.db"
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "serumscope"), "crawl", "--sites", str(sites),
+         "--db", str(db), "--quiet", "-s", "RETRY_TIMES=0"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "down" in result.stdout and "failed" in result.stdout
+    with sqlite3.connect(db) as conn:
+        kinds = {row[0] for row in conn.execute("select kind from crawl_errors")}
+        status = conn.execute("select status from crawl_runs").fetchone()[0]
+    assert "connection" in kinds
+    assert status == "failed"
