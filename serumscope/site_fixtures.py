@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
-from serumscope.site_schema import refresh_search_index
+from serumscope.site_schema import refresh_site_tables
 
 BRANDS = ["Lumen Lab", "Citrine", "Orchard & Oak", "Dewpoint", "Halcyon", "Brightwell", "Nordlys"]
 SHOPS = ["glowjar", "serum-depot", "dermacart", "apothecary-row"]
@@ -37,6 +37,16 @@ EXTRAS = [
     "Glycerin",
     "Aloe Barbadensis Leaf Juice",
 ]
+PLANTS = [
+    "Camellia Sinensis",
+    "Centella Asiatica",
+    "Citrus Aurantium",
+    "Rosa Canina",
+    "Vitis Vinifera",
+]
+PLANTS += ["Punica Granatum", "Curcuma Longa", "Glycyrrhiza Glabra", "Terminalia Ferdinandiana"]
+PLANTS += ["Myrciaria Dubia", "Malpighia Emarginata", "Hippophae Rhamnoides", "Moringa Oleifera"]
+BOTANICALS = [f"{plant} {part} Extract" for plant in PLANTS for part in ["Leaf", "Fruit", "Seed"]]
 XSS_TITLE = (
     '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2"> '
     "{{ 7*7 }} {% if 1 %}tpl{% endif %} Vitamin C Serum"
@@ -60,7 +70,8 @@ def generated_listing(i: int, rng: random.Random, now: datetime) -> tuple[dict, 
     price = round(rng.uniform(8, 90), 2)
     title = f"{brand} Vitamin C Serum {i}" + (f" {percent}%" if percent else "")
     extras = rng.sample(EXTRAS, 3)
-    ingredients = ", ".join(["Aqua", form_name, *extras, "Phenoxyethanol"])
+    botanicals = rng.sample(BOTANICALS, 2)
+    ingredients = ", ".join(["Aqua", form_name, *extras, *botanicals, "Phenoxyethanol"])
     description = f"A daily vitamin C serum with {form_name}."
     if percent:
         description += f" Contains {percent}% {form_name}."
@@ -187,7 +198,7 @@ def write_generated_listings(db: sqlite_utils.Database, count: int, seed: int = 
         _insert_rows(db, "listings", listings)
         _insert_rows(db, "variants", variants)
         _insert_rows(db, "evaluations", evaluations)
-    refresh_search_index(db)
+    refresh_site_tables(db)
 
 
 def write_hostile_listing(db: sqlite_utils.Database) -> str:
@@ -225,7 +236,7 @@ def write_hostile_listing(db: sqlite_utils.Database) -> str:
         _insert_rows(db, "listings", [listing], replace=True)
         _insert_rows(db, "variants", variants, replace=True)
         _insert_rows(db, "evaluations", [evaluation], replace=True)
-    refresh_search_index(db)
+    refresh_site_tables(db)
     return XSS_LISTING_ID
 
 

@@ -1,8 +1,11 @@
-"""What the site reads: the ``scores`` and ``coverage`` views and the full-text index over listings.
+"""What the site reads: the ``scores`` table, the ``coverage`` view and the listings full-text index.
 
-Views are always current. The full-text index is an external-content FTS5 table over ``listings``
-without per-row triggers (they slow bulk upserts about fourfold), so whoever writes listings in bulk
-calls :func:`refresh_search_index` afterwards; ``serumscope demo`` and ``serumscope serve`` do too.
+``scores`` is one row per listing with the headline facts of its ``post`` evaluation. It is a table
+rebuilt from ``listings`` and ``evaluations`` rather than a view: on 100k listings the view made every
+page with facets take ~2 s, the table with indexes a few milliseconds. The full-text index is an
+external-content FTS5 table over ``listings`` without per-row triggers (they slow bulk upserts about
+fourfold). So after writing listings or evaluations, call :func:`refresh_site_tables`;
+``serumscope demo``, ``serumscope serve`` (at start) and ``serumscope run`` do.
 """
 
 from __future__ import annotations
@@ -30,15 +33,41 @@ SCORE_BAND_SQL = """CASE
     ELSE '0-39'
   END"""
 
-VIEWS: dict[str, str] = {
-    "scores": f"""
+SCORES_COLUMNS: dict[str, str] = {
+    "listing_id": "TEXT PRIMARY KEY",
+    "shop": "TEXT",
+    "brand": "TEXT",
+    "name": "TEXT",
+    "url": "TEXT",
+    "vitamin_c_forms": "TEXT",
+    "vitamin_c_form": "TEXT",
+    "vitamin_c_percent": "REAL",
+    "light": "TEXT",
+    "dispenser": "TEXT",
+    "size_ml": "REAL",
+    "price": "REAL",
+    "currency": "TEXT",
+    "price_per_30ml": "REAL",
+    "score": "INTEGER",
+    "verdict": "TEXT",
+    "rubric": "TEXT",
+    "last_seen": "TEXT",
+    "gone_since": "TEXT",
+    "price_band": "TEXT",
+    "score_band": "TEXT",
+}
+
+# The rowid of each scores row is its listing's rowid, so the listings full-text index joins both.
+SCORES_SELECT = f"""
 SELECT
-  l.id AS listing_id,
+  l.rowid,
+  l.id,
   l.shop,
   l.brand,
-  l.title AS name,
+  l.title,
   l.url,
   e.vitamin_c_forms,
+  json_extract(e.vitamin_c_forms, '$[0]'),
   e.vitamin_c_percent,
   e.light,
   e.dispenser,
@@ -51,12 +80,13 @@ SELECT
   e.rubric,
   l.last_seen,
   l.gone_since,
-  {PRICE_BAND_SQL} AS price_band,
-  {SCORE_BAND_SQL} AS score_band,
-  l.rowid AS listing_rowid
+  {PRICE_BAND_SQL},
+  {SCORE_BAND_SQL}
 FROM listings AS l
 LEFT JOIN evaluations AS e ON e.listing_id = l.id AND e.rubric = '{SCORED_RUBRIC}'
-""",
+"""
+
+VIEWS: dict[str, str] = {
     "coverage": f"""
 SELECT
   l.shop,
@@ -82,16 +112,32 @@ GROUP BY l.shop
 """,
 }
 
+# Default facets run on every scores page, filtered or not. These indexes cover the facet columns
+# behind the common filters (price, verdict), so each facet is an index-only scan. Single-column
+# indexes on facet columns are left out on purpose: SQLite then prefers them for GROUP BY and reads
+# the whole table for a filtered facet (8x slower in bench/serve.py).
+FACET_COLUMNS = ["verdict", "vitamin_c_form", "light", "shop", "brand"]
+SCORES_INDEXES: list[list[str]] = [
+    ["score"],
+    ["verdict", "score", "price_band", *FACET_COLUMNS[1:], "gone_since"],
+    ["price_per_30ml", *FACET_COLUMNS],
+]
 SITE_INDEXES: list[tuple[str, list[str]]] = [
-    ("evaluations", ["rubric", "score"]),
-    ("evaluations", ["rubric", "price_per_30ml"]),
-    ("evaluations", ["rubric", "verdict"]),
+    *(("scores", columns) for columns in SCORES_INDEXES),
     ("crawl_errors", ["shop", "run_id"]),
 ]
 
 
 def ensure_site_schema(db: sqlite_utils.Database) -> None:
-    """Create or update the site's views, indexes and (empty) full-text table; idempotent."""
+    """Create the site's table, views, indexes and (empty) full-text index if missing; idempotent."""
+    existing_scores = db.execute("SELECT type FROM sqlite_master WHERE name = 'scores'").fetchone()
+    if existing_scores and existing_scores[0] == "view":
+        db.execute("DROP VIEW scores")
+    elif existing_scores and list(db["scores"].columns_dict) != list(SCORES_COLUMNS):
+        # Derived rows only: a table from an older layout is recreated and refilled on refresh.
+        db.execute("DROP TABLE scores")
+    columns = ", ".join(f"[{name}] {kind}" for name, kind in SCORES_COLUMNS.items())
+    db.execute(f"CREATE TABLE IF NOT EXISTS scores ({columns})")
     for name, sql in VIEWS.items():
         existing = db.execute(
             "SELECT sql FROM sqlite_master WHERE type = 'view' AND name = ?", [name]
@@ -101,14 +147,28 @@ def ensure_site_schema(db: sqlite_utils.Database) -> None:
             with db.conn:
                 db.execute(f"DROP VIEW IF EXISTS {name}")
                 db.execute(wanted)
-    for table_name, columns in SITE_INDEXES:
-        db[table_name].create_index(columns, if_not_exists=True)
+    for index in db["scores"].indexes:
+        if index.name.startswith("idx_scores_") and index.columns not in SCORES_INDEXES:
+            db.execute(f"DROP INDEX [{index.name}]")
+    for table_name, index_columns in SITE_INDEXES:
+        db[table_name].create_index(index_columns, if_not_exists=True)
     if not db[SEARCH_TABLE].exists():
         db["listings"].enable_fts(SEARCH_COLUMNS, fts_version="FTS5", create_triggers=False)
 
 
-def refresh_search_index(db: sqlite_utils.Database) -> None:
-    """Rebuild the full-text index from ``listings``; call after bulk writes (0.5 s per 100k rows)."""
+def refresh_site_tables(db: sqlite_utils.Database) -> None:
+    """Rebuild ``scores`` and the full-text index from listings and evaluations (~2 s per 100k).
+
+    One transaction: a site serving meanwhile sees the old rows until the new ones are complete.
+    """
     ensure_site_schema(db)
-    db["listings"].rebuild_fts()
+    columns = ", ".join(f"[{name}]" for name in ["rowid", *SCORES_COLUMNS])
+    with db.conn:
+        db.execute("DELETE FROM scores")
+        db.execute(f"INSERT INTO scores ({columns}) {SCORES_SELECT}")
+        db.execute(f"INSERT INTO [{SEARCH_TABLE}]([{SEARCH_TABLE}]) VALUES ('rebuild')")
     db.execute("ANALYZE")
+
+
+# The name the crawl and evaluate flows were promised; it refreshes everything the site reads.
+refresh_search_index = refresh_site_tables

@@ -18,10 +18,10 @@ DEMO_DB = DATA_DIR / "demo.db"
 def prepare_for_serving(db_path: Path) -> None:
     """Bring views up to date and rebuild the search index: the one write, before the site starts."""
     from serumscope.db import open_db
-    from serumscope.site_schema import refresh_search_index
+    from serumscope.site_schema import refresh_site_tables
 
     db = open_db(db_path)
-    refresh_search_index(db)
+    refresh_site_tables(db)
     db.close()
 
 
@@ -80,7 +80,7 @@ def build_demo_database(shops, db_path: Path) -> dict:
     """Crawl the running demo shops into a fresh ``db_path``, evaluate and index it; return counts."""
     from serumscope.db import open_db
     from serumscope.evaluation_store import evaluate_db
-    from serumscope.site_schema import refresh_search_index
+    from serumscope.site_schema import refresh_site_tables
 
     for stale in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
         stale.unlink(missing_ok=True)
@@ -95,7 +95,7 @@ def build_demo_database(shops, db_path: Path) -> dict:
         raise click.ClickException(f"the demo crawl failed (exit status {crawl.returncode})")
     db = open_db(db_path)
     evaluation = evaluate_db(db)
-    refresh_search_index(db)
+    refresh_site_tables(db)
     counts = {
         "listings": db["listings"].count,
         "evaluated": db["evaluations"].count,
