@@ -489,12 +489,17 @@ def run_once(
     echo: Callable[..., None] | None = None,
 ) -> RunResult:
     """One complete cycle; see the module docstring. Raises :class:`RunLocked` if one is running."""
-    from crawler.sites import load_sites
+    from crawler.sites import SitesError, load_sites
 
     echo = echo or (lambda message, err=False: None)
     db_path = Path(db_path)
     log_dir = Path(log_dir) if log_dir else db_path.parent / "logs"
     shop_names = [s["name"] for s in load_sites(sites_path) if s.get("enabled", True)]
+    if not shop_names:
+        raise SitesError(
+            f"{sites_path}: no enabled [[shop]] to crawl; add one (docs/crawling.md, "
+            "`serumscope detect URL` prints the lines)"
+        )
 
     with run_lock(db_path), _signals_raise():
         cycle = _Cycle(Path(sites_path), db_path, log_dir, rubric, echo, crawl_settings)

@@ -251,3 +251,17 @@ def test_parse_duration(text, expected):
 def test_parse_duration_rejects_nonsense(text):
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+def test_a_sites_file_without_shops_is_a_clear_failure(tmp_path):
+    sites = tmp_path / "sites.toml"
+    sites.write_text("# no shops yet\n")
+    finished = subprocess.run(
+        [*serumscope_command(), "run", "--sites", str(sites), "--db", str(tmp_path / "x.db")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert finished.returncode == 2
+    assert "no enabled [[shop]] to crawl" in finished.stderr
+    assert not (tmp_path / "x.db").exists()
