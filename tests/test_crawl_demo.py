@@ -51,6 +51,8 @@ def crawled(demo_shops, tmp_path_factory):
         listings[(listing["shop"], listing["title"])] = listing
     errors = [dict(r) for r in conn.execute("select * from crawl_errors")]
     yield {
+        "db": db,
+        "sites": sites,
         "summary": json.loads(result.stdout),
         "listings": listings,
         "errors": errors,
@@ -195,3 +197,61 @@ def test_robots_disallowed_pages_are_not_fetched(crawled):
     assert stored_urls and not [u for u in stored_urls if f"/{DISALLOWED_SECTION}/" in u]
     robots = [e for e in crawled["errors"] if e["kind"] == "robots"]
     assert robots and all(f"/{DISALLOWED_SECTION}/" in e["url"] for e in robots)
+
+
+def test_recrawl_on_day_two_updates_and_keeps_history(crawled, tmp_path):
+    """Runs last in this module: a second crawl of the changed demo web into the same database."""
+    import shutil
+
+    db = tmp_path / "day2.db"
+    shutil.copy(crawled["db"], db)
+    shops = crawled["shops"]
+    conn = sqlite3.connect(db)
+    before = dict(conn.execute("select id, first_seen from listings").fetchall())
+    shops.set_day(2)
+    try:
+        result = subprocess.run(
+            [str(Path(sys.executable).parent / "serumscope"), "crawl", "--sites",
+             str(crawled["sites"]), "--db", str(db), "--json", "--quiet"],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    finally:
+        shops.set_day(1)
+    assert result.returncode == 0, result.stderr[-2000:]
+    run_id = json.loads(result.stdout)["run_id"]
+    after = dict(conn.execute("select id, first_seen from listings").fetchall())
+    assert set(before) <= set(after)
+    assert all(after[key] == value for key, value in before.items())
+    names = shop_names(crawled)
+    day2 = build_catalog(day=2)
+    for platform, products in day2.products.items():
+        for product in products:
+            if product.get("page", {}).get("section") == DISALLOWED_SECTION:
+                continue
+            row = conn.execute(
+                "select id, last_run_id, ingredients_text from listings where shop = ? and title = ?",
+                [names[platform], product["title"]],
+            ).fetchone()
+            assert row is not None and row[1] == run_id, product["title"]
+            if product.get("ingredients"):
+                assert product["ingredients"] in row[2]
+            prices = sorted(
+                Decimal(p)
+                for (p,) in conn.execute(
+                    "select price from variants where listing_id = ? and last_seen = "
+                    "(select max(last_seen) from variants where listing_id = ?)",
+                    [row[0], row[0]],
+                )
+            )
+            assert prices[0] == min(Decimal(v["price"]) for v in product["variants"]), product[
+                "title"
+            ]
+    day2_titles = {(names[p], x["title"]) for p, xs in day2.products.items() for x in xs}
+    gone = [key for (key, listing) in crawled["listings"].items() if key not in day2_titles]
+    assert gone
+    for shop, title in gone:
+        last_run = conn.execute(
+            "select last_run_id from listings where shop = ? and title = ?", [shop, title]
+        ).fetchone()
+        assert last_run is not None and last_run[0] != run_id
+    conn.close()
