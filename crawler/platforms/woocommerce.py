@@ -139,9 +139,8 @@ class WooCommerceSpider(ShopSpider):
         if not missing or not url:
             return
         try:
-            response = await self.crawler.engine.download_async(
-                Request(url, meta={"product_page": True})
-            )
+            # Not marked product_page: a conditional 304 here would leave the fields empty.
+            response = await self.crawler.engine.download_async(Request(url))
             if response.status != 200:
                 raise ValueError(f"HTTP {response.status}")
             page_fields = product_from_page(
