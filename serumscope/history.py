@@ -272,11 +272,12 @@ BEGIN {_RECORD_SCORE}
 END""",
 }
 
-# The crawl runs whose changes `recent_changes` shows: every run after the previous completed one.
+# The crawl runs whose changes `recent_changes` shows: every run after the previous completed one
+# (a failed or interrupted run does not push the last good run's changes out of view).
 _SINCE_PREVIOUS_COMPLETED_RUN = """
     c.run_id > coalesce((
         SELECT id FROM crawl_runs
-        WHERE finished_at IS NOT NULL AND status NOT IN ('running', 'interrupted')
+        WHERE finished_at IS NOT NULL AND status NOT IN ('running', 'interrupted', 'failed')
         ORDER BY id DESC LIMIT 1 OFFSET 1
     ), 0)"""
 

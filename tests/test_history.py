@@ -17,13 +17,13 @@ def db(tmp_path):
     database.close()
 
 
-def start_run(db, run_id: int, finished: bool = True) -> None:
+def start_run(db, run_id: int, finished: bool = True, status: str = "ok") -> None:
     db["crawl_runs"].insert(
         {
             "id": run_id,
             "started_at": f"2026-01-0{run_id}T00:00:00Z",
             "finished_at": f"2026-01-0{run_id}T00:10:00Z" if finished else None,
-            "status": "ok" if finished else "running",
+            "status": status if finished else "running",
         }
     )
 
@@ -326,3 +326,14 @@ def test_a_column_added_to_a_history_table_reaches_existing_databases(tmp_path):
     ensure_history_schema(db)
     assert "timings" in db["runs"].columns_dict
     db.close()
+
+
+def test_a_failed_run_does_not_push_the_last_good_runs_changes_out_of_recent_changes(db):
+    start_run(db, 1)
+    store(db, 1, SERUM, [VARIANT_30])
+    start_run(db, 2)
+    store(db, 2, SERUM, [{**VARIANT_30, "price": "27.00"}])
+    start_run(db, 3, status="failed")
+    start_run(db, 4, finished=False)
+    rows = list(db.query("SELECT run_id, change, new_value FROM recent_changes"))
+    assert rows == [{"run_id": 2, "change": "price", "new_value": "27.00"}]
