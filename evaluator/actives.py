@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from evaluator.text import evidence
 from evaluator.units import factor
@@ -18,12 +18,16 @@ from evaluator.vocab import Ingredient, ingredients, lookup_key, toml_file
 
 _NUM = r"(?:\d{1,3}(?:[.,]\d{1,3})?|[.,]\d{1,3})"
 _PERCENT = re.compile(
-    r"(?P<prefix>\b(?:up\s+to|upto|as\s+much\s+as|at\s+least|over|more\s+than|max(?:imum)?\.?|min(?:imum)?\.?)\s+)?"
-    rf"(?<![\d.,])(?P<a>{_NUM})\s*(?:%\s*)?(?:(?:-|–|—|to)\s*(?P<b>{_NUM})\s*)?"
+    rf"(?P<a>{_NUM})\s*(?:%\s*)?(?:(?:-|–|—|to)\s*(?P<b>{_NUM})\s*)?"
     r"(?P<unit>%|percent\b|per\s?cent\b|pct\b)(?P<basis>\s*\(?(?:w/w|w/v|wt\.?)\)?)?",
     re.I,
 )
-_MG_PER_ML = re.compile(rf"(?<![\d.,])(?P<a>{_NUM})\s*mg\s*/\s*ml\b", re.I)
+# Words before a number that make it a bound ("up to 20%"); matched backwards from the number.
+_PREFIX = re.compile(
+    r"\b(?P<word>up\s+to|upto|as\s+much\s+as|at\s+least|over|more\s+than|max(?:imum)?\.?|min(?:imum)?\.?)\s+$",
+    re.I,
+)
+_MG_PER_ML = re.compile(rf"(?P<a>{_NUM})\s*mg\s*/\s*ml\b", re.I)
 _AFTER_GAP = re.compile(
     r"\s*(?:(?:of|pure|stabili[sz]ed|active|potent|concentrated|encapsulated|the|clinical(?:[- ]strength)?|"
     r"stable|highly|total|micro-?encapsulated|liposomal|premium|real|bioavailable|plant-based|vegan)[\s-]+){0,3}",
@@ -46,26 +50,55 @@ class Mention:
     ingredient: Ingredient
 
 
+@dataclass(frozen=True)
+class _Contexts:
+    after: re.Pattern[str]
+    before: re.Pattern[str]
+    reasons: dict[str, str]  # regex group name -> reason
+    at_least: list[tuple[float, str]]
+
+
 @cache
-def _contexts() -> list[tuple[str, re.Pattern | None, re.Pattern | None, float | None]]:
-    rules = []
-    for rule in toml_file("percent_context").get("context", []):
-        after = re.compile(rule["after"], re.I) if rule.get("after") else None
-        before = re.compile(rule["before"], re.I) if rule.get("before") else None
-        rules.append((rule["reason"], after, before, rule.get("value_at_least")))
-    return rules
+def _contexts() -> _Contexts:
+    """data/vocab/percent_context.toml as two regexes (text after / before a number), one group per rule."""
+    after, before, reasons, at_least = [], [], {}, []
+    for i, rule in enumerate(toml_file("percent_context").get("context", [])):
+        reasons[f"a{i}"] = reasons[f"b{i}"] = rule["reason"]
+        if rule.get("after"):
+            after.append(f"(?P<a{i}>{rule['after']})")
+        if rule.get("before"):
+            before.append(f"(?P<b{i}>{rule['before']})")
+        if rule.get("value_at_least") is not None:
+            at_least.append((float(rule["value_at_least"]), rule["reason"]))
+    never = "(?!x)x"
+    return _Contexts(
+        re.compile("|".join(after) or never, re.I),
+        re.compile("|".join(before) or never, re.I),
+        reasons,
+        at_least,
+    )
 
 
 def _number(text: str) -> float:
     return float(text.replace(",", "."))
 
 
+@lru_cache(maxsize=4096)
+def _named(name: str) -> Ingredient | None:
+    return ingredients().by_key.get(lookup_key(name))
+
+
 def find_mentions(text: str) -> list[Mention]:
     """Every active (by any alias or acronym) named in ``text``, in order, longest name first."""
     vocab = ingredients()
     found: list[Mention] = []
-    for match in vocab.mention_pattern.finditer(text):
-        ingredient = vocab.by_key.get(lookup_key(match.group()))
+    lowered = text.lower()
+    if len(lowered) == len(text):  # lower-case search is twice as fast; offsets stay the same
+        matches = vocab.lowercase_mention_pattern.finditer(lowered)
+    else:
+        matches = vocab.mention_pattern.finditer(text)
+    for match in matches:
+        ingredient = _named(match.group())
         if ingredient is not None:
             found.append(Mention(match.start(), match.end(), ingredient))
     if vocab.acronym_pattern is not None:
@@ -79,16 +112,14 @@ def find_mentions(text: str) -> list[Mention]:
 
 
 def _rejected(text: str, start: int, end: int, value: float) -> str | None:
-    after = text[end : end + 60]
-    before = text[max(0, start - 60) : start]
-    for reason, after_pattern, before_pattern, at_least in _contexts():
-        if at_least is not None and value >= at_least:
+    contexts = _contexts()
+    for at_least, reason in contexts.at_least:
+        if value >= at_least:
             return reason
-        if after_pattern is not None and after_pattern.search(after):
-            return reason
-        if before_pattern is not None and before_pattern.search(before):
-            return reason
-    return None
+    match = contexts.after.match(text, end, end + 60)
+    if match is None:
+        match = contexts.before.search(text, max(0, start - 60), start)
+    return contexts.reasons[match.lastgroup] if match is not None and match.lastgroup else None
 
 
 def _bind(text: str, mentions: list[Mention], starts: list[int], ps: int, pe: int):
@@ -120,21 +151,23 @@ def percent_facts(field: str, text: str, mentions: list[Mention] | None = None) 
     bound: list[dict] = []
     ignored: list[dict] = []
     lowered = text.lower()
-    if (
-        "%" not in text
-        and "percent" not in lowered
-        and "per cent" not in lowered
-        and "mg" not in lowered
-    ):
+    has_percent = "%" in text or "percent" in lowered or "per cent" in lowered or "pct" in lowered
+    has_mg = "mg" in lowered
+    if not has_percent and not has_mg:
         return {"bound": bound, "ignored": ignored}
     if mentions is None:
         mentions = find_mentions(text)
     starts = [m.start for m in mentions]
     found = []
-    for match in _PERCENT.finditer(text):
+    for match in _PERCENT.finditer(text) if has_percent else ():
+        number_start = match.start()
+        if number_start and text[number_start - 1] in "0123456789.,":
+            continue  # the tail of a longer number
         a = _number(match.group("a"))
         b = _number(match.group("b")) if match.group("b") else None
-        prefix = (match.group("prefix") or "").strip().lower()
+        bound_word = _PREFIX.search(text, max(0, number_start - 20), number_start)
+        prefix = bound_word.group("word").lower() if bound_word else ""
+        start = bound_word.start() if bound_word else number_start
         if b is not None:
             low, high, kind, value = min(a, b), max(a, b), "range", None
         elif prefix.startswith(("up", "as", "max")):
@@ -143,8 +176,10 @@ def percent_facts(field: str, text: str, mentions: list[Mention] | None = None) 
             low, high, kind, value = a, None, "at_least", None
         else:
             low, high, kind, value = a, a, "exact", a
-        found.append((match.start(), match.start("a"), match.end(), value, low, high, kind))
-    for match in _MG_PER_ML.finditer(text):
+        found.append((start, number_start, match.end(), value, low, high, kind))
+    for match in _MG_PER_ML.finditer(text) if has_mg else ():
+        if match.start() and text[match.start() - 1] in "0123456789.,":
+            continue
         percent = round(
             _number(match.group("a")) * factor("milligram / milliliter", "gram / deciliter"), 4
         )

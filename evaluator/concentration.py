@@ -44,6 +44,16 @@ def bounds(items: list[dict], active: str) -> dict | None:
     return None
 
 
+def all_bounds(items: list[dict], actives: tuple[str, ...]) -> dict[str, dict]:
+    """``bounds`` for each active group that is in the list, in one pass over the list."""
+    wanted = {
+        i["ingredient"].active
+        for i in items
+        if i.get("ingredient") is not None and i["ingredient"].active in actives
+    }
+    return {active: found for active in wanted if (found := bounds(items, active)) is not None}
+
+
 def stated_vs_order(stated: float | None, bound: dict | None) -> str | None:
     """Why a stated percentage contradicts the list order, or None when it does not."""
     if stated is None or bound is None:

@@ -6,6 +6,7 @@ the others still run.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -70,6 +71,7 @@ def _merge_vitamin_c(actives: list[dict], items: list[dict]) -> list[dict]:
 
 
 STANDARD_ML = 30.0
+_PERCENT_HINT = re.compile(r"%|per\s?cent|mg", re.I)
 
 
 def _shared_size(listing: dict) -> dict:
@@ -144,8 +146,11 @@ def read_facts(listing: dict) -> dict:
         ignored: list[dict] = []
         marketing_names = {f for f, _ in marketing}
         for field, text in fields:
+            is_marketing = field in marketing_names
+            if not is_marketing and not _PERCENT_HINT.search(text):
+                continue  # ingredient lists and variant titles only matter for stated percentages
             mentions = find_mentions(text)
-            if field in marketing_names:
+            if is_marketing:
                 for m in mentions:
                     if m.ingredient.active:
                         mentioned.setdefault(m.ingredient.active, [])
@@ -246,22 +251,18 @@ def read_facts(listing: dict) -> dict:
         size = {**_unknown("could not be read"), "ml": None, "grams": None, "kind": "unknown"}
     price_30 = per_30ml(price.get("usd"), size.get("ml"))
 
-    bounds = {}
     contradictions = []
-    for active in TRACKED_ACTIVES:
-        bound = _guard(
-            problems, "concentration", None, lambda a=active: concentration.bounds(items, a)
-        )
-        if bound is None:
-            continue
-        bounds[active] = bound
-        for stated in (a for a in actives if a["active"] == active):
-            value = stated["percent"] if stated["percent"] is not None else stated["percent_min"]
-            why = concentration.stated_vs_order(value, bound)
-            if why:
-                contradictions.append(
-                    {"active": active, "reason": why, "evidence": stated["evidence"][:1]}
-                )
+    bounds = _guard(
+        problems, "concentration", {}, lambda: concentration.all_bounds(items, TRACKED_ACTIVES)
+    )
+    for stated in actives:
+        bound = bounds.get(stated["active"])
+        value = stated["percent"] if stated["percent"] is not None else stated["percent_min"]
+        why = concentration.stated_vs_order(value, bound)
+        if why:
+            contradictions.append(
+                {"active": stated["active"], "reason": why, "evidence": stated["evidence"][:1]}
+            )
 
     flagged = [
         {
@@ -282,6 +283,8 @@ def read_facts(listing: dict) -> dict:
         lambda: ph_facts(fields),
     )
 
+    for item in items:
+        item.pop("ingredient", None)  # the vocabulary entry stays internal; its facts are above
     return {
         "ingredients": {
             "status": inci["status"],
@@ -289,7 +292,7 @@ def read_facts(listing: dict) -> dict:
             "field": inci["field"],
             "count": len(items),
             "known": sum(1 for i in items if i["known"]),
-            "items": [{k: v for k, v in i.items() if k != "ingredient"} for i in items],
+            "items": items,
             "evidence": inci["evidence"],
         },
         "vitamin_c": vitamin_c,

@@ -59,6 +59,8 @@ def canonicalise(raw: str) -> Ingredient | None:
 
 def _segments(text: str) -> list[tuple[int, int, bool]]:
     """(start, end, follows a drug-facts label such as "Active ingredients:") for each part."""
+    if "\n" not in text and "<" not in text and ":" not in text and ". " not in text:
+        return [(0, len(text), False)] if len(text) > 1 else []
     spans, start, drug = [], 0, False
     for match in _SEGMENT_BREAK.finditer(text):
         spans.append((start, match.start(), drug))
@@ -89,27 +91,33 @@ def _list_likeness(text: str, items: list[tuple[int, int]]) -> float:
     """How much a run of items looks like an INCI list: many short items, few sentence words."""
     if len(items) < MIN_LIST_ITEMS:
         return 0.0
-    short = sum(1 for s, e in items if e - s <= 80 and len(_SENTENCE_WORDS.findall(text, s, e)) < 2)
+    short = sum(
+        1
+        for s, e in items
+        if e - s <= 80
+        and (text.count(" ", s, e) < 3 or len(_SENTENCE_WORDS.findall(text, s, e)) < 2)
+    )
     return short * (short / len(items))
 
 
-def find_list(text: str) -> list[tuple[int, int]]:
-    """Spans of the INCI list in an ingredients text: the most list-like segment, or the sections
-    after drug-facts labels ("Active ingredients:", "Inactive ingredients:") together."""
-    segments = _segments(text)
-    labelled = [(s, e) for s, e, drug in segments if drug]
-    if labelled and sum(len(_items(text, s, e)) for s, e in labelled) >= 2:
+def find_list(text: str) -> list[tuple[int, int, list[tuple[int, int]]]]:
+    """The INCI list in an ingredients text as (start, end, item spans) parts: the most list-like
+    segment, or the sections after drug-facts labels ("Active ingredients:", "Inactive ...")."""
+    segments = [(s, e, drug, _items(text, s, e)) for s, e, drug in _segments(text)]
+    labelled = [(s, e, items) for s, e, drug, items in segments if drug]
+    if labelled and sum(len(items) for _, _, items in labelled) >= 2:
         return labelled
     best, best_score = [], 0.0
-    for start, end, _ in segments:
-        score = _list_likeness(text, _items(text, start, end))
+    for start, end, _, items in segments:
+        score = _list_likeness(text, items)
         if score > best_score:
-            best, best_score = [(start, end)], score
+            best, best_score = [(start, end, items)], score
     stripped = text.strip()
     single = stripped and len(stripped.split()) <= 6 and "," not in stripped
     if not best and single and not _SENTENCE_WORDS.search(stripped):
         offset = text.index(stripped)
-        return [(offset, offset + len(stripped))]
+        end = offset + len(stripped)
+        return [(offset, end, _items(text, offset, end))]
     return best
 
 
@@ -125,15 +133,20 @@ def parse_ingredients(listing: dict) -> dict:
         description = text_of(listing.get("description"))
         match = _DESCRIPTION_LIST.search(description) if description else None
         if match:
-            field, text, spans = "description", description, [match.span(1)]
+            start, end = match.span(1)
+            field, text, spans = (
+                "description",
+                description,
+                [(start, end, _items(description, start, end))],
+            )
     if not spans:
         reason = "no ingredient list in the listing" if not text else "no list found in the text"
         return {"status": "unknown", "reason": reason, "field": None, "items": [], "evidence": []}
     items = []
-    for start, end in spans:
+    for start, end, spans_of_items in spans:
         marker = _MAY_CONTAIN.search(text, start, end)
         may_contain_at = marker.start() if marker else end
-        for s, e in _items(text, start, end):
+        for s, e in spans_of_items:
             raw = text[s:e]
             found = canonicalise(raw)
             item = {
@@ -153,5 +166,5 @@ def parse_ingredients(listing: dict) -> dict:
         "reason": f"{len(items)} ingredients read from {field}" if items else "empty list",
         "field": field,
         "items": items,
-        "evidence": [evidence(field, text, start, end) for start, end in spans] if items else [],
+        "evidence": [evidence(field, text, start, end) for start, end, _ in spans] if items else [],
     }

@@ -43,6 +43,7 @@ def lookup_key(name: str) -> str:
 class IngredientVocabulary:
     by_key: dict[str, Ingredient]
     mention_pattern: re.Pattern[str]  # active names in running text, case-insensitive
+    lowercase_mention_pattern: re.Pattern[str]  # the same, for text already in lower case
     acronym_pattern: re.Pattern[str] | None  # acronyms ("SAP", "HA"), case-sensitive
     acronyms: dict[str, Ingredient]
     essential_oil_pattern: re.Pattern[str]
@@ -99,7 +100,8 @@ def ingredients() -> IngredientVocabulary:
         by_key.setdefault(lookup_key(name), Ingredient(canonical=name))
     for alias, target in data.get("aliases", {}).items():
         by_key[lookup_key(alias)] = by_key.get(lookup_key(target)) or Ingredient(canonical=target)
-    mention = re.compile(r"(?<![\w-])(?:" + _alternation(active_names) + r")(?![\w-])", re.I)
+    mention_source = r"(?<![\w-])(?:" + _alternation(active_names) + r")(?![\w-])"
+    mention = re.compile(mention_source, re.I)
     acronym_pattern = (
         re.compile(r"(?<![\w-])(?:" + _alternation(list(acronyms)) + r")(?![\w-])")
         if acronyms
@@ -113,7 +115,13 @@ def ingredients() -> IngredientVocabulary:
         re.I,
     )
     return IngredientVocabulary(
-        by_key, mention, acronym_pattern, acronyms, essential, str(data.get("version", ""))
+        by_key,
+        mention,
+        re.compile(mention_source),
+        acronym_pattern,
+        acronyms,
+        essential,
+        str(data.get("version", "")),
     )
 
 
