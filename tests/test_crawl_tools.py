@@ -112,11 +112,12 @@ def test_custom_spider_overrides_a_hook(tmp_path):
         db = tmp_path / "custom.db"
         result = subprocess.run(
             [str(Path(sys.executable).parent / "serumscope"), "crawl", "--sites", str(sites),
-             "--db", str(db), "--quiet", "--json"],
+             "--db", str(db), "--json", "-s", "SERUMSCOPE_PROGRESS_INTERVAL=0.05"],
             capture_output=True, text=True, timeout=60,
         )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout)["shops"]["tagged"]["status"] == "ok"
+    assert "[tagged] done: " in result.stderr and "1 listings, 0 errors" in result.stderr
     with sqlite3.connect(db) as conn:
         brand, tags, platform = conn.execute(
             "select brand, tags, platform from listings"
@@ -227,3 +228,23 @@ def test_crawl_exits_non_zero_when_every_shop_fails(tmp_path):
         status = conn.execute("select status from crawl_runs").fetchone()[0]
     assert "connection" in kinds
     assert status == "failed"
+
+
+def test_page_fallbacks_opengraph_price_and_struck_regular_price():
+    from crawler.extract.page import parse_page, product_from_page
+
+    html = b"""<html><head><meta property="og:type" content="product">
+    <meta property="og:title" content="Sunny C Serum 30 ml">
+    <meta property="product:price:amount" content="24.00">
+    <meta property="product:price:currency" content="EUR"></head>
+    <body><main><h1>Sunny C Serum 30 ml</h1><p class="price"><del>&euro;30,00</del> &euro;24,00</p>
+    <div class="product-description"><p>15% vitamin C.</p></div>
+    <details><summary>INCI</summary><p>Aqua, Ascorbic Acid</p></details></main></body></html>"""
+    fields = product_from_page(parse_page(html, "http://127.0.0.1:1/p/sunny", "utf-8"))
+    assert fields["provenance"]["title"] == "opengraph"
+    assert fields["provenance"]["ingredients_text"] == "html"
+    assert fields["variants"][0]["price"] == "24.00"
+    assert fields["variants"][0]["currency"] == "EUR"
+    assert fields["variants"][0]["regular_price"] == "30.00"
+    assert fields["variants"][0]["size_text"] == "30 ml"
+    assert fields["ingredients_text"] == "Aqua, Ascorbic Acid"

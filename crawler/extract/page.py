@@ -8,6 +8,7 @@ and does not stop the others being read.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urljoin
 
@@ -300,6 +301,18 @@ def _html_brand(page: PageData) -> str | None:
     return None
 
 
+STRUCK_PRICES = etree.XPath("//main//del | //main//s | //*[contains(@class, 'price-was')]")
+
+
+def _html_struck_price(page: PageData, price: str) -> str | None:
+    """A struck-through "was" price on a one-variant page, when it is higher than the price paid."""
+    for element in STRUCK_PRICES(page.tree):
+        was = decimal_string(" ".join(element.itertext()))
+        if was and Decimal(was) > Decimal(price):
+            return was
+    return None
+
+
 def canonical_url(page: PageData) -> str:
     hrefs = CANONICAL(page.tree)
     href = hrefs[0] if hrefs else None
@@ -408,7 +421,10 @@ def product_from_page(page: PageData) -> dict[str, Any] | None:
         else:
             del fields["categories"]
             del provenance["categories"]
-    for variant in fields.get("variants", []):
+    variants = fields.get("variants", [])
+    if len(variants) == 1 and not variants[0].get("regular_price") and variants[0].get("price"):
+        variants[0]["regular_price"] = _html_struck_price(page, variants[0]["price"])
+    for variant in variants:
         variant["size_text"] = variant.get("size_text") or size_in(fields["title"])
     fields["provenance"] = provenance
     fields["canonical_url"] = canonical_url(page)
