@@ -201,41 +201,59 @@ def write_generated_listings(db: sqlite_utils.Database, count: int, seed: int = 
     refresh_site_tables(db)
 
 
-def write_hostile_listing(db: sqlite_utils.Database) -> str:
-    """Add one listing whose every text field carries script, markup and template payloads."""
+def write_hostile_listing(db: sqlite_utils.Database, with_evaluation: bool = True) -> str:
+    """Add one listing whose every text field carries script, markup and template payloads.
+
+    Its wording also states what the rubric looks for (percentages, amber bottle, $29 for 30 mL), so
+    the real evaluator ranks it among the top picks, where the most pages show it. Without
+    ``with_evaluation`` no evaluation is stored: run the evaluator on it.
+    """
     rng = random.Random(1)
     listing, variants, evaluation = generated_listing(0, rng, datetime.now(UTC))
-    payload = XSS_TITLE
     description = (
-        f'{payload} Packed in an amber glass bottle. <a href="javascript:window.__xss=3">x</a>'
+        f"{XSS_TITLE}\nContains 20% L-Ascorbic Acid, 1% Vitamin E and 0.5% Ferulic Acid.\n"
+        'Packed in an amber glass bottle. <a href="javascript:window.__xss=3">details</a>\n'
+        '<svg onload="window.__xss=8"></svg> 1 fl oz (30 ml)'
     )
     listing.update(
         id=XSS_LISTING_ID,
         shop="hostile",
         url="javascript:window.__xss=4",
-        title=payload,
+        title=XSS_TITLE,
         brand='<b onmouseover="window.__xss=5">Evil</b>',
         description=description,
         description_html=description,
-        ingredients_text="Aqua, Ascorbic Acid, <script>window.__xss=6</script>, {{ 7*7 }}",
+        ingredients_text=(
+            "Aqua, Ascorbic Acid, Tocopherol, Ferulic Acid, <script>window.__xss=6</script>, "
+            "{{ 7*7 }}, Phenoxyethanol"
+        ),
+        input_hash="hostile",
     )
     for variant in variants:
-        variant.update(id=f"{XSS_LISTING_ID}:0", listing_id=XSS_LISTING_ID)
+        variant.update(
+            id=f"{XSS_LISTING_ID}:0",
+            listing_id=XSS_LISTING_ID,
+            title="30 ml",
+            size_text="30 mL",
+            price="29.00",
+        )
     breakdown = json.loads(evaluation["breakdown"])
     breakdown[0].update(
         status="pass",
         reason='<img src=x onerror="window.__xss=7">',
         evidence=[_evidence("description", description, "<script>window.__xss = 1</script>")],
     )
-    evaluation.update(listing_id=XSS_LISTING_ID, breakdown=json.dumps(breakdown), score=100)
-    evaluation["verdict"] = "recommend"
+    evaluation.update(
+        listing_id=XSS_LISTING_ID, breakdown=json.dumps(breakdown), score=100, verdict="recommend"
+    )
     with db.conn:
         db["shops"].upsert(
             {"name": "hostile", "platform": "shopify", "base_url": "https://h.example"}, pk="name"
         )
         _insert_rows(db, "listings", [listing], replace=True)
         _insert_rows(db, "variants", variants, replace=True)
-        _insert_rows(db, "evaluations", [evaluation], replace=True)
+        if with_evaluation:
+            _insert_rows(db, "evaluations", [evaluation], replace=True)
     refresh_site_tables(db)
     return XSS_LISTING_ID
 

@@ -1,11 +1,13 @@
 """What the site reads: the ``scores`` table, the ``coverage`` view and the listings full-text index.
 
 ``scores`` is one row per listing with the headline facts of its ``post`` evaluation. It is a table
-rebuilt from ``listings`` and ``evaluations`` rather than a view: on 100k listings the view made every
-page with facets take ~2 s, the table with indexes a few milliseconds. The full-text index is an
-external-content FTS5 table over ``listings`` without per-row triggers (they slow bulk upserts about
-fourfold). So after writing listings or evaluations, call :func:`refresh_site_tables`;
-``serumscope demo``, ``serumscope serve`` (at start) and ``serumscope run`` do.
+rather than a view: on 100k listings the view made every page with facets take ~2 s, the table with
+covering indexes a few milliseconds. Triggers on ``listings`` and ``evaluations`` keep each row current
+as the crawler and evaluator write, so it reads like a view.
+
+The full-text index is an external-content FTS5 table over ``listings`` without per-row triggers
+(they slow bulk upserts about fourfold): after a crawl, call :func:`refresh_site_tables` (it also
+rebuilds ``scores`` whole). ``serumscope demo`` and ``serumscope serve`` (at start) do.
 """
 
 from __future__ import annotations
@@ -128,6 +130,44 @@ SITE_INDEXES: list[tuple[str, list[str]]] = [
 ]
 
 
+def _scores_row_sql(listing_id: str) -> str:
+    # Delete then insert: an outer upsert's conflict policy would override OR REPLACE in a trigger.
+    columns = ", ".join(f"[{name}]" for name in ["rowid", *SCORES_COLUMNS])
+    return (
+        f"DELETE FROM scores WHERE listing_id = {listing_id}"
+        f" OR rowid = (SELECT rowid FROM listings WHERE id = {listing_id});\n"
+        f"  INSERT INTO scores ({columns}) {SCORES_SELECT} WHERE l.id = {listing_id};"
+    )
+
+
+TRIGGERS: dict[str, str] = {
+    "scores_listing_insert": f"""AFTER INSERT ON listings BEGIN
+  {_scores_row_sql("NEW.id")}
+END""",
+    "scores_listing_update": f"""AFTER UPDATE OF id, shop, brand, title, url, last_seen, gone_since
+ON listings BEGIN
+  DELETE FROM scores WHERE listing_id = OLD.id AND OLD.id IS NOT NEW.id;
+  {_scores_row_sql("NEW.id")}
+END""",
+    "scores_listing_delete": """AFTER DELETE ON listings BEGIN
+  DELETE FROM scores WHERE listing_id = OLD.id;
+END""",
+    "scores_evaluation_insert": f"""AFTER INSERT ON evaluations
+WHEN NEW.rubric = '{SCORED_RUBRIC}' BEGIN
+  {_scores_row_sql("NEW.listing_id")}
+END""",
+    "scores_evaluation_update": f"""AFTER UPDATE ON evaluations
+WHEN NEW.rubric = '{SCORED_RUBRIC}' OR OLD.rubric = '{SCORED_RUBRIC}' BEGIN
+  {_scores_row_sql("OLD.listing_id")}
+  {_scores_row_sql("NEW.listing_id")}
+END""",
+    "scores_evaluation_delete": f"""AFTER DELETE ON evaluations
+WHEN OLD.rubric = '{SCORED_RUBRIC}' BEGIN
+  {_scores_row_sql("OLD.listing_id")}
+END""",
+}
+
+
 def ensure_site_schema(db: sqlite_utils.Database) -> None:
     """Create the site's table, views, indexes and (empty) full-text index if missing; idempotent."""
     existing_scores = db.execute("SELECT type FROM sqlite_master WHERE name = 'scores'").fetchone()
@@ -146,6 +186,15 @@ def ensure_site_schema(db: sqlite_utils.Database) -> None:
         if existing is None or existing[0] != wanted:
             with db.conn:
                 db.execute(f"DROP VIEW IF EXISTS {name}")
+                db.execute(wanted)
+    for name, body in TRIGGERS.items():
+        wanted = f"CREATE TRIGGER {name} {body}"
+        existing = db.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", [name]
+        ).fetchone()
+        if existing is None or existing[0] != wanted:
+            with db.conn:
+                db.execute(f"DROP TRIGGER IF EXISTS {name}")
                 db.execute(wanted)
     for index in db["scores"].indexes:
         if index.name.startswith("idx_scores_") and index.columns not in SCORES_INDEXES:

@@ -39,7 +39,7 @@ EVALUATIONS_SQL = (
 )
 INGREDIENTS_SQL = "select * from ingredients where listing_id = ? order by position"
 PRICE_HISTORY_SQL = """
-select h.changed_at, h.price, h.currency, coalesce(v.title, h.variant_id) as variant
+select h.changed_at, h.price, h.currency, coalesce(v.title, v.size_text, 'price') as variant
 from variant_history as h left join variants as v on v.id = h.variant_id
 where h.listing_id = ? and h.price is not null
 order by h.id
@@ -56,7 +56,8 @@ def _site_db(datasette):
 def _rubric_names() -> list[str]:
     from serumscope.paths import DATA_DIR
 
-    return sorted(path.stem for path in (DATA_DIR / "rubrics").glob("*.*"))
+    names = {path.stem for path in (DATA_DIR / "rubrics").glob("*.toml")}
+    return sorted(names, key=lambda name: (name != "post", name))
 
 
 def _load_rubric(name: str) -> dict | None:
