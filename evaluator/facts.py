@@ -6,7 +6,6 @@ the others still run.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +15,7 @@ from evaluator.inci import parse_ingredients
 from evaluator.money import no_price, per_30ml, per_gram_of_active, variant_price
 from evaluator.packaging import packaging_facts
 from evaluator.size import size_facts
-from evaluator.text import all_fields, marketing_fields, text_of, variant_fields, variants_of
+from evaluator.text import MAX_FIELD_CHARS, marketing_fields, text_of, variant_fields, variants_of
 
 TRACKED_ACTIVES = ("vitamin_c", "ferulic_acid", "vitamin_e", "hyaluronic_acid")
 
@@ -71,7 +70,13 @@ def _merge_vitamin_c(actives: list[dict], items: list[dict]) -> list[dict]:
 
 
 STANDARD_ML = 30.0
-_PERCENT_HINT = re.compile(r"%|per\s?cent|mg", re.I)
+
+
+def _may_state_percent(text: str) -> bool:
+    if "%" in text:
+        return True
+    lowered = text.lower()
+    return "percent" in lowered or "per cent" in lowered or "mg" in lowered
 
 
 def _shared_size(listing: dict) -> dict:
@@ -124,7 +129,13 @@ def choose_offer(offers: list[dict]) -> dict | None:
 def read_facts(listing: dict) -> dict:
     problems: list[str] = []
     marketing = list(marketing_fields(listing))
-    fields = list(all_fields(listing))
+    variant_texts = list(variant_fields(listing))
+    ingredients_text = text_of(listing.get("ingredients_text"))[:MAX_FIELD_CHARS]
+    fields = (
+        marketing
+        + ([("ingredients_text", ingredients_text)] if ingredients_text else [])
+        + variant_texts
+    )
 
     inci = _guard(
         problems,
@@ -144,10 +155,10 @@ def read_facts(listing: dict) -> dict:
         stated: dict[tuple, dict] = {}
         mentioned: dict[str, list[dict]] = {}
         ignored: list[dict] = []
-        marketing_names = {f for f, _ in marketing}
-        for field, text in fields:
-            is_marketing = field in marketing_names
-            if not is_marketing and not _PERCENT_HINT.search(text):
+        for index, (field, text) in enumerate(fields):
+            is_marketing = index < len(marketing)
+            has_hint = _may_state_percent(text)
+            if not is_marketing and not has_hint:
                 continue  # ingredient lists and variant titles only matter for stated percentages
             mentions = find_mentions(text)
             if is_marketing:
@@ -163,6 +174,8 @@ def read_facts(listing: dict) -> dict:
                                     "end": m.end,
                                 }
                             )
+            if not has_hint:
+                continue
             found = percent_facts(field, text, mentions)
             ignored.extend(found["ignored"][:10])
             for item in found["bound"]:
@@ -237,7 +250,7 @@ def read_facts(listing: dict) -> dict:
             "light": {**_unknown("could not be read"), "value": "unknown"},
             "dispenser": {**_unknown("could not be read"), "value": "unknown", "found": []},
         },
-        lambda: packaging_facts(marketing + list(variant_fields(listing))),
+        lambda: packaging_facts(marketing + variant_texts),
     )
     offers = _guard(problems, "price", [], lambda: read_offers(listing))
     headline = choose_offer(offers)

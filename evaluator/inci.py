@@ -77,13 +77,12 @@ def _items(text: str, start: int, end: int) -> list[tuple[int, int]]:
         return _items(text, start, marker.start()) + _items(text, marker.end(), end)
     items = []
     for match in _ITEM.finditer(text, start, end):
-        s, e = match.span()
-        while s < e and text[s] in " \t\r-–.:'\"":
-            s += 1
-        while e > s and text[e - 1] in " \t\r.'\"":
-            e -= 1
-        if e > s:
-            items.append((s, e))
+        raw = match.group()
+        head = raw.lstrip(" \t\r-–.:'\"")
+        body = head.rstrip(" \t\r.'\"")
+        if body:
+            s = match.start() + len(raw) - len(head)
+            items.append((s, s + len(body)))
     return items
 
 

@@ -1,8 +1,8 @@
 """Packaging, as two separate findings: light protection and the dispenser.
 
 Light is ``protective``, ``clear``, ``conflicting`` (the listing says both) or ``unknown`` (it says
-nothing). False friends ("dark spot serum", "goes on clear", "store in a cool, dark place") are blanked
-out before searching; an airless pump says nothing about light unless the text does.
+nothing). A finding that touches a false friend ("dark spot serum", "goes on clear", "store in a cool,
+dark place") is dropped; an airless pump says nothing about light unless the text does.
 """
 
 from __future__ import annotations
@@ -59,10 +59,6 @@ SCREEN_WORDS = (
 _SCREEN = re.compile("|".join(SCREEN_WORDS))
 
 
-def _blank(match: re.Match[str]) -> str:
-    return " " * (match.end() - match.start())
-
-
 def packaging_facts(fields: list[tuple[str, str]]) -> dict:
     """``{"light": {...}, "dispenser": {...}}`` from (field, text) pairs, each with value + evidence."""
     fast, exact = rules(case_sensitive=True), rules()
@@ -74,17 +70,23 @@ def packaging_facts(fields: list[tuple[str, str]]) -> dict:
         if not _SCREEN.search(lowered):
             continue
         r, subject = (fast, lowered) if len(lowered) == len(text) else (exact, text)
-        # Blanking false friends is the costly step: only where the raw text names something.
-        if not (r.light.search(subject) or r.dispenser.search(subject)):
+        found = list(r.light.finditer(subject)) + list(r.dispenser.finditer(subject))
+        if not found:
             continue
-        masked = r.false_friends.sub(_blank, subject)
-        for m in r.light.finditer(masked):
-            (protective if m.lastgroup == "protective" else clear).append(
-                evidence(field, text, *m.span())
-            )
-        for m in r.dispenser.finditer(masked):
-            value = r.dispenser_values[int(m.lastgroup[1:])]
-            dispensers.setdefault(value, []).append(evidence(field, text, *m.span()))
+        # A finding that touches a false friend ("dark spot", "pump up", "store in a dark place")
+        # says nothing about the bottle.
+        friends = [m.span() for m in r.false_friends.finditer(subject)]
+        for m in found:
+            start, end = m.span()
+            if any(start < f_end and f_start < end for f_start, f_end in friends):
+                continue
+            if m.lastgroup == "protective":
+                protective.append(evidence(field, text, start, end))
+            elif m.lastgroup == "clear":
+                clear.append(evidence(field, text, start, end))
+            else:
+                value = r.dispenser_values[int(m.lastgroup[1:])]
+                dispensers.setdefault(value, []).append(evidence(field, text, start, end))
     if protective and clear:
         light = {
             "value": "conflicting",
