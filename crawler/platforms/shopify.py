@@ -126,7 +126,14 @@ class ShopifySpider(ShopSpider):
             return
         if not products:
             return
-        yield self.feed_request(feed, page + 1)
+        fresh = [
+            p
+            for p in products
+            if isinstance(p, dict) and str(p.get("id")) not in self.seen_products
+        ]
+        if fresh or feed != self.feed_urls()[0]:
+            # A page of only known products from the main feed means the shop ignores ``page``.
+            yield self.feed_request(feed, page + 1)
         if self.currency is None:
             await self.learn_currency(products[0].get("handle", ""))
         fetched_at = utc_now()

@@ -168,7 +168,10 @@ class WooCommerceSpider(ShopSpider):
             return
         header = (response.headers.get(b"X-WP-TotalPages") or b"").decode().strip()
         if not header.isdigit():
-            if products:
+            known = all(
+                str(p.get("id")) in self.seen_products for p in products if isinstance(p, dict)
+            )
+            if products and not known:
                 yield self.page_request(search, page + 1)
         elif page == 1:
             for next_page in range(2, int(header) + 1):
