@@ -82,6 +82,7 @@ class ShopifySpider(ShopSpider):
         super().__init__(*args, **kwargs)
         self.currency: str | None = self.shop_config.get("currency")
         self.seen_products: set[str] = set()
+        self.feed_ids: dict[str, set[str]] = {}
 
     def feed_urls(self) -> list[str]:
         urls = [f"{self.base_url}/products.json"]
@@ -126,13 +127,10 @@ class ShopifySpider(ShopSpider):
             return
         if not products:
             return
-        fresh = [
-            p
-            for p in products
-            if isinstance(p, dict) and str(p.get("id")) not in self.seen_products
-        ]
-        if fresh or feed != self.feed_urls()[0]:
-            # A page of only known products from the main feed means the shop ignores ``page``.
+        ids_in_feed = self.feed_ids.setdefault(feed, set())
+        fresh = {str(p.get("id")) for p in products if isinstance(p, dict)} - ids_in_feed
+        ids_in_feed |= fresh
+        if fresh:  # a page of only known products means the shop ignores ``page``: stop there
             yield self.feed_request(feed, page + 1)
         if self.currency is None:
             await self.learn_currency(products[0].get("handle", ""))
