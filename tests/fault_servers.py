@@ -67,8 +67,9 @@ def product_page(n: str, broken_json_ld: bool = False, title: str | None = None)
 
 
 class FaultShop:
-    def __init__(self, mode: str = "good") -> None:
+    def __init__(self, mode: str = "good", feed_ignores_page: bool = False) -> None:
         self.mode = mode
+        self.feed_ignores_page = feed_ignores_page
         self.log: list[tuple[float, str]] = []
         shop = self
 
@@ -129,7 +130,8 @@ class FaultShop:
             body = f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{rows}</urlset>'
             return handler.send(200, body.encode(), "application/xml")
         if path.startswith("/products.json"):
-            feed = {"products": [] if "page=2" in path else [self.feed_product()]}
+            last_page = "page=2" in path and not self.feed_ignores_page
+            feed = {"products": [] if last_page else [self.feed_product()]}
             body = json.dumps(feed).encode()
             if faulty:
                 body = body[: len(body) // 2]

@@ -248,3 +248,20 @@ def test_page_fallbacks_opengraph_price_and_struck_regular_price():
     assert fields["variants"][0]["regular_price"] == "30.00"
     assert fields["variants"][0]["size_text"] == "30 ml"
     assert fields["ingredients_text"] == "Aqua, Ascorbic Acid"
+
+
+def test_shopify_paging_stops_when_the_shop_ignores_page(tmp_path):
+    with FaultShop(feed_ignores_page=True) as shop:
+        sites = tmp_path / "sites.toml"
+        sites.write_text(
+            f'[[shop]]\nname = "loop"\nplatform = "shopify"\nbase_url = "{shop.base_url}"\n'
+        )
+        result = subprocess.run(
+            [str(Path(sys.executable).parent / "serumscope"), "crawl", "--sites", str(sites),
+             "--db", str(tmp_path / "loop.db"), "--quiet", "--json"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        feed_requests = [p for _, p in shop.log if p.startswith("/products.json")]
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout)["shops"]["loop"]["listings"] == 1
+    assert len(feed_requests) == 2
