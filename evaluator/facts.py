@@ -15,7 +15,14 @@ from evaluator.inci import parse_ingredients
 from evaluator.money import no_price, per_30ml, per_gram_of_active, variant_price
 from evaluator.packaging import packaging_facts
 from evaluator.size import size_facts
-from evaluator.text import MAX_FIELD_CHARS, marketing_fields, text_of, variant_fields, variants_of
+from evaluator.text import (
+    MAX_FIELD_CHARS,
+    evidence,
+    marketing_fields,
+    text_of,
+    variant_fields,
+    variants_of,
+)
 
 TRACKED_ACTIVES = ("vitamin_c", "ferulic_acid", "vitamin_e", "hyaluronic_acid")
 
@@ -221,6 +228,16 @@ def read_facts(listing: dict) -> dict:
         form = active["form"]
         if form and form != "unspecified" and form not in forms:
             forms[form] = {"form": form, "position": None, "evidence": active["evidence"][:2]}
+    if not forms and ingredients_text:
+        # Kits list one INCI block per product; highlights name the form above the list.
+        for m in find_mentions(ingredients_text):
+            form = m.ingredient.vitamin_c_form
+            if form and form != "unspecified" and form not in forms:
+                forms[form] = {
+                    "form": form,
+                    "position": None,
+                    "evidence": [evidence("ingredients_text", ingredients_text, m.start, m.end)],
+                }
     vitamin_c_stated = [a for a in actives if a["active"] == "vitamin_c"]
     vitamin_c_percent = next(
         (

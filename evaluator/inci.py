@@ -34,6 +34,9 @@ _SENTENCE_WORDS = re.compile(
 )
 
 MIN_LIST_ITEMS = 3
+_COLOUR_INDEX = re.compile(
+    r"(?:ci|c\.i\.)\s*\d{5}|(?:red|yellow|blue|green|orange|violet)\s+\d{1,2}(?:\s+lake)?"
+)
 
 
 @lru_cache(maxsize=50_000)
@@ -46,8 +49,10 @@ def canonicalise(raw: str) -> Ingredient | None:
     candidates.append(without_parens)
     candidates.extend(lookup_key(p) for p in _PAREN_CONTENT.findall(key))
     for part in (key, without_parens):
-        if "/" in part:
-            candidates.extend(lookup_key(p) for p in part.split("/"))
+        if "/" in part or "\\" in part:
+            candidates.extend(lookup_key(p) for p in re.split(r"[/\\]", part))
+    if _COLOUR_INDEX.fullmatch(without_parens) or _COLOUR_INDEX.fullmatch(key):
+        return Ingredient(canonical=without_parens or key)
     for candidate in candidates:
         found = vocab.get(candidate)
         if found is not None:

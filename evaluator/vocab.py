@@ -96,7 +96,8 @@ def ingredients() -> IngredientVocabulary:
         for acronym in entry.get("acronyms", []):
             acronyms[acronym] = ingredient
             by_key.setdefault(lookup_key(acronym), ingredient)
-    for name in data.get("common", {}).get("known", []):
+    common = data.get("common", {})
+    for name in common.get("known", []) + common.get("known_more", []):
         by_key.setdefault(lookup_key(name), Ingredient(canonical=name))
     for alias, target in data.get("aliases", {}).items():
         by_key[lookup_key(alias)] = by_key.get(lookup_key(target)) or Ingredient(canonical=target)
