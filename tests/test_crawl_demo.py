@@ -272,3 +272,20 @@ def test_recrawl_on_day_two_updates_and_keeps_history(crawled, tmp_path):
         ).fetchone()
         assert last_run is not None and last_run[0] != run_id
     conn.close()
+
+
+def test_packaging_and_percentages_reach_the_evaluator_inputs(crawled):
+    """The words the evaluator scores (packaging, stated percentages) are in the stored text."""
+    checked = 0
+    for _, shop, product in visible_products(crawled):
+        expected = product["expected"]
+        listing = find(crawled, shop, product)
+        text = " ".join(
+            filter(None, [listing["title"], listing["description"], *(listing["image_alts"] or [])])
+        ).lower()
+        if expected.get("packaging_text"):
+            assert expected["packaging_text"].lower() in text, product["title"]
+            checked += 1
+        for stated in expected.get("stated_percentages", []):
+            assert stated["text"].lower() in text, (product["title"], stated["text"])
+    assert checked >= 10

@@ -1,7 +1,8 @@
 """A product page to listing fields: schema.org data first (extruct), visible HTML for the rest.
 
-Per field the first source that has it wins, in the order JSON-LD, microdata, OpenGraph, HTML, and
-``provenance`` records which one it was. Broken JSON-LD in one ``<script>`` is reported in ``errors``
+Per field the first source that has it wins, in the order JSON-LD, microdata, OpenGraph, HTML (except
+the description: the visible one, when the page has it, is the fuller text), and ``provenance`` records
+which one it was. Broken JSON-LD in one ``<script>`` is reported in ``errors``
 and does not stop the others being read.
 """
 
@@ -391,6 +392,10 @@ def product_from_page(page: PageData) -> dict[str, Any] | None:
             return None
     put("title", element_text(h1[0]) if h1 else None, "html")
     description_text, description_html = _first_text(page, DESCRIPTION_XPATHS)
+    if description_text:
+        # The visible description wins over structured data's, which is often a short SEO summary
+        # without what the evaluator needs (packaging, percentages).
+        fields.pop("description", None)
     put("description", description_text, "html")
     put("description_html", description_html, "html")
     if "brand" not in fields:

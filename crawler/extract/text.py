@@ -17,8 +17,13 @@ _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
+BREAK = "\x00"
+_WHITESPACE = re.compile(r"[ \t\n\r\f\v\u00a0]+")
+
+
 def element_text(element: etree._Element) -> str:
-    """Visible text of an lxml element: blocks become lines, runs of spaces collapse."""
+    """Visible text of an lxml element: blocks and ``<br>`` become lines; whitespace inside the text
+    (source line wrapping included) collapses to one space, as a browser shows it."""
     parts: list[str] = []
 
     def walk(node: etree._Element) -> None:
@@ -29,13 +34,13 @@ def element_text(element: etree._Element) -> str:
             return
         block = tag in BLOCK_TAGS
         if block:
-            parts.append("\n")
+            parts.append(BREAK)
         if isinstance(node.tag, str) and node.text:
             parts.append(node.text)
         for child in node:
             walk(child)
         if block:
-            parts.append("\n")
+            parts.append(BREAK)
         if node.tail:
             parts.append(node.tail)
 
@@ -45,7 +50,7 @@ def element_text(element: etree._Element) -> str:
         walk(element)
     finally:
         element.tail = tail
-    return tidy("".join(parts))
+    return tidy(_WHITESPACE.sub(" ", "".join(parts)).replace(BREAK, "\n"))
 
 
 def tidy(text: str) -> str:
