@@ -265,3 +265,12 @@ def test_shopify_paging_stops_when_the_shop_ignores_page(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout)["shops"]["loop"]["listings"] == 1
     assert len(feed_requests) == 2
+
+
+def test_scrapy_list_shows_platform_and_custom_spiders():
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "scrapy"), "list"],
+        capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parent.parent,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert {"shopify", "woocommerce", "sitemap", "shopify-brand-tags"} <= set(result.stdout.split())
