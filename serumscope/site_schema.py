@@ -13,6 +13,7 @@ rebuilds ``scores`` whole). ``serumscope demo`` and ``serumscope serve`` (at sta
 from __future__ import annotations
 
 import sqlite_utils
+from sqlite_utils.db import DescIndex
 
 SCORED_RUBRIC = "post"
 SEARCH_TABLE = "listings_fts"
@@ -118,10 +119,13 @@ GROUP BY l.shop
 # behind the common filters (price, verdict), so each facet is an index-only scan. Single-column
 # indexes on facet columns are left out on purpose: SQLite then prefers them for GROUP BY and reads
 # the whole table for a filtered facet (8x slower in bench/serve.py).
+# "score DESC, listing_id" because Datasette 0.65 adds the primary-key tie-breaker to ORDER BY only
+# from the second page on: rows are read in index order, so the first page must already break ties
+# by listing_id or `_next` paging repeats and skips rows of equal score.
 FACET_COLUMNS = ["verdict", "vitamin_c_form", "light", "shop", "brand"]
 SCORES_INDEXES: list[list[str]] = [
-    ["score"],
-    ["verdict", "score", "price_band", *FACET_COLUMNS[1:], "gone_since"],
+    [DescIndex("score"), "listing_id"],
+    ["verdict", DescIndex("score"), "listing_id", "price_band", *FACET_COLUMNS[1:], "gone_since"],
     ["price_per_30ml", *FACET_COLUMNS],
 ]
 SITE_INDEXES: list[tuple[str, list[str]]] = [

@@ -166,6 +166,9 @@ def register_routes():
 @hookimpl
 def prepare_connection(conn):
     conn.create_function("fts_query", 1, fts_query, deterministic=True)
+    conn.create_function(
+        "listing_path", 1, lambda listing_id: listing_path(str(listing_id)), deterministic=True
+    )
 
 
 @hookimpl

@@ -1,0 +1,454 @@
+"""The Datasette site, in-process (Datasette's test client) against a database crawled from the demo
+shops and evaluated for real, plus one listing full of script and template payloads; and a smoke
+test of a real `serumscope serve` process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from markupsafe import escape
+
+from evaluator import load_rubric
+from serumscope.commands.publishing import build_demo_database
+from serumscope.db import open_db
+from serumscope.evaluation_store import evaluate_db
+from serumscope.paths import DATASETTE_DIR, REPO_ROOT
+from serumscope.site import (
+    SITE_DB_NAME,
+    fts_query,
+    highlighted_evidence,
+    listing_path,
+    make_datasette,
+    safe_http_url,
+)
+from serumscope.site_fixtures import XSS_LISTING_ID, XSS_TITLE, write_hostile_listing
+from serumscope.site_schema import refresh_site_tables
+
+METADATA = yaml.safe_load((DATASETTE_DIR / "metadata.yml").read_text())
+SITE_METADATA = METADATA["databases"][SITE_DB_NAME]
+
+# The columns docs/api.md promises for each canned query, and parameters that make each return rows.
+CANNED_QUERIES = {
+    "best_picks": (
+        "max_price_per_30ml=40",
+        "listing_id name brand shop score verdict price_per_30ml vitamin_c_percent light url",
+    ),
+    "avoid_list": ("", "listing_id name brand shop score price_per_30ml reasons"),
+    "percent_contradicts_inci_order": (
+        "",
+        "listing_id name brand shop rubric reason ingredients_text",
+    ),
+    "compare": (
+        "first=serumtologie&second=skin+solutions",
+        "name brand shop score verdict vitamin_c_forms vitamin_c_percent light dispenser size_ml "
+        "price currency price_per_30ml url listing_id",
+    ),
+    "search": (
+        "q=ferulic",
+        "listing_id name brand shop score verdict price_per_30ml ingredients_match",
+    ),
+    "changes_since_last_run": (
+        "",
+        "run_id changed_at change listing_id shop title detail old_value new_value",
+    ),
+    "recent_price_drops": (
+        "",
+        "changed_at listing_id shop title variant old_price new_price currency drop_percent url",
+    ),
+    "feed": ("", "atom_id atom_title atom_updated atom_content atom_link"),
+}
+# History queries are empty until a second crawl changes something (tests/test_history*.py).
+MAY_BE_EMPTY = {"changes_since_last_run", "recent_price_drops"}
+
+
+@pytest.fixture(scope="module")
+def site_db(demo_shops, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("site") / "site.db"
+    build_demo_database(demo_shops, path)
+    db = open_db(path)
+    write_hostile_listing(db, with_evaluation=False)
+    evaluate_db(db)
+    refresh_site_tables(db)
+    db.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def ds(site_db):
+    return make_datasette(site_db)
+
+
+def get(ds, path: str) -> httpx.Response:
+    return asyncio.run(ds.client.get(path))
+
+
+def rows(site_db: Path, sql: str, params=()) -> list[dict]:
+    db = open_db(site_db)
+    try:
+        return list(db.query(sql, params))
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("name", list(CANNED_QUERIES))
+def test_canned_query_runs_and_returns_its_documented_columns(ds, name):
+    params, columns = CANNED_QUERIES[name]
+    response = get(ds, f"/{SITE_DB_NAME}/{name}.json?{params}")
+    assert response.status_code == 200, response.text[:500]
+    data = response.json()
+    assert data["ok"] is True
+    assert data["columns"] == columns.split()
+    if name not in MAY_BE_EMPTY:
+        assert data["rows"], f"{name} returned no rows on the demo database"
+
+
+def test_every_canned_query_is_tested_and_titled():
+    queries = SITE_METADATA["queries"]
+    assert set(queries) == set(CANNED_QUERIES)
+    for name, query in queries.items():
+        assert query.get("title") and query.get("description"), name
+
+
+def test_canned_queries_answer_what_they_promise(ds, site_db):
+    picks = get(ds, f"/{SITE_DB_NAME}/best_picks.json?max_price_per_30ml=35&_shape=array").json()
+    assert picks and all(p["verdict"] == "recommend" and p["price_per_30ml"] <= 35 for p in picks)
+    assert [p["score"] for p in picks] == sorted((p["score"] for p in picks), reverse=True)
+
+    avoid = get(ds, f"/{SITE_DB_NAME}/avoid_list.json?_shape=array").json()
+    art_naturals = [row for row in avoid if "Art Naturals" in row["name"]]
+    assert art_naturals and "percentage" in art_naturals[0]["reasons"].lower()
+
+    compared = get(
+        ds, f"/{SITE_DB_NAME}/compare.json?first=serumtologie&second=skin+solutions&_shape=array"
+    ).json()
+    names = " | ".join(row["name"] for row in compared)
+    assert "Serumtologie" in names and "Skin Solutions" in names
+    assert all(
+        "serumtologie" in n.lower() or "skin solutions" in n.lower() for n in names.split(" | ")
+    )
+
+    contradictions = get(
+        ds, f"/{SITE_DB_NAME}/percent_contradicts_inci_order.json?_shape=array"
+    ).json()
+    assert all(row["rubric"] == "extended" and row["reason"] for row in contradictions)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['ferulic "acid', "ferulic OR NOT (", "NEAR(a b)", "col:ferulic", "*", "-", '"'],
+)
+def test_search_takes_fts_syntax_literally(ds, query):
+    response = get(ds, f"/{SITE_DB_NAME}/search.json?" + httpx.QueryParams({"q": query}).__str__())
+    assert response.status_code == 200, response.text[:300]
+
+
+def test_search_finds_a_product_by_an_ingredient(ds, site_db):
+    expected = rows(
+        site_db, "select title from listings where ingredients_text like '%Ferulic%' limit 1"
+    )[0]["title"]
+    found = get(ds, f"/{SITE_DB_NAME}/search.json?q=ferulic&_shape=array").json()
+    assert expected in [row["name"] for row in found]
+    assert all(
+        "ferulic" in (row["ingredients_match"] or "").lower() or "ferulic" in row["name"].lower()
+        for row in found
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ferulic acid", '"ferulic" "acid"'),
+        ('say "hello', '"say" "hello"'),
+        ("a OR b", '"a" "OR" "b"'),
+        ("", '""'),
+        (None, '""'),
+        ("  vitamin\tC  ", '"vitamin" "C"'),
+    ],
+)
+def test_fts_query_quotes_every_term(text, expected):
+    assert fts_query(text) == expected
+
+
+def test_metadata_names_only_tables_and_columns_that_exist(site_db):
+    db = open_db(site_db)
+    existing = set(db.table_names()) | set(db.view_names())
+    for table, config in SITE_METADATA["tables"].items():
+        assert table in existing, f"metadata describes {table}, which does not exist"
+        columns = {c.name for c in db[table].columns}
+        described = set(config.get("columns", {}))
+        assert described <= columns, f"{table}: described but missing {described - columns}"
+        for facet in config.get("facets", []):
+            column = facet if isinstance(facet, str) else next(iter(facet.values()))
+            assert column in columns, f"{table}: facet on missing column {column}"
+        for key in ("sort", "sort_desc", "label_column"):
+            assert config.get(key) is None or config[key] in columns, (table, key)
+        if "fts_table" in config:
+            assert config["fts_table"] in existing
+    for dashboard in METADATA["plugins"]["datasette-dashboards"].values():
+        for chart in dashboard["charts"].values():
+            assert chart["db"] == SITE_DB_NAME
+    db.close()
+
+
+def test_every_table_and_column_a_user_sees_is_described(site_db):
+    db = open_db(site_db)
+    visible = [
+        name
+        for name in db.table_names() + db.view_names()
+        if not name.startswith(("listings_fts", "sqlite_"))
+    ]
+    for name in visible:
+        config = SITE_METADATA["tables"].get(name)
+        assert config and config.get("description"), f"{name} has no description"
+        missing = {c.name for c in db[name].columns} - set(config.get("columns", {}))
+        assert not missing, f"{name}: columns without a description: {missing}"
+    db.close()
+
+
+def test_scores_has_one_row_per_listing_matching_its_evaluation(site_db):
+    listings = rows(site_db, "select count(*) as n from listings")[0]["n"]
+    scores = rows(site_db, "select count(*) as n, count(distinct listing_id) as ids from scores")[0]
+    assert scores["n"] == scores["ids"] == listings
+    mismatched = rows(
+        site_db,
+        """select s.listing_id from scores s join evaluations e
+           on e.listing_id = s.listing_id and e.rubric = 'post'
+           where s.score is not e.score or s.verdict is not e.verdict
+              or s.price_per_30ml is not e.price_per_30ml""",
+    )
+    assert mismatched == []
+
+
+def test_scores_follow_new_evaluations_without_a_refresh(site_db, tmp_path):
+    copy = tmp_path / "copy.db"
+    shutil.copy(site_db, copy)
+    db = open_db(copy)
+    listing_id = db.execute(
+        "select listing_id from scores where verdict = 'avoid' limit 1"
+    ).fetchone()[0]
+    db["evaluations"].update((listing_id, "post"), {"score": 99, "verdict": "recommend"})
+    db["listings"].update(listing_id, {"title": "Renamed by the shop"})
+    row = db.execute(
+        "select score, verdict, name from scores where listing_id = ?", [listing_id]
+    ).fetchone()
+    assert row == (99, "recommend", "Renamed by the shop")
+    db.close()
+
+
+def test_coverage_counts_every_field_per_shop(site_db, ds):
+    coverage = get(ds, f"/{SITE_DB_NAME}/coverage.json?_shape=array").json()
+    shops = {row["shop"]: row for row in coverage}
+    per_shop = rows(
+        site_db, "select shop, count(*) as n from listings where gone_since is null group by shop"
+    )
+    assert {r["shop"]: r["n"] for r in per_shop} == {s: r["listings"] for s, r in shops.items()}
+    for row in coverage:
+        for field in ("ingredients", "vitamin_c_percent", "packaging", "size", "price"):
+            assert row[f"{field}_read"] + row[f"{field}_unknown"] == row["candidates"], (row, field)
+    assert any(row["ingredients_unknown"] or row["size_unknown"] for row in coverage)
+
+
+def test_home_page_shows_top_picks_and_how_scoring_works(ds, site_db):
+    page = get(ds, "/")
+    assert page.status_code == 200
+    top = rows(
+        site_db,
+        "select name from scores where verdict = 'recommend' and gone_since is null "
+        "order by score desc, price_per_30ml limit 10",
+    )
+    assert top
+    for pick in top:
+        assert escape(pick["name"]) in page.text
+    for criterion in load_rubric("post")["criteria"]:
+        assert escape(criterion["title"]) in page.text
+
+
+def test_listing_page_shows_breakdown_with_marked_evidence_and_shop_link(ds, site_db):
+    listing = rows(
+        site_db,
+        "select l.id, l.url, e.breakdown from listings l join evaluations e on e.listing_id = l.id "
+        "where e.rubric = 'post' and l.title like 'Skin Solutions%'",
+    )[0]
+    page = get(ds, listing_path(listing["id"]))
+    assert page.status_code == 200
+    breakdown = json.loads(listing["breakdown"])
+    for criterion in breakdown:
+        assert escape(criterion["title"]) in page.text
+        for evidence in criterion["evidence"]:
+            assert f"<mark>{escape(evidence['text'])}</mark>" in page.text
+    assert f'class="shop-link" href="{escape(listing["url"])}"' in page.text
+
+
+def test_methodology_page_is_generated_from_every_rubric(ds):
+    page = get(ds, "/methodology")
+    assert page.status_code == 200
+    for name in ("post", "extended"):
+        rubric = load_rubric(name)
+        assert escape(rubric["title"]) in page.text
+        for criterion in rubric["criteria"]:
+            assert f"<code>{criterion['id']}</code>" in page.text
+            assert escape(criterion["why"]) in page.text
+
+
+PAGES_SHOWING_THE_HOSTILE_LISTING = [
+    "/",
+    listing_path(XSS_LISTING_ID),
+    f"/{SITE_DB_NAME}/scores?shop=hostile",
+    f"/{SITE_DB_NAME}/listings?shop=hostile",
+    f"/{SITE_DB_NAME}/search?q=tocopherol+ferulic",
+    f"/{SITE_DB_NAME}/feed.atom",
+]
+
+
+@pytest.mark.parametrize("path", PAGES_SHOWING_THE_HOSTILE_LISTING)
+def test_hostile_listing_stays_text(ds, path):
+    page = get(ds, path)
+    assert page.status_code == 200
+    text = page.text
+    assert "Evil" in text or "xss" in text  # the listing is on the page
+    assert "<script>window.__xss" not in text
+    assert "<img src=x onerror" not in text
+    assert "<svg onload" not in text
+    assert 'href="javascript:' not in text.replace(" ", "")
+    assert "<b onmouseover" not in text
+    assert "{{ 7*7 }}" in text  # template syntax is shown, never evaluated
+
+
+def test_hostile_listing_page_shows_the_payload_literally(ds):
+    page = get(ds, listing_path(XSS_LISTING_ID)).text
+    assert escape(XSS_TITLE) in page
+    assert "{{ 7*7 }}" in page and "{% if 1 %}tpl{% endif %}" in page
+    assert "shop address not shown" in page
+
+
+@pytest.mark.parametrize(
+    ("url", "safe"),
+    [
+        ("https://shop.example/p/1", True),
+        ("http://127.0.0.1:8401/products/x", True),
+        ("javascript:alert(1)", False),
+        (" JavaScript:alert(1)", False),
+        ("java\tscript:alert(1)", False),
+        ("data:text/html,<script>", False),
+        ("//evil.example/x", False),
+        ("/relative/path", False),
+        ("https://", False),
+        (None, False),
+    ],
+)
+def test_only_http_urls_become_links(url, safe):
+    assert (safe_http_url(url) is not None) is safe
+
+
+def test_evidence_is_found_again_when_offsets_are_stale():
+    source = "Made with 20% L-ascorbic acid in an amber bottle."
+    exact = {"text": "amber bottle", "start": 36, "end": 48}
+    assert ("amber bottle", True) in highlighted_evidence(source, exact)
+    stale = {"text": "amber bottle", "start": 0, "end": 12}
+    assert ("amber bottle", True) in highlighted_evidence(source, stale)
+    gone = {"text": "clear bottle", "start": 0, "end": 12}
+    assert highlighted_evidence(source, gone) == [("clear bottle", True)]
+
+
+def test_site_cannot_write_to_the_database(ds):
+    database = ds.get_database(SITE_DB_NAME)
+    with pytest.raises(Exception, match="readonly|read-only"):
+        asyncio.run(database.execute("delete from scores"))
+
+
+def test_settings_are_deliberate(ds):
+    settings = ds.settings_dict()
+    assert settings["suggest_facets"] is False
+    assert settings["sql_time_limit_ms"] <= 5000
+    assert settings["max_returned_rows"] <= 1000
+    assert settings["default_page_size"] <= 100
+
+
+def doc_examples() -> list[str]:
+    text = (REPO_ROOT / "docs" / "api.md").read_text()
+    return re.findall(r"curl '(http://127\.0\.0\.1:8001/[^']*)'", text)
+
+
+def test_api_docs_have_the_promised_examples():
+    examples = " ".join(doc_examples())
+    for needle in (
+        "price_per_30ml__lte=30",
+        "breakdown",
+        "_facet=",
+        "_shape=array",
+        "_next=",
+        ".csv",
+    ):
+        assert needle in examples, needle
+
+
+@pytest.mark.parametrize("url", doc_examples())
+def test_api_doc_example_works(ds, url):
+    response = get(ds, url.removeprefix("http://127.0.0.1:8001"))
+    assert response.status_code == 200, response.text[:300]
+    assert response.text.strip()
+
+
+def test_next_token_pages_through_scores(ds, site_db):
+    seen = []
+    path = f"/{SITE_DB_NAME}/scores.json?_sort_desc=score&_size=10&_nofacet=1"
+    while path:
+        data = get(ds, path).json()
+        seen.extend(row[0] for row in data["rows"])
+        path = data["next_url"] and data["next_url"].replace("http://localhost", "")
+    assert len(seen) == len(set(seen)) == rows(site_db, "select count(*) as n from scores")[0]["n"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_serve_process_answers(site_db):
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from serumscope.cli import cli; cli()",
+            "serve",
+            "--db",
+            str(site_db),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert server.poll() is None, server.stdout.read().decode()
+            try:
+                httpx.get(base + "/-/versions.json", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "serve did not start"
+                time.sleep(0.2)
+        listing_id = rows(site_db, "select id from listings limit 1")[0]["id"]
+        for path in ("/", listing_path(listing_id), f"/{SITE_DB_NAME}/scores.json"):
+            response = httpx.get(base + path, timeout=10)
+            assert response.status_code == 200, (path, response.text[:300])
+        assert httpx.get(base + f"/{SITE_DB_NAME}/scores.json?_shape=array").json()
+    finally:
+        server.terminate()
+        server.wait(10)
