@@ -87,11 +87,14 @@ def _may_state_percent(text: str) -> bool:
 
 
 def _shared_size(listing: dict) -> dict:
-    """The size stated for the whole listing: title, then a labelled size in the description."""
+    """The size stated for the whole listing (see ``size_facts`` for the order of places)."""
     title = text_of(listing.get("title"))
-    description = text_of(listing.get("description"))
+    description = text_of(listing.get("description"))[:MAX_FIELD_CHARS]
+    alts = [(f, t) for f, t in marketing_fields(listing) if f.startswith("image_alts[")]
     return size_facts(
-        [("title", title)] if title else [], ("description", description) if description else None
+        [("title", title)] if title else [],
+        ("description", description) if description else None,
+        alts,
     )
 
 

@@ -17,6 +17,11 @@ _LABELLED = re.compile(
     r"(?i)\b(?:size|net\s+(?:wt\.?|weight|contents?|volume)|volume|contents?|capacity)\b\s*:?"
 )
 MAX_ML = 5000.0
+# Words before an amount that make it a dose, not the pack size.
+_DOSE = re.compile(
+    r"(?i)\b(?:apply|use|using|take|dispense|massage|smooth|drops|dropperful|each|per|dose|"
+    r"approximately|about|up to|add|mix|every)\b[^.\n]{0,20}$"
+)
 
 
 def _read(field: str, text: str) -> list[dict]:
@@ -39,26 +44,39 @@ def _read(field: str, text: str) -> list[dict]:
     return found
 
 
-def size_facts(sources: list[tuple[str, str]], description: tuple[str, str] | None = None) -> dict:
-    """The pack size from the first source that states one (variant size, variant title, title).
+def size_facts(
+    sources: list[tuple[str, str]],
+    description: tuple[str, str] | None = None,
+    later: list[tuple[str, str]] = (),
+) -> dict:
+    """The pack size from the first place that states one: ``sources`` in order (variant size,
+    variant title, listing title), a labelled size in the description ("Size: 30 ml"), ``later``
+    sources (image alt texts), then any size in the description that is not a dose ("apply 2 ml").
 
-    The description is read only after a label ("Size:", "Net contents") because it also talks about
-    doses ("apply 2 ml"). Returns ``{"ml", "grams", "kind", "reason", "evidence"}``.
+    Returns ``{"ml", "grams", "kind", "reason", "evidence"}``.
     """
-    candidates = list(sources)
-    if description is not None:
-        field, text = description
-        for label in _LABELLED.finditer(text):
-            end = min(len(text), label.end() + 40)
-            candidates.append((field, text))
-            sizes = [s for s in _read(field, text) if label.end() <= s["evidence"]["start"] < end]
-            if sizes:
-                return _choose(sizes)
-            candidates.pop()
-    for field, text in candidates:
+    for field, text in sources:
         sizes = _read(field, text)
         if sizes:
             return _choose(sizes)
+    field, text = description if description is not None else ("", "")
+    in_description = _read(field, text) if text else []
+    for label in _LABELLED.finditer(text) if in_description else ():
+        end = min(len(text), label.end() + 40)
+        sizes = [s for s in in_description if label.end() <= s["evidence"]["start"] < end]
+        if sizes:
+            return _choose(sizes)
+    for later_field, later_text in later:
+        sizes = _read(later_field, later_text)
+        if sizes:
+            return _choose(sizes)
+    pack_sizes = [
+        s
+        for s in in_description
+        if not _DOSE.search(text, max(0, s["evidence"]["start"] - 30), s["evidence"]["start"])
+    ]
+    if pack_sizes:
+        return _choose(pack_sizes[:1])
     return {
         "ml": None,
         "grams": None,
