@@ -123,34 +123,27 @@ def _content_after_label(label: etree._Element, root: etree._Element) -> FoundIn
     return None
 
 
-# Text nodes mentioning a label word, found in C (lxml): plain contains() in the usual casings, as
-# XPath translate() is ~100x slower. Only their few ancestors are examined afterwards.
-LABEL_WORDS = (
-    "ngredient",
-    "NGREDIENT",
-    "INCI",
-    "Inci",
-    "nside",
-    "NSIDE",
-    "omposition",
-    "OMPOSITION",
-)
-LABEL_TEXTS = etree.XPath(
-    "//text()[" + " or ".join(f"contains(., '{word}')" for word in LABEL_WORDS) + "]"
-)
+# A label word in the usual casings; only the elements whose own text holds one (and their few
+# ancestors) are examined, so the cost grows with the page, not with the page times its depth.
+LABEL_WORD = re.compile(r"ngredient|NGREDIENT|INCI|Inci|nside|NSIDE|omposition|OMPOSITION")
+
+
+def _label_texts(root: etree._Element):
+    for element in root.iter():
+        if isinstance(element.tag, str) and element.text and LABEL_WORD.search(element.text):
+            yield element, element.text
+        if element.tail and LABEL_WORD.search(element.tail):
+            parent = element.getparent()
+            if parent is not None:
+                yield parent, element.tail
 
 
 def find_ingredients_in_tree(root: etree._Element) -> FoundIngredients | None:
     """The first ingredient list found under an ingredients label in an lxml tree."""
     examined: set[etree._Element] = set()
     inline: list[etree._Element] = []
-    for text in LABEL_TEXTS(root):
-        node = text.getparent()
-        if node is not None and text.is_tail:
-            node = node.getparent()
-        if node is not None and text.strip()[:25].lower().startswith(
-            ("ingredient", "full ingredient", "inci")
-        ):
+    for node, text in _label_texts(root):
+        if text.strip()[:25].lower().startswith(("ingredient", "full ingredient", "inci")):
             inline.append(node)
         for _ in range(3):
             if node is None or node in examined or not isinstance(node.tag, str):
