@@ -22,7 +22,14 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from serumscope.runs import EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL, process_alive, serumscope_command
+from serumscope.runs import (
+    EXIT_FAILED,
+    EXIT_LOCKED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    process_alive,
+    serumscope_command,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -192,9 +199,9 @@ def latest_run(db: Path) -> dict:
         return dict(row) if row else {}
 
 
-def kill_run_when(process: subprocess.Popen, db: Path, condition) -> int | None:
+def kill_run_when(process: subprocess.Popen, db: Path, condition, interval=0.02) -> int | None:
     """SIGKILL the run process once ``condition()`` holds; return the pid of its crawl child."""
-    wait_for(condition)
+    wait_for(condition, interval=interval)
     crawl_pid = scalar(db, "SELECT pid FROM crawl_runs ORDER BY id DESC LIMIT 1")
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
@@ -266,7 +273,7 @@ def test_sigkill_during_evaluation_loses_nothing_and_the_next_run_recovers(tmp_p
         def evaluating():
             return latest_run(db).get("id") == 2 and latest_run(db).get("phase") == "evaluate"
 
-        kill_run_when(process, db, evaluating)
+        kill_run_when(process, db, evaluating, interval=0.005)
 
         assert integrity(db) == "ok"
         assert scalar(db, "SELECT count(*) FROM listings") == 1200
@@ -299,6 +306,36 @@ def test_sigkill_during_evaluation_loses_nothing_and_the_next_run_recovers(tmp_p
             )
             == 0
         )
+        assert integrity(db) == "ok"
+
+
+def test_a_crawl_process_killed_under_a_live_run_fails_the_run_and_marks_nothing_gone(tmp_path):
+    with ShopifyShop(20, page_size=4) as shop:
+        sites, db = write_sites(tmp_path, shop), tmp_path / "serumscope.db"
+        assert serumscope_run(sites, db).returncode == EXIT_OK
+        del shop.products[20]
+        shop.delay = 0.3
+        before = shop.requests
+        process = subprocess.Popen(
+            run_command(sites, db), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        wait_for(
+            lambda: (
+                scalar(db, "SELECT status FROM crawl_runs WHERE id = 2") == "running"
+                and shop.requests >= before + 3
+            )
+        )
+        os.kill(scalar(db, "SELECT pid FROM crawl_runs WHERE id = 2"), signal.SIGKILL)
+        stdout, stderr = process.communicate(timeout=60)
+
+        assert process.returncode == EXIT_FAILED, stderr
+        assert "exited with status -9" in stderr
+        assert "run 2 failed" in stdout
+        assert query(db, "SELECT status FROM crawl_runs WHERE id = 2") == [("interrupted",)]
+        shops = json.loads(latest_run(db)["shops"])
+        assert shops["testshop"]["status"] == "failed"
+        assert "did not complete" in shops["testshop"]["reason"]
+        assert scalar(db, "SELECT count(*) FROM listings WHERE gone_since IS NOT NULL") == 0
         assert integrity(db) == "ok"
 
 
