@@ -28,8 +28,12 @@ def shop_summary(stats: dict[str, Any]) -> dict[str, Any]:
     }
     hard_errors = sum(v for k, v in errors.items() if k not in SOFT_ERROR_KINDS)
     listings = stats.get("serumscope/listings_stored", 0)
+    # Product pages answered "304 Not Modified" (crawler.incremental) were seen, just not re-stored.
+    not_modified = stats.get("incremental/not_modified", 0)
     finish_reason = stats.get("finish_reason", "")
-    if listings == 0 and (sum(errors.values()) or finish_reason not in ("finished", "")):
+    if listings + not_modified == 0 and (
+        sum(errors.values()) or finish_reason not in ("finished", "")
+    ):
         status = "failed"
     elif hard_errors or finish_reason not in ("finished", ""):
         status = "partial"
@@ -39,6 +43,7 @@ def shop_summary(stats: dict[str, Any]) -> dict[str, Any]:
     return {
         "status": status,
         "listings": listings,
+        "not_modified": not_modified,
         "candidates": stats.get("serumscope/candidates", 0),
         "not_candidates": {
             k.removeprefix(prefix): v for k, v in stats.items() if k.startswith(prefix)

@@ -7,8 +7,10 @@ listing is marked seen by this run (``last_seen``, ``last_run_id``, so reconcili
 gone) and the request is dropped (``incremental/not_modified`` in the crawl stats), sparing the
 download, parsing, pipelines and re-evaluation. A 200 stores the page's new validators.
 
-Only pages already linked to a stored listing get conditional headers: a 304 for a page we cannot
-attribute would make its listing look gone. Writes are batched and flushed when the spider closes.
+Only pages already linked to a stored listing get conditional headers (a 304 for a page we cannot
+attribute would make its listing look gone), and a page's validators are kept only once it has
+yielded a listing (a page that failed to parse is fetched in full next time). Writes are batched
+and flushed when the spider closes.
 Settings: ``SERUMSCOPE_DB`` (database path) and ``SERUMSCOPE_RUN_ID`` (the crawl_runs row; without
 it, falls back to the run the crawler's recorder opened, and without that, does nothing).
 """
@@ -41,7 +43,7 @@ class ConditionalRequestMiddleware:
         self.db_path = db_path
         self.run_id: int | None = None
         self.validators: dict[str, tuple[str | None, str | None, str | None]] = {}
-        self.pending_links: dict[str, str] = {}
+        self.unconfirmed: dict[str, tuple[str | None, str | None]] = {}
         self.pending_seen: list[str] = []
         self.pending_validators: dict[str, tuple[str | None, str | None, str | None]] = {}
         self.conn: sqlite3.Connection | None = None
@@ -71,23 +73,14 @@ class ConditionalRequestMiddleware:
         self.conn = sqlite3.connect(self.db_path, timeout=30)
         self.conn.execute("PRAGMA busy_timeout = 30000")
         try:
+            # Only pages whose listing is stored: a 304 must have something to vouch for.
             rows = self.conn.execute(
-                "SELECT url, etag, last_modified, listing_id FROM page_validators"
+                """SELECT v.url, v.etag, v.last_modified, v.listing_id FROM page_validators v
+                   JOIN listings l ON l.id = v.listing_id"""
             ).fetchall()
         except sqlite3.OperationalError:  # a database from before page_validators existed
             rows = []
-        unlinked = {url for url, _, _, listing in rows if listing is None}
-        listing_by_url = {}
-        if unlinked:
-            listing_by_url = {
-                url: listing_id
-                for listing_id, url in self.conn.execute("SELECT id, url FROM listings")
-                if url in unlinked
-            }
-        self.validators = {
-            url: (etag, modified, listing or listing_by_url.get(url))
-            for url, etag, modified, listing in rows
-        }
+        self.validators = {url: (etag, modified, listing) for url, etag, modified, listing in rows}
 
     def process_request(self, request: Request, spider=None):
         if not request.meta.get("product_page") or request.method != "GET":
@@ -124,27 +117,32 @@ class ConditionalRequestMiddleware:
             etag = _header(response, b"ETag")
             last_modified = _header(response, b"Last-Modified")
             previous = self.validators.get(request.url)
-            if etag or last_modified or previous:
-                stats.inc_value("incremental/modified" if previous else "incremental/new")
-                if previous is None or previous[:2] != (etag, last_modified):
-                    self.pending_validators[request.url] = (etag, last_modified, listing_id)
-                    self._maybe_flush()
+            if previous:
+                stats.inc_value("incremental/modified")
+            if etag or last_modified:
+                # Kept only once the page has given a stored listing (item_scraped): validators of
+                # a page that failed to parse would turn its next fetch into a 304 over stale data.
+                self.unconfirmed[request.url] = (etag, last_modified)
         return response
 
     def item_scraped(self, item, response, spider) -> None:
         if response is None or not response.meta.get("product_page"):
             return
         listing_id = item.get("id") if hasattr(item, "get") else None
-        url = response.url
-        if listing_id and (url in self.pending_validators or url in self.validators):
-            self.pending_links[url] = listing_id
+        validators = self.unconfirmed.pop(response.url, None)
+        if not listing_id or validators is None:
+            return
+        known = self.validators.get(response.url)
+        if known is None or known != (*validators, listing_id):
+            self.pending_validators[response.url] = (*validators, listing_id)
+            self._maybe_flush()
 
     def _maybe_flush(self) -> None:
         if len(self.pending_seen) + len(self.pending_validators) >= FLUSH_EVERY:
             self.flush()
 
     def flush(self) -> None:
-        if not (self.pending_seen or self.pending_validators or self.pending_links):
+        if not (self.pending_seen or self.pending_validators):
             return
         if self.conn is None:
             self.conn = sqlite3.connect(self.db_path, timeout=30)
@@ -152,7 +150,6 @@ class ConditionalRequestMiddleware:
         run_id = self.run_id or self._run_id()
         seen, self.pending_seen = self.pending_seen, []
         validators, self.pending_validators = self.pending_validators, {}
-        links, self.pending_links = self.pending_links, {}
         with self.conn:
             if run_id is not None:
                 self.conn.executemany(
@@ -168,16 +165,12 @@ class ConditionalRequestMiddleware:
                    VALUES (?, ?, ?, ?, ?)
                    ON CONFLICT (url) DO UPDATE SET etag = excluded.etag,
                        last_modified = excluded.last_modified,
-                       listing_id = coalesce(excluded.listing_id, page_validators.listing_id),
+                       listing_id = excluded.listing_id,
                        stored_at = excluded.stored_at""",
                 [
                     (url, etag, modified, listing, now)
                     for url, (etag, modified, listing) in validators.items()
                 ],
-            )
-            self.conn.executemany(
-                "UPDATE page_validators SET listing_id = ? WHERE url = ?",
-                [(listing, url) for url, listing in links.items()],
             )
         self.validators.update(validators)
 

@@ -235,7 +235,10 @@ def test_recrawl_on_day_two_updates_and_keeps_history(crawled, tmp_path):
     finally:
         shops.set_day(1)
     assert result.returncode == 0, result.stderr[-2000:]
-    run_id = json.loads(result.stdout)["run_id"]
+    summary = json.loads(result.stdout)
+    run_id = summary["run_id"]
+    assert summary["status"] == "ok", summary
+    assert sum(shop["not_modified"] for shop in summary["shops"].values()) > 0
     after = dict(conn.execute("select id, first_seen from listings").fetchall())
     assert set(before) <= set(after)
     assert all(after[key] == value for key, value in before.items())
