@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import sqlite_utils
 
@@ -264,3 +265,19 @@ def _insert_rows(db: sqlite_utils.Database, table: str, rows: list[dict], replac
     verb = "INSERT OR REPLACE" if replace else "INSERT"
     sql = f"{verb} INTO [{table}] ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
     db.conn.executemany(sql, [[row[c] for c in columns] for row in rows])
+
+
+def write_demo_site_database(shops, db_path: Path) -> Path:
+    """The site as a newcomer sees it plus the hostile listing: crawl ``shops`` (a running
+    DemoShops), evaluate for real, add :func:`write_hostile_listing` and score it too."""
+    from serumscope.commands.publishing import build_demo_database
+    from serumscope.db import open_db
+    from serumscope.evaluation_store import evaluate_db
+
+    build_demo_database(shops, db_path)
+    db = open_db(db_path)
+    write_hostile_listing(db, with_evaluation=False)
+    evaluate_db(db)
+    refresh_site_tables(db)
+    db.close()
+    return db_path

@@ -20,9 +20,7 @@ import yaml
 from markupsafe import escape
 
 from evaluator import load_rubric
-from serumscope.commands.publishing import build_demo_database
 from serumscope.db import open_db
-from serumscope.evaluation_store import evaluate_db
 from serumscope.paths import DATASETTE_DIR, REPO_ROOT
 from serumscope.site import (
     SITE_DB_NAME,
@@ -32,8 +30,7 @@ from serumscope.site import (
     make_datasette,
     safe_http_url,
 )
-from serumscope.site_fixtures import XSS_LISTING_ID, XSS_TITLE, write_hostile_listing
-from serumscope.site_schema import refresh_site_tables
+from serumscope.site_fixtures import XSS_LISTING_ID, XSS_TITLE, write_demo_site_database
 
 METADATA = yaml.safe_load((DATASETTE_DIR / "metadata.yml").read_text())
 SITE_METADATA = METADATA["databases"][SITE_DB_NAME]
@@ -74,14 +71,7 @@ MAY_BE_EMPTY = {"changes_since_last_run", "recent_price_drops"}
 
 @pytest.fixture(scope="module")
 def site_db(demo_shops, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("site") / "site.db"
-    build_demo_database(demo_shops, path)
-    db = open_db(path)
-    write_hostile_listing(db, with_evaluation=False)
-    evaluate_db(db)
-    refresh_site_tables(db)
-    db.close()
-    return path
+    return write_demo_site_database(demo_shops, tmp_path_factory.mktemp("site") / "site.db")
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,212 @@
+"""The site in Debian's chromium, driven by Playwright, against a real `serumscope serve` process
+serving the demo shops' crawl plus one listing full of script and template payloads.
+
+Screenshots land in each test's temporary directory (pytest prints it on failure).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from serumscope.db import open_db
+from serumscope.site import SITE_DB_NAME, listing_path
+from serumscope.site_fixtures import XSS_LISTING_ID, XSS_TITLE, write_demo_site_database
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless=new",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+if not CHROMIUM.exists() and not os.environ.get("CI"):
+    pytest.skip(
+        "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
+    )
+
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def site_db(demo_shops, tmp_path_factory) -> Path:
+    return write_demo_site_database(demo_shops, tmp_path_factory.mktemp("browser") / "site.db")
+
+
+@pytest.fixture(scope="module")
+def site_url(site_db):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from serumscope.cli import cli; cli()", "serve"]
+        + ["--db", str(site_db), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        assert server.poll() is None, "serumscope serve exited"
+        try:
+            httpx.get(base + "/-/versions.json", timeout=2)
+            break
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, "serumscope serve did not start"
+            time.sleep(0.2)
+    yield base
+    server.terminate()
+    server.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, site_url, tmp_path):
+    """A fresh page that records dialogs and page errors, and takes a screenshot when done."""
+    context = browser.new_context(base_url=site_url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.dialogs = []
+    page.errors = []
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    yield page
+    page.screenshot(path=str(tmp_path / "last.png"), full_page=True)
+    context.close()
+
+
+def query(site_db: Path, sql: str) -> list[dict]:
+    db = open_db(site_db)
+    try:
+        return list(db.query(sql))
+    finally:
+        db.close()
+
+
+def test_home_page_shows_the_demo_top_picks(page: Page, site_db, tmp_path):
+    page.goto("/")
+    picks = page.locator("section.top-picks tbody tr")
+    expected = query(
+        site_db,
+        "select name from scores where verdict = 'recommend' and gone_since is null "
+        "order by score desc, price_per_30ml limit 10",
+    )
+    expect(picks).to_have_count(len(expected))
+    shown = [row.locator("td").nth(1).inner_text() for row in picks.all()]
+    assert shown == [pick["name"] for pick in expected]
+    page.screenshot(path=str(tmp_path / "home.png"), full_page=True)
+
+
+def test_clicking_a_facet_filters_the_scores(page: Page, site_db, tmp_path):
+    page.goto(f"/{SITE_DB_NAME}/scores")
+    page.locator("#facet-verdict a", has_text=re.compile(r"^avoid$")).first.click()
+    page.wait_for_url(re.compile(r"verdict=avoid"))
+    verdicts = page.locator("td.col-verdict").all_inner_texts()
+    expected = query(site_db, "select count(*) as n from scores where verdict = 'avoid'")[0]["n"]
+    assert len(verdicts) == expected > 0
+    assert set(verdicts) == {"avoid"}
+    page.screenshot(path=str(tmp_path / "facet.png"), full_page=True)
+
+
+def test_listing_page_shows_the_breakdown_with_evidence(page: Page, site_db, tmp_path):
+    listing = query(site_db, "select id, url from listings where title like 'Skin Solutions%'")[0]
+    page.goto(listing_path(listing["id"]))
+    rows = page.locator("#rubric-post tr.criterion")
+    expect(rows).to_have_count(3)
+    marks = page.locator("#rubric-post blockquote.evidence mark")
+    assert marks.count() >= 3
+    for text in marks.all_inner_texts():
+        assert text.strip()
+    expect(page.locator("a.shop-link")).to_have_attribute("href", listing["url"])
+    page.screenshot(path=str(tmp_path / "listing.png"), full_page=True)
+
+
+def test_search_finds_a_product_by_an_ingredient(page: Page, tmp_path):
+    page.goto("/")
+    page.fill("#q", "ferulic")
+    page.click("section.search input[type=submit]")
+    page.wait_for_url(re.compile(r"/search\?q=ferulic"))
+    names = page.locator("td.col-name").all_inner_texts()
+    assert any("Skin Solutions" in name for name in names), names
+    page.screenshot(path=str(tmp_path / "search.png"), full_page=True)
+
+
+def test_charts_render(page: Page, site_db, tmp_path):
+    points = query(
+        site_db,
+        "select count(*) as n from scores where score is not null "
+        "and price_per_30ml is not null and gone_since is null",
+    )[0]["n"]
+    bars = query(
+        site_db,
+        "select count(*) as n from (select distinct shop, verdict from scores "
+        "where verdict is not null and gone_since is null)",
+    )[0]["n"]
+    page.goto("/-/dashboards/overview")
+    for chart, mark, expected in (
+        ("score-vs-price", "symbol", points),
+        ("verdicts-per-shop", "rect", bars),
+    ):
+        svg = page.locator(f"#chart-{chart} svg").first
+        svg.wait_for(state="visible", timeout=15000)
+        box = svg.bounding_box()
+        assert box and box["width"] > 100 and box["height"] > 100
+        drawn = page.locator(f"#chart-{chart} svg g.mark-{mark}.role-mark path")
+        expect(drawn).to_have_count(expected)
+        assert expected > 3
+    assert page.errors == []
+    page.screenshot(path=str(tmp_path / "charts.png"), full_page=True)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        listing_path(XSS_LISTING_ID),
+        f"/{SITE_DB_NAME}/scores?shop=hostile",
+        f"/{SITE_DB_NAME}/listings?shop=hostile",
+        f"/{SITE_DB_NAME}/search?q=tocopherol",
+        f"/{SITE_DB_NAME}/listings/{XSS_LISTING_ID.replace(':', '~3A')}",
+    ],
+)
+def test_hostile_listing_is_inert(page: Page, path, tmp_path):
+    page.goto(path)
+    page.wait_for_load_state("networkidle")
+    for element in page.locator("b, td, a, h1").all()[:200]:
+        if "Evil" in (element.text_content() or ""):
+            element.hover()
+            break
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert page.dialogs == []
+    assert page.locator("a[href^='javascript:' i]").count() == 0
+    assert page.locator("img[src='x'], svg[onload], b[onmouseover]").count() == 0
+    assert "{{ 7*7 }}" in page.content() or "{{ 7*7 }}" in page.inner_text("body")
+    page.screenshot(path=str(tmp_path / "hostile.png"), full_page=True)
+
+
+def test_hostile_title_shows_as_literal_text(page: Page):
+    page.goto(listing_path(XSS_LISTING_ID))
+    expect(page.locator("h1.listing-title")).to_have_text(XSS_TITLE)
+    for link in page.locator("a").all():
+        href = link.get_attribute("href") or ""
+        assert not href.strip().lower().startswith("javascript:"), href
