@@ -38,7 +38,7 @@ _BEFORE_GAP = re.compile(
     r"complex|conc\.?|booster|suspension|solution|drops|oil|cream|gel|powder)\s*[:=(\[\-–—]?\s*){0,3}",
     re.I,
 )
-_FORM_LINK = re.compile(r"\s*(?:\(\s*|,\s*|\s(?:as|from|in the form of|:)\s+)", re.I)
+_FORM_LINK = re.compile(r"\)?(?:\s*\(\s*|\s*,\s*|\s+(?:as|from|in the form of)\s+|\s*:\s*)", re.I)
 _DELIMITER_AFTER = re.compile(r"\s*\)?\s*(?:$|[,;.)\n/+&]|and\b|\|)", re.I)
 MAX_GAP = 40
 

@@ -51,7 +51,11 @@ def all_bounds(items: list[dict], actives: tuple[str, ...]) -> dict[str, dict]:
         for i in items
         if i.get("ingredient") is not None and i["ingredient"].active in actives
     }
-    return {active: found for active in wanted if (found := bounds(items, active)) is not None}
+    return {
+        active: found
+        for active in actives
+        if active in wanted and (found := bounds(items, active)) is not None
+    }
 
 
 def stated_vs_order(stated: float | None, bound: dict | None) -> str | None:

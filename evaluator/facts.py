@@ -6,6 +6,7 @@ the others still run.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -77,6 +78,22 @@ def _merge_vitamin_c(actives: list[dict], items: list[dict]) -> list[dict]:
 
 
 STANDARD_ML = 30.0
+
+
+_INGREDIENTS_HEADING = re.compile(
+    r"(?im)^[ \t]*(?:full |complete )?(?:ingredients?|inci)(?: list)?[ \t]*:?[ \t]*(?:\n[^\n]*|[^\n]*)"
+)
+
+
+def _ingredient_list_spans(description: str, ingredients_text: str) -> list[tuple[int, int]]:
+    """Where the description repeats the ingredient list (after a heading, or verbatim)."""
+    spans = [m.span() for m in _INGREDIENTS_HEADING.finditer(description)]
+    head = ingredients_text.strip()[:60]
+    if head:
+        at = description.find(head)
+        if at >= 0:
+            spans.append((at, at + len(ingredients_text)))
+    return spans
 
 
 def _may_state_percent(text: str) -> bool:
@@ -172,7 +189,12 @@ def read_facts(listing: dict) -> dict:
                 continue  # ingredient lists and variant titles only matter for stated percentages
             mentions = find_mentions(text)
             if is_marketing:
+                listed = (
+                    _ingredient_list_spans(text, ingredients_text) if field == "description" else []
+                )
                 for m in mentions:
+                    if any(s <= m.start < e for s, e in listed):
+                        continue  # an ingredient list copied into the description highlights nothing
                     if m.ingredient.active:
                         mentioned.setdefault(m.ingredient.active, [])
                         if len(mentioned[m.ingredient.active]) < 3:

@@ -1,0 +1,137 @@
+"""Facts that need more than one field: forms tied to percentages, offers, sizes, INCI-order bounds."""
+
+import pytest
+
+from evaluator import evaluate
+
+
+def facts(**listing) -> dict:
+    return evaluate({"title": "Vitamin C Serum", **listing})["facts"]
+
+
+def breakdown(rubric: str, **listing) -> dict:
+    result = evaluate({"title": "Vitamin C Serum", **listing}, rubric)
+    return {c["id"]: c for c in result["breakdown"]}
+
+
+def test_form_named_after_the_percentage():
+    found = facts(description="Vitamin C (15%) as tetrahexyldecyl ascorbate in squalane.")
+    assert [(a["form"], a["percent"]) for a in found["actives"]] == [
+        ("tetrahexyldecyl ascorbate", 15.0)
+    ]
+    assert (
+        found["actives"][0]["evidence"][0]["text"] == "Vitamin C (15%) as tetrahexyldecyl ascorbate"
+    )
+
+
+def test_plain_vitamin_c_percentage_takes_the_only_form_in_the_list():
+    found = facts(
+        title="20% Vitamin C Serum",
+        ingredients_text="Water, Ascorbic Acid, Glycerin, Phenoxyethanol",
+    )
+    (active,) = found["actives"]
+    assert active["form"] == "L-ascorbic acid" and active["form_from"] == "ingredients"
+
+
+def test_same_percentage_for_plain_and_named_form_is_one_fact():
+    found = facts(
+        title="22% Vitamin C Serum", description="22% Sodium Ascorbyl Phosphate (vitamin C)"
+    )
+    assert len([a for a in found["actives"] if a["active"] == "vitamin_c"]) == 1
+    assert len(found["actives"][0]["evidence"]) == 2
+
+
+def test_ingredient_list_in_the_description_highlights_nothing():
+    description = "20% L-ascorbic acid, 1% vitamin E.\nIngredients: Water, Ascorbic Acid, Tocopherol, Sodium Hyaluronate"
+    found = facts(description=description)
+    assert "hyaluronic_acid" not in found["mentioned_actives"]
+    assert breakdown("post", description=description)["active_percentages"]["status"] == "pass"
+
+
+def test_offer_nearest_30ml_in_stock_is_judged():
+    variants = [
+        {"title": "15 ml", "price": "19.00", "currency": "USD"},
+        {
+            "title": "30 ml",
+            "price": "29.00",
+            "regular_price": "34.00",
+            "currency": "USD",
+            "available": 0,
+        },
+        {"title": "1 fl oz", "price": "31.00", "currency": "USD"},
+    ]
+    found = facts(variants=variants)
+    assert found["price"]["variant"] == 2 and found["size"]["ml"] == pytest.approx(29.57)
+    assert [o["size_ml"] for o in found["offers"]] == pytest.approx([15, 30, 29.57])
+    assert found["offers"][1]["on_sale"] is True
+
+
+def test_size_from_alt_text_and_description_but_not_a_dose():
+    alt = facts(image_alts=["Serum in amber bottle, 1 fl oz"], variants=[{"price": "20"}])
+    assert (
+        alt["size"]["ml"] == pytest.approx(29.57)
+        and alt["size"]["evidence"][0]["field"] == "image_alts[0]"
+    )
+    dose = facts(description="Apply 2 ml each evening.", variants=[{"price": "20"}])
+    assert dose["size"]["kind"] == "unknown"
+    pack = facts(
+        description="Apply 2 ml each evening. Opaque airless pump, 30 ml.",
+        variants=[{"price": "20"}],
+    )
+    assert pack["size"]["ml"] == 30.0
+
+
+def test_price_text_without_currency_code():
+    found = facts(variants=[{"title": "30 ml", "price": "$24.50"}])
+    assert found["price"]["currency"] == "USD" and found["price_per_30ml"] == 24.5
+
+
+@pytest.mark.parametrize("price", ["N/A", "-5", "0", "", "free"])
+def test_no_real_price_means_unknown_value(price):
+    result = breakdown("post", variants=[{"title": "30 ml", "price": price, "currency": "USD"}])
+    assert result["price_value"]["status"] == "unknown"
+
+
+def test_inci_order_bounds_and_contradiction():
+    listing = {
+        "description": "Supercharged with 20% Vitamin C.",
+        "ingredients_text": "Aqua, Glycerin, Xanthan Gum, Phenoxyethanol, Sodium Ascorbyl Phosphate, Citric Acid",
+    }
+    found = facts(**listing)
+    bound = found["concentration_bounds"]["vitamin_c"]
+    assert bound["max"] == 1.0 and bound["after_one_percent_marker"] == "Xanthan Gum"
+    assert (
+        found["order_contradictions"]
+        and "Xanthan Gum" in found["order_contradictions"][0]["reason"]
+    )
+    assert breakdown("extended", **listing)["inci_order"]["status"] == "fail"
+
+
+def test_bound_from_position_without_markers():
+    found = facts(ingredients_text="Water, Glycerin, Propanediol, Ascorbic Acid")
+    assert (
+        found["concentration_bounds"]["vitamin_c"]["max"] == 25.0
+    )  # 100/4 = 25 and the use limit 25
+
+
+def test_barely_more_than_water():
+    listing = {"ingredients_text": "Water, Glycerin, Phenoxyethanol, Ascorbic Acid, Fragrance"}
+    assert breakdown("extended", **listing)["inci_order"]["status"] == "fail"
+    assert breakdown("extended", **listing)["no_fragrance"]["status"] == "fail"
+
+
+def test_ph_and_dispenser_for_the_extended_rubric():
+    listing = {"description": "15% L-ascorbic acid at pH 3.2, in single-dose capsules."}
+    result = breakdown("extended", **listing)
+    assert result["ph_stated"]["status"] == "pass" and "3.2" in result["ph_stated"]["reason"]
+    assert result["air_tight_dispenser"]["status"] == "pass"
+
+
+def test_laa_outside_the_window_is_partial():
+    result = breakdown(
+        "extended",
+        description="30% L-Ascorbic Acid booster",
+        ingredients_text="Ascorbic Acid, Water",
+    )
+    assert result["vitamin_c_form"]["status"] == "partial"
+    assert "outside the 10–20% window" in result["vitamin_c_form"]["reason"]
