@@ -274,8 +274,8 @@ END""",
 
 # The crawl runs whose changes `recent_changes` shows: every run after the previous completed one
 # (a failed or interrupted run does not push the last good run's changes out of view).
-_SINCE_PREVIOUS_COMPLETED_RUN = """
-    c.run_id > coalesce((
+# Repeated in each arm of the union so that SQLite can use each table's run_id index.
+_SINCE = """run_id > coalesce((
         SELECT id FROM crawl_runs
         WHERE finished_at IS NOT NULL AND status NOT IN ('running', 'interrupted', 'failed')
         ORDER BY id DESC LIMIT 1 OFFSET 1
@@ -287,14 +287,16 @@ CREATE VIEW variant_changes AS
 SELECT h.id, h.run_id, h.changed_at, h.variant_id, h.listing_id,
        l.shop, l.title AS listing_title, v.title AS variant_title, l.url,
        h.change,
-       lag(h.price) OVER w AS old_price, h.price AS new_price,
-       lag(h.regular_price) OVER w AS old_regular_price, h.regular_price AS new_regular_price,
-       lag(h.available) OVER w AS old_available, h.available AS new_available,
+       p.price AS old_price, h.price AS new_price,
+       p.regular_price AS old_regular_price, h.regular_price AS new_regular_price,
+       p.available AS old_available, h.available AS new_available,
        h.currency
 FROM variant_history h
+LEFT JOIN variant_history p ON p.id = (
+    SELECT max(q.id) FROM variant_history q WHERE q.variant_id = h.variant_id AND q.id < h.id
+)
 LEFT JOIN listings l ON l.id = h.listing_id
-LEFT JOIN variants v ON v.id = h.variant_id
-WINDOW w AS (PARTITION BY h.variant_id ORDER BY h.id)""",
+LEFT JOIN variants v ON v.id = h.variant_id""",
     "price_drops": """
 CREATE VIEW price_drops AS
 SELECT id, run_id, changed_at, listing_id, variant_id, shop, listing_title, variant_title, url,
@@ -325,21 +327,23 @@ FROM (
            CASE WHEN old_price IS NOT new_price THEN old_price ELSE old_available END AS old_value,
            CASE WHEN old_price IS NOT new_price THEN new_price ELSE new_available END AS new_value
     FROM variant_changes
-    WHERE change = 'changed' AND (old_price IS NOT new_price OR old_available IS NOT new_available)
+    WHERE {_SINCE} AND change = 'changed'
+      AND (old_price IS NOT new_price OR old_available IS NOT new_available)
     UNION ALL
     SELECT run_id, changed_at, 'ingredients', listing_id, kind, old_text, new_text
-    FROM ingredient_changes
+    FROM ingredient_changes WHERE {_SINCE}
     UNION ALL
-    SELECT run_id, changed_at, field, listing_id, NULL, old_value, new_value FROM listing_changes
+    SELECT run_id, changed_at, field, listing_id, NULL, old_value, new_value
+    FROM listing_changes WHERE {_SINCE}
     UNION ALL
     SELECT run_id, changed_at, 'score', listing_id, rubric,
            old_score || ' ' || old_verdict, new_score || ' ' || new_verdict
-    FROM score_changes WHERE old_score IS NOT NULL OR old_verdict IS NOT NULL
+    FROM score_changes WHERE {_SINCE} AND (old_score IS NOT NULL OR old_verdict IS NOT NULL)
     UNION ALL
-    SELECT run_id, occurred_at, event, listing_id, NULL, NULL, NULL FROM listing_events
+    SELECT run_id, occurred_at, event, listing_id, NULL, NULL, NULL
+    FROM listing_events WHERE {_SINCE}
 ) AS c
 LEFT JOIN listings l ON l.id = c.listing_id
-WHERE {_SINCE_PREVIOUS_COMPLETED_RUN}
 ORDER BY c.changed_at DESC, c.listing_id""",
 }
 
