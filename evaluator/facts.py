@@ -87,7 +87,9 @@ _INGREDIENTS_HEADING = re.compile(
 
 def _ingredient_list_spans(description: str, ingredients_text: str) -> list[tuple[int, int]]:
     """Where the description repeats the ingredient list (after a heading, or verbatim)."""
-    spans = [m.span() for m in _INGREDIENTS_HEADING.finditer(description)]
+    spans = []
+    if "ngredient" in description or "NGREDIENT" in description or "INCI" in description:
+        spans = [m.span() for m in _INGREDIENTS_HEADING.finditer(description)]
     head = ingredients_text.strip()[:60]
     if head:
         at = description.find(head)

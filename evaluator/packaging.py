@@ -59,6 +59,26 @@ SCREEN_WORDS = (
 _SCREEN = re.compile("|".join(SCREEN_WORDS))
 
 
+WINDOW = 120  # characters around a packaging word that its phrase (and false friends) can span
+_WORD_END = re.compile(r"\s|$")
+
+
+def _windows(lowered: str) -> list[tuple[int, int]]:
+    """Spans around the packaging words of a text, merged, ending at a word boundary. Long
+    descriptions say little about packaging; scanning only near its words keeps the cost down."""
+    if len(lowered) <= 2 * WINDOW:
+        return [(0, len(lowered))] if _SCREEN.search(lowered) else []
+    windows: list[tuple[int, int]] = []
+    for match in _SCREEN.finditer(lowered):
+        start = max(0, match.start() - WINDOW)
+        end = _WORD_END.search(lowered, min(len(lowered), match.end() + WINDOW)).start()
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], max(end, windows[-1][1]))
+        else:
+            windows.append((start, end))
+    return windows
+
+
 def packaging_facts(fields: list[tuple[str, str]]) -> dict:
     """``{"light": {...}, "dispenser": {...}}`` from (field, text) pairs, each with value + evidence."""
     fast, exact = rules(case_sensitive=True), rules()
@@ -67,26 +87,28 @@ def packaging_facts(fields: list[tuple[str, str]]) -> dict:
     dispensers: dict[str, list[dict]] = {}
     for field, text in fields:
         lowered = text.lower()
-        if not _SCREEN.search(lowered):
-            continue
         r, subject = (fast, lowered) if len(lowered) == len(text) else (exact, text)
-        found = list(r.light.finditer(subject)) + list(r.dispenser.finditer(subject))
-        if not found:
-            continue
-        # A finding that touches a false friend ("dark spot", "pump up", "store in a dark place")
-        # says nothing about the bottle.
-        friends = [m.span() for m in r.false_friends.finditer(subject)]
-        for m in found:
-            start, end = m.span()
-            if any(start < f_end and f_start < end for f_start, f_end in friends):
+        for window_start, window_end in _windows(lowered):
+            found = list(r.light.finditer(subject, window_start, window_end))
+            found += r.dispenser.finditer(subject, window_start, window_end)
+            if not found:
                 continue
-            if m.lastgroup == "protective":
-                protective.append(evidence(field, text, start, end))
-            elif m.lastgroup == "clear":
-                clear.append(evidence(field, text, start, end))
-            else:
-                value = r.dispenser_values[int(m.lastgroup[1:])]
-                dispensers.setdefault(value, []).append(evidence(field, text, start, end))
+            # A finding that touches a false friend ("dark spot", "pump up", "store in a dark
+            # place") says nothing about the bottle.
+            friends = [
+                m.span() for m in r.false_friends.finditer(subject, window_start, window_end)
+            ]
+            for m in found:
+                start, end = m.span()
+                if any(start < f_end and f_start < end for f_start, f_end in friends):
+                    continue
+                if m.lastgroup == "protective":
+                    protective.append(evidence(field, text, start, end))
+                elif m.lastgroup == "clear":
+                    clear.append(evidence(field, text, start, end))
+                else:
+                    value = r.dispenser_values[int(m.lastgroup[1:])]
+                    dispensers.setdefault(value, []).append(evidence(field, text, start, end))
     if protective and clear:
         light = {
             "value": "conflicting",
