@@ -228,8 +228,6 @@ def variants_from_offers(product: dict) -> list[dict]:
                     "sku": clean(item.get("sku")) or product_sku,
                 }
             )
-    for variant in variants:
-        variant.pop("price_is_lowest_of_range", None)
     return variants
 
 
@@ -300,6 +298,41 @@ def _html_brand(page: PageData) -> str | None:
         if brand:
             return brand
     return None
+
+
+PRICED_OPTIONS = etree.XPath("//main//*[@data-price]")
+SIZE_LABEL = etree.XPath(".//*[contains(concat(' ', normalize-space(@class), ' '), ' size ')]")
+STRUCK_IN = etree.XPath(".//del | .//s | .//*[contains(@class, 'price-was')]")
+
+
+def _html_variants(page: PageData, currency: str | None, available: int | None) -> list[dict]:
+    """Variants listed in the page as options carrying ``data-price`` (size pickers, price lists)."""
+    variants = []
+    for option in PRICED_OPTIONS(page.tree):
+        price = decimal_string(option.get("data-price"))
+        if not price:
+            continue
+        labels = SIZE_LABEL(option)
+        title = clean(" ".join(labels[0].itertext())) if labels else None
+        text = " ".join(option.itertext())
+        was = None
+        for struck in STRUCK_IN(option):
+            candidate = decimal_string(" ".join(struck.itertext()))
+            if candidate and Decimal(candidate) > Decimal(price):
+                was = candidate
+        out_of_stock = "out of stock" in text.lower() or "sold out" in text.lower()
+        variants.append(
+            {
+                "title": title,
+                "size_text": size_in(title),
+                "price": price,
+                "regular_price": was,
+                "currency": currency or currency_from_text(text),
+                "available": 0 if out_of_stock else (1 if available == 1 else None),
+                "sku": clean(option.get("data-sku")),
+            }
+        )
+    return variants
 
 
 STRUCK_PRICES = etree.XPath("//main//del | //main//s | //*[contains(@class, 'price-was')]")
@@ -427,6 +460,17 @@ def product_from_page(page: PageData) -> dict[str, Any] | None:
             del fields["categories"]
             del provenance["categories"]
     variants = fields.get("variants", [])
+    partial = provenance.get("variants") == "opengraph" or any(
+        v.get("price_is_lowest_of_range") for v in variants
+    )
+    if partial or not variants:
+        known = variants[0] if variants else {}
+        listed = _html_variants(page, known.get("currency"), known.get("available"))
+        if listed and (not variants or known.get("price") in {v["price"] for v in listed}):
+            fields["variants"] = variants = listed
+            provenance["variants"] = "html"
+    for variant in variants:
+        variant.pop("price_is_lowest_of_range", None)
     if len(variants) == 1 and not variants[0].get("regular_price") and variants[0].get("price"):
         variants[0]["regular_price"] = _html_struck_price(page, variants[0]["price"])
     for variant in variants:
