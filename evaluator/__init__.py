@@ -7,7 +7,7 @@ Pure functions over a listing dict (docs/schema.md); rules and vocabularies are 
 from __future__ import annotations
 
 from evaluator.facts import read_facts
-from evaluator.score import apply_rubric, load_rubric
+from evaluator.score import apply_rubric, load_rubric, rubric_rules
 
 __all__ = ["evaluate", "load_rubric"]
 
@@ -21,7 +21,7 @@ def evaluate(listing: dict, rubric: str = "post") -> dict:
     Returns ``{"listing_id", "rubric", "rubric_version", "score", "verdict", "verdict_reason",
     "breakdown", "facts"}`` (docs/evaluator.md). Raises only for an unknown rubric name.
     """
-    rules = load_rubric(rubric)
+    rules = rubric_rules(rubric)
     if not isinstance(listing, dict):
         listing = {}
     listing_id = listing.get("id") if isinstance(listing.get("id"), str) else None

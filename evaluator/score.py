@@ -7,6 +7,7 @@ points earned and the evidence behind it; the code never decides what a criterio
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from functools import cache
 
@@ -228,9 +229,16 @@ CHECKS: dict[str, Callable[[dict, dict], Outcome]] = {
 }
 
 
-@cache
 def load_rubric(name: str) -> dict:
-    """The rubric ``data/rubrics/<name>.toml`` as a dict (id, version, title, criteria, verdict)."""
+    """The rubric ``data/rubrics/<name>.toml`` as a dict: id, version, title, description, verdict
+    thresholds and criteria (id, title, check, max_points, why, reasons, thresholds). A fresh copy:
+    changing it changes nothing for ``evaluate``."""
+    return copy.deepcopy(rubric_rules(name))
+
+
+@cache
+def rubric_rules(name: str) -> dict:
+    """The parsed rubric, shared by every evaluation (treat as read-only)."""
     if not name.replace("-", "").replace("_", "").isalnum():
         raise ValueError(f"not a rubric name: {name!r}")
     path = RUBRIC_DIR / f"{name}.toml"

@@ -172,3 +172,27 @@ def test_evaluate_db_reports_progress(db_path):
     summary = evaluate_db(open_db(db_path), rubric="post", progress=done.append)
     assert sum(done) == summary["evaluated"] == 2
     assert summary["verdicts"] == {"recommend": 1, "not-scored": 1}
+
+
+def test_a_new_rubric_version_rescores_everything(db_path):
+    db = open_db(db_path)
+    assert evaluate_db(db, rubric="post")["evaluated"] == 2
+    assert evaluate_db(db, rubric="post")["evaluated"] == 0
+    db.execute("update evaluations set rubric_version = '0.9' where listing_id = 'glowjar:c20'")
+    db.conn.commit()
+    summary = evaluate_db(db, rubric="post")
+    assert summary["evaluated"] == 1 and summary["unchanged"] == 1
+    assert (
+        db.execute(
+            "select rubric_version from evaluations where listing_id = 'glowjar:c20'"
+        ).fetchone()[0]
+        == "1.0.0"
+    )
+
+
+def test_load_rubric_returns_a_copy():
+    from evaluator import evaluate, load_rubric
+
+    rubric = load_rubric("post")
+    rubric["criteria"].clear()
+    assert len(evaluate({"title": "x"})["breakdown"]) == 3
