@@ -1,13 +1,19 @@
 """The "done when" of scheduled re-crawls: `serumscope run` against the demo shops on day 1 and day 2.
 
 What changed between the days is read from the demo data itself (``build_catalog(1)`` vs ``(2)``), and
-must show up in the history tables and views after the second run.
+must show up in the history tables and views after the second run, and on the site (`serumscope
+serve`): the change queries and the Atom feed.
 """
 
 from __future__ import annotations
 
+import json
+import signal
+import socket
 import sqlite3
 import subprocess
+import time
+import urllib.request
 from contextlib import closing
 from decimal import Decimal
 
@@ -164,3 +170,60 @@ def test_second_run_evaluates_only_what_changed(two_days):
                       "(SELECT started_at FROM crawl_runs WHERE id = 2)")
     }  # fmt: skip
     assert scored_again <= changed_ids
+
+
+def free_port() -> int:
+    with closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_the_site_shows_the_changes_in_its_queries_and_atom_feed(two_days):
+    _, _, db = two_days
+    stored = {r["title"] for r in rows(db, "SELECT title FROM listings")}
+    expected = {title: change for title, change in day_differences().items() if title in stored}
+    port = free_port()
+    site = subprocess.Popen(
+        [*serumscope_command(), "serve", "--db", str(db), "--port", str(port), "--no-refresh"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}/serumscope"
+
+    def get(path: str) -> bytes:
+        with urllib.request.urlopen(base + path, timeout=20) as response:
+            assert response.status == 200
+            return response.read()
+
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                get(".json")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        changes = json.loads(get("/changes_since_last_run.json?_shape=array"))
+        drops = json.loads(get("/recent_price_drops.json?_shape=array"))
+        feed = get("/feed.atom").decode()
+    finally:
+        site.send_signal(signal.SIGTERM)
+        site.wait(timeout=30)
+
+    seen = {(c["change"], c["title"]) for c in changes}
+    for title, change in expected.items():
+        if "price" in change:
+            assert ("price", title) in seen
+        if "ingredients" in change:
+            assert ("ingredients", title) in seen
+        if change.get("gone"):
+            assert ("gone", title) in seen
+        if change.get("new"):
+            assert ("appeared", title) in seen
+    dropped = {t for t, c in expected.items() if "price" in c and c["price"][1] < c["price"][0]}
+    assert {d["title"] for d in drops} == dropped
+    assert feed.startswith("<?xml") and "<feed" in feed
+    for title in dropped:
+        assert f"Price drop: {title}" in feed.replace("&amp;", "&")
