@@ -125,7 +125,15 @@ GROUP BY l.shop
 FACET_COLUMNS = ["verdict", "vitamin_c_form", "light", "shop", "brand"]
 SCORES_INDEXES: list[list[str]] = [
     [DescIndex("score"), "listing_id"],
-    ["verdict", DescIndex("score"), "listing_id", "price_band", *FACET_COLUMNS[1:], "gone_since"],
+    [
+        "verdict",
+        DescIndex("score"),
+        "listing_id",
+        "price_band",
+        *FACET_COLUMNS[1:],
+        "gone_since",
+        "price_per_30ml",
+    ],
     ["price_per_30ml", *FACET_COLUMNS],
 ]
 SITE_INDEXES: list[tuple[str, list[str]]] = [
