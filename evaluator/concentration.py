@@ -8,54 +8,48 @@ a gum) is at most 1%. Known use limits tighten the bound. These are bounds, neve
 from __future__ import annotations
 
 
-def bounds(items: list[dict], active: str) -> dict | None:
-    """Upper bound (and its basis) for the first listed ingredient of an active group, or None."""
-    ordered = [i for i in items if not i["may_contain"]]
-    marker = None
-    for item in ordered:
-        ingredient = item.get("ingredient")
-        if ingredient is None:
-            continue
-        if ingredient.active == active:
-            position = item["position"]
-            upper, basis = (
-                round(100 / position, 2),
-                f"listed at position {position} (at most 100/{position}%)",
-            )
-            if marker is not None:
-                upper, basis = 1.0, f"listed after {marker['raw']!r}, a typically <= 1% ingredient"
-            if ingredient.max_percent is not None and ingredient.max_percent < upper:
-                upper, basis = (
-                    float(ingredient.max_percent),
-                    f"known use limit of {ingredient.canonical}",
-                )
-            return {
-                "active": active,
-                "ingredient": ingredient.canonical,
-                "position": position,
-                "min": 0.0,
-                "max": upper,
-                "basis": basis,
-                "after_one_percent_marker": marker["raw"] if marker else None,
-                "water_first": bool(ordered) and ordered[0]["canonical"] == "water",
-            }
-        if ingredient.at_most_one_percent and marker is None:
-            marker = item
-    return None
+def _bound(item: dict, active: str, marker: dict | None, water_first: bool) -> dict:
+    ingredient = item["ingredient"]
+    position = item["position"]
+    upper = round(100 / position, 2)
+    basis = f"listed at position {position} (at most 100/{position}%)"
+    if marker is not None:
+        upper, basis = 1.0, f"listed after {marker['raw']!r}, a typically <= 1% ingredient"
+    if ingredient.max_percent is not None and ingredient.max_percent < upper:
+        upper, basis = float(ingredient.max_percent), f"known use limit of {ingredient.canonical}"
+    return {
+        "active": active,
+        "ingredient": ingredient.canonical,
+        "position": position,
+        "min": 0.0,
+        "max": upper,
+        "basis": basis,
+        "after_one_percent_marker": marker["raw"] if marker else None,
+        "water_first": water_first,
+    }
 
 
 def all_bounds(items: list[dict], actives: tuple[str, ...]) -> dict[str, dict]:
-    """``bounds`` for each active group that is in the list, in one pass over the list."""
-    wanted = {
-        i["ingredient"].active
-        for i in items
-        if i.get("ingredient") is not None and i["ingredient"].active in actives
-    }
-    return {
-        active: found
-        for active in actives
-        if active in wanted and (found := bounds(items, active)) is not None
-    }
+    """Upper bound (and its basis) for the first listed ingredient of each active group in
+    ``actives`` that the list contains, in one pass over the list."""
+    found: dict[str, dict] = {}
+    marker = None
+    water_first = bool(items) and items[0]["canonical"] == "water"
+    for item in items:
+        ingredient = item.get("ingredient")
+        if ingredient is None or item["may_contain"]:
+            continue
+        active = ingredient.active
+        if active in actives and active not in found:
+            found[active] = _bound(item, active, marker, water_first)
+        if ingredient.at_most_one_percent and marker is None:
+            marker = item
+    return {active: found[active] for active in actives if active in found}
+
+
+def bounds(items: list[dict], active: str) -> dict | None:
+    """The bound for one active group, or None when the list does not contain it."""
+    return all_bounds(items, (active,)).get(active)
 
 
 def stated_vs_order(stated: float | None, bound: dict | None) -> str | None:
