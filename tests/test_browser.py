@@ -138,6 +138,10 @@ def test_listing_page_shows_the_breakdown_with_evidence(page: Page, site_db, tmp
     for text in marks.all_inner_texts():
         assert text.strip()
     expect(page.locator("a.shop-link")).to_have_attribute("href", listing["url"])
+    chart = page.locator("#price-chart svg, #price-chart canvas").first
+    chart.wait_for(state="visible", timeout=15000)
+    assert chart.bounding_box()["height"] > 100
+    assert page.errors == []
     page.screenshot(path=str(tmp_path / "listing.png"), full_page=True)
 
 

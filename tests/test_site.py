@@ -5,6 +5,7 @@ test of a real `serumscope serve` process."""
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import re
 import shutil
@@ -442,3 +443,53 @@ def test_serve_process_answers(site_db):
     finally:
         server.terminate()
         server.wait(10)
+
+
+@pytest.fixture(scope="module")
+def two_day_db(demo_shops, tmp_path_factory) -> Path:
+    """Two unattended `serumscope run` cycles, day 1 then day 2 of the demo shops."""
+    folder = tmp_path_factory.mktemp("two-days")
+    sites, db_path = folder / "sites.toml", folder / "site.db"
+    demo_shops.write_sites(sites)
+    command = [sys.executable, "-c", "from serumscope.cli import cli; cli()", "run", "--quiet"]
+    command += ["--sites", str(sites), "--db", str(db_path)]
+    try:
+        for day in (1, 2):
+            demo_shops.set_day(day)
+            subprocess.run(command, check=True, stdin=subprocess.DEVNULL, timeout=120)
+    finally:
+        demo_shops.set_day(1)
+    return db_path
+
+
+@pytest.fixture(scope="module")
+def two_day_ds(two_day_db):
+    return make_datasette(two_day_db)
+
+
+def test_second_run_shows_in_the_change_queries(two_day_ds):
+    changes = get(two_day_ds, f"/{SITE_DB_NAME}/changes_since_last_run.json?_shape=array").json()
+    kinds = {row["change"] for row in changes}
+    assert {"price", "ingredients"} <= kinds, kinds
+    drops = get(two_day_ds, f"/{SITE_DB_NAME}/recent_price_drops.json?_shape=array").json()
+    assert any("Daily C 15" in row["title"] for row in drops)
+    assert all(float(row["new_price"]) < float(row["old_price"]) for row in drops)
+
+
+def test_atom_feed_lists_price_drops_and_new_recommendations(two_day_ds):
+    feed = get(two_day_ds, f"/{SITE_DB_NAME}/feed.atom")
+    assert feed.status_code == 200
+    assert feed.headers["content-type"].startswith("application/xml")
+    titles = re.findall(r"<title>([^<]*)</title>", feed.text)
+    assert any(title.startswith("Price drop: ") and "Daily C 15" in title for title in titles)
+    assert any(title.startswith("Recommended: ") for title in titles)
+    for link in re.findall(r'<link href="([^"]*)"', feed.text):
+        assert link.startswith(("/listing/", "http://localhost/")), link
+
+
+def test_listing_page_charts_its_price_history(two_day_ds, two_day_db):
+    listing_id = rows(two_day_db, "select listing_id from price_drops limit 1")[0]["listing_id"]
+    page = get(two_day_ds, listing_path(listing_id)).text
+    assert 'id="price-chart"' in page
+    history = json.loads(html.unescape(re.search(r'data-history="([^"]*)"', page).group(1)))
+    assert len(history) >= 2 and history[-1]["price"] < history[-2]["price"]
