@@ -30,11 +30,13 @@ _PREFIX = re.compile(
 _MG_PER_ML = re.compile(rf"(?P<a>{_NUM})\s*mg\s*/\s*ml\b", re.I)
 _AFTER_GAP = re.compile(
     r"\s*(?:(?:of|pure|stabili[sz]ed|active|potent|concentrated|encapsulated|the|clinical(?:[- ]strength)?|"
-    r"stable|highly|total|micro-?encapsulated|liposomal|premium|real|bioavailable|plant-based|vegan)[\s-]+){0,3}",
+    r"stable|highly|total|micro-?encapsulated|liposomal|premium|real|bioavailable|plant-based|vegan|"
+    r"waterless|anhydrous|clean|fresh|true|powerful|super|ultra|advanced|brightening|bright|strength|"
+    r"potency)[\s-]+){0,3}",
     re.I,
 )
 _BEFORE_GAP = re.compile(
-    r"\s*(?:[:=(\[\-–—]\s*)?(?:(?:serum|concentration|content|level|strength|at|is|of|in|dose|formula|"
+    r"\)?\s*(?:[:=(\[\-–—]\s*)?(?:(?:serum|concentration|content|level|strength|at|is|of|in|dose|formula|"
     r"complex|conc\.?|booster|suspension|solution|drops|oil|cream|gel|powder)\s*[:=(\[\-–—]?\s*){0,3}",
     re.I,
 )

@@ -101,10 +101,10 @@ def ingredients() -> IngredientVocabulary:
         by_key.setdefault(lookup_key(name), Ingredient(canonical=name))
     for alias, target in data.get("aliases", {}).items():
         by_key[lookup_key(alias)] = by_key.get(lookup_key(target)) or Ingredient(canonical=target)
-    mention_source = r"(?<![\w-])(?:" + _alternation(active_names) + r")(?![\w-])"
+    mention_source = r"(?<!\w)(?<!\w-)(?:" + _alternation(active_names) + r")(?![\w-])"
     mention = re.compile(mention_source, re.I)
     acronym_pattern = (
-        re.compile(r"(?<![\w-])(?:" + _alternation(list(acronyms)) + r")(?![\w-])")
+        re.compile(r"(?<!\w)(?<!\w-)(?:" + _alternation(list(acronyms)) + r")(?![\w-])")
         if acronyms
         else None
     )
