@@ -6,8 +6,9 @@ covering indexes a few milliseconds. Triggers on ``listings`` and ``evaluations`
 as the crawler and evaluator write, so it reads like a view.
 
 The full-text index is an external-content FTS5 table over ``listings`` without per-row triggers
-(they slow bulk upserts about fourfold): after a crawl, call :func:`refresh_site_tables` (it also
-rebuilds ``scores`` whole). ``serumscope demo`` and ``serumscope serve`` (at start) do.
+(they slow bulk upserts about fourfold): it is rebuilt once per crawl, by a trigger on the crawl run
+recording its end. After writing listings any other way, call :func:`refresh_site_tables` (it also
+rebuilds ``scores`` whole); ``serumscope demo`` and ``serumscope serve`` (at start) do.
 """
 
 from __future__ import annotations
@@ -142,9 +143,13 @@ SITE_INDEXES: list[tuple[str, list[str]]] = [
 ]
 
 
+def _scores_insert_columns() -> str:
+    return ", ".join(f"[{name}]" for name in ["rowid", *SCORES_COLUMNS])
+
+
 def _scores_row_sql(listing_id: str) -> str:
     # Delete then insert: an outer upsert's conflict policy would override OR REPLACE in a trigger.
-    columns = ", ".join(f"[{name}]" for name in ["rowid", *SCORES_COLUMNS])
+    columns = _scores_insert_columns()
     return (
         f"DELETE FROM scores WHERE listing_id = {listing_id}"
         f" OR rowid = (SELECT rowid FROM listings WHERE id = {listing_id});\n"
@@ -173,6 +178,12 @@ WHEN NEW.rubric = '{SCORED_RUBRIC}' OR OLD.rubric = '{SCORED_RUBRIC}' BEGIN
   {_scores_row_sql("OLD.listing_id")}
   {_scores_row_sql("NEW.listing_id")}
 END""",
+    # One rebuild per finished crawl keeps search current for `serumscope run` and cron without
+    # per-row FTS triggers: ~0.5 s per 100k listings, once, as the crawl records its end.
+    "search_index_after_crawl": f"""AFTER UPDATE OF finished_at ON crawl_runs
+WHEN NEW.finished_at IS NOT NULL AND OLD.finished_at IS NULL BEGIN
+  INSERT INTO [{SEARCH_TABLE}]([{SEARCH_TABLE}]) VALUES ('rebuild');
+END""",
     "scores_evaluation_delete": f"""AFTER DELETE ON evaluations
 WHEN OLD.rubric = '{SCORED_RUBRIC}' BEGIN
   {_scores_row_sql("OLD.listing_id")}
@@ -186,10 +197,13 @@ def ensure_site_schema(db: sqlite_utils.Database) -> None:
     if existing_scores and existing_scores[0] == "view":
         db.execute("DROP VIEW scores")
     elif existing_scores and list(db["scores"].columns_dict) != list(SCORES_COLUMNS):
-        # Derived rows only: a table from an older layout is recreated and refilled on refresh.
-        db.execute("DROP TABLE scores")
-    columns = ", ".join(f"[{name}] {kind}" for name, kind in SCORES_COLUMNS.items())
-    db.execute(f"CREATE TABLE IF NOT EXISTS scores ({columns})")
+        db.execute("DROP TABLE scores")  # derived rows only: recreated and refilled below
+        existing_scores = None
+    if not existing_scores or existing_scores[0] == "view":
+        columns = ", ".join(f"[{name}] {kind}" for name, kind in SCORES_COLUMNS.items())
+        with db.conn:
+            db.execute(f"CREATE TABLE scores ({columns})")
+            db.execute(f"INSERT INTO scores ({_scores_insert_columns()}) {SCORES_SELECT}")
     for name, sql in VIEWS.items():
         existing = db.execute(
             "SELECT sql FROM sqlite_master WHERE type = 'view' AND name = ?", [name]
@@ -199,6 +213,8 @@ def ensure_site_schema(db: sqlite_utils.Database) -> None:
             with db.conn:
                 db.execute(f"DROP VIEW IF EXISTS {name}")
                 db.execute(wanted)
+    if not db[SEARCH_TABLE].exists():
+        db["listings"].enable_fts(SEARCH_COLUMNS, fts_version="FTS5", create_triggers=False)
     for name, body in TRIGGERS.items():
         wanted = f"CREATE TRIGGER {name} {body}"
         existing = db.execute(
@@ -213,8 +229,6 @@ def ensure_site_schema(db: sqlite_utils.Database) -> None:
             db.execute(f"DROP INDEX [{index.name}]")
     for table_name, index_columns in SITE_INDEXES:
         db[table_name].create_index(index_columns, if_not_exists=True)
-    if not db[SEARCH_TABLE].exists():
-        db["listings"].enable_fts(SEARCH_COLUMNS, fts_version="FTS5", create_triggers=False)
 
 
 def refresh_site_tables(db: sqlite_utils.Database) -> None:
@@ -223,10 +237,9 @@ def refresh_site_tables(db: sqlite_utils.Database) -> None:
     One transaction: a site serving meanwhile sees the old rows until the new ones are complete.
     """
     ensure_site_schema(db)
-    columns = ", ".join(f"[{name}]" for name in ["rowid", *SCORES_COLUMNS])
     with db.conn:
         db.execute("DELETE FROM scores")
-        db.execute(f"INSERT INTO scores ({columns}) {SCORES_SELECT}")
+        db.execute(f"INSERT INTO scores ({_scores_insert_columns()}) {SCORES_SELECT}")
         db.execute(f"INSERT INTO [{SEARCH_TABLE}]([{SEARCH_TABLE}]) VALUES ('rebuild')")
     db.execute("ANALYZE")
 

@@ -493,3 +493,8 @@ def test_listing_page_charts_its_price_history(two_day_ds, two_day_db):
     assert 'id="price-chart"' in page
     history = json.loads(html.unescape(re.search(r'data-history="([^"]*)"', page).group(1)))
     assert len(history) >= 2 and history[-1]["price"] < history[-2]["price"]
+
+
+def test_search_finds_a_listing_new_on_day_two_without_a_manual_refresh(two_day_ds):
+    found = get(two_day_ds, f"/{SITE_DB_NAME}/search.json?q=firming+ampoule&_shape=array").json()
+    assert "C Firming Ampoule 18%" in [row["name"] for row in found]
