@@ -124,7 +124,9 @@ def _rejected(text: str, start: int, end: int, value: float) -> str | None:
     return contexts.reasons[match.lastgroup] if match is not None and match.lastgroup else None
 
 
-def _bind(text: str, mentions: list[Mention], starts: list[int], ps: int, pe: int):
+def _bind(
+    text: str, mentions: list[Mention], starts: list[int], ps: int, pe: int
+) -> Mention | None:
     """The mention a percentage at [ps, pe) belongs to, or None."""
     after = before = None
     i = bisect_left(starts, pe)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 from evaluator.text import resolve_field
 
@@ -34,7 +35,7 @@ FACT_KEYS = (
 )  # fmt: skip
 
 
-def _evidence_items(value: object):
+def _evidence_items(value: object) -> Iterator[dict]:
     """Every evidence dict anywhere inside ``value``."""
     if isinstance(value, dict):
         if set(value) >= {"field", "text", "start", "end"} and isinstance(value.get("field"), str):
