@@ -358,7 +358,7 @@ def test_a_shop_answering_garbage_is_suspect_and_keeps_its_listings(tmp_path):
             assert scalar(db, "SELECT count(*) FROM listings WHERE gone_since IS NOT NULL") == 0
 
         flaky.mode = "normal"
-        del steady.products[5]
+        removed = steady.products.pop(5)
         result = serumscope_run(sites, db)
         assert result.returncode == EXIT_OK, result.stderr
         assert query(db, "SELECT id FROM listings WHERE gone_since IS NOT NULL") == [
@@ -366,6 +366,20 @@ def test_a_shop_answering_garbage_is_suspect_and_keeps_its_listings(tmp_path):
         ]
         assert query(db, "SELECT event FROM listing_events WHERE event != 'appeared'") == [
             ("gone",)
+        ]
+
+        steady.products[5] = removed
+        result = serumscope_run(sites, db)
+        assert result.returncode == EXIT_OK, result.stderr
+        assert "1 back" in result.stdout
+        assert scalar(db, "SELECT count(*) FROM listings WHERE gone_since IS NOT NULL") == 0
+        events = query(
+            db, "SELECT listing_id, event, run_id FROM listing_events WHERE event != 'appeared'"
+        )
+        crawl_runs = [r[0] for r in query(db, "SELECT crawl_run_id FROM runs ORDER BY id")]
+        assert events == [
+            ("steady:1005", "gone", crawl_runs[-2]),
+            ("steady:1005", "back", crawl_runs[-1]),
         ]
 
 
