@@ -196,3 +196,14 @@ def test_load_rubric_returns_a_copy():
     rubric = load_rubric("post")
     rubric["criteria"].clear()
     assert len(evaluate({"title": "x"})["breakdown"]) == 3
+
+
+def test_score_accepts_a_database_row_with_json_text_columns():
+    row = {
+        "title": "Vitamin C serum",
+        "image_alts": '["Serum in an amber glass bottle"]',
+        "tags": "not json",
+    }
+    result = CliRunner().invoke(cli, ["score", "-"], input=json.dumps(row))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["facts"]["light"]["value"] == "protective"

@@ -42,6 +42,14 @@ def score(listing_file, rubric: str, compact: bool) -> None:
         raise click.ClickException(
             f"{listing_file.name}: expected one listing as a JSON object, got {type(listing).__name__}"
         )
+    for column in ("image_alts", "tags", "categories", "provenance"):
+        if isinstance(
+            listing.get(column), str
+        ):  # a row copied from the database keeps JSON as text
+            try:
+                listing[column] = json.loads(listing[column])
+            except json.JSONDecodeError:
+                pass
     try:
         load_rubric(rubric)
     except ValueError as error:
