@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 
@@ -42,14 +43,11 @@ def score(listing_file, rubric: str, compact: bool) -> None:
         raise click.ClickException(
             f"{listing_file.name}: expected one listing as a JSON object, got {type(listing).__name__}"
         )
+    # a row copied from the database keeps its JSON columns as text
     for column in ("image_alts", "tags", "categories", "provenance"):
-        if isinstance(
-            listing.get(column), str
-        ):  # a row copied from the database keeps JSON as text
-            try:
+        if isinstance(listing.get(column), str):
+            with contextlib.suppress(json.JSONDecodeError):
                 listing[column] = json.loads(listing[column])
-            except json.JSONDecodeError:
-                pass
     try:
         load_rubric(rubric)
     except ValueError as error:
