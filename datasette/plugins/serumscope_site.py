@@ -1,13 +1,15 @@
 """serumscope's Datasette hooks: the listing and methodology pages, home page data, cell links.
 
 Everything shown comes from shops and is untrusted: templates autoescape it, links are only made
-from http(s) URLs, and no scraped text is ever marked safe.
+from http(s) URLs, and the only scraped HTML rendered (a description as the shop formatted it) is
+first cut down by nh3 to a few formatting tags without attributes.
 """
 
 from __future__ import annotations
 
 import json
 
+import nh3
 from datasette.utils.asgi import NotFound, Response
 from markupsafe import Markup, escape
 
@@ -116,6 +118,7 @@ async def listing_page(datasette, request):
             {
                 "listing": listing,
                 "shop_url": safe_http_url(listing.get("url")),
+                "description_formatted": sanitised_description(listing.get("description_html")),
                 "variants": await _rows(db, VARIANTS_SQL, [listing_id]),
                 "evaluations": evaluations,
                 "ingredients": await _rows(db, INGREDIENTS_SQL, [listing_id]),
@@ -136,6 +139,16 @@ async def listing_page(datasette, request):
             request=request,
         )
     )
+
+
+# The shop's own formatting of its description, without links, images, styles or scripts.
+DESCRIPTION_TAGS = {"p", "br", "ul", "ol", "li", "strong", "b", "em", "i", "h2", "h3", "h4", "h5"}
+
+
+def sanitised_description(description_html: str | None) -> Markup | None:
+    if not description_html:
+        return None
+    return Markup(nh3.clean(description_html, tags=DESCRIPTION_TAGS, attributes={}))
 
 
 def _is_number(text) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -68,7 +69,10 @@ def serve(db_path: Path, host: str, port: int, refresh: bool) -> None:
             "or `serumscope demo`"
         )
     if refresh:
-        prepare_for_serving(db_path)
+        try:
+            prepare_for_serving(db_path)
+        except sqlite3.OperationalError as error:  # a read-only copy is still worth serving
+            click.echo(f"not refreshing the search index ({error}); serving as is", err=True)
     run_site(db_path, host, port)
 
 
