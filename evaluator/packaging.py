@@ -39,7 +39,10 @@ def rules(case_sensitive: bool = False) -> PackagingRules:
         + "|"
         + _any(data["light"]["clear"], "clear")
     )
+    # Dispenser patterns start at a word boundary; checking it after the match (below) is faster
+    # than asking the regex engine to test it at every position.
     dispensers = "|".join(_any(d["patterns"], f"d{i}") for i, d in enumerate(data["dispenser"]))
+    dispensers = dispensers.replace("(?:\\b", "(?:")
     return PackagingRules(
         re.compile(_any(data["false_friends"]), flags),
         re.compile(light, flags),
@@ -100,6 +103,8 @@ def packaging_facts(fields: list[tuple[str, str]]) -> dict:
             ]
             for m in found:
                 start, end = m.span()
+                if start and (subject[start - 1].isalnum() or subject[start - 1] == "_"):
+                    continue  # inside a word ("spots" is not "pots")
                 if any(start < f_end and f_start < end for f_start, f_end in friends):
                     continue
                 if m.lastgroup == "protective":
