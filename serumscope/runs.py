@@ -321,9 +321,9 @@ def _change_counts(db: sqlite_utils.Database, crawl_run_id: int) -> dict[str, in
 class _Cycle:
     """The state of one ``serumscope run`` while it runs."""
 
-    def __init__(self, sites_path, db_path, log_dir, rubric, echo, crawl_settings=()):
+    def __init__(self, sites_path, db_path, log_dir, rubrics, echo, crawl_settings=()):
         self.sites_path, self.db_path, self.log_dir = sites_path, db_path, log_dir
-        self.rubric, self.echo = rubric, echo
+        self.rubrics, self.echo = list(rubrics), echo
         self.crawl_settings = list(crawl_settings)
         self.started = time.monotonic()
         self.db: sqlite_utils.Database | None = None
@@ -416,23 +416,30 @@ class _Cycle:
             return crawl_run_id, False
         return crawl_run_id, returncode >= 0 and finished_at is not None
 
+    def rubrics_to_evaluate(self) -> list[str]:
+        """The rubrics asked for, else ``post`` and every rubric the database already holds scores of
+        (so no stored evaluation goes stale)."""
+        if self.rubrics:
+            return self.rubrics
+        stored = [r[0] for r in self.db.execute("SELECT DISTINCT rubric FROM evaluations")]
+        return ["post", *sorted(set(stored) - {"post"})]
+
     def evaluate(self) -> tuple[int | None, str | None]:
         self.set_phase("evaluate")
-        try:
-            from serumscope.evaluation_store import evaluate_db
+        evaluated, errors = 0, []
+        for rubric in self.rubrics_to_evaluate():
+            try:
+                from serumscope.evaluation_store import evaluate_db
 
-            result = evaluate_db(self.db, rubric=self.rubric)
-        except Exception as error:  # a failed evaluation must not lose the crawl's record
-            self.note("evaluation failed:\n" + traceback.format_exc())
-            return None, f"evaluation failed: {error}"
-        count = None
-        if isinstance(result, dict):
-            for key in ("evaluated", "scored", "updated", "changed"):
-                if isinstance(result.get(key), int):
-                    count = result[key]
-                    break
-        self.note(f"evaluation: {result}")
-        return count, None
+                result = evaluate_db(self.db, rubric=rubric)
+            except Exception as error:  # a failed evaluation must not lose the crawl's record
+                self.note(f"evaluation with rubric {rubric} failed:\n" + traceback.format_exc())
+                errors.append(f"evaluation ({rubric}) failed: {error}")
+                continue
+            self.note(f"evaluation ({rubric}): {result}")
+            if isinstance(result, dict) and isinstance(result.get("evaluated"), int):
+                evaluated = max(evaluated, result["evaluated"])  # listings, not (listing, rubric)
+        return evaluated, "; ".join(errors) or None
 
     def finish(self, result: RunResult, **columns) -> None:
         self.end_phase()
@@ -484,7 +491,7 @@ def run_once(
     db_path: Path,
     log_dir: Path | None = None,
     *,
-    rubric: str = "post",
+    rubrics: list[str] | tuple[str, ...] = (),
     crawl_settings: list[str] | tuple[str, ...] = (),
     echo: Callable[..., None] | None = None,
 ) -> RunResult:
@@ -502,7 +509,7 @@ def run_once(
         )
 
     with run_lock(db_path), _signals_raise():
-        cycle = _Cycle(Path(sites_path), db_path, log_dir, rubric, echo, crawl_settings)
+        cycle = _Cycle(Path(sites_path), db_path, log_dir, rubrics, echo, crawl_settings)
         try:
             cycle.start()
             crawl_run_id, completed = cycle.crawl()

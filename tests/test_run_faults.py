@@ -491,3 +491,31 @@ def test_the_log_file_holds_the_crawl_output_and_the_summary(tmp_path):
         assert summary in text
         assert "testshop" in text  # the crawl's own table of per-shop figures
         assert os.path.getsize(log_path) > len(summary)
+
+
+def test_every_rubric_already_scored_is_kept_current(tmp_path):
+    from serumscope.db import open_db
+    from serumscope.evaluation_store import evaluate_db
+
+    with ShopifyShop(4) as shop:
+        sites, db = write_sites(tmp_path, shop), tmp_path / "serumscope.db"
+        assert serumscope_run(sites, db).returncode == EXIT_OK
+        database = open_db(db)
+        evaluate_db(database, rubric="extended")
+        database.close()
+        shop.set_price(2, "5.00")
+        result = serumscope_run(sites, db)
+        assert result.returncode == EXIT_OK, result.stderr
+        assert "1 evaluated" in result.stdout
+        stale = query(
+            db,
+            "SELECT e.rubric, e.listing_id FROM evaluations e JOIN listings l ON l.id = e.listing_id "
+            "WHERE e.input_hash IS NOT l.input_hash",
+        )
+        assert stale == []
+        assert query(db, "SELECT DISTINCT rubric FROM evaluations ORDER BY rubric") == [
+            ("extended",),
+            ("post",),
+        ]
+        log = Path(latest_run(db)["log_path"]).read_text()
+        assert "evaluation (post)" in log and "evaluation (extended)" in log

@@ -31,7 +31,10 @@ LOG_DIR_OPTION = click.option(
     help="Folder for the per-run log files [default: logs/ beside the database].",
 )
 RUBRIC_OPTION = click.option(
-    "--rubric", default="post", show_default=True, help="Rubric to evaluate listings with."
+    "--rubric",
+    "rubrics",
+    multiple=True,
+    help="Rubric to evaluate with (repeatable) [default: post and every rubric already scored].",
 )
 SETTING_OPTION = click.option(
     "--setting",
@@ -54,7 +57,7 @@ def run_command(
     sites: Path,
     db_path: Path,
     log_dir: Path | None,
-    rubric: str,
+    rubrics: tuple[str, ...],
     crawl_settings: tuple[str, ...],
     quiet: bool,
 ):
@@ -80,7 +83,7 @@ def run_command(
 
     try:
         result = run_once(
-            sites, db_path, log_dir, rubric=rubric, crawl_settings=crawl_settings, echo=echo
+            sites, db_path, log_dir, rubrics=rubrics, crawl_settings=crawl_settings, echo=echo
         )
     except RunLocked as locked:
         click.echo(f"serumscope run: {locked}", err=True)
@@ -114,7 +117,7 @@ def schedule_command(
     sites: Path,
     db_path: Path,
     log_dir: Path | None,
-    rubric: str,
+    rubrics: tuple[str, ...],
     crawl_settings: tuple[str, ...],
     max_runs: int | None,
 ):
@@ -131,7 +134,9 @@ def schedule_command(
         interval = parse_duration(every)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--every") from None
-    arguments = ["--sites", str(sites), "--db", str(db_path), "--rubric", rubric]
+    arguments = ["--sites", str(sites), "--db", str(db_path)]
+    for rubric in rubrics:
+        arguments += ["--rubric", rubric]
     if log_dir is not None:
         arguments += ["--log-dir", str(log_dir)]
     for setting in crawl_settings:
