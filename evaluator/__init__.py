@@ -11,9 +11,6 @@ from evaluator.score import apply_rubric, load_rubric, rubric_rules
 
 __all__ = ["evaluate", "load_rubric"]
 
-VERDICTS = ("recommend", "consider", "avoid", "not-scored")
-STATUSES = ("pass", "partial", "fail", "unknown")
-
 
 def evaluate(listing: dict, rubric: str = "post") -> dict:
     """Score ``listing`` with the rubric ``data/rubrics/<rubric>.toml``.

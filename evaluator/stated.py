@@ -1,0 +1,182 @@
+"""Actives across a whole listing: which ones it highlights, what percentages it states for them, and
+which vitamin C forms it contains."""
+
+from __future__ import annotations
+
+import re
+
+from evaluator.actives import find_mentions, percent_facts
+from evaluator.text import evidence
+
+_INGREDIENTS_HEADING = re.compile(
+    r"(?im)^[ \t]*(?:full |complete )?(?:ingredients?|inci)(?: list)?[ \t]*:?[ \t]*(?:\n[^\n]*|[^\n]*)"
+)
+MAX_EVIDENCE = 3
+
+
+def _ingredient_list_spans(description: str, ingredients_text: str) -> list[tuple[int, int]]:
+    """Where the description repeats the ingredient list (after a heading, or verbatim)."""
+    spans = []
+    if "ngredient" in description or "NGREDIENT" in description or "INCI" in description:
+        spans = [m.span() for m in _INGREDIENTS_HEADING.finditer(description)]
+    head = ingredients_text.strip()[:60]
+    if head:
+        at = description.find(head)
+        if at >= 0:
+            spans.append((at, at + len(ingredients_text)))
+    return spans
+
+
+def _may_state_percent(text: str) -> bool:
+    if "%" in text:
+        return True
+    lowered = text.lower()
+    return "percent" in lowered or "per cent" in lowered or "mg" in lowered
+
+
+def read_stated(
+    fields: list[tuple[str, str]], marketing_count: int, ingredients_text: str
+) -> tuple[list[dict], dict[str, list[dict]], list[dict]]:
+    """(stated percentages, highlighted actives, ignored percentages) over all fields.
+
+    The first ``marketing_count`` fields are the shop's own words (title, description, tags, alts):
+    an active named there is "highlighted". The others (ingredient list, variant titles) only count
+    for the percentages they state. The same percentage stated twice is one fact with both quotes.
+    """
+    stated: dict[tuple, dict] = {}
+    mentioned: dict[str, list[dict]] = {}
+    ignored: list[dict] = []
+    for index, (field, text) in enumerate(fields):
+        is_marketing = index < marketing_count
+        has_hint = _may_state_percent(text)
+        if not is_marketing and not has_hint:
+            continue
+        mentions = find_mentions(text)
+        if is_marketing:
+            listed = (
+                _ingredient_list_spans(text, ingredients_text) if field == "description" else []
+            )
+            for m in mentions:
+                if not m.ingredient.active or any(s <= m.start < e for s, e in listed):
+                    continue  # an ingredient list copied into the description highlights nothing
+                quotes = mentioned.setdefault(m.ingredient.active, [])
+                if len(quotes) < MAX_EVIDENCE:
+                    quotes.append(evidence(field, text, m.start, m.end))
+        if not has_hint:
+            continue
+        found = percent_facts(field, text, mentions)
+        ignored.extend(found["ignored"][:10])
+        for item in found["bound"]:
+            key = (
+                item["active"],
+                item["ingredient"],
+                item["percent"],
+                item["percent_min"],
+                item["percent_max"],
+            )
+            if key in stated:
+                if len(stated[key]["evidence"]) < MAX_EVIDENCE:
+                    stated[key]["evidence"].append(item["evidence"])
+            else:
+                stated[key] = {**item, "evidence": [item["evidence"]]}
+    return list(stated.values()), mentioned, ignored[:20]
+
+
+def _specific_form(ingredient: object) -> str | None:
+    form = getattr(ingredient, "vitamin_c_form", None)
+    return form if form and form != "unspecified" else None
+
+
+def tie_vitamin_c_forms(actives: list[dict], items: list[dict]) -> list[dict]:
+    """Tie a plain "20% vitamin C" to its form: the same percentage stated for a named form, or the
+    only vitamin C form in the ingredient list (marked ``form_from = "ingredients"``)."""
+    specific = [a for a in actives if a["active"] == "vitamin_c" and a["form"] != "unspecified"]
+    inci_forms = {
+        _specific_form(i.get("ingredient")): i["ingredient"]
+        for i in items
+        if _specific_form(i.get("ingredient"))
+    }
+    tied = []
+    for active in actives:
+        if active["active"] == "vitamin_c" and active["form"] == "unspecified":
+            same = next(
+                (
+                    a
+                    for a in specific
+                    if a["percent"] == active["percent"]
+                    and a["percent_max"] == active["percent_max"]
+                ),
+                None,
+            )
+            if same is not None:
+                same["evidence"].extend(active["evidence"][: MAX_EVIDENCE - len(same["evidence"])])
+                continue
+            if len(inci_forms) == 1:
+                ingredient = next(iter(inci_forms.values()))
+                active = {
+                    **active,
+                    "form": ingredient.vitamin_c_form,
+                    "ingredient": ingredient.canonical,
+                    "form_from": "ingredients",
+                }
+        tied.append(active)
+    return tied
+
+
+def vitamin_c_facts(
+    items: list[dict],
+    inci_field: str | None,
+    actives: list[dict],
+    mentioned: dict[str, list[dict]],
+    ingredients_text: str,
+) -> dict:
+    """The vitamin C forms (INCI list first, then stated percentages, then anywhere in the
+    ingredients text, as kits and highlight bullets name them), whether vitamin C is named at all,
+    and the first stated vitamin C percentage."""
+    forms: dict[str, dict] = {}
+    for item in items:
+        form = _specific_form(item.get("ingredient"))
+        if form:
+            entry = forms.setdefault(
+                form, {"form": form, "position": item["position"], "evidence": []}
+            )
+            if len(entry["evidence"]) < 2:
+                entry["evidence"].append(
+                    {
+                        "field": inci_field,
+                        "text": item["raw"],
+                        "start": item["start"],
+                        "end": item["end"],
+                    }
+                )
+    for active in actives:
+        form = active["form"]
+        if form and form != "unspecified" and form not in forms:
+            forms[form] = {"form": form, "position": None, "evidence": active["evidence"][:2]}
+    if not forms and ingredients_text:
+        for m in find_mentions(ingredients_text):
+            form = _specific_form(m.ingredient)
+            if form and form not in forms:
+                forms[form] = {
+                    "form": form,
+                    "position": None,
+                    "evidence": [evidence("ingredients_text", ingredients_text, m.start, m.end)],
+                }
+    amounts = (
+        a["percent"] if a["percent"] is not None else a["percent_min"]
+        for a in actives
+        if a["active"] == "vitamin_c"
+    )
+    percent = next((p for p in amounts if p is not None), None)
+    if forms:
+        reason = ", ".join(forms)
+    elif "vitamin_c" in mentioned:
+        reason = "vitamin C is named but its form is not"
+    else:
+        reason = "no vitamin C form found"
+    return {
+        "forms": list(forms.values()),
+        "mentioned": "vitamin_c" in mentioned or bool(forms),
+        "percent": percent,
+        "reason": reason,
+    }
