@@ -265,3 +265,27 @@ def test_a_sites_file_without_shops_is_a_clear_failure(tmp_path):
     assert finished.returncode == 2
     assert "no enabled [[shop]] to crawl" in finished.stderr
     assert not (tmp_path / "x.db").exists()
+
+
+def test_an_unexpected_error_is_recorded_as_a_failed_run(tmp_path):
+    sites = tmp_path / "sites.toml"
+    sites.write_text(
+        '[[shop]]\nname = "x"\nplatform = "shopify"\nbase_url = "http://127.0.0.1:9"\n'
+    )
+    not_a_folder = tmp_path / "logs-file"
+    not_a_folder.write_text("")
+    db_path = tmp_path / "x.db"
+    finished = subprocess.run(
+        [*serumscope_command(), "run", "--sites", str(sites), "--db", str(db_path)]
+        + ["--log-dir", str(not_a_folder / "logs")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert finished.returncode == 2
+    assert finished.stdout.startswith("run 1 failed: NotADirectoryError")
+    db = open_db(db_path)
+    row = db["runs"].get(1)
+    db.close()
+    assert (row["status"], row["exit_code"], row["phase"]) == ("failed", 2, "start")
+    assert "NotADirectoryError" in row["error"]
