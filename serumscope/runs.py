@@ -7,14 +7,15 @@ the shop's answer looks broken), evaluate what is new or changed, and record the
 
 Exit status (also in ``runs.exit_code``):
 
-==  ============================================================================================
-0   ok: every shop answered normally and evaluation succeeded
-1   partial: some shops failed or look suspect (their listings are kept as they were), or the
-    evaluation failed; what did come in is stored
-2   failed: no shop answered normally (or the sites file / crawl could not start)
-75  locked: another run holds the lock (EX_TEMPFAIL: try again later); nothing was done
+=========  ===================================================================================
+0          ok: every shop answered normally and evaluation succeeded
+1          partial (or suspect): some shops failed or look suspect (their listings are kept as
+           they were), or the evaluation failed; what did come in is stored
+2          failed: no shop answered normally, the sites file is unusable, or an unexpected error
+           (its traceback is in the run's log)
+75         locked: another run holds the lock (EX_TEMPFAIL: try again later); nothing was done
 130 / 143  interrupted by SIGINT / SIGTERM; recorded as ``interrupted``
-==  ============================================================================================
+=========  ===================================================================================
 """
 
 from __future__ import annotations
