@@ -21,7 +21,7 @@ _SEGMENT_BREAK = re.compile(
 )
 # One ingredient: text up to a top-level separator, with parentheses/brackets kept whole (2 levels).
 _ITEM = re.compile(
-    r"(?:[^,;•()\[\]\n]|(?<=\d),(?=\d)|\((?:[^()]|\([^()]*\))*\)|\[(?:[^\[\]]|\[[^\[\]]*\])*\])+"
+    r"(?:[^,;•()\[\]\n]++|(?<=\d),(?=\d)|\((?:[^()]++|\([^()]*\))*\)|\[(?:[^\[\]]++|\[[^\[\]]*\])*\])+"
 )
 _MAY_CONTAIN = re.compile(r"(?i)[(\[]?\s*(?:\bmay contain\b|\+/-)\s*[)\]]?\s*:?")
 _INLINE_PERCENT = re.compile(r"\s*\(?\s*\d+(?:[.,]\d+)?\s*%\s*\)?")
@@ -62,6 +62,13 @@ def canonicalise(raw: str) -> Ingredient | None:
     return None
 
 
+def _may_contain(text: str, start: int, end: int) -> re.Match[str] | None:
+    """The "may contain" / "+/-" marker in text[start:end], if any (cheap test first)."""
+    if "+/-" not in text and "ontain" not in text and "ONTAIN" not in text:
+        return None
+    return _MAY_CONTAIN.search(text, start, end)
+
+
 def _segments(text: str) -> list[tuple[int, int, bool]]:
     """(start, end, follows a drug-facts label such as "Active ingredients:") for each part."""
     if "\n" not in text and "<" not in text and ":" not in text and ". " not in text:
@@ -77,7 +84,7 @@ def _segments(text: str) -> list[tuple[int, int, bool]]:
 
 
 def _items(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    marker = _MAY_CONTAIN.search(text, start, end)
+    marker = _may_contain(text, start, end)
     if marker is not None and marker.start() > start:
         return _items(text, start, marker.start()) + _items(text, marker.end(), end)
     items = []
@@ -148,7 +155,7 @@ def parse_ingredients(listing: dict) -> dict:
         return {"status": "unknown", "reason": reason, "field": None, "items": [], "evidence": []}
     items = []
     for start, end, spans_of_items in spans:
-        marker = _MAY_CONTAIN.search(text, start, end)
+        marker = _may_contain(text, start, end)
         may_contain_at = marker.start() if marker else end
         for s, e in spans_of_items:
             raw = text[s:e]
