@@ -11,6 +11,7 @@ import re
 from bisect import bisect_left
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import NamedTuple
 
 from evaluator.text import evidence
 from evaluator.units import factor
@@ -45,8 +46,7 @@ _DELIMITER_AFTER = re.compile(r"\s*\)?\s*(?:$|[,;.)\n/+&]|and\b|\|)", re.I)
 MAX_GAP = 40
 
 
-@dataclass(frozen=True, slots=True)
-class Mention:
+class Mention(NamedTuple):  # a NamedTuple: built thousands of times per second
     start: int
     end: int
     ingredient: Ingredient
