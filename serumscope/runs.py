@@ -54,6 +54,9 @@ SUSPECT_SHARE = 0.5
 SUSPECT_MIN_LISTINGS = 4
 # Per-URL errors that mean "this product no longer exists" rather than "could not tell".
 GONE_HTTP_STATUSES = (404, 410)
+# Errors that are the shop's choice or a typo, not a failure to read it (crawler.extensions has the
+# same set; imported from there it would load Scrapy into every run process).
+SOFT_ERROR_KINDS = ("robots", "junk-url", "offsite")
 
 log = logging.getLogger("serumscope.runs")
 
@@ -160,7 +163,7 @@ def mark_interrupted_runs(db: sqlite_utils.Database) -> list[str]:
 class ShopOutcome:
     """How one shop fared in a run and what reconciling it did."""
 
-    status: str  # ok | failed | suspect
+    status: str  # ok | partial | failed | suspect
     seen: int
     listed_before: int
     errors: int
@@ -240,6 +243,10 @@ def reconcile_shop(
     elif finish_reason not in (None, "", "finished"):
         outcome.status = "failed"
         outcome.reason = f"the shop's crawl ended early ({finish_reason})"
+    elif unattributed := _errors_not_on_listing_pages(db, shop, crawl_run_id):
+        # A feed page or sitemap that failed hides an unknown set of products.
+        outcome.status = "partial"
+        outcome.reason = f"{unattributed} failed pages that list products (feeds, sitemaps)"
 
     with db.conn:
         outcome.back = db.execute(
@@ -259,6 +266,18 @@ def reconcile_shop(
                 {**params, "gone_at": gone_at},
             ).rowcount
     return outcome
+
+
+def _errors_not_on_listing_pages(db: sqlite_utils.Database, shop: str, crawl_run_id: int) -> int:
+    """Hard errors of this run on URLs that are not a stored listing's page (404/410 aside)."""
+    return db.execute(
+        f"""SELECT count(*) FROM crawl_errors
+            WHERE run_id = :run AND shop = :shop AND kind NOT IN {SOFT_ERROR_KINDS}
+              AND coalesce(status, 0) NOT IN {GONE_HTTP_STATUSES}
+              AND coalesce(url, '') NOT IN (
+                  SELECT url FROM listings WHERE shop = :shop AND url IS NOT NULL)""",
+        {"shop": shop, "run": crawl_run_id},
+    ).fetchone()[0]
 
 
 @dataclass

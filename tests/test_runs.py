@@ -160,6 +160,30 @@ def test_pages_confirmed_unchanged_count_as_seen_whatever_the_crawler_counted(db
     assert (outcome.status, outcome.seen, outcome.gone) == ("ok", 2, 0)
 
 
+def test_a_failed_feed_page_means_nothing_is_marked_gone(db):
+    crawl(db, 1, "glow", [1, 2, 3, 4, 5, 6])
+    crawl(db, 2, "glow", [1, 2, 3, 4, 5])
+    db["crawl_errors"].insert_all(
+        [
+            {"run_id": 2, "shop": "glow", "url": "http://127.0.0.1/products.json?page=2",
+             "kind": "http", "status": 500},
+            {"run_id": 2, "shop": "glow", "url": "http://127.0.0.1/private", "kind": "robots"},
+            {"run_id": 2, "shop": "glow", "url": "http://127.0.0.1/old", "kind": "http", "status": 404},
+        ]
+    )  # fmt: skip
+    outcome = reconcile_shop(db, "glow", 2, crawl_completed=True)
+    assert (outcome.status, outcome.gone) == ("partial", 0)
+    assert "1 failed pages that list products" in outcome.reason
+    assert gone(db, "glow") == set()
+
+
+def test_soft_error_kinds_match_the_crawlers():
+    from crawler.extensions import SOFT_ERROR_KINDS as CRAWLER_SOFT_ERROR_KINDS
+    from serumscope.runs import SOFT_ERROR_KINDS
+
+    assert set(SOFT_ERROR_KINDS) == set(CRAWLER_SOFT_ERROR_KINDS)
+
+
 def test_first_crawl_of_a_shop_that_only_errors_is_failed(db):
     db["crawl_runs"].insert({"id": 1, "status": "failed", "finished_at": "t"})
     db["crawl_errors"].insert(
@@ -174,6 +198,7 @@ def test_first_crawl_of_a_shop_that_only_errors_is_failed(db):
         (["ok", "ok"], None, ("ok", 0)),
         (["ok", "failed"], None, ("partial", 1)),
         (["ok", "suspect"], None, ("suspect", 1)),
+        (["ok", "partial"], None, ("partial", 1)),
         (["ok"], "evaluation failed: boom", ("partial", 1)),
         (["failed", "failed"], None, ("failed", 2)),
         (["suspect", "failed"], None, ("suspect", 2)),
