@@ -9,8 +9,8 @@ Exit status (also in ``runs.exit_code``):
 
 =========  ===================================================================================
 0          ok: every shop answered normally and evaluation succeeded
-1          partial (or suspect): some shops failed or look suspect (their listings are kept as
-           they were), or the evaluation failed; what did come in is stored
+1          partial (or suspect): some shops failed, look suspect or were read only in part (their
+           listings are kept as they were), or the evaluation failed; what did come in is stored
 2          failed: no shop answered normally, the sites file is unusable, or an unexpected error
            (its traceback is in the run's log)
 75         locked: another run holds the lock (EX_TEMPFAIL: try again later); nothing was done
@@ -495,11 +495,11 @@ class _Cycle:
 
 def _overall(shops: dict[str, ShopOutcome], evaluation_error: str | None) -> tuple[str, int]:
     statuses = [s.status for s in shops.values()]
-    ok = statuses.count("ok")
-    if not statuses or ok == 0:
+    answered = statuses.count("ok") + statuses.count("partial")
+    if answered == 0:
         status = "suspect" if "suspect" in statuses else "failed"
         return status, EXIT_FAILED
-    if ok < len(statuses):
+    if answered < len(statuses) or "partial" in statuses:
         return ("suspect" if "suspect" in statuses else "partial"), EXIT_PARTIAL
     if evaluation_error:
         return "partial", EXIT_PARTIAL

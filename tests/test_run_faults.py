@@ -48,7 +48,8 @@ INGREDIENTS = "Aqua, Ascorbic Acid, Glycerin, Tocopherol, Ferulic Acid, Sodium H
 class ShopifyShop:
     """A Shopify-format shop: ``/products.json?limit=&page=``, ``/products/<handle>.json``.
 
-    ``mode``: ``normal``, ``error`` (every URL answers 500) or ``empty`` (an empty products feed).
+    ``mode``: ``normal``, ``error`` (every URL answers 500) or ``empty`` (an empty products feed);
+    feed pages in ``failing_pages`` answer 500.
     ``delay`` seconds are added to every answer; ``page_size`` caps the products per feed page.
     """
 
@@ -56,6 +57,7 @@ class ShopifyShop:
         self.name = name
         self.page_size = page_size
         self.mode = "normal"
+        self.failing_pages: set[int] = set()
         self.delay = 0.0
         self.requests = 0
         self.products = {n: self.make_product(n) for n in range(1, count + 1)}
@@ -132,6 +134,8 @@ class ShopifyShop:
         if parsed.path == "/products.json":
             query = parse_qs(parsed.query)
             page = int(query.get("page", ["1"])[0])
+            if page in self.failing_pages:
+                return 500, None
             limit = min(int(query.get("limit", ["30"])[0]), self.page_size)
             items = [] if self.mode == "empty" else list(self.products.values())
             return 200, {"products": items[(page - 1) * limit : page * limit]}
@@ -380,6 +384,26 @@ def test_a_shop_answering_garbage_is_suspect_and_keeps_its_listings(tmp_path):
         assert events == [
             ("steady:1005", "gone", crawl_runs[-2]),
             ("steady:1005", "back", crawl_runs[-1]),
+        ]
+
+
+def test_a_feed_page_that_fails_keeps_the_products_it_would_have_listed(tmp_path):
+    with ShopifyShop(12, page_size=4) as shop:
+        sites, db = write_sites(tmp_path, shop), tmp_path / "serumscope.db"
+        assert serumscope_run(sites, db).returncode == EXIT_OK
+        del shop.products[1]
+        shop.failing_pages = {3}
+        result = serumscope_run(sites, db)
+        assert result.returncode == EXIT_PARTIAL, result.stderr
+        shops = json.loads(latest_run(db)["shops"])
+        assert shops["testshop"]["status"] == "partial"
+        assert shops["testshop"]["seen"] == 8
+        assert scalar(db, "SELECT count(*) FROM listings WHERE gone_since IS NOT NULL") == 0
+
+        shop.failing_pages = set()
+        assert serumscope_run(sites, db).returncode == EXIT_OK
+        assert query(db, "SELECT id FROM listings WHERE gone_since IS NOT NULL") == [
+            ("testshop:1001",)
         ]
 
 

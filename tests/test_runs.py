@@ -199,6 +199,8 @@ def test_first_crawl_of_a_shop_that_only_errors_is_failed(db):
         (["ok", "failed"], None, ("partial", 1)),
         (["ok", "suspect"], None, ("suspect", 1)),
         (["ok", "partial"], None, ("partial", 1)),
+        (["partial"], None, ("partial", 1)),
+        (["partial", "suspect"], None, ("suspect", 1)),
         (["ok"], "evaluation failed: boom", ("partial", 1)),
         (["failed", "failed"], None, ("failed", 2)),
         (["suspect", "failed"], None, ("suspect", 2)),

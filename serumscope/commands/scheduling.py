@@ -70,9 +70,10 @@ def run_command(
     appearances) is kept by the database itself. Ends with a one-line summary; the full log is
     written to logs/run-<id>-<time>.log.
 
-    Exit status: 0 ok; 1 partial (some shops failed or look suspect, or evaluation failed); 2 failed
-    (no shop answered normally, or the sites file is unusable); 75 another run holds the lock
-    (nothing done); 130/143 interrupted by SIGINT/SIGTERM.
+    Exit status: 0 ok; 1 partial (some shops failed, look suspect or were read only in part, or
+    evaluation failed); 2 failed (no shop answered normally, the sites file is unusable, or an
+    unexpected error); 75 another run holds the lock (nothing done); 130/143 interrupted by
+    SIGINT/SIGTERM.
     """
     from crawler.sites import SitesError
     from serumscope.runs import EXIT_FAILED, EXIT_LOCKED, RunInterrupted, RunLocked, run_once
