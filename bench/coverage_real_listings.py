@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from evaluator import evaluate  # noqa: E402
+from evaluator.schema import problems  # noqa: E402
 
 DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "shared" / "data" / "real_listings"
 SERUM_TYPES = {"serum", "treatment", "oil"}
@@ -85,10 +86,14 @@ def main() -> None:
         "strong vitamin C serums/oils": Counter(),
     }
     misses = []
+    invalid = parser_errors = 0
     started = time.process_time()
     for row in rows:
         listing = listing_from_row(row)
-        facts = evaluate(listing)["facts"]
+        result = evaluate(listing)
+        facts = result["facts"]
+        invalid += bool(problems(result, listing))
+        parser_errors += bool(facts["problems"])
         seen = {
             "a vitamin C form": bool(facts["vitamin_c"]["forms"]),
             "vitamin C named (form or words)": facts["vitamin_c"]["mentioned"],
@@ -136,6 +141,7 @@ def main() -> None:
         )
         line += f"{counter['ingredients known']:>20,} ({share:6.1%})    "
     print(line)
+    print(f"outputs failing the schema: {invalid}; listings with a parser error: {parser_errors}")
     for name, ingredients in misses[: args.show_misses]:
         print(f"  no form: {name!r}: {ingredients!r}")
 
