@@ -99,6 +99,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300, help="requests per endpoint")
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--db", type=Path, help="reuse (or create) this database")
+    parser.add_argument(
+        "--setting",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="Datasette setting passed to serumscope serve (repeatable)",
+    )
     args = parser.parse_args()
 
     folder = tempfile.TemporaryDirectory()
@@ -115,7 +123,8 @@ def main() -> None:
     base_url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-c", "from serumscope.cli import cli; cli()"]
     server = subprocess.Popen(
-        [*command, "serve", "--db", str(db_path), "--port", str(port), "--no-refresh"],
+        [*command, "serve", "--db", str(db_path), "--port", str(port), "--no-refresh"]
+        + [part for name, value in args.setting for part in ("--setting", name, value)],
         stdout=subprocess.DEVNULL,
     )
     try:
@@ -129,7 +138,9 @@ def main() -> None:
         folder.cleanup()
 
     baseline_p99 = results[BASELINE]["p99"]
+    settings = " ".join(f"{name}={value}" for name, value in args.setting) or "serumscope defaults"
     print(f"\n{args.listings:,} listings, {args.clients} clients, {args.requests} requests each")
+    print(f"settings: {settings}")
     print(f"{'endpoint':38} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'p99/base':>9} errors")
     for name, result in results.items():
         ratio = result["p99"] / baseline_p99

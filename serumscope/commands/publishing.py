@@ -26,7 +26,7 @@ def prepare_for_serving(db_path: Path) -> None:
     db.close()
 
 
-def run_site(db_path: Path, host: str, port: int) -> None:
+def run_site(db_path: Path, host: str, port: int, settings: dict | None = None) -> None:
     """Serve ``db_path`` with Datasette until interrupted."""
     import asyncio
 
@@ -34,7 +34,7 @@ def run_site(db_path: Path, host: str, port: int) -> None:
 
     from serumscope.site import make_datasette
 
-    ds = make_datasette(db_path)
+    ds = make_datasette(db_path, settings)
     asyncio.run(ds.invoke_startup())
     click.echo(f"serumscope site: http://{host}:{port}/  (Ctrl-C to stop)", err=True)
     uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on")
@@ -57,7 +57,18 @@ def run_site(db_path: Path, host: str, port: int) -> None:
     show_default=True,
     help="Rebuild the full-text search index before serving (the site itself never writes).",
 )
-def serve(db_path: Path, host: str, port: int, refresh: bool) -> None:
+@click.option(
+    "-s",
+    "--setting",
+    "settings",
+    multiple=True,
+    type=(str, str),
+    metavar="NAME VALUE",
+    help="Override a Datasette setting, e.g. -s sql_time_limit_ms 5000 (repeatable).",
+)
+def serve(
+    db_path: Path, host: str, port: int, refresh: bool, settings: tuple[tuple[str, str], ...]
+) -> None:
     """Serve the scores as a Datasette site and JSON API.
 
     Browse the top picks, each listing's evidence, facets, charts and canned queries; every page
@@ -73,7 +84,28 @@ def serve(db_path: Path, host: str, port: int, refresh: bool) -> None:
             prepare_for_serving(db_path)
         except sqlite3.OperationalError as error:  # a read-only copy is still worth serving
             click.echo(f"not refreshing the search index ({error}); serving as is", err=True)
-    run_site(db_path, host, port)
+    run_site(db_path, host, port, parse_settings(settings))
+
+
+def parse_settings(pairs: tuple[tuple[str, str], ...]) -> dict:
+    """Datasette settings from NAME VALUE pairs, typed like the defaults they replace."""
+    from datasette.app import DEFAULT_SETTINGS
+
+    settings = {}
+    for name, value in pairs:
+        if name not in DEFAULT_SETTINGS:
+            raise click.BadParameter(f"unknown Datasette setting {name!r}", param_hint="--setting")
+        default = DEFAULT_SETTINGS[name]
+        try:
+            if isinstance(default, bool):
+                settings[name] = value.lower() in ("1", "true", "on", "yes")
+            elif isinstance(default, int):
+                settings[name] = int(value)
+            else:
+                settings[name] = value
+        except ValueError:
+            raise click.BadParameter(f"{name} needs a number, not {value!r}") from None
+    return settings
 
 
 def serumscope_command() -> list[str]:
