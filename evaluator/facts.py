@@ -77,7 +77,12 @@ def read_facts(listing: dict) -> dict:
     items = inci["items"]
     actives, mentioned, ignored = _guard(
         problems, "percentages", ([], {}, []),
-        lambda: read_stated(fields, len(marketing), ingredients_text),
+        lambda: read_stated(
+            fields,
+            len(marketing),
+            ingredients_text,
+            [(e["start"], e["end"]) for e in inci["evidence"] if e["field"] == "ingredients_text"],
+        ),
     )  # fmt: skip
     actives = _guard(
         problems, "vitamin C forms", actives, lambda: tie_vitamin_c_forms(actives, items)

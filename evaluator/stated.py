@@ -35,27 +35,38 @@ def _may_state_percent(text: str) -> bool:
 
 
 def read_stated(
-    fields: list[tuple[str, str]], marketing_count: int, ingredients_text: str
+    fields: list[tuple[str, str]],
+    marketing_count: int,
+    ingredients_text: str,
+    inci_spans: list[tuple[int, int]] = (),
 ) -> tuple[list[dict], dict[str, list[dict]], list[dict]]:
     """(stated percentages, highlighted actives, ignored percentages) over all fields.
 
     The first ``marketing_count`` fields are the shop's own words (title, description, tags, alts):
-    an active named there is "highlighted". The others (ingredient list, variant titles) only count
-    for the percentages they state. The same percentage stated twice is one fact with both quotes.
+    an active named there is "highlighted", and so is one named in the ingredients field outside the
+    INCI list itself (``inci_spans``: "Key ingredients" bullets above the list). Variant titles only
+    count for the percentages they state. The same percentage stated twice is one fact with both
+    quotes.
     """
     stated: dict[tuple, dict] = {}
     mentioned: dict[str, list[dict]] = {}
     ignored: list[dict] = []
+    covered = sum(end - start for start, end in inci_spans)
+    extra_ingredient_words = len(ingredients_text.strip()) > covered + 10
     for index, (field, text) in enumerate(fields):
-        is_marketing = index < marketing_count
+        is_ingredients = field == "ingredients_text"
+        is_marketing = index < marketing_count or (is_ingredients and extra_ingredient_words)
         has_hint = _may_state_percent(text)
         if not is_marketing and not has_hint:
             continue
         mentions = find_mentions(text)
         if is_marketing:
-            listed = (
-                _ingredient_list_spans(text, ingredients_text) if field == "description" else []
-            )
+            if field == "description":
+                listed = _ingredient_list_spans(text, ingredients_text)
+            elif is_ingredients:
+                listed = list(inci_spans)
+            else:
+                listed = []
             for m in mentions:
                 if not m.ingredient.active or any(s <= m.start < e for s, e in listed):
                     continue  # an ingredient list copied into the description highlights nothing

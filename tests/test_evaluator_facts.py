@@ -135,3 +135,17 @@ def test_laa_outside_the_window_is_partial():
     )
     assert result["vitamin_c_form"]["status"] == "partial"
     assert "outside the 10–20% window" in result["vitamin_c_form"]["reason"]
+
+
+def test_key_ingredient_bullets_above_the_list_are_highlighted():
+    listing = {
+        "description": "15% vitamin C",
+        "ingredients_text": "-Vitamin C: brightens. -Ferulic Acid: protects.\nWater, Ascorbic Acid, Ferulic Acid",
+    }
+    found = facts(**listing)
+    assert found["mentioned_actives"]["ferulic_acid"][0]["field"] == "ingredients_text"
+    assert breakdown("post", **listing)["active_percentages"]["status"] == "partial"
+    plain = facts(
+        description="15% vitamin C", ingredients_text="Water, Ascorbic Acid, Ferulic Acid."
+    )
+    assert "ferulic_acid" not in plain["mentioned_actives"]
