@@ -33,6 +33,7 @@ limit 10
 VERDICT_COUNTS_SQL = """
 select verdict, count(*) as listings from scores
 where verdict is not null and gone_since is null group by verdict
+order by case verdict when 'recommend' then 0 when 'consider' then 1 when 'avoid' then 2 else 3 end
 """
 LISTING_SQL = "select * from listings where id = ?"
 VARIANTS_SQL = "select * from variants where listing_id = ? order by position"
