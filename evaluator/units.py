@@ -7,11 +7,23 @@ Conversion factors are computed once per unit and cached: pint parsing costs far
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
+from typing import Any
 
-import pint
 
-ureg = pint.UnitRegistry()
+@cache
+def registry() -> Any:
+    """serumscope's pint UnitRegistry, built on first use (pint takes ~0.2 s to import and build)."""
+    import pint
+
+    return pint.UnitRegistry()
+
+
+def __getattr__(name: str) -> Any:  # ``units.ureg`` stays available, built lazily
+    if name == "ureg":
+        return registry()
+    raise AttributeError(name)
+
 
 # shop wording (lower case, dots and spaces removed) -> pint unit name
 UNIT_WORDS: dict[str, str] = {
@@ -56,7 +68,7 @@ def unit_name(shop_unit: str) -> str | None:
 @lru_cache(maxsize=64)
 def factor(from_unit: str, to_unit: str) -> float:
     """How many ``to_unit`` one ``from_unit`` is (pint names), computed once by pint."""
-    return float(ureg.Quantity(1, from_unit).to(to_unit).magnitude)
+    return float(registry().Quantity(1, from_unit).to(to_unit).magnitude)
 
 
 def to_millilitres(value: float, shop_unit: str) -> float | None:
