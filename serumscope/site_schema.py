@@ -164,9 +164,17 @@ TRIGGERS: dict[str, str] = {
     "scores_listing_insert": f"""AFTER INSERT ON listings BEGIN
   {_scores_row_sql("NEW.id")}
 END""",
-    "scores_listing_update": f"""AFTER UPDATE OF id, shop, brand, title, url, last_seen, gone_since
-ON listings BEGIN
-  DELETE FROM scores WHERE listing_id = OLD.id AND OLD.id IS NOT NEW.id;
+    # A re-crawl changes last_seen of every listing it sees: update in place, and only what changed.
+    "scores_listing_update": """AFTER UPDATE OF shop, brand, title, url, last_seen, gone_since
+ON listings WHEN OLD.id IS NEW.id AND (OLD.shop IS NOT NEW.shop OR OLD.brand IS NOT NEW.brand
+  OR OLD.title IS NOT NEW.title OR OLD.url IS NOT NEW.url OR OLD.last_seen IS NOT NEW.last_seen
+  OR OLD.gone_since IS NOT NEW.gone_since) BEGIN
+  UPDATE scores SET shop = NEW.shop, brand = NEW.brand, name = NEW.title, url = NEW.url,
+    last_seen = NEW.last_seen, gone_since = NEW.gone_since
+  WHERE listing_id = NEW.id;
+END""",
+    "scores_listing_id_change": f"""AFTER UPDATE OF id ON listings WHEN OLD.id IS NOT NEW.id BEGIN
+  DELETE FROM scores WHERE listing_id = OLD.id;
   {_scores_row_sql("NEW.id")}
 END""",
     "scores_listing_delete": """AFTER DELETE ON listings BEGIN
