@@ -7,6 +7,7 @@ the dashboards and the templates can name it. Datasette opens a mutable database
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,29 @@ def highlighted_evidence(source: str | None, evidence: dict) -> list[tuple[str, 
         (source[end:after_end] + ("…" if after_end < len(source) else ""), False),
     ]
     return [segment for segment in segments if segment[0]]
+
+
+FIELD_PATH = re.compile(r"^(?P<name>\w+)(?:\[(?P<index>\d+)\])?(?:\.(?P<key>\w+))?$")
+
+
+def field_text(listing: dict, variants: list[dict], field: str | None) -> str | None:
+    """The text an evidence ``field`` names: ``description``, ``image_alts[0]``,
+    ``variants[1].price``; None when the path does not lead to text."""
+    match = FIELD_PATH.match(field or "")
+    if not match:
+        return None
+    name, index, key = match["name"], match["index"], match["key"]
+    value: Any = variants if name == "variants" else listing.get(name)
+    if isinstance(value, str) and index is not None:
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    if index is not None:
+        value = value[int(index)] if isinstance(value, list) and int(index) < len(value) else None
+    if key is not None:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def fts_query(text: str | None) -> str:

@@ -25,6 +25,7 @@ from serumscope.db import open_db
 from serumscope.paths import DATASETTE_DIR, REPO_ROOT
 from serumscope.site import (
     SITE_DB_NAME,
+    field_text,
     fts_query,
     highlighted_evidence,
     listing_path,
@@ -500,3 +501,27 @@ def test_listing_page_charts_its_price_history(two_day_ds, two_day_db):
 def test_search_finds_a_listing_new_on_day_two_without_a_manual_refresh(two_day_ds):
     found = get(two_day_ds, f"/{SITE_DB_NAME}/search.json?q=firming+ampoule&_shape=array").json()
     assert "C Firming Ampoule 18%" in [row["name"] for row in found]
+
+
+@pytest.mark.parametrize(
+    ("field", "expected"),
+    [
+        ("description", "Packed in amber glass."),
+        ("image_alts[1]", "back label"),
+        ("image_alts[5]", None),
+        ("variants[1].price", "30.00"),
+        ("variants[0].available", None),
+        ("variants[9].price", None),
+        ("title.x", None),
+        ("__class__", None),
+        (None, None),
+    ],
+)
+def test_field_text_follows_evidence_paths(field, expected):
+    listing = {
+        "description": "Packed in amber glass.",
+        "image_alts": '["front", "back label"]',
+        "title": "Serum",
+    }
+    variants = [{"price": "20.00", "available": 1}, {"price": "30.00"}]
+    assert field_text(listing, variants, field) == expected

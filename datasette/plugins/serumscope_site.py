@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 from datasette import hookimpl
 from serumscope.site import (
     SITE_DB_NAME,
+    field_text,
     fts_query,
     highlighted_evidence,
     listing_id_from_path,
@@ -99,6 +100,7 @@ async def listing_page(datasette, request):
     if not listings:
         raise NotFound(f"No listing {listing_id!r}")
     listing = listings[0]
+    variants = await _rows(db, VARIANTS_SQL, [listing_id])
     evaluations = await _rows(db, EVALUATIONS_SQL, [listing_id])
     for evaluation in evaluations:
         evaluation["vitamin_c_forms"] = _decoded(evaluation["vitamin_c_forms"]) or []
@@ -107,7 +109,9 @@ async def listing_page(datasette, request):
             criterion["quotes"] = [
                 {
                     "field": item.get("field"),
-                    "segments": highlighted_evidence(listing.get(item.get("field")), item),
+                    "segments": highlighted_evidence(
+                        field_text(listing, variants, item.get("field")), item
+                    ),
                 }
                 for item in criterion.get("evidence") or []
             ]
@@ -120,7 +124,7 @@ async def listing_page(datasette, request):
                 "listing": listing,
                 "shop_url": safe_http_url(listing.get("url")),
                 "description_formatted": sanitised_description(listing.get("description_html")),
-                "variants": await _rows(db, VARIANTS_SQL, [listing_id]),
+                "variants": variants,
                 "evaluations": evaluations,
                 "ingredients": await _rows(db, INGREDIENTS_SQL, [listing_id]),
                 "price_history": price_history,
