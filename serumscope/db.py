@@ -7,6 +7,8 @@ Tables are grouped by the stage that writes them: the crawler writes ``shops``, 
 
 from __future__ import annotations
 
+import fcntl
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlite_utils
@@ -155,9 +157,22 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite_utils.Database(path)
     db.execute("PRAGMA busy_timeout = 10000")
-    db.enable_wal()
-    ensure_schema(db)
+    with _schema_lock(path):
+        db.enable_wal()
+        ensure_schema(db)
     return db
+
+
+@contextmanager
+def _schema_lock(db_path: Path):
+    # Processes opening a new database at the same moment (a crawl, an evaluation, a site) would
+    # otherwise race to create the same tables; SQLite's busy timeout does not cover DDL checks.
+    with open(db_path.with_name(db_path.name + ".schema-lock"), "a") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
