@@ -14,6 +14,8 @@ from datasette.utils.asgi import NotFound, Response
 from markupsafe import Markup, escape
 
 from datasette import hookimpl
+from evaluator import load_rubric
+from evaluator.vocab import RUBRIC_DIR
 from serumscope.site import (
     SITE_DB_NAME,
     field_text,
@@ -58,20 +60,14 @@ def _site_db(datasette):
 
 
 def _rubric_names() -> list[str]:
-    from serumscope.paths import DATA_DIR
-
-    names = {path.stem for path in (DATA_DIR / "rubrics").glob("*.toml")}
+    names = {path.stem for path in RUBRIC_DIR.glob("*.toml")}
     return sorted(names, key=lambda name: (name != "post", name))
 
 
 def _load_rubric(name: str) -> dict | None:
     try:
-        from evaluator import load_rubric
-    except ImportError:
-        return None
-    try:
         return load_rubric(name)
-    except (FileNotFoundError, KeyError, ValueError):
+    except (FileNotFoundError, KeyError, ValueError):  # a broken rubric file hides only itself
         return None
 
 
