@@ -9,6 +9,7 @@ import html
 import json
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -525,3 +526,34 @@ def test_field_text_follows_evidence_paths(field, expected):
     }
     variants = [{"price": "20.00", "available": 1}, {"price": "30.00"}]
     assert field_text(listing, variants, field) == expected
+
+
+@pytest.mark.slow
+def test_demo_command_crawls_scores_and_serves(tmp_path):
+    port = free_port()
+    demo = subprocess.Popen(
+        [sys.executable, "-c", "from serumscope.cli import cli; cli()", "demo"]
+        + ["--port", str(port), "--db", str(tmp_path / "demo.db")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert demo.poll() is None, demo.stderr.read()
+            try:
+                home = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "serumscope demo did not serve within a minute"
+                time.sleep(0.3)
+        assert home.status_code == 200
+        assert home.text.count('<span class="score verdict-recommend">') >= 3
+        scores = httpx.get(f"http://127.0.0.1:{port}/{SITE_DB_NAME}/scores.json?_shape=array")
+        assert len(scores.json()) >= 40
+    finally:
+        demo.send_signal(signal.SIGINT)
+        output = demo.communicate(timeout=30)[1]
+    assert f"http://127.0.0.1:{port}/" in output
+    assert demo.returncode == 0, output
