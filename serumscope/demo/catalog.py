@@ -86,6 +86,24 @@ class Catalog:
         return [product for platform in PLATFORMS for product in self.products[platform]]
 
 
+class CatalogShop:
+    """A demo shop serving its platform's share of the catalog; `platform` names that share."""
+
+    platform: str
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.base_url = ""
+        self.catalog = catalog
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.catalog.shops[self.platform]
+
+    @property
+    def products(self) -> list[dict[str, Any]]:
+        return self.catalog.products[self.platform]
+
+
 def load_day_files(root: Path) -> dict[int, dict[str, Any]]:
     days = {}
     for path in sorted((root / "days").glob("day*.toml")):

@@ -16,7 +16,7 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
-from serumscope.demo.catalog import Catalog, parse_time
+from serumscope.demo.catalog import CatalogShop, parse_time
 from serumscope.demo.http import (
     Response,
     html_response,
@@ -52,20 +52,8 @@ def page_number(query: dict[str, list[str]]) -> int:
     return int(text) if text.isdigit() and int(text) > 0 else 1
 
 
-class RetailerShop:
+class RetailerShop(CatalogShop):
     platform = "retailer"
-
-    def __init__(self, catalog: Catalog) -> None:
-        self.catalog = catalog
-        self.base_url = ""
-
-    @property
-    def config(self) -> dict[str, Any]:
-        return self.catalog.shops["retailer"]
-
-    @property
-    def products(self) -> list[dict[str, Any]]:
-        return self.catalog.products["retailer"]
 
     def section(self, product: dict[str, Any]) -> str:
         return product["page"].get("section", "products")

@@ -11,7 +11,7 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from serumscope.demo.catalog import Catalog, parse_time, stable_number
+from serumscope.demo.catalog import CatalogShop, parse_time, stable_number
 from serumscope.demo.http import (
     Response,
     html_response,
@@ -66,20 +66,8 @@ def variant_id(product: dict[str, Any], position: int) -> int:
     return stable_number(f"shopify:{product['slug']}:{position}", 41_000_000_000_000, 9 * 10**12)
 
 
-class ShopifyShop:
+class ShopifyShop(CatalogShop):
     platform = "shopify"
-
-    def __init__(self, catalog: Catalog) -> None:
-        self.catalog = catalog
-        self.base_url = ""
-
-    @property
-    def config(self) -> dict[str, Any]:
-        return self.catalog.shops["shopify"]
-
-    @property
-    def products(self) -> list[dict[str, Any]]:
-        return self.catalog.products["shopify"]
 
     def respond(self, path: str, query: dict[str, list[str]]) -> Response:
         modified = self.catalog.modified.get("shopify")

@@ -14,7 +14,7 @@ from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
-from serumscope.demo.catalog import Catalog, DemoDataError, parse_time, stable_number
+from serumscope.demo.catalog import Catalog, CatalogShop, DemoDataError, parse_time, stable_number
 from serumscope.demo.http import (
     Response,
     html_response,
@@ -97,12 +97,8 @@ def variation_id(product: dict[str, Any], position: int) -> int:
     return stable_number(f"woo:{product['slug']}:{position}", 100000, 800000)
 
 
-class WooCommerceShop:
+class WooCommerceShop(CatalogShop):
     platform = "woocommerce"
-
-    def __init__(self, catalog: Catalog) -> None:
-        self.base_url = ""
-        self.catalog = catalog
 
     @property
     def catalog(self) -> Catalog:
@@ -123,14 +119,6 @@ class WooCommerceShop:
                     )
                 ids[number] = product["slug"]
         self._catalog = catalog
-
-    @property
-    def config(self) -> dict[str, Any]:
-        return self.catalog.shops["woocommerce"]
-
-    @property
-    def products(self) -> list[dict[str, Any]]:
-        return self.catalog.products["woocommerce"]
 
     def respond(self, path: str, query: dict[str, list[str]]) -> Response:
         modified = self.catalog.modified.get("woocommerce")
