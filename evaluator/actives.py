@@ -11,6 +11,7 @@ import re
 from bisect import bisect_left
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from itertools import islice
 from typing import NamedTuple
 
 from evaluator.text import evidence
@@ -44,6 +45,7 @@ _BEFORE_GAP = re.compile(
 _FORM_LINK = re.compile(r"\)?(?:\s*\(\s*|\s*,\s*|\s+(?:as|from|in the form of)\s+|\s*:\s*)", re.I)
 _DELIMITER_AFTER = re.compile(r"\s*\)?\s*(?:$|[,;.)\n/+&]|and\b|\|)", re.I)
 MAX_GAP = 40
+MAX_PERCENTAGES = 200  # per field; a real listing states a handful
 
 
 class Mention(NamedTuple):  # a NamedTuple: built thousands of times per second
@@ -163,7 +165,7 @@ def percent_facts(field: str, text: str, mentions: list[Mention] | None = None) 
         mentions = find_mentions(text)
     starts = [m.start for m in mentions]
     found = []
-    for match in _PERCENT.finditer(text) if has_percent else ():
+    for match in islice(_PERCENT.finditer(text), MAX_PERCENTAGES) if has_percent else ():
         number_start = match.start()
         if number_start and text[number_start - 1] in "0123456789.,":
             continue  # the tail of a longer number

@@ -24,7 +24,7 @@ _ITEM = re.compile(
     r"(?:[^,;•()\[\]\n]++|(?<=\d),(?=\d)|\((?:[^()]++|\([^()]*\))*\)|\[(?:[^\[\]]++|\[[^\[\]]*\])*\])+"
 )
 _MAY_CONTAIN = re.compile(r"(?i)[(\[]?\s*(?:\bmay contain\b|\+/-)\s*[)\]]?\s*:?")
-_INLINE_PERCENT = re.compile(r"\s*\(?\s*\d+(?:[.,]\d+)?\s*%\s*\)?")
+_INLINE_PERCENT = re.compile(r"\(?(?<![\d.,])\d{1,3}(?:[.,]\d{1,3})?[ \t]{0,3}%\)?")
 _PAREN = re.compile(r"\s*[(\[][^)\]]*[)\]]\s*")
 _PAREN_CONTENT = re.compile(r"[(\[]([^)\]]*)[)\]]")
 _PREFIX = re.compile(r"^(?:organic|certified organic|natural|pure|cold[- ]pressed)\s+", re.I)
@@ -34,6 +34,7 @@ _SENTENCE_WORDS = re.compile(
 )
 
 MIN_LIST_ITEMS = 3
+MAX_NAME_CHARS = 200  # longer "ingredients" are sentences or junk, not names: never looked up
 _COLOUR_INDEX = re.compile(
     r"(?:ci|c\.i\.)\s*\d{5}|(?:red|yellow|blue|green|orange|violet)\s+\d{1,2}(?:\s+lake)?"
 )
@@ -42,6 +43,8 @@ _COLOUR_INDEX = re.compile(
 @lru_cache(maxsize=50_000)
 def canonicalise(raw: str) -> Ingredient | None:
     """The vocabulary entry a raw ingredient name stands for, or None when it is unknown."""
+    if len(raw) > MAX_NAME_CHARS:
+        return None
     vocab = ingredients().by_key
     key = lookup_key(_INLINE_PERCENT.sub("", raw))
     candidates = [key, _PREFIX.sub("", key)]
@@ -163,7 +166,7 @@ def parse_ingredients(listing: dict) -> dict:
             item = {
                 "position": len(items) + 1,
                 "raw": raw,
-                "canonical": found.canonical if found else lookup_key(raw),
+                "canonical": found.canonical if found else lookup_key(raw[:MAX_NAME_CHARS]),
                 "known": found is not None,
                 "may_contain": s >= may_contain_at,
                 "start": s,

@@ -92,6 +92,17 @@ def test_random_listings_give_valid_output(data, rubric):
         {"title": "C serum", "variants": [{"title": "99999999 ml", "price": "99999999999"}]},
         {"title": "C serum", "ingredients_text": "(" * 5000 + "Water, Ascorbic Acid"},
         {"title": "C serum", "ingredients_text": ",,,,;;;;••••" * 1000},
+        {
+            "title": "C serum",
+            "description": "1234567890" * 20_000,
+            "ingredients_text": "1234567890" * 20_000,
+        },
+        {"title": "C serum", "ingredients_text": "citrus " * 30_000, "description": "1% " * 60_000},
+        {
+            "title": "C serum",
+            "ingredients_text": "a" + " " * 100_000 + "b, c, d",
+            "variants": [{"title": "2 x " * 9_000}],
+        },
     ],
     ids=[
         "empty",
@@ -105,6 +116,9 @@ def test_random_listings_give_valid_output(data, rubric):
         "absurd",
         "parens",
         "separators",
+        "digits",
+        "repeats",
+        "whitespace",
     ],
 )
 def test_strange_listings(data):
