@@ -149,18 +149,7 @@ def test_extended_rubric_keeps_the_chart_order():
     assert evaluate(by_title("Art Naturals"), "extended")["verdict"] == "avoid"
 
 
-# Where a demo data file's expectation and issue 4 disagree, issue 4 decides: frosted glass is
-# "clear", and an airless pump alone says nothing about light.
 DEMO_LIGHT_WORDS = {"protected": "protective", "exposed": "clear", "unstated": "unknown"}
-
-
-def _expected_light(expected: dict) -> str:
-    words = (expected.get("packaging_text") or "").lower()
-    if "frosted" in words:
-        return "clear"
-    if words.strip() == "airless pump":
-        return "unknown"
-    return DEMO_LIGHT_WORDS.get(expected["light"], expected["light"])
 
 
 def _form_of(name: str) -> str:
@@ -179,7 +168,7 @@ def test_demo_listing_facts_match_the_page(path):
     assert sorted(f["form"] for f in facts["vitamin_c"]["forms"]) == sorted(
         {_form_of(n) for n in expected["vitamin_c_forms"]}
     )
-    assert facts["light"]["value"] == _expected_light(expected)
+    assert facts["light"]["value"] == DEMO_LIGHT_WORDS[expected["light"]]
     for stated in expected["stated_percentages"]:
         matches = [
             a
