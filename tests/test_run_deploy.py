@@ -31,7 +31,7 @@ def run_arguments(command_line: str) -> list[str]:
 def accepts(arguments: list[str]) -> None:
     """Parse ``arguments`` exactly as the CLI would, without running anything."""
     context = run_command.make_context("run", list(arguments))
-    assert context.params["sites"] is not None
+    assert context.params["sites_path"] is not None
 
 
 def test_service_is_a_hardened_oneshot_running_serumscope_run():

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import click
 
-from serumscope.paths import DEFAULT_DB, DEFAULT_SITES
+from serumscope.commands.options import db_option, sites_option
 
 
 def _parse_settings(values: tuple[str, ...]) -> dict[str, object]:
@@ -48,14 +47,8 @@ def _stats_table(summary: dict) -> str:
 
 
 @click.command()
-@click.option(
-    "--sites", "sites_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_SITES,
-    show_default=True, help="Sites file listing the shops to crawl.",
-)  # fmt: skip
-@click.option(
-    "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB,
-    show_default=True, help="SQLite database to store listings in.",
-)  # fmt: skip
+@sites_option()
+@db_option("SQLite database to store listings in.")
 @click.option("--shop", "shop_names", multiple=True, help="Crawl only this shop (repeatable).")
 @click.option(
     "--setting", "-s", "setting_values", multiple=True, metavar="NAME=VALUE",

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import click
 
-from serumscope.paths import DATA_DIR, DEFAULT_DB
+from serumscope.commands.options import db_option
+from serumscope.paths import DATA_DIR
 
 DEMO_DB = DATA_DIR / "demo.db"
 
@@ -41,14 +42,7 @@ def run_site(db_path: Path, host: str, port: int, settings: dict | None = None) 
 
 
 @click.command()
-@click.option(
-    "--db",
-    "db_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_DB,
-    show_default=True,
-    help="SQLite database to publish.",
-)
+@db_option("SQLite database to publish.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8001, show_default=True, type=int, help="Port to listen on.")
 @click.option(
@@ -147,14 +141,7 @@ def build_demo_database(shops, db_path: Path) -> dict:
 
 @click.command()
 @click.option("--port", default=8001, show_default=True, type=int, help="Port of the site.")
-@click.option(
-    "--db",
-    "db_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEMO_DB,
-    show_default=True,
-    help="Database to (re)create for the demo.",
-)
+@db_option("Database to (re)create for the demo.", default=DEMO_DB)
 def demo(port: int, db_path: Path) -> None:
     """Try serumscope end to end on your machine, no internet needed.
 

@@ -7,23 +7,10 @@ from pathlib import Path
 
 import click
 
-from serumscope.paths import DEFAULT_DB, DEFAULT_SITES
+from serumscope.commands.options import db_option, sites_option
 
-SITES_OPTION = click.option(
-    "--sites",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=DEFAULT_SITES,
-    show_default=True,
-    help="Sites file (TOML) listing the shops to crawl.",
-)
-DB_OPTION = click.option(
-    "--db",
-    "db_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_DB,
-    show_default=True,
-    help="SQLite database to update.",
-)
+SITES_OPTION = sites_option(must_exist=True)
+DB_OPTION = db_option("SQLite database to update.")
 LOG_DIR_OPTION = click.option(
     "--log-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -54,7 +41,7 @@ SETTING_OPTION = click.option(
 @SETTING_OPTION
 @click.option("--quiet", "-q", is_flag=True, help="Print only the one-line summary (for cron).")
 def run_command(
-    sites: Path,
+    sites_path: Path,
     db_path: Path,
     log_dir: Path | None,
     rubrics: tuple[str, ...],
@@ -84,7 +71,7 @@ def run_command(
 
     try:
         result = run_once(
-            sites, db_path, log_dir, rubrics=rubrics, crawl_settings=crawl_settings, echo=echo
+            sites_path, db_path, log_dir, rubrics=rubrics, crawl_settings=crawl_settings, echo=echo
         )
     except RunLocked as locked:
         click.echo(f"serumscope run: {locked}", err=True)
@@ -115,7 +102,7 @@ def run_command(
 )
 def schedule_command(
     every: str,
-    sites: Path,
+    sites_path: Path,
     db_path: Path,
     log_dir: Path | None,
     rubrics: tuple[str, ...],
@@ -135,7 +122,7 @@ def schedule_command(
         interval = parse_duration(every)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--every") from None
-    arguments = ["--sites", str(sites), "--db", str(db_path)]
+    arguments = ["--sites", str(sites_path), "--db", str(db_path)]
     for rubric in rubrics:
         arguments += ["--rubric", rubric]
     if log_dir is not None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+from pathlib import Path
 
 import click
 
-from serumscope.paths import DEFAULT_DB
+from serumscope.commands.options import db_option
 
 
 def _rubric_option(function):
@@ -57,10 +58,7 @@ def score(listing_file, rubric: str, compact: bool) -> None:
 
 
 @click.command()
-@click.option(
-    "--db", "db_path", type=click.Path(dir_okay=False), default=str(DEFAULT_DB), show_default=True,
-    help="SQLite database written by `serumscope crawl`.",
-)  # fmt: skip
+@db_option("SQLite database written by `serumscope crawl`.")
 @_rubric_option
 @click.option(
     "--all",
@@ -68,7 +66,7 @@ def score(listing_file, rubric: str, compact: bool) -> None:
     is_flag=True,
     help="Re-score every listing, not only new or changed ones.",
 )
-def evaluate(db_path: str, rubric: str, everything: bool) -> None:
+def evaluate(db_path: Path, rubric: str, everything: bool) -> None:
     """Score the stored listings and save evaluations, ingredients and actives.
 
     By default only listings that are new, changed since their last evaluation, or scored with an
@@ -78,11 +76,11 @@ def evaluate(db_path: str, rubric: str, everything: bool) -> None:
     from serumscope.db import open_db
     from serumscope.evaluation_store import evaluate_db, ids_to_evaluate
 
+    db = open_db(db_path)
     try:
-        pending = len(ids_to_evaluate(open_db(db_path), rubric, everything))
+        pending = len(ids_to_evaluate(db, rubric, everything))
     except ValueError as error:
         raise click.ClickException(str(error)) from None
-    db = open_db(db_path)
     with click.progressbar(
         length=pending, label=f"Scoring with rubric {rubric}", file=sys.stderr
     ) as bar:

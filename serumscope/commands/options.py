@@ -1,0 +1,31 @@
+"""Options several commands share, declared once so their names, types and defaults agree."""
+
+from pathlib import Path
+
+import click
+
+from serumscope.paths import DEFAULT_DB, DEFAULT_SITES
+
+
+def db_option(help: str, default: Path = DEFAULT_DB):
+    """`--db FILE`, passed to the command as `db_path` (a Path)."""
+    return click.option(
+        "--db",
+        "db_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=default,
+        show_default=True,
+        help=help,
+    )
+
+
+def sites_option(must_exist: bool = False):
+    """`--sites FILE`, passed to the command as `sites_path` (a Path)."""
+    return click.option(
+        "--sites",
+        "sites_path",
+        type=click.Path(exists=must_exist, dir_okay=False, path_type=Path),
+        default=DEFAULT_SITES,
+        show_default=True,
+        help="Sites file (TOML) listing the shops to crawl.",
+    )
