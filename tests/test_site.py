@@ -146,6 +146,14 @@ def test_search_takes_fts_syntax_literally(ds, query):
     assert response.status_code == 200, response.text[:300]
 
 
+def test_search_lists_best_scores_first_and_unscored_last(ds):
+    found = get(ds, f"/{SITE_DB_NAME}/search.json?q=aqua&_shape=array").json()
+    scores = [row["score"] for row in found]
+    scored = [score for score in scores if score is not None]
+    assert scored and None in scores
+    assert scores == sorted(scored, reverse=True) + [None] * (len(scores) - len(scored))
+
+
 def test_search_finds_a_product_by_an_ingredient(ds, site_db):
     expected = rows(
         site_db, "select title from listings where ingredients_text like '%Ferulic%' limit 1"
