@@ -565,3 +565,31 @@ def test_demo_command_crawls_scores_and_serves(tmp_path):
         output = demo.communicate(timeout=30)[1]
     assert f"http://127.0.0.1:{port}/" in output
     assert demo.returncode == 0, output
+
+
+def test_custom_pages_honour_a_locked_down_instance(site_db):
+    from datasette.app import Datasette
+    from datasette.database import Database
+
+    from serumscope.site import SETTINGS
+
+    locked = Datasette(
+        config_dir=DATASETTE_DIR, metadata={**METADATA, "allow": False}, settings=SETTINGS
+    )
+    locked.add_database(Database(locked, path=str(site_db), is_mutable=True), name=SITE_DB_NAME)
+    listing_id = rows(site_db, "select id from listings where is_candidate = 1 limit 1")[0]["id"]
+    for path in ("/", "/methodology", listing_path(listing_id)):
+        assert get(locked, path).status_code == 403, path
+
+
+def test_stock_the_shop_did_not_state_shows_as_unknown(site_db, tmp_path):
+    copy = tmp_path / "copy.db"
+    shutil.copy(site_db, copy)
+    db = open_db(copy)
+    listing_id = rows(copy, "select id from listings where is_candidate = 1 limit 1")[0]["id"]
+    db.execute("update variants set available = null where listing_id = ?", [listing_id])
+    db.conn.commit()
+    db.close()
+    page = get(make_datasette(copy), listing_path(listing_id)).text
+    stock_cells = re.findall(r"<td>(yes|no|unknown)</td></tr>", page)
+    assert stock_cells and set(stock_cells) == {"unknown"}

@@ -90,6 +90,14 @@ def _decoded(value):
 
 
 async def listing_page(datasette, request):
+    await datasette.ensure_permissions(
+        request.actor,
+        [
+            ("view-table", (SITE_DB_NAME, "listings")),
+            ("view-database", SITE_DB_NAME),
+            "view-instance",
+        ],
+    )
     db = _site_db(datasette)
     listing_id = listing_id_from_path(request.url_vars["listing_id"])
     listings = await _rows(db, LISTING_SQL, [listing_id])
@@ -161,6 +169,7 @@ def _is_number(text) -> bool:
 
 
 async def methodology_page(datasette, request):
+    await datasette.ensure_permissions(request.actor, ["view-instance"])
     rubrics = [rubric for rubric in map(_load_rubric, _rubric_names()) if rubric]
     return Response.html(
         await datasette.render_template(
