@@ -2,8 +2,9 @@
 
 Reading (listings + variants -> listing dicts), scoring (``evaluator.evaluate``, pure) and writing are
 separate steps; writes happen in one transaction per batch so an interrupted run never leaves a listing
-half-written. Only listings whose ``input_hash`` or the rubric's version changed are re-scored unless
-``everything`` is asked for.
+half-written. Only listings whose ``input_hash`` or the rubric's version changed, or whose candidacy
+(``is_candidate``, set by the relevance step and not part of the input hash) no longer matches the
+stored scored / not-scored state, are re-scored unless ``everything`` is asked for.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ def _ids_to_score(db: sqlite_utils.Database, rubric: dict, everything: bool) -> 
         left join evaluations e on e.listing_id = l.id and e.rubric = :rubric
         where :everything or e.listing_id is null
            or e.input_hash is not l.input_hash or e.rubric_version is not :version
+           or (e.verdict = 'not-scored') is not (l.is_candidate is not 1)
         order by l.id
     """
     params = {

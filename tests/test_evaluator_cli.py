@@ -207,3 +207,24 @@ def test_score_accepts_a_database_row_with_json_text_columns():
     result = CliRunner().invoke(cli, ["score", "-"], input=json.dumps(row))
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["facts"]["light"]["value"] == "protective"
+
+
+def test_a_change_of_candidacy_rescores_the_listing(db_path):
+    db = open_db(db_path)
+    evaluate_db(db, rubric="post")
+
+    def verdict(listing_id):
+        return db.execute(
+            "select verdict from evaluations where listing_id = ? and rubric = 'post'", [listing_id]
+        ).fetchone()[0]
+
+    assert verdict("glowjar:c20") == "recommend"
+    assert verdict("glowjar:shampoo") == "not-scored"
+    db.execute("update listings set is_candidate = 0 where id = 'glowjar:c20'")
+    db.execute("update listings set is_candidate = 1 where id = 'glowjar:shampoo'")
+    db.conn.commit()
+    summary = evaluate_db(db, rubric="post")
+    assert summary["evaluated"] == 2
+    assert verdict("glowjar:c20") == "not-scored"
+    assert verdict("glowjar:shampoo") in {"recommend", "consider", "avoid"}
+    assert evaluate_db(db, rubric="post")["evaluated"] == 0
