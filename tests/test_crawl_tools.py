@@ -16,7 +16,7 @@ from fault_servers import FaultShop
 
 from crawler.extract.fields import size_in
 from crawler.extract.ingredients import find_ingredients_in_html
-from crawler.extract.money import decimal_string, from_minor_units
+from crawler.extract.money import decimal_string, from_minor_units, regular_price_if_higher
 from crawler.middlewares import retry_after_seconds
 from crawler.probe import detect, inspect
 from crawler.relevance import judge
@@ -136,6 +136,15 @@ def test_custom_spider_overrides_a_hook(tmp_path):
         ("", None),
         ("sold out", None),
         (None, None),
+        ("1e2", "100"),
+        ("1e999999", None),  # would print a million digits
+        ("1E-999999", None),
+        ("0E-999999", None),
+        ("NaN", None),
+        ("Infinity", None),
+        ("-5", None),
+        ("12345678", None),  # no serum costs tens of millions
+        ("1234567.00", "1234567.00"),
     ],
 )
 def test_decimal_string(raw, expected):
@@ -150,10 +159,27 @@ def test_decimal_string(raw, expected):
         ("500", 0, "500"),
         ("12345", 3, "12.345"),
         ("x", 2, None),
+        ("1e999999", 2, None),
+        ("2450", 999999999, None),
+        ("NaN", 2, None),
     ],
 )
 def test_minor_units_are_exact(raw, minor, expected):
     assert from_minor_units(raw, minor) == expected
+
+
+@pytest.mark.parametrize(
+    ("regular", "price", "expected"),
+    [
+        ("30.00", "24.50", "30.00"),
+        ("9.00", "24.50", None),  # a "regular" price below the price paid is no sale
+        ("24.5", "24.50", None),  # equal numbers written differently
+        (None, "24.50", None),
+        ("30.00", None, None),
+    ],
+)
+def test_regular_price_only_when_higher(regular, price, expected):
+    assert regular_price_if_higher(regular, price) == expected
 
 
 @pytest.mark.parametrize(

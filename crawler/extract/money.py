@@ -22,9 +22,32 @@ def decimal_string(value: object) -> str | None:
         number = Price.fromstring(text).amount
         if number is None:
             return None
+    return _plain(number)
+
+
+# A price with more than this many digits before the point is a typo or an attack, not a price.
+MAX_ADJUSTED_EXPONENT = 6
+# More digits after the point than this are noise (and "1e-999999" would be a million zeros).
+MIN_EXPONENT = -12
+
+
+def _plain(number: Decimal) -> str | None:
+    """The decimal string of a sane price, or None for NaN, infinity, negatives, absurd sizes."""
     if not number.is_finite() or number < 0:
         return None
+    if number.adjusted() > MAX_ADJUSTED_EXPONENT or number.as_tuple().exponent < MIN_EXPONENT:
+        return None
     return format(number, "f")
+
+
+def regular_price_if_higher(regular: str | None, price: str | None) -> str | None:
+    """The pre-sale price only when it is above the price paid now; else None (not on sale)."""
+    if not regular or not price:
+        return None
+    try:
+        return regular if Decimal(regular) > Decimal(price) else None
+    except InvalidOperation:
+        return None
 
 
 def from_minor_units(value: object, minor_unit: object) -> str | None:
@@ -32,12 +55,14 @@ def from_minor_units(value: object, minor_unit: object) -> str | None:
     if value is None or str(value).strip() == "":
         return None
     try:
-        number = Decimal(str(value).strip()).scaleb(-int(minor_unit or 0))
+        digits = Decimal(str(value).strip())
+        places = int(minor_unit or 0)
+        if not digits.is_finite() or not 0 <= places <= 6:
+            return None
+        number = digits.scaleb(-places)
     except (InvalidOperation, ValueError, TypeError):
         return None
-    if not number.is_finite() or number < 0:
-        return None
-    return format(number, "f")
+    return _plain(number)
 
 
 def currency_from_text(text: str | None) -> str | None:
