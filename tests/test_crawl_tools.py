@@ -300,3 +300,46 @@ def test_scrapy_list_shows_platform_and_custom_spiders():
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     assert {"shopify", "woocommerce", "sitemap", "shopify-brand-tags"} <= set(result.stdout.split())
+
+
+def test_a_regular_price_below_the_price_is_not_stored_by_any_platform():
+    from crawler.extract.page import parse_page, product_from_page
+    from crawler.platforms.shopify import listing_fields_from_shopify
+    from crawler.platforms.woocommerce import variant_from_store_api
+
+    shopify = {
+        "title": "C Serum",
+        "variants": [
+            {"id": 1, "title": "30 ml", "price": "24.50", "compare_at_price": "9.00"},
+            {"id": 2, "title": "60 ml", "price": "40.00", "compare_at_price": "50.00"},
+        ],
+    }
+    variants = listing_fields_from_shopify(shopify)[2]
+    assert [v["regular_price"] for v in variants] == [None, "50.00"]
+
+    woo = {"prices": {"price": "2450", "regular_price": "900", "currency_minor_unit": 2}}
+    assert variant_from_store_api(woo)["regular_price"] is None
+    woo["prices"]["regular_price"] = "3000"
+    assert variant_from_store_api(woo)["regular_price"] == "30.00"
+
+    offer = {
+        "@type": "Offer",
+        "price": "24.50",
+        "priceCurrency": "USD",
+        "priceSpecification": {"priceType": "https://schema.org/ListPrice", "price": "9.00"},
+    }
+    page = (
+        '<html><head><script type="application/ld+json">'
+        + json.dumps(
+            {
+                "@context": "https://schema.org",
+                "@type": "Product",
+                "name": "C Serum",
+                "offers": offer,
+            }
+        )  # fmt: skip
+        + "</script></head><body><main><h1>C Serum</h1></main></body></html>"
+    )
+    fields = product_from_page(parse_page(page.encode(), "http://127.0.0.1/p"))
+    assert fields["variants"][0]["price"] == "24.50"
+    assert fields["variants"][0]["regular_price"] is None

@@ -9,7 +9,6 @@ and does not stop the others being read.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urljoin
 
@@ -24,7 +23,7 @@ from parsel import Selector
 
 from crawler.extract.fields import availability, names, size_in
 from crawler.extract.ingredients import find_ingredients_in_tree
-from crawler.extract.money import currency_from_text, decimal_string
+from crawler.extract.money import currency_from_text, decimal_string, regular_price_if_higher
 from crawler.extract.text import clean, element_text
 
 PRODUCT_TYPES = {"Product", "ProductGroup", "IndividualProduct", "ProductModel"}
@@ -222,7 +221,7 @@ def variants_from_offers(product: dict) -> list[dict]:
                     "title": name,
                     "size_text": size_in(name, clean(item.get("size")), clean(product.get("size"))),
                     "price": price,
-                    "regular_price": _price_spec_regular(item),
+                    "regular_price": regular_price_if_higher(_price_spec_regular(item), price),
                     "currency": currency or clean(offer.get("priceCurrency")),
                     "available": availability(item.get("availability")),
                     "sku": clean(item.get("sku")) or product_sku,
@@ -317,9 +316,7 @@ def _html_variants(page: PageData, currency: str | None, available: int | None) 
         text = " ".join(option.itertext())
         was = None
         for struck in STRUCK_IN(option):
-            candidate = decimal_string(" ".join(struck.itertext()))
-            if candidate and Decimal(candidate) > Decimal(price):
-                was = candidate
+            was = regular_price_if_higher(decimal_string(" ".join(struck.itertext())), price) or was
         out_of_stock = "out of stock" in text.lower() or "sold out" in text.lower()
         variants.append(
             {
@@ -341,8 +338,8 @@ STRUCK_PRICES = etree.XPath("//main//del | //main//s | //*[contains(@class, 'pri
 def _html_struck_price(page: PageData, price: str) -> str | None:
     """A struck-through "was" price on a one-variant page, when it is higher than the price paid."""
     for element in STRUCK_PRICES(page.tree):
-        was = decimal_string(" ".join(element.itertext()))
-        if was and Decimal(was) > Decimal(price):
+        was = regular_price_if_higher(decimal_string(" ".join(element.itertext())), price)
+        if was:
             return was
     return None
 

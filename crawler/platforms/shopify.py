@@ -16,7 +16,7 @@ from scrapy.http import Request, Response
 from crawler.extract.fields import availability, names, size_in
 from crawler.extract.ingredients import find_ingredients_in_html
 from crawler.extract.listing import make_listing, utc_now
-from crawler.extract.money import decimal_string
+from crawler.extract.money import decimal_string, regular_price_if_higher
 from crawler.extract.text import clean, html_to_text
 from crawler.platforms.base import ShopSpider
 
@@ -63,7 +63,7 @@ def listing_fields_from_shopify(product: dict[str, Any]) -> tuple[dict, dict, li
                 "title": None if title == "Default Title" else title,
                 "size_text": size_option or size_in(title, *options, fields["title"]),
                 "price": price,
-                "regular_price": compare if compare and price and compare != price else None,
+                "regular_price": regular_price_if_higher(compare, price),
                 "currency": clean(raw.get("price_currency")),
                 "available": availability(raw.get("available")),
                 "sku": clean(raw.get("sku")),

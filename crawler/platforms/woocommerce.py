@@ -15,7 +15,7 @@ from scrapy.http import Request, Response
 from crawler.extract.fields import names, size_in
 from crawler.extract.ingredients import find_ingredients_in_html
 from crawler.extract.listing import make_listing, utc_now
-from crawler.extract.money import from_minor_units
+from crawler.extract.money import from_minor_units, regular_price_if_higher
 from crawler.extract.page import parse_page, product_from_page
 from crawler.extract.text import clean, html_to_text
 from crawler.platforms.base import ShopSpider
@@ -42,7 +42,7 @@ def variant_from_store_api(product: dict[str, Any], title: str | None = None) ->
         "title": title,
         "size_text": size_in(title),
         "price": price,
-        "regular_price": regular if regular and regular != price else None,
+        "regular_price": regular_price_if_higher(regular, price),
         "currency": clean(prices.get("currency_code")),
         "available": int(bool(product.get("is_in_stock"))) if "is_in_stock" in product else None,
         "sku": clean(product.get("sku")),
