@@ -420,8 +420,8 @@ class _Cycle:
         self.child = None
         self.note(f"crawl process {child_pid} exited with status {returncode}")
         row = self.db.execute(
-            """SELECT id, status, finished_at FROM crawl_runs WHERE id > ?
-               ORDER BY (pid = ?) DESC, id DESC LIMIT 1""",
+            "SELECT id, status, finished_at FROM crawl_runs WHERE id > ? AND pid = ?"
+            " ORDER BY id DESC LIMIT 1",
             [before, child_pid],
         ).fetchone()
         if row is None:
