@@ -74,6 +74,8 @@ def problems(result: dict, listing: dict | None = None) -> list[str]:
             "points"
         ] <= criterion.get("max_points", 0):
             found.append(f"criterion {criterion.get('id')}: points outside 0..max_points")
+        if criterion.get("status") in {"pass", "partial"} and not criterion.get("evidence"):
+            found.append(f"criterion {criterion.get('id')}: {criterion['status']} without evidence")
     if result["verdict"] != "not-scored":
         missing = [k for k in FACT_KEYS if k not in result["facts"]]
         if missing:

@@ -111,12 +111,10 @@ def _vitamin_c_form(facts: dict, c: dict) -> Outcome:
     evidence = [e for f in vc["forms"] for e in f["evidence"][:1]]
     fields = {"forms": ", ".join(forms) or "none", "window": ""}
     if not forms:
-        return (
-            ("partial" if vc["mentioned"] else "fail"),
-            (c.get("unnamed_share", 0.3) if vc["mentioned"] else 0.0),
-            fields,
-            evidence,
-        )
+        named = facts["mentioned_actives"].get("vitamin_c", [])[:1]
+        if not named:
+            return "fail", 0.0, fields, []
+        return "partial", c.get("unnamed_share", 0.3), fields, named
     low, high = c.get("laa_window", [10, 20])
     laa = [
         a for a in facts["actives"] if a["active"] == "vitamin_c" and a["form"] == "L-ascorbic acid"
@@ -140,9 +138,10 @@ def _pair(facts: dict, c: dict) -> Outcome:
     for active, mentions in facts["mentioned_actives"].items():
         if active in wanted:
             present[active] = mentions[:1]
-    for active, _bound in facts["concentration_bounds"].items():
+    for active, bound in facts["concentration_bounds"].items():
         if active in wanted and active not in present:
-            present[active] = []
+            field = facts["ingredients"]["field"]
+            present[active] = [{"field": field, **_item_span(facts, bound["position"])}]
     evidence = [e for v in present.values() for e in v]
     fields = {"present": ", ".join(a.replace("_", " ") for a in present) or "neither"}
     if len(present) == len(wanted):

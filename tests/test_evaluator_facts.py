@@ -149,3 +149,21 @@ def test_key_ingredient_bullets_above_the_list_are_highlighted():
         description="15% vitamin C", ingredients_text="Water, Ascorbic Acid, Ferulic Acid."
     )
     assert "ferulic_acid" not in plain["mentioned_actives"]
+
+
+def test_ferulic_and_vitamin_e_from_the_ingredient_list_quote_the_list():
+    inci = "Water, Ascorbic Acid, Glycerin, Tocopherol, Ferulic Acid, Phenoxyethanol"
+    listing = {"title": "Vitamin C Serum", "description": "15% vitamin C", "ingredients_text": inci}
+    assert "ferulic_acid" not in facts(**listing)["mentioned_actives"]
+    pair = breakdown("extended", **listing)["ferulic_and_vitamin_e"]
+    assert pair["status"] == "pass" and pair["points"] == pair["max_points"]
+    quoted = {(e["field"], e["text"]) for e in pair["evidence"]}
+    assert quoted == {("ingredients_text", "Tocopherol"), ("ingredients_text", "Ferulic Acid")}
+    for e in pair["evidence"]:
+        assert inci[e["start"] : e["end"]] == e["text"]
+
+
+def test_vitamin_c_named_without_a_form_quotes_where_it_is_named():
+    form = breakdown("extended", description="A brightening vitamin C serum.")["vitamin_c_form"]
+    assert form["status"] == "partial" and form["points"] > 0
+    assert form["evidence"] and form["evidence"][0]["text"].lower() == "vitamin c"

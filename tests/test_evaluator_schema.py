@@ -189,3 +189,16 @@ def test_rubric_files_describe_themselves(name):
 def test_unknown_rubric_is_a_clear_error():
     with pytest.raises(ValueError, match="no rubric named"):
         evaluate({"title": "x"}, "nonexistent")
+
+
+def test_points_without_evidence_are_a_schema_problem():
+    listing = {"title": "Vitamin C serum in an amber glass bottle", "variants": []}
+    result = evaluate(listing, "post")
+    assert problems(result, listing) == []
+    light = next(c for c in result["breakdown"] if c["id"] == "light_protection")
+    assert light["status"] == "pass" and light["evidence"]
+    light["evidence"] = []
+    assert problems(result, listing) == ["criterion light_protection: pass without evidence"]
+    light["status"] = "unknown"
+    light["points"] = 0
+    assert problems(result, listing) == []
