@@ -45,6 +45,23 @@ def _contradictions(actives: list[dict], bounds: dict[str, dict]) -> list[dict]:
     return found
 
 
+def _per_gram_of_vitamin_c(price_30: float | None, actives: list[dict]) -> tuple[float | None, str]:
+    """USD per gram of vitamin C, only from an exactly stated percentage (a range's lower end or an
+    "at least" would make the vitamin C look cheaper than the shop ever said), and why."""
+    stated = [a for a in actives if a["active"] == "vitamin_c"]
+    exact = next((a for a in stated if a["percent"] is not None and a["percent"] > 0), None)
+    if exact is None:
+        if stated:
+            return None, "vitamin C is stated only as a range or a bound, not an exact percentage"
+        return None, "no vitamin C percentage is stated"
+    if price_30 is None:
+        return None, "no price per 30 mL"
+    return (
+        per_gram_of_active(price_30, exact["percent"]),
+        f"{price_30:.2f} USD per 30 mL at {exact['percent']:g}% vitamin C",
+    )
+
+
 def _fragrance(items: list[dict], field: str | None) -> list[dict]:
     return [
         {
@@ -108,6 +125,10 @@ def read_facts(listing: dict) -> dict:
             lambda: shared_size(listing),
         )  # fmt: skip
     price_30 = per_30ml(price.get("usd"), size.get("ml"))
+    per_gram, per_gram_reason = _guard(
+        problems, "price per gram", (None, "could not be worked out"),
+        lambda: _per_gram_of_vitamin_c(price_30, actives),
+    )  # fmt: skip
 
     bounds = _guard(
         problems, "concentration", {}, lambda: concentration.all_bounds(items, TRACKED_ACTIVES)
@@ -140,7 +161,8 @@ def read_facts(listing: dict) -> dict:
         "price": price,
         "offers": [offer_summary(o) for o in offers],
         "price_per_30ml": price_30,
-        "price_per_gram_vitamin_c": per_gram_of_active(price_30, vitamin_c["percent"]),
+        "price_per_gram_vitamin_c": per_gram,
+        "price_per_gram_vitamin_c_reason": per_gram_reason,
         "concentration_bounds": bounds,
         "order_contradictions": contradictions,
         "fragrance": fragrance,

@@ -167,3 +167,24 @@ def test_vitamin_c_named_without_a_form_quotes_where_it_is_named():
     form = breakdown("extended", description="A brightening vitamin C serum.")["vitamin_c_form"]
     assert form["status"] == "partial" and form["points"] > 0
     assert form["evidence"] and form["evidence"][0]["text"].lower() == "vitamin c"
+
+
+@pytest.mark.parametrize(
+    "stated, per_gram",
+    [
+        ("15% vitamin C", 4.0),  # $18 per 30 mL / (0.3 x 15) g
+        ("10–20% vitamin C", None),
+        ("at least 10% vitamin C", None),
+        ("up to 20% vitamin C", None),
+        ("vitamin C", None),
+    ],
+)
+def test_price_per_gram_of_vitamin_c_only_from_an_exact_percentage(stated, per_gram):
+    found = facts(
+        description=f"Serum with {stated}.",
+        variants=[{"title": "30 ml", "price": "18.00", "currency": "USD"}],
+    )
+    assert found["price_per_30ml"] == 18.0
+    assert found["price_per_gram_vitamin_c"] == per_gram
+    reason = found["price_per_gram_vitamin_c_reason"]
+    assert ("15% vitamin C" in reason) if per_gram else ("percentage" in reason)
