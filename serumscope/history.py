@@ -162,11 +162,11 @@ HISTORY_INDEXES = {
 _VARIANT_UNCHANGED = """
     EXISTS (
         SELECT 1 FROM (
-            SELECT price, regular_price, available FROM variant_history
+            SELECT price, regular_price, available, currency FROM variant_history
             WHERE variant_id = NEW.id ORDER BY id DESC LIMIT 1
         ) AS last
         WHERE last.price IS NEW.price AND last.regular_price IS NEW.regular_price
-          AND last.available IS NEW.available
+          AND last.available IS NEW.available AND last.currency IS NEW.currency
     )"""
 
 _RECORD_VARIANT = f"""
@@ -221,7 +221,7 @@ WHEN NOT {_VARIANT_UNCHANGED}
 BEGIN {_RECORD_VARIANT}
 END""",
     "history_variant_update": f"""
-CREATE TRIGGER history_variant_update AFTER UPDATE OF price, regular_price, available ON variants
+CREATE TRIGGER history_variant_update AFTER UPDATE OF price, regular_price, available, currency ON variants
 WHEN NOT {_VARIANT_UNCHANGED}
 BEGIN {_RECORD_VARIANT}
 END""",
@@ -290,7 +290,7 @@ SELECT h.id, h.run_id, h.changed_at, h.variant_id, h.listing_id,
        p.price AS old_price, h.price AS new_price,
        p.regular_price AS old_regular_price, h.regular_price AS new_regular_price,
        p.available AS old_available, h.available AS new_available,
-       h.currency
+       p.currency AS old_currency, h.currency
 FROM variant_history h
 LEFT JOIN variant_history p ON p.id = (
     SELECT max(q.id) FROM variant_history q WHERE q.variant_id = h.variant_id AND q.id < h.id
@@ -306,6 +306,7 @@ SELECT id, run_id, changed_at, listing_id, variant_id, shop, listing_title, vari
              / CAST(old_price AS REAL), 1) AS drop_percent
 FROM variant_changes
 WHERE change = 'changed' AND old_price IS NOT NULL AND new_price IS NOT NULL
+  AND old_currency IS currency
   AND CAST(new_price AS REAL) < CAST(old_price AS REAL)
 ORDER BY id DESC""",
     "new_recommendations": """

@@ -337,3 +337,18 @@ def test_a_failed_run_does_not_push_the_last_good_runs_changes_out_of_recent_cha
     start_run(db, 4, finished=False)
     rows = list(db.query("SELECT run_id, change, new_value FROM recent_changes"))
     assert rows == [{"run_id": 2, "change": "price", "new_value": "27.00"}]
+
+
+def test_a_currency_switch_is_recorded_but_is_not_a_price_drop(tmp_path):
+    db = open_db(tmp_path / "h.db")
+    db["listings"].insert({"id": "s:1", "shop": "s", "title": "C serum", "last_run_id": 1})
+    variant = {"id": "s:1:a", "listing_id": "s:1", "price": "30.00", "currency": "USD"}
+    db["variants"].insert(variant)
+    db["variants"].update("s:1:a", {"price": "25.00", "currency": "GBP"})
+    db["variants"].update("s:1:a", {"price": "20.00"})
+    history = [
+        (r["price"], r["currency"]) for r in db.query("select * from variant_history order by id")
+    ]
+    assert history == [("30.00", "USD"), ("25.00", "GBP"), ("20.00", "GBP")]
+    drops = [(r["old_price"], r["new_price"]) for r in db.query("select * from price_drops")]
+    assert drops == [("25.00", "20.00")]
