@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
 
 from price_parser import Price
 
-from evaluator.text import evidence, text_of, variants_of
+from evaluator.text import evidence, text_of
 from evaluator.vocab import toml_file
 
 MAX_PRICE = Decimal("100000")
+CENT = Decimal("0.01")
 
 
 @cache
@@ -34,6 +35,16 @@ def parse_amount(raw: object) -> Decimal | None:
     return amount
 
 
+def decimal_text(amount: Decimal) -> str:
+    """The exact decimal string of ``amount`` ("24.50", never "2.45E+1")."""
+    return format(amount, "f")
+
+
+def to_usd(amount: Decimal, usd_per_unit: float | str) -> Decimal:
+    """``amount`` in USD, to the cent, computed in decimal (the rate is read as the decimal it reads as)."""
+    return (amount * Decimal(str(usd_per_unit))).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 def _currency(variant: dict) -> str | None:
     code = text_of(variant.get("currency")).strip().upper()
     if code:
@@ -53,40 +64,36 @@ def variant_price(variant: dict, index: int) -> dict | None:
     field = f"variants[{index}].price"
     ev = [evidence(field, raw, 0, len(raw))] if isinstance(variant.get("price"), str) else []
     if amount <= 0 or amount > MAX_PRICE:
-        return _unknown(f"a price of {amount} is not a real price", ev, index)
+        return _unknown(f"a price of {decimal_text(amount)} is not a real price", ev, index)
     currency = _currency(variant)
     regular = parse_amount(variant.get("regular_price"))
+    on_sale = bool(regular and regular > amount)
+    # amount_text is the price exactly as the shop gave it; the floats are for sorting and JSON readers
     facts = {
         "status": "found",
         "variant": index,
         "amount": float(amount),
+        "amount_text": decimal_text(amount),
         "currency": currency,
-        "regular_amount": float(regular) if regular and regular > amount else None,
-        "on_sale": bool(regular and regular > amount),
+        "regular_amount": float(regular) if on_sale else None,
+        "regular_amount_text": decimal_text(regular) if on_sale else None,
+        "on_sale": on_sale,
         "usd": None,
         "converted": False,
         "rate_date": None,
-        "reason": f"{amount} {currency or '(currency unknown)'}",
+        "reason": f"{decimal_text(amount)} {currency or '(currency unknown)'}",
         "evidence": ev,
     }
     rate = _rates()["usd_per_unit"].get(currency) if currency else None
     if currency == "USD":
         facts["usd"] = float(amount)
     elif rate is not None:
-        facts.update(usd=round(float(amount) * rate, 2), converted=True, rate_date=_rates()["date"])
-        facts["reason"] += f", about {facts['usd']:.2f} USD at the rate of {_rates()['date']}"
+        usd = to_usd(amount, rate)
+        facts.update(usd=float(usd), converted=True, rate_date=_rates()["date"])
+        facts["reason"] += f", about {usd} USD at the rate of {_rates()['date']}"
     else:
         facts["reason"] += "; no exchange rate for this currency"
     return facts
-
-
-def price_facts(listing: dict) -> dict:
-    """The first priced variant's price (see ``variant_price``), or unknown."""
-    for index, variant in enumerate(variants_of(listing)):
-        found = variant_price(variant, index)
-        if found is not None:
-            return found
-    return no_price()
 
 
 def no_price() -> dict:
@@ -98,8 +105,10 @@ def _unknown(reason: str, ev: list[dict], index: int | None) -> dict:
         "status": "unknown",
         "variant": index,
         "amount": None,
+        "amount_text": None,
         "currency": None,
         "regular_amount": None,
+        "regular_amount_text": None,
         "on_sale": False,
         "usd": None,
         "converted": False,

@@ -67,6 +67,7 @@ def offer_summary(offer: dict) -> dict:
         "variant": offer["variant"],
         "available": offer["available"],
         "amount": price.get("amount"),
+        "amount_text": price.get("amount_text"),
         "currency": price.get("currency"),
         "usd": price.get("usd"),
         "on_sale": bool(price.get("on_sale")),

@@ -154,6 +154,23 @@ def test_non_usd_price_is_converted_and_marked():
     assert price["usd"] == pytest.approx(20 * 1.27)
 
 
+def test_listed_price_stays_exact_and_conversion_is_decimal():
+    listing = {
+        "title": "C serum",
+        "variants": [
+            {"title": "30 ml", "price": "2.50", "regular_price": "19.90", "currency": "GBP"}
+        ],
+    }
+    result = evaluate(listing)
+    price = result["facts"]["price"]
+    assert price["amount_text"] == "2.50" and price["regular_amount_text"] == "19.90"
+    assert price["amount"] == 2.5 and price["on_sale"] is True
+    # 2.50 x 1.27 is exactly 3.175: decimal arithmetic rounds it up; binary floats gave 3.17
+    assert price["usd"] == 3.18 and "about 3.18 USD" in price["reason"]
+    assert result["facts"]["offers"][0]["amount_text"] == "2.50"
+    assert problems(result, listing) == []
+
+
 def test_every_breakdown_reason_is_filled_in():
     result = evaluate(
         {
