@@ -14,8 +14,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 
-from evaluator.example_tables import CHECKERS, accuracy  # noqa: E402
+from example_tables import CHECKERS, accuracy  # noqa: E402
 
 EXAMPLES = ROOT / "tests" / "examples"
 

@@ -47,11 +47,6 @@ def all_bounds(items: list[dict], actives: tuple[str, ...]) -> dict[str, dict]:
     return {active: found[active] for active in actives if active in found}
 
 
-def bounds(items: list[dict], active: str) -> dict | None:
-    """The bound for one active group, or None when the list does not contain it."""
-    return all_bounds(items, (active,)).get(active)
-
-
 def stated_vs_order(stated: float | None, bound: dict | None) -> str | None:
     """Why a stated percentage contradicts the list order, or None when it does not."""
     if stated is None or bound is None:

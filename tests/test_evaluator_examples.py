@@ -4,8 +4,7 @@ tests/examples/. The held-out tables were written before tuning; they only have 
 from pathlib import Path
 
 import pytest
-
-from evaluator.example_tables import CHECKERS, accuracy, load_cases
+from example_tables import CHECKERS, accuracy, load_cases
 
 EXAMPLES = Path(__file__).parent / "examples"
 MINIMUM_CASES = {"inci": 40, "percentages": 80, "packaging": 50, "sizes": 40}

@@ -1,6 +1,7 @@
 """Check the parsers against example tables (tests/examples/*.toml): raw text -> expected finding.
 
-Shared by the parametrised tests and ``bench/accuracy.py`` (which prints held-out accuracy).
+Shared by the parametrised tests and ``bench/accuracy.py`` (which prints held-out accuracy); a test
+helper, so it lives in tests/ and not in the evaluator package.
 """
 
 from __future__ import annotations
