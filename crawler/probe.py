@@ -95,9 +95,15 @@ def _sitemap_locs(url: str, depth: int = 0) -> list[str]:
 
 def detect(url: str) -> dict[str, Any]:
     """Which platform a shop runs and the sites-file table to crawl it (``shop`` is None if unknown)."""
-    base = url.rstrip("/")
-    parsed = urlparse(base)
+    parsed = urlparse(url.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError(f"{url!r} is not a shop address: give it with http:// or https://")
     base = f"{parsed.scheme}://{parsed.netloc}"
+    try:
+        fetch(base + "/")
+    except OSError as error:
+        reason = getattr(error, "reason", None) or error
+        raise OSError(f"cannot reach {base}: {reason}") from None
     name = shop_name_from_url(base)
     notes: list[str] = []
     products = _json_or_none(f"{base}/products.json?limit=1")

@@ -206,7 +206,7 @@ def test_score_accepts_a_database_row_with_json_text_columns():
     }
     result = CliRunner().invoke(cli, ["score", "-"], input=json.dumps(row))
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["facts"]["light"]["value"] == "protective"
+    assert json.loads(result.stdout)["facts"]["light"]["value"] == "protective"
 
 
 def test_a_change_of_candidacy_rescores_the_listing(db_path):

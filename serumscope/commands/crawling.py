@@ -102,7 +102,10 @@ def detect(url):
     from crawler.probe import detect as probe
     from crawler.probe import shop_toml
 
-    result = probe(url)
+    try:
+        result = probe(url)
+    except (OSError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
     for note in result["notes"]:
         click.echo(f"# {note}")
     if result["shop"] is None:

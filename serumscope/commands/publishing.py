@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -15,6 +16,30 @@ from serumscope.commands.options import db_option
 from serumscope.paths import DATA_DIR
 
 DEMO_DB = DATA_DIR / "demo.db"
+PORT = click.IntRange(1, 65535)
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """Fail before any work when the site could not listen on ``host:port``."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise click.ClickException(
+                f"cannot listen on {host}:{port} ({error.strerror}); choose another --port"
+            ) from None
+
+
+def is_demo_database(db_path: Path) -> bool:
+    """True when ``db_path`` holds only what an earlier demo crawled (shops on this machine)."""
+    try:
+        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as connection:
+            base_urls = [row[0] for row in connection.execute("select base_url from shops")]
+    except sqlite3.DatabaseError:
+        return False
+    return bool(base_urls) and all(
+        (url or "").startswith(("http://127.0.0.1:", "http://localhost:")) for url in base_urls
+    )
 
 
 def prepare_for_serving(db_path: Path) -> None:
@@ -44,7 +69,7 @@ def run_site(db_path: Path, host: str, port: int, settings: dict | None = None) 
 @click.command()
 @db_option("SQLite database to publish.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8001, show_default=True, type=int, help="Port to listen on.")
+@click.option("--port", default=8001, show_default=True, type=PORT, help="Port to listen on.")
 @click.option(
     "--refresh/--no-refresh",
     default=True,
@@ -65,19 +90,25 @@ def serve(
 ) -> None:
     """Serve the scores as a Datasette site and JSON API.
 
-    Browse the top picks, each listing's evidence, facets, charts and canned queries; every page
-    has a .json twin. The database is opened read-only, so crawls may run while it serves.
+    Browse the top picks, each listing's evidence, facets, charts and canned queries; every table
+    and query page has a .json twin. The database is opened read-only, so crawls may run while it
+    serves.
     """
     if not db_path.exists():
         raise click.ClickException(
             f"no database at {db_path}: run `serumscope crawl` and `serumscope evaluate` first, "
             "or `serumscope demo`"
         )
+    ensure_port_free(host, port)
     if refresh:
         try:
             prepare_for_serving(db_path)
         except sqlite3.OperationalError as error:  # a read-only copy is still worth serving
             click.echo(f"not refreshing the search index ({error}); serving as is", err=True)
+        except sqlite3.DatabaseError as error:
+            raise click.ClickException(
+                f"{db_path} is not a serumscope database ({error})"
+            ) from None
     run_site(db_path, host, port, parse_settings(settings))
 
 
@@ -112,6 +143,11 @@ def build_demo_database(shops, db_path: Path) -> dict:
     from serumscope.evaluation_store import evaluate_db
     from serumscope.site_schema import refresh_site_tables
 
+    if db_path.exists() and not is_demo_database(db_path):
+        raise click.ClickException(
+            f"{db_path} exists and is not a demo database; the demo recreates its database, "
+            "so give it a new path with --db"
+        )
     for stale in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
         stale.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory() as folder:
@@ -140,8 +176,11 @@ def build_demo_database(shops, db_path: Path) -> dict:
 
 
 @click.command()
-@click.option("--port", default=8001, show_default=True, type=int, help="Port of the site.")
-@db_option("Database to (re)create for the demo.", default=DEMO_DB)
+@click.option("--port", default=8001, show_default=True, type=PORT, help="Port of the site.")
+@db_option(
+    "Database to (re)create for the demo (an existing file must be an earlier demo's).",
+    default=DEMO_DB,
+)
 def demo(port: int, db_path: Path) -> None:
     """Try serumscope end to end on your machine, no internet needed.
 
@@ -150,6 +189,7 @@ def demo(port: int, db_path: Path) -> None:
     """
     from serumscope.demo import DemoShops
 
+    ensure_port_free("127.0.0.1", port)
     started = time.monotonic()
     with DemoShops() as shops:
         click.echo(f"demo shops: {', '.join(shops.urls.values())}", err=True)

@@ -33,6 +33,17 @@ SETTING_OPTION = click.option(
 )
 
 
+def check_rubrics(names: tuple[str, ...]) -> None:
+    """Unknown rubric names fail at once, not after a whole crawl."""
+    from evaluator import load_rubric
+
+    for name in names:
+        try:
+            load_rubric(name)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--rubric") from None
+
+
 @click.command("run")
 @SITES_OPTION
 @DB_OPTION
@@ -68,6 +79,8 @@ def run_command(
     def echo(message: str, err: bool = False) -> None:
         if not quiet:
             click.echo(message, err=err)
+
+    check_rubrics(rubrics)
 
     try:
         result = run_once(
@@ -117,6 +130,8 @@ def schedule_command(
     the loop cleanly: a run in progress is asked to stop and records itself as interrupted.
     """
     from serumscope.runs import parse_duration, schedule_loop
+
+    check_rubrics(rubrics)
 
     try:
         interval = parse_duration(every)

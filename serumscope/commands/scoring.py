@@ -10,6 +10,20 @@ from pathlib import Path
 import click
 
 from serumscope.commands.options import db_option
+from serumscope.db import TABLES
+
+LISTING_KEYS = set(TABLES["listings"][0]) | {"variants"}
+LIST_KEYS = {"variants", "image_alts", "tags", "categories"}
+
+
+def listing_warnings(listing: dict) -> list[str]:
+    """What in a hand-written listing will be ignored: unknown keys, values of the wrong type."""
+    warnings = [f"unknown key {key!r} ignored" for key in sorted(set(listing) - LISTING_KEYS)]
+    for key in sorted(LISTING_KEYS & set(listing)):
+        value, wanted = listing[key], list if key in LIST_KEYS else (str, int, float, dict)
+        if value is not None and not isinstance(value, wanted):
+            warnings.append(f"{key!r} should be a {'list' if key in LIST_KEYS else 'string'}")
+    return warnings
 
 
 def _rubric_option(function):
@@ -30,6 +44,8 @@ def score(listing_file, rubric: str, compact: bool) -> None:
 
     The listing has the keys of docs/schema.md (only "title" is required); the evaluation has the
     score, verdict and, per criterion, the status, points, reason and the words that earned them.
+    Without "is_candidate", the crawler's relevance rule decides whether it is a vitamin C serum;
+    anything else gets the verdict "not-scored", as `serumscope evaluate` gives it.
     """
     from evaluator import evaluate, load_rubric
 
@@ -49,11 +65,29 @@ def score(listing_file, rubric: str, compact: bool) -> None:
         if isinstance(listing.get(column), str):
             with contextlib.suppress(json.JSONDecodeError):
                 listing[column] = json.loads(listing[column])
+    if not isinstance(listing.get("title"), str) or not listing["title"].strip():
+        raise click.ClickException(
+            f'{listing_file.name}: a listing needs a "title" (docs/schema.md)'
+        )
+    for warning in listing_warnings(listing):
+        click.echo(f"warning: {warning}", err=True)
     try:
         load_rubric(rubric)
     except ValueError as error:
         raise click.ClickException(str(error)) from None
+    if "is_candidate" not in listing:
+        from crawler.relevance import judge  # the crawler's rule, so score and evaluate agree
+
+        listing["is_candidate"], listing["relevance_reason"] = judge(listing)
     result = evaluate(listing, rubric)
+    if listing["is_candidate"] != 1:
+        result.update(
+            score=None,
+            verdict="not-scored",
+            breakdown=[],
+            verdict_reason="not a vitamin C serum candidate: "
+            + str(listing.get("relevance_reason") or "is_candidate is not 1"),
+        )
     click.echo(json.dumps(result, ensure_ascii=False, indent=None if compact else 2))
 
 
@@ -76,6 +110,10 @@ def evaluate(db_path: Path, rubric: str, everything: bool) -> None:
     from serumscope.db import open_db
     from serumscope.evaluation_store import evaluate_db, ids_to_evaluate
 
+    if not db_path.exists():
+        raise click.ClickException(
+            f"no database at {db_path}: crawl first (`serumscope crawl --db {db_path}`)"
+        )
     db = open_db(db_path)
     try:
         pending = len(ids_to_evaluate(db, rubric, everything))
