@@ -40,9 +40,6 @@ RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 RETRY_BACKOFF_BASE = 1.0
 RETRY_BACKOFF_MAX = 60.0
 
-# Our errors are recorded per URL in crawl_errors; let the spider see error statuses for that.
-HTTPERROR_ALLOW_ALL = False
-
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"
