@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+PORT ?= 8001
 
 .PHONY: demo test lint bench clean
 
@@ -12,7 +13,7 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 demo: $(BIN)/.installed
-	$(BIN)/serumscope demo
+	$(BIN)/serumscope demo --port $(PORT)
 
 test: $(BIN)/.installed
 	$(BIN)/ruff check .
