@@ -85,7 +85,7 @@ def crawl(sites_path, db_path, shop_names, setting_values, quiet, as_json):
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
     else:
         click.echo(_stats_table(summary))
-        click.echo(f"run {summary['run_id']}: {summary['status']} (database {db_path})")
+        click.echo(f"crawl run {summary['run_id']}: {summary['status']} (database {db_path})")
     if summary["status"] == "failed":
         sys.exit(1)
 
