@@ -83,13 +83,24 @@ def _walk_graph(items: list) -> list[dict]:
 
 
 def parse_page(body: bytes | str, url: str, encoding: str = "utf-8") -> PageData:
-    """Parse once with lxml, then run the three extruct syntaxes on the same tree."""
-    if isinstance(body, bytes):
-        parser = lxml.html.HTMLParser(encoding=encoding)
-        tree = lxml.html.fromstring(body, parser=parser, base_url=url)
-    else:
-        tree = lxml.html.fromstring(body, base_url=url)
+    """Parse once with lxml, then run the three extruct syntaxes on the same tree.
+
+    Never raises: an empty or unparsable body gives an empty page with the reason in ``errors``.
+    """
+    problem = None
+    try:
+        if isinstance(body, bytes):
+            parser = lxml.html.HTMLParser(encoding=encoding)
+            tree = lxml.html.fromstring(body, parser=parser, base_url=url)
+        else:
+            tree = lxml.html.fromstring(body, base_url=url)
+    except (etree.ParserError, ValueError, LookupError) as error:
+        problem = f"unreadable HTML: {error or 'empty document'}"
+        tree = lxml.html.fromstring("<html><body></body></html>", base_url=url)
     page = PageData(url=url, tree=tree, selector=Selector(root=tree, type="html"))
+    if problem:
+        page.errors.append(problem)
+        return page
     for index, script in enumerate(tree.xpath('//script[@type="application/ld+json"]'), start=1):
         try:
             page.jsonld.extend(item for item in _jsonld._extract_items(script) if item)
@@ -115,16 +126,22 @@ def _first_product(items: list[dict]) -> dict | None:
     return next((item for item in items if _types(item) & PRODUCT_TYPES), None)
 
 
+def _breadcrumb_position(element: dict) -> float:
+    """A ListItem's ``position`` as a number; a missing or wordy one ("first") keeps page order."""
+    try:
+        position = float(element.get("position") or 0)
+    except (TypeError, ValueError):
+        return 0.0
+    return position if position == position and abs(position) != float("inf") else 0.0
+
+
 def _breadcrumb(items: list[dict]) -> list[str]:
     for item in items:
         if "BreadcrumbList" in _types(item):
             elements = item.get("itemListElement") or []
             if isinstance(elements, dict):
                 elements = [elements]
-            ordered = sorted(
-                (e for e in elements if isinstance(e, dict)),
-                key=lambda e: float(e.get("position") or 0),
-            )
+            ordered = sorted((e for e in elements if isinstance(e, dict)), key=_breadcrumb_position)
             crumbs = []
             for element in ordered:
                 target = element.get("item")

@@ -116,8 +116,14 @@ class SitemapSpider(ShopSpider):
         page = parse_page(response.body, response.url, response.encoding)
         for problem in page.errors:
             self.record_error(response.url, "parse", problem, response.status)
-        page = self.pre_process_data(page, response)
-        fields = product_from_page(page)
+        try:
+            page = self.pre_process_data(page, response)
+            fields = product_from_page(page)
+        except Exception as error:  # a page no parser foresaw: record it, crawl on
+            self.record_error(
+                response.url, "parse", f"unreadable product page: {error!r}", response.status
+            )
+            return
         if fields is None:
             self.crawler.stats.inc_value("serumscope/pages_without_product")
             return
