@@ -53,7 +53,9 @@ def listing_dicts(db: sqlite_utils.Database, ids: list[str]) -> list[dict]:
         listing["variants"] = []
         listings[listing["id"]] = listing
     cursor = db.execute(
-        f"select * from variants where listing_id in ({marks}) order by listing_id, position", ids
+        f"select * from variants where listing_id in ({marks}) and gone_since is null"
+        " order by listing_id, position",
+        ids,
     )
     names = [d[0] for d in cursor.description]
     for row in cursor.fetchall():

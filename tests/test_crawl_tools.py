@@ -343,3 +343,18 @@ def test_a_regular_price_below_the_price_is_not_stored_by_any_platform():
     fields = product_from_page(parse_page(page.encode(), "http://127.0.0.1/p"))
     assert fields["variants"][0]["price"] == "24.50"
     assert fields["variants"][0]["regular_price"] is None
+
+
+def test_only_a_size_limit_is_classified_as_oversize():
+    from scrapy.exceptions import DownloadCancelledError
+    from twisted.internet.defer import CancelledError
+    from twisted.python.failure import Failure
+
+    from crawler.platforms.base import classify_failure
+
+    too_large = DownloadCancelledError(
+        "Received 9000000 bytes which is larger than download max size (8388608) in request <GET x>."
+    )
+    assert classify_failure(Failure(too_large))[0] == "oversize"
+    assert classify_failure(Failure(DownloadCancelledError("cancelled")))[0] == "connection"
+    assert classify_failure(Failure(CancelledError()))[0] == "error"

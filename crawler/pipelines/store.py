@@ -3,6 +3,12 @@
 ``first_seen`` is kept from the first crawl that saw a listing; ``last_seen``/``last_run_id`` move on.
 Nothing is deleted. A listing whose page had broken structured data (``_degraded``) and that an earlier
 crawl stored keeps its stored fields: this fetch only counts as having seen it.
+
+Variants the crawl no longer finds for a listing get ``gone_since`` (cleared when they come back). A
+listing whose spider could not read some fields because a secondary request failed names them in
+``_unread``: listing columns keep their stored values, ``"variants"`` keeps the stored variants (the
+ones read are updated, none is marked gone, none invented is added) and ``"currency"`` keeps each
+variant's stored currency.
 """
 
 from __future__ import annotations
@@ -77,26 +83,58 @@ class StorePipeline:
             row["id"]: row
             for row in self.db.query(f"select * from listings where id in ({marks})", ids)
         }
-        rows, variant_rows, touched = [], [], []
+        stored_variants: dict[str, dict[str, Any]] = {}
+        for row in self.db.query(
+            f"select id, listing_id, currency from variants where listing_id in ({marks})", ids
+        ):
+            stored_variants[row["id"]] = row
+        rows, variant_rows, touched, complete = [], [], [], {}
         for item in items:
             before = existing.get(item["id"])
             if before and item.get("_degraded"):
                 touched.append(item["id"])
                 continue
+            unread = set(item.get("_unread") or ()) if before else set()
             row = listing_row(item)
+            for column in unread & set(LISTING_COLUMNS):
+                row[column] = before[column]
             row["first_seen"] = before["first_seen"] if before and before.get("first_seen") else now
             row["last_seen"] = now
             row["last_run_id"] = self.run_id
             rows.append(row)
-            for variant in item.get("variants") or []:
-                variant_rows.append({**variant, "last_seen": now})
+            variants = item.get("variants") or []
+            if "variants" in unread:
+                variants = [v for v in variants if v["id"] in stored_variants]
+            elif (
+                variants
+            ):  # no variant at all is a page we misread more likely than a sold-out shop
+                complete[item["id"]] = [v["id"] for v in variants]
+            for variant in variants:
+                variant_row = {**variant, "last_seen": now, "gone_since": None}
+                if "currency" in unread and not variant_row.get("currency"):
+                    variant_row["currency"] = (stored_variants.get(variant["id"]) or {}).get(
+                        "currency"
+                    )
+                variant_rows.append(variant_row)
         with self.db.atomic():
             self.db["listings"].upsert_all(rows, pk="id")
             if variant_rows:
                 self.db["variants"].upsert_all(variant_rows, pk="id")
+            for listing_id, seen in complete.items():
+                self.mark_gone_variants(listing_id, seen, now)
             for listing_id in touched:
                 self.db["listings"].update(
                     listing_id, {"last_seen": now, "last_run_id": self.run_id}
                 )
         self.stored += len(rows)
         self.crawler.stats.inc_value("serumscope/listings_stored", len(rows))
+
+    def mark_gone_variants(self, listing_id: str, seen: list[str], now: str) -> None:
+        """``gone_since`` for the listing's stored variants this crawl did not return."""
+        marks = ",".join("?" * len(seen))
+        not_seen = f"and id not in ({marks})" if seen else ""
+        self.db.execute(
+            f"update variants set gone_since = ? where listing_id = ? and gone_since is null"
+            f" {not_seen}",
+            [now, listing_id, *seen],
+        )

@@ -49,6 +49,12 @@ def shop_name_from_url(url: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", f"{parsed.hostname}-{parsed.port or ''}".lower()).strip("-")
 
 
+def _says_too_large(message: str) -> bool:
+    """Scrapy's DOWNLOAD_MAXSIZE wording ("... larger than download max size (N) ...")."""
+    lowered = message.lower()
+    return "max size" in lowered or "maxsize" in lowered
+
+
 def classify_failure(failure: Failure) -> tuple[str, int | None, str]:
     """(kind, HTTP status, message) for a failed request, in the words crawl_errors uses."""
     error = failure.value
@@ -59,7 +65,7 @@ def classify_failure(failure: Failure) -> tuple[str, int | None, str]:
         return "timeout", None, message
     if isinstance(error, (DNSLookupError, CannotResolveHostError)):
         return "dns", None, message
-    if isinstance(error, DownloadCancelledError):
+    if isinstance(error, DownloadCancelledError) and _says_too_large(message):
         return "oversize", None, message
     if isinstance(
         error,
@@ -67,6 +73,7 @@ def classify_failure(failure: Failure) -> tuple[str, int | None, str]:
             ConnectionRefusedError,
             ConnectionLost,
             ConnectionDone,
+            DownloadCancelledError,
             DownloadConnectionRefusedError,
             DownloadFailedError,
             ResponseDataLossError,
@@ -76,12 +83,10 @@ def classify_failure(failure: Failure) -> tuple[str, int | None, str]:
     if isinstance(error, (ResponseFailed, ResponseNeverReceived)):
         reasons = getattr(error, "reasons", None) or []
         detail = "; ".join(str(r.value) or type(r.value).__name__ for r in reasons) or message
-        if any(
-            "maxsize" in str(r.value).lower() or "cancel" in str(r.value).lower() for r in reasons
-        ):
+        if any(_says_too_large(str(r.value)) for r in reasons):
             return "oversize", None, detail
         return "connection", None, detail
-    if "maxsize" in message.lower() or "larger than" in message.lower():
+    if _says_too_large(message):
         return "oversize", None, message
     if isinstance(error, IgnoreRequest):
         lowered = message.lower()
@@ -92,8 +97,6 @@ def classify_failure(failure: Failure) -> tuple[str, int | None, str]:
         if "offsite" in lowered or "filtered" in lowered:
             return "offsite", None, message
         return "ignored", None, message
-    if "cancel" in type(error).__name__.lower():
-        return "oversize", None, message
     return "error", None, f"{type(error).__name__}: {message}"
 
 
@@ -120,6 +123,7 @@ class ShopSpider(scrapy.Spider):
         hosts |= {urlparse(u).hostname for u in self.shop_config.get("sitemap_urls", [])}
         self.allowed_domains = sorted(h for h in hosts if h)
         self.listings_built = 0
+        self.seen_products: set[str] = set()
 
     def _resolve_shop(self, shop_config, shop, base_url, sites) -> dict[str, Any]:
         if shop_config:
@@ -163,6 +167,27 @@ class ShopSpider(scrapy.Spider):
 
     def post_process_item(self, item: dict, response: Response, data: Any) -> Iterator[dict]:
         yield item
+
+    def first_sighting(self, product: Any, url: str) -> bool:
+        """True the first time a feed product is met. A product that is not an object or has no id
+        cannot become a listing (its id would be "None"): it is recorded as a parse error."""
+        if not isinstance(product, dict):
+            self.record_error(url, "parse", f"product is not an object: {str(product)[:80]!r}")
+            return False
+        product_id = product.get("id")
+        if (
+            product_id is None
+            or isinstance(product_id, (dict, list))
+            or not str(product_id).strip()
+        ):
+            name = str(product.get("title") or product.get("name") or "")[:80]
+            self.record_error(url, "parse", f"product without id: {name!r}")
+            return False
+        key = str(product_id).strip()
+        if key in self.seen_products:
+            return False
+        self.seen_products.add(key)
+        return True
 
     def finish_listing(self, item: dict, response: Response, data: Any) -> Iterator[dict]:
         for listing in self.post_process_item(item, response, data):

@@ -21,6 +21,8 @@ from crawler.extract.text import clean, html_to_text
 from crawler.platforms.base import ShopSpider
 
 PAGE_SIZE = 250
+# Products whose /products/<handle>.json is tried for the currency before giving up for this crawl.
+MAX_CURRENCY_ATTEMPTS = 3
 
 
 def listing_fields_from_shopify(product: dict[str, Any]) -> tuple[dict, dict, list[dict]]:
@@ -81,7 +83,7 @@ class ShopifySpider(ShopSpider):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.currency: str | None = self.shop_config.get("currency")
-        self.seen_products: set[str] = set()
+        self.currency_attempts = 0
         self.feed_ids: dict[str, set[str]] = {}
 
     def feed_urls(self) -> list[str]:
@@ -105,15 +107,20 @@ class ShopifySpider(ShopSpider):
             yield self.feed_request(feed, 1)
 
     async def learn_currency(self, handle: str) -> None:
+        """Read the shop currency from one product; on failure the next product tries again."""
+        self.currency_attempts += 1
         url = f"{self.base_url}/products/{handle}.json"
         try:
             response = await self.crawler.engine.download_async(Request(url, dont_filter=True))
+            if response.status != 200:
+                raise ValueError(f"HTTP {response.status}")
             variants = json.loads(response.text)["product"]["variants"]
             self.currency = clean(variants[0].get("price_currency"))
+            if not self.currency:
+                raise ValueError("no price_currency in the product's variants")
         except Exception as error:
+            self.currency = None
             self.record_error(url, "currency", f"could not read the shop currency: {error}")
-        if not self.currency:
-            self.currency = "unknown"
 
     async def parse_feed(self, response: Response, feed: str, page: int) -> AsyncIterator[Any]:
         try:
@@ -128,26 +135,29 @@ class ShopifySpider(ShopSpider):
         if not products:
             return
         ids_in_feed = self.feed_ids.setdefault(feed, set())
-        fresh = {str(p.get("id")) for p in products if isinstance(p, dict)} - ids_in_feed
+        fresh = {
+            str(p["id"]) for p in products if isinstance(p, dict) and p.get("id") is not None
+        } - ids_in_feed
         ids_in_feed |= fresh
         if fresh:  # a page of only known products means the shop ignores ``page``: stop there
             yield self.feed_request(feed, page + 1)
-        if self.currency is None:
-            await self.learn_currency(products[0].get("handle", ""))
         fetched_at = utc_now()
         for product in products:
-            if not isinstance(product, dict) or str(product.get("id")) in self.seen_products:
+            if not self.first_sighting(product, response.url):
                 continue
-            self.seen_products.add(str(product.get("id")))
+            if self.currency is None and self.currency_attempts < MAX_CURRENCY_ATTEMPTS:
+                await self.learn_currency(str(product.get("handle") or ""))
             try:
                 data = self.pre_process_data(product, response)
                 fields, provenance, variants = listing_fields_from_shopify(data)
             except Exception as error:
                 self.record_error(response.url, "parse", f"product {product.get('id')}: {error}")
                 continue
-            currency = None if self.currency == "unknown" else self.currency
+            unread = set()
             for variant in variants:
-                variant["currency"] = variant["currency"] or currency
+                variant["currency"] = variant["currency"] or self.currency
+                if not variant["currency"]:
+                    unread.add("currency")
             listing = make_listing(
                 shop=self.shop_name,
                 platform=self.platform,
@@ -158,5 +168,7 @@ class ShopifySpider(ShopSpider):
                 variants=variants,
                 fetched_at=fetched_at,
             )
+            if unread:
+                listing["_unread"] = unread
             for item in self.finish_listing(listing, response, data):
                 yield item

@@ -100,10 +100,6 @@ class WooCommerceSpider(ShopSpider):
     # The Store API has no brand field: read it (and anything else missing) from the product page.
     complete_from_page = True
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.seen_products: set[str] = set()
-
     def page_request(self, search: str | None, page: int) -> Request:
         query = {"page": page, "per_page": PER_PAGE}
         if search:
@@ -119,7 +115,11 @@ class WooCommerceSpider(ShopSpider):
         for search in self.shop_config.get("search") or [None]:
             yield self.page_request(search, 1)
 
-    async def fetch_variations(self, product: dict[str, Any]) -> list[dict[str, Any]]:
+    async def fetch_variations(
+        self, product: dict[str, Any], unread: set[str]
+    ) -> list[dict[str, Any]]:
+        """The product's variation objects; when one cannot be read, ``"variants"`` joins ``unread``
+        so the store keeps the variants it has instead of trusting a shorter (or invented) list."""
         variations = []
         for variation in product.get("variations") or []:
             url = f"{self.base_url}{API_PATH}/{variation.get('id')}"
@@ -129,12 +129,17 @@ class WooCommerceSpider(ShopSpider):
                     raise ValueError(f"HTTP {response.status}")
                 variations.append(json.loads(response.text))
             except Exception as error:
+                unread.add("variants")
                 self.record_error(
                     url, "variation", f"variation of product {product.get('id')}: {error}"
                 )
         return variations
 
-    async def complete_fields(self, url: str, fields: dict, provenance: dict) -> None:
+    async def complete_fields(
+        self, url: str, fields: dict, provenance: dict, unread: set[str]
+    ) -> None:
+        """Fill PAGE_FIELDS the API lacked from the product page; when the page cannot be read they
+        join ``unread`` (the store keeps what an earlier crawl read for them)."""
         missing = [name for name in PAGE_FIELDS if not fields.get(name)]
         if not missing or not url:
             return
@@ -147,6 +152,7 @@ class WooCommerceSpider(ShopSpider):
                 parse_page(response.body, response.url, response.encoding)
             )
         except Exception as error:
+            unread.update(missing)
             self.record_error(url, "page", f"product page for missing fields: {error}")
             return
         for name in missing:
@@ -169,7 +175,9 @@ class WooCommerceSpider(ShopSpider):
         header = (response.headers.get(b"X-WP-TotalPages") or b"").decode().strip()
         if not header.isdigit():
             known = all(
-                str(p.get("id")) in self.seen_products for p in products if isinstance(p, dict)
+                str(p.get("id")).strip() in self.seen_products
+                for p in products
+                if isinstance(p, dict) and p.get("id") is not None
             )
             if products and not known:
                 yield self.page_request(search, page + 1)
@@ -178,15 +186,19 @@ class WooCommerceSpider(ShopSpider):
                 yield self.page_request(search, next_page)
         fetched_at = utc_now()
         for product in products:
-            if not isinstance(product, dict) or str(product.get("id")) in self.seen_products:
+            if not self.first_sighting(product, response.url):
                 continue
-            self.seen_products.add(str(product.get("id")))
+            unread: set[str] = set()
             try:
                 data = self.pre_process_data(product, response)
-                variations = await self.fetch_variations(data) if data.get("variations") else []
+                variations = (
+                    await self.fetch_variations(data, unread) if data.get("variations") else []
+                )
                 fields, provenance, variants = listing_fields_from_woocommerce(data, variations)
                 if self.complete_from_page:
-                    await self.complete_fields(clean(data.get("permalink")), fields, provenance)
+                    await self.complete_fields(
+                        clean(data.get("permalink")), fields, provenance, unread
+                    )
             except Exception as error:
                 self.record_error(response.url, "parse", f"product {product.get('id')}: {error}")
                 continue
@@ -200,5 +212,7 @@ class WooCommerceSpider(ShopSpider):
                 variants=variants,
                 fetched_at=fetched_at,
             )
+            if unread:
+                listing["_unread"] = unread
             for item in self.finish_listing(listing, response, data):
                 yield item

@@ -39,7 +39,9 @@ where verdict is not null and gone_since is null group by verdict
 order by case verdict when 'recommend' then 0 when 'consider' then 1 when 'avoid' then 2 else 3 end
 """
 LISTING_SQL = "select * from listings where id = ?"
-VARIANTS_SQL = "select * from variants where listing_id = ? order by position"
+VARIANTS_SQL = (
+    "select * from variants where listing_id = ? and gone_since is null order by position"
+)
 EVALUATIONS_SQL = (
     "select * from evaluations where listing_id = ? order by rubric = 'post' desc, rubric"
 )
