@@ -241,3 +241,17 @@ def test_pages_no_parser_foresaw_are_recorded_not_fatal(tmp_path):
         assert rows(tmp_path, "select count(*) from listings where title = 'Empty C Serum'") == [
             (1,)
         ]
+
+
+def test_a_price_that_is_no_price_is_counted_invalid_not_stored(tmp_path):
+    with RouteShop() as shop:
+        shop.json("/products/bright-c.json", {"product": {"variants": [{"price_currency": "USD"}]}})
+        huge = {**THIRTY, "price": "1e999999", "compare_at_price": "1e999999"}
+        shop.json("/products.json", {"products": [shopify_product([huge, SIXTY])]})
+        shop.json("/products.json?limit=250&page=2", {"products": []})
+        summary = crawl(tmp_path, shop, "shopify")
+        assert summary["shops"]["shopify"]["fields_invalid"].get("price") == 1
+        assert rows(tmp_path, "select id, price, regular_price from variants order by id") == [
+            ("shopify:7:71", None, None),
+            ("shopify:7:72", "40.00", None),
+        ]

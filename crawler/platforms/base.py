@@ -189,6 +189,11 @@ class ShopSpider(scrapy.Spider):
         self.seen_products.add(key)
         return True
 
+    def count_unreadable_price(self, raw: Any, parsed: str | None) -> None:
+        """A price the shop gave that is no price ("1e999999", "NaN") counts as an invalid field."""
+        if raw not in (None, "") and parsed is None:
+            self.crawler.stats.inc_value("serumscope/fields_invalid/price")
+
     def finish_listing(self, item: dict, response: Response, data: Any) -> Iterator[dict]:
         for listing in self.post_process_item(item, response, data):
             self.listings_built += 1
