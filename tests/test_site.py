@@ -275,6 +275,23 @@ def test_home_page_shows_top_picks_and_how_scoring_works(ds, site_db):
         assert escape(criterion["title"]) in page.text
 
 
+def test_home_page_cautions_about_top_picks_their_ingredient_order_contradicts(ds, site_db):
+    contradicted = rows(
+        site_db,
+        "select s.name, json_extract(c.value, '$.reason') as reason from scores s "
+        "join evaluations e on e.listing_id = s.listing_id and e.rubric = 'post' "
+        "join json_each(e.facts, '$.order_contradictions') c "
+        "where s.verdict = 'recommend' and s.gone_since is null",
+    )
+    assert contradicted, "the demo data should hold a recommended listing with a contradicted claim"
+    page = get(ds, "/").text
+    cautions = re.findall(r'<span class="caution"', page)
+    shown = [row for row in contradicted if escape(row["name"]) in page]
+    assert shown and len(cautions) == len({row["name"] for row in shown})
+    for row in shown:
+        assert escape(row["reason"]) in page
+
+
 def test_listing_page_shows_breakdown_with_marked_evidence_and_shop_link(ds, site_db):
     listing = rows(
         site_db,

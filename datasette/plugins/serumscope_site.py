@@ -27,10 +27,14 @@ from serumscope.site import (
 )
 
 TOP_PICKS_SQL = """
-select listing_id, name, brand, shop, score, verdict, price_per_30ml, vitamin_c_percent, light
-from scores
-where verdict = 'recommend' and gone_since is null
-order by score desc, price_per_30ml
+select s.listing_id, s.name, s.brand, s.shop, s.score, s.verdict, s.price_per_30ml,
+  s.vitamin_c_percent, s.light,
+  (select json_extract(c.value, '$.reason') from json_each(e.facts, '$.order_contradictions') as c
+   limit 1) as order_contradiction
+from scores as s
+left join evaluations as e on e.listing_id = s.listing_id and e.rubric = s.rubric
+where s.verdict = 'recommend' and s.gone_since is null
+order by s.score desc, s.price_per_30ml
 limit 10
 """
 VERDICT_COUNTS_SQL = """
