@@ -11,12 +11,9 @@ from twisted.internet import task
 
 from crawler.extract.listing import utc_now
 from crawler.storage import finish_run, save_errors, shared_db, start_run
+from serumscope.db import SOFT_ERROR_KINDS
 
 logger = logging.getLogger("serumscope.crawl")
-
-# Error kinds that say something about the shop being unreachable or broken (status "failed"/"partial");
-# robots-forbidden and junk sitemap entries are the shop's choice or typos, recorded but not failures.
-SOFT_ERROR_KINDS = {"robots", "junk-url", "offsite"}
 
 
 def shop_summary(stats: dict[str, Any]) -> dict[str, Any]:
@@ -26,7 +23,11 @@ def shop_summary(stats: dict[str, Any]) -> dict[str, Any]:
         for key, value in stats.items()
         if key.startswith("serumscope/errors/")
     }
-    hard_errors = sum(v for k, v in errors.items() if k not in SOFT_ERROR_KINDS)
+    # Soft kinds (robots.txt forbids, junk or off-site URLs) are recorded in crawl_errors and shown
+    # as skipped pages, but are no errors: they neither count in "errors" nor make a shop "partial".
+    skipped = {k: v for k, v in errors.items() if k in SOFT_ERROR_KINDS}
+    hard = {k: v for k, v in errors.items() if k not in SOFT_ERROR_KINDS}
+    hard_errors = sum(hard.values())
     listings = stats.get("serumscope/listings_stored", 0)
     # Product pages answered "304 Not Modified" (crawler.incremental) were seen, just not re-stored.
     not_modified = stats.get("incremental/not_modified", 0)
@@ -48,9 +49,10 @@ def shop_summary(stats: dict[str, Any]) -> dict[str, Any]:
         "not_candidates": {
             k.removeprefix(prefix): v for k, v in stats.items() if k.startswith(prefix)
         },
-        "errors": sum(errors.values()),
+        "errors": hard_errors,
         "hard_errors": hard_errors,
-        "errors_by_kind": errors,
+        "errors_by_kind": hard,
+        "skipped_by_kind": skipped,
         "fields_missing": {
             k.removeprefix("serumscope/fields_missing/"): v
             for k, v in stats.items()
@@ -157,11 +159,15 @@ class ProgressReporter:
 
     def line(self, spider, final: bool = False) -> str:
         stats = self.crawler.stats.get_stats()
-        errors = sum(v for k, v in stats.items() if k.startswith("serumscope/errors/"))
+        prefix = "serumscope/errors/"
+        kinds = {k.removeprefix(prefix): v for k, v in stats.items() if k.startswith(prefix)}
+        errors = sum(v for k, v in kinds.items() if k not in SOFT_ERROR_KINDS)
+        skipped = sum(v for k, v in kinds.items() if k in SOFT_ERROR_KINDS)
         return (
             f"[{getattr(spider, 'shop_name', spider.name)}] {'done: ' if final else ''}"
             f"{stats.get('response_received_count', 0)} pages, "
             f"{stats.get('item_scraped_count', 0)} listings, {errors} errors"
+            + (f", {skipped} skipped" if skipped else "")
         )
 
     def spider_opened(self, spider):

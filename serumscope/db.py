@@ -143,6 +143,10 @@ TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...], list[tuple[str, 
     ),
 }
 
+# crawl_errors kinds that are the shop's choice or a typo, not a failure: pages robots.txt forbids,
+# sitemap entries that are no URL of the shop, off-site links. Recorded, never counted as errors.
+SOFT_ERROR_KINDS = ("robots", "junk-url", "offsite")
+
 INDEXES: list[tuple[str, list[str]]] = [
     ("listings", ["shop"]),
     ("listings", ["last_seen"]),

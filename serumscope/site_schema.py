@@ -16,6 +16,8 @@ from __future__ import annotations
 import sqlite_utils
 from sqlite_utils.db import DescIndex
 
+from serumscope.db import SOFT_ERROR_KINDS
+
 SCORED_RUBRIC = "post"
 SEARCH_TABLE = "listings_fts"
 SEARCH_COLUMNS = ["title", "brand", "ingredients_text"]
@@ -36,6 +38,9 @@ SCORE_BAND_SQL = """CASE
     WHEN e.score >= 40 THEN '40-59'
     ELSE '0-39'
   END"""
+
+# Pages skipped on purpose (robots.txt forbids them, junk or off-site URLs) are no errors of the shop.
+SOFT_ERROR_KINDS_SQL = ", ".join(f"'{kind}'" for kind in SOFT_ERROR_KINDS)
 
 SCORES_COLUMNS: dict[str, str] = {
     "listing_id": "TEXT PRIMARY KEY",
@@ -107,7 +112,8 @@ SELECT
   sum(l.is_candidate = 1 AND e.price IS NOT NULL) AS price_read,
   sum(l.is_candidate = 1 AND e.price IS NULL) AS price_unknown,
   (SELECT count(*) FROM crawl_errors AS ce
-    WHERE ce.shop = l.shop AND ce.run_id = (SELECT max(id) FROM crawl_runs)) AS errors_last_run,
+    WHERE ce.shop = l.shop AND ce.run_id = (SELECT max(id) FROM crawl_runs)
+      AND ce.kind NOT IN ({SOFT_ERROR_KINDS_SQL})) AS errors_last_run,
   max(l.last_seen) AS last_seen
 FROM listings AS l
 LEFT JOIN evaluations AS e ON e.listing_id = l.id AND e.rubric = '{SCORED_RUBRIC}'

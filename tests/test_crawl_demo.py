@@ -216,6 +216,22 @@ def test_robots_disallowed_pages_are_not_fetched(crawled):
     assert robots and all(f"/{DISALLOWED_SECTION}/" in e["url"] for e in robots)
 
 
+def test_pages_skipped_by_robots_txt_are_not_counted_as_errors(crawled):
+    from serumscope.commands.crawling import _stats_table
+
+    retailer = shop_names(crawled)["retailer"]
+    skipped = sum(e["kind"] == "robots" and e["shop"] == retailer for e in crawled["errors"])
+    shop = crawled["summary"]["shops"][retailer]
+    assert skipped and shop["skipped_by_kind"] == {"robots": skipped}
+    assert shop["errors"] == 0 and "robots" not in shop["errors_by_kind"]
+    assert shop["status"] == "ok"
+    table = _stats_table(crawled["summary"])
+    assert f"    skipped by robots.txt: {skipped}" in table
+    assert "errors (robots)" not in table
+    retailer_row = next(line for line in table.splitlines() if line.startswith(retailer))
+    assert retailer_row.split()[-1] == "0", retailer_row
+
+
 def test_recrawl_on_day_two_updates_and_keeps_history(crawled, tmp_path):
     """Runs last in this module: a second crawl of the changed demo web into the same database."""
     import shutil

@@ -122,6 +122,13 @@ def test_each_failure_is_recorded_per_url(crawls):
     assert closed and all(e[2] == "robots" for e in closed)
 
 
+def test_skipped_urls_are_listed_apart_from_errors(crawls):
+    faulty = json.loads(crawls["faulty"].stdout)["shops"]["faulty"]
+    assert faulty["skipped_by_kind"]["junk-url"] == len(JUNK_LOCS)
+    assert "junk-url" not in faulty["errors_by_kind"]
+    assert faulty["errors"] == sum(faulty["errors_by_kind"].values()) > 0
+
+
 def test_retry_after_is_honoured(crawls):
     times = crawls["shop"].requests_for("/products/p2")
     assert len(times) == 2

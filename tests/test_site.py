@@ -260,6 +260,19 @@ def test_coverage_counts_every_field_per_shop(site_db, ds):
     assert any(row["ingredients_unknown"] or row["size_unknown"] for row in coverage)
 
 
+def test_coverage_errors_leave_out_pages_skipped_by_robots_txt(site_db, ds):
+    skipped = rows(
+        site_db,
+        "select shop, count(*) as n from crawl_errors where kind = 'robots'"
+        " and run_id = (select max(id) from crawl_runs) group by shop",
+    )
+    assert skipped, "the demo retailer's robots.txt forbids a section the sitemap lists"
+    coverage = get(ds, f"/{SITE_DB_NAME}/coverage.json?_shape=array").json()
+    errors = {row["shop"]: row["errors_last_run"] for row in coverage}
+    for row in skipped:
+        assert errors[row["shop"]] == 0, (row, errors)
+
+
 def test_home_page_shows_top_picks_and_how_scoring_works(ds, site_db):
     page = get(ds, "/")
     assert page.status_code == 200

@@ -23,6 +23,14 @@ def _parse_settings(values: tuple[str, ...]) -> dict[str, object]:
     return settings
 
 
+# Pages deliberately not fetched (crawl_errors kinds in serumscope.db.SOFT_ERROR_KINDS): no errors.
+SKIPPED_WORDING = {
+    "robots": "skipped by robots.txt",
+    "junk-url": "skipped, not a URL of the shop",
+    "offsite": "skipped, off-site link",
+}
+
+
 def _stats_table(summary: dict) -> str:
     header = (
         f"{'shop':<24} {'status':<8} {'pages':>6} {'listings':>8} {'candidates':>10} {'errors':>6}"
@@ -41,6 +49,8 @@ def _stats_table(summary: dict) -> str:
             lines.append(f"    invalid {field}: {count}")
         for kind, count in sorted(shop.get("errors_by_kind", {}).items()):
             lines.append(f"    errors ({kind}): {count}")
+        for kind, count in sorted(shop.get("skipped_by_kind", {}).items()):
+            lines.append(f"    {SKIPPED_WORDING.get(kind, f'skipped ({kind})')}: {count}")
         if shop.get("startup_error"):
             lines.append(f"    could not start: {shop['startup_error']}")
     return "\n".join(lines)
