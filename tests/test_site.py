@@ -11,6 +11,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -19,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from datasette.utils import tilde_encode
 from markupsafe import escape
 
 from evaluator import load_rubric
@@ -530,6 +532,34 @@ def test_atom_feed_lists_price_drops_and_new_recommendations(two_day_ds):
     assert any(title.startswith("Recommended: ") for title in titles)
     for link in re.findall(r'<link href="([^"]*)"', feed.text):
         assert link.startswith(("/listing/", "http://localhost/")), link
+
+
+def feed_ids(ds) -> list[str]:
+    return sorted(e["atom_id"] for e in get(ds, f"/{SITE_DB_NAME}/feed.json?_shape=array").json())
+
+
+def test_atom_entry_ids_name_the_event_not_a_row_number(two_day_ds, two_day_db, tmp_path):
+    ids = feed_ids(two_day_ds)
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"tag:serumscope,2026:[A-Za-z0-9~._/:-]+", i) for i in ids), ids
+    drops = rows(two_day_db, "select variant_id, changed_at from price_drops")
+    recommended = rows(two_day_db, "select listing_id, changed_at from new_recommendations")
+    assert drops and recommended
+    expected = {
+        f"tag:serumscope,2026:price-drop/{tilde_encode(d['variant_id'])}/{d['changed_at']}"
+        for d in drops
+    } | {
+        f"tag:serumscope,2026:recommend/{tilde_encode(r['listing_id'])}/{r['changed_at']}"
+        for r in recommended
+    }
+    assert set(ids) == expected
+    # The same history with other row numbers (as a rebuilt database would have) keeps every id.
+    renumbered = tmp_path / "renumbered.db"
+    with sqlite3.connect(two_day_db) as source, sqlite3.connect(renumbered) as copy:
+        source.backup(copy)
+        for table in ("score_changes", "variant_history"):
+            copy.execute(f"update {table} set id = id + 1000000")
+    assert feed_ids(make_datasette(renumbered)) == ids
 
 
 def test_listing_page_charts_its_price_history(two_day_ds, two_day_db):
