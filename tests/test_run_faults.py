@@ -22,14 +22,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from serumscope.runs import (
-    EXIT_FAILED,
-    EXIT_LOCKED,
-    EXIT_OK,
-    EXIT_PARTIAL,
-    process_alive,
-    serumscope_command,
-)
+from serumscope.runlock import process_alive
+from serumscope.runs import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL, serumscope_command
 
 pytestmark = pytest.mark.slow
 

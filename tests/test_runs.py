@@ -1,4 +1,4 @@
-"""`serumscope.runs` pieces on a real SQLite file: reconciling shops, the lock, stale runs, durations."""
+"""Run pieces on a real SQLite file: reconciling shops, the lock, stale runs, durations."""
 
 from __future__ import annotations
 
@@ -11,17 +11,10 @@ from pathlib import Path
 import pytest
 
 from serumscope.db import open_db
-from serumscope.runs import (
-    EXIT_LOCKED,
-    ShopOutcome,
-    _overall,
-    mark_interrupted_runs,
-    parse_duration,
-    process_alive,
-    reconcile_shop,
-    run_lock,
-    serumscope_command,
-)
+from serumscope.reconcile import ShopOutcome, reconcile_shop
+from serumscope.runlock import mark_interrupted_runs, process_alive, run_lock
+from serumscope.runs import EXIT_LOCKED, _overall, serumscope_command
+from serumscope.schedule import parse_duration
 
 
 @pytest.fixture
@@ -175,13 +168,6 @@ def test_a_failed_feed_page_means_nothing_is_marked_gone(db):
     assert (outcome.status, outcome.gone) == ("partial", 0)
     assert "1 failed pages that list products" in outcome.reason
     assert gone(db, "glow") == set()
-
-
-def test_soft_error_kinds_match_the_crawlers():
-    from crawler.extensions import SOFT_ERROR_KINDS as CRAWLER_SOFT_ERROR_KINDS
-    from serumscope.runs import SOFT_ERROR_KINDS
-
-    assert set(SOFT_ERROR_KINDS) == set(CRAWLER_SOFT_ERROR_KINDS)
 
 
 def test_first_crawl_of_a_shop_that_only_errors_is_failed(db):

@@ -74,7 +74,8 @@ def run_command(
     SIGINT/SIGTERM.
     """
     from crawler.sites import SitesError
-    from serumscope.runs import EXIT_FAILED, EXIT_LOCKED, RunInterrupted, RunLocked, run_once
+    from serumscope.runlock import RunLocked
+    from serumscope.runs import EXIT_FAILED, EXIT_LOCKED, RunInterrupted, run_once
 
     def echo(message: str, err: bool = False) -> None:
         if not quiet:
@@ -129,7 +130,7 @@ def schedule_command(
     with status 75). Prints each run's exit status and the next run time. SIGTERM or SIGINT stops
     the loop cleanly: a run in progress is asked to stop and records itself as interrupted.
     """
-    from serumscope.runs import parse_duration, schedule_loop
+    from serumscope.schedule import parse_duration, schedule_loop
 
     check_rubrics(rubrics)
 
