@@ -143,6 +143,9 @@ TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...], list[tuple[str, 
     ),
 }
 
+# listings columns stored as JSON text; the listing dict (docs/schema.md) holds them decoded.
+LISTING_JSON_COLUMNS = ("image_alts", "tags", "categories", "provenance")
+
 # crawl_errors kinds that are the shop's choice or a typo, not a failure: pages robots.txt forbids,
 # sitemap entries that are no URL of the shop, off-site links. Recorded, never counted as errors.
 SOFT_ERROR_KINDS = ("robots", "junk-url", "offsite")

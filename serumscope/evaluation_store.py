@@ -17,10 +17,9 @@ from datetime import UTC, datetime
 import sqlite_utils
 
 from evaluator import evaluate, load_rubric
-from serumscope.db import ensure_schema
+from serumscope.db import LISTING_JSON_COLUMNS, ensure_schema
 
 BATCH_SIZE = 500
-JSON_COLUMNS = ("image_alts", "tags", "categories", "provenance")
 EVALUATION_COLUMNS = (
     "listing_id", "rubric", "rubric_version", "score", "verdict", "vitamin_c_forms", "vitamin_c_percent",
     "light", "dispenser", "size_ml", "price", "currency", "price_usd", "price_converted",
@@ -47,7 +46,7 @@ def listing_dicts(db: sqlite_utils.Database, ids: list[str]) -> list[dict]:
     listings = {}
     for row in cursor.fetchall():
         listing = dict(zip(names, row, strict=True))
-        for column in JSON_COLUMNS:
+        for column in LISTING_JSON_COLUMNS:
             if column in listing:
                 listing[column] = _decode(listing[column])
         listing["variants"] = []

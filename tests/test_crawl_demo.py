@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from crawler.extract.text import html_to_text
+from serumscope.db import LISTING_JSON_COLUMNS
 from serumscope.demo import build_catalog
 from serumscope.demo.retailer import DISALLOWED_SECTION
 
@@ -40,7 +41,7 @@ def crawled(demo_shops, tmp_path_factory):
     listings = {}
     for row in conn.execute("select * from listings"):
         listing = dict(row)
-        for column in ("image_alts", "tags", "categories", "provenance"):
+        for column in LISTING_JSON_COLUMNS:
             listing[column] = json.loads(listing[column]) if listing[column] else None
         listing["variants"] = [
             dict(v)

@@ -19,8 +19,8 @@ from typing import Any
 
 from crawler.extract.listing import utc_now
 from crawler.storage import save_shop, shared_db
+from serumscope.db import LISTING_JSON_COLUMNS
 
-JSON_COLUMNS = ("image_alts", "tags", "categories", "provenance")
 LISTING_COLUMNS = (
     "id", "shop", "platform", "url", "canonical_id", "title", "brand", "description",
     "description_html", "ingredients_text", "image_alts", "tags", "categories", "provenance",
@@ -33,7 +33,7 @@ def listing_row(item: dict[str, Any]) -> dict[str, Any]:
     row = {}
     for column in LISTING_COLUMNS:
         value = item.get(column)
-        if column in JSON_COLUMNS:
+        if column in LISTING_JSON_COLUMNS:
             value = json.dumps(value, ensure_ascii=False) if value else None
         row[column] = value
     return row

@@ -5,13 +5,13 @@ from __future__ import annotations
 import socket
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import click
 
+from serumscope.child_process import serumscope_command
 from serumscope.commands.options import db_option
 from serumscope.paths import DATA_DIR
 
@@ -131,10 +131,6 @@ def parse_settings(pairs: tuple[tuple[str, str], ...]) -> dict:
         except ValueError:
             raise click.BadParameter(f"{name} needs a number, not {value!r}") from None
     return settings
-
-
-def serumscope_command() -> list[str]:
-    return [sys.executable, "-c", "from serumscope.cli import cli; cli()"]
 
 
 def build_demo_database(shops, db_path: Path) -> dict:

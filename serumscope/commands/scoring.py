@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from serumscope.commands.options import db_option
-from serumscope.db import TABLES
+from serumscope.db import LISTING_JSON_COLUMNS, TABLES
 
 LISTING_KEYS = set(TABLES["listings"][0]) | {"variants"}
 LIST_KEYS = {"variants", "image_alts", "tags", "categories"}
@@ -61,7 +61,7 @@ def score(listing_file, rubric: str, compact: bool) -> None:
             f"{listing_file.name}: expected one listing as a JSON object, got {type(listing).__name__}"
         )
     # a row copied from the database keeps its JSON columns as text
-    for column in ("image_alts", "tags", "categories", "provenance"):
+    for column in LISTING_JSON_COLUMNS:
         if isinstance(listing.get(column), str):
             with contextlib.suppress(json.JSONDecodeError):
                 listing[column] = json.loads(listing[column])
