@@ -27,7 +27,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 import traceback
@@ -39,6 +38,7 @@ from typing import IO
 
 import sqlite_utils
 
+from serumscope.child_process import serumscope_command
 from serumscope.clock import utc_now
 from serumscope.db import open_db
 from serumscope.reconcile import ShopOutcome, crawler_shop_summaries, reconcile_shop
@@ -67,14 +67,6 @@ class RunResult:
     crawl_run_id: int | None = None
     shops: dict[str, ShopOutcome] = field(default_factory=dict)
     log_path: Path | None = None
-
-
-def serumscope_command() -> list[str]:
-    """The command line that starts this installation's CLI in a child process."""
-    script = Path(sys.executable).with_name("serumscope")
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "from serumscope.cli import cli; cli()"]
 
 
 def _die_with_parent() -> None:

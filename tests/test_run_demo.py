@@ -19,8 +19,9 @@ from decimal import Decimal
 
 import pytest
 
+from serumscope.child_process import serumscope_command
 from serumscope.demo import build_catalog
-from serumscope.runs import EXIT_OK, serumscope_command
+from serumscope.runs import EXIT_OK
 
 pytestmark = pytest.mark.slow
 

@@ -22,8 +22,9 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from serumscope.child_process import serumscope_command
 from serumscope.runlock import process_alive
-from serumscope.runs import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL, serumscope_command
+from serumscope.runs import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL
 
 pytestmark = pytest.mark.slow
 

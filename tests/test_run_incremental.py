@@ -9,7 +9,7 @@ from contextlib import closing
 
 import pytest
 
-from serumscope.runs import serumscope_command
+from serumscope.child_process import serumscope_command
 
 pytestmark = pytest.mark.slow
 

@@ -13,8 +13,8 @@ from contextlib import closing
 import pytest
 from test_run_faults import FAST, ShopifyShop, wait_for, write_sites
 
+from serumscope.child_process import serumscope_command
 from serumscope.runlock import process_alive, run_lock
-from serumscope.runs import serumscope_command
 
 pytestmark = pytest.mark.slow
 
