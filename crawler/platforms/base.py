@@ -41,6 +41,7 @@ from twisted.internet.error import (
 from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
+from crawler.extract.listing import make_listing
 from crawler.sites import SitesError, load_sites, validate_shop
 
 
@@ -122,7 +123,6 @@ class ShopSpider(scrapy.Spider):
         hosts = {urlparse(self.base_url).hostname}
         hosts |= {urlparse(u).hostname for u in self.shop_config.get("sitemap_urls", [])}
         self.allowed_domains = sorted(h for h in hosts if h)
-        self.listings_built = 0
         self.seen_products: set[str] = set()
 
     def _resolve_shop(self, shop_config, shop, base_url, sites) -> dict[str, Any]:
@@ -194,10 +194,16 @@ class ShopSpider(scrapy.Spider):
         if raw not in (None, "") and parsed is None:
             self.crawler.stats.inc_value("serumscope/fields_invalid/price")
 
-    def finish_listing(self, item: dict, response: Response, data: Any) -> Iterator[dict]:
-        for listing in self.post_process_item(item, response, data):
-            self.listings_built += 1
-            yield listing
+    def finish_listing(
+        self, response: Response, data: Any, marks: dict[str, Any] | None = None, **parts: Any
+    ) -> Iterator[dict]:
+        """Build the listing of docs/schema.md from its parts, then hand it to `post_process_item`.
+
+        `marks` are pipeline-only keys such as `_unread` (fields the store must keep as stored).
+        """
+        listing = make_listing(shop=self.shop_name, platform=self.platform, **parts)
+        listing.update({key: value for key, value in (marks or {}).items() if value})
+        yield from self.post_process_item(listing, response, data)
 
     # errors
     @property

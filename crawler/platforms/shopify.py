@@ -15,7 +15,7 @@ from scrapy.http import Request, Response
 
 from crawler.extract.fields import availability, names, size_in
 from crawler.extract.ingredients import find_ingredients_in_html
-from crawler.extract.listing import make_listing, utc_now
+from crawler.extract.listing import utc_now
 from crawler.extract.money import decimal_string, regular_price_if_higher
 from crawler.extract.text import clean, html_to_text
 from crawler.platforms.base import ShopSpider
@@ -160,17 +160,15 @@ class ShopifySpider(ShopSpider):
                 variant["currency"] = variant["currency"] or self.currency
                 if not variant["currency"]:
                     unread.add("currency")
-            listing = make_listing(
-                shop=self.shop_name,
-                platform=self.platform,
+            for item in self.finish_listing(
+                response,
+                data,
+                {"_unread": unread},
                 url=f"{self.base_url}/products/{data.get('handle')}",
                 canonical_id=str(data.get("id")),
                 fields=fields,
                 provenance=provenance,
                 variants=variants,
                 fetched_at=fetched_at,
-            )
-            if unread:
-                listing["_unread"] = unread
-            for item in self.finish_listing(listing, response, data):
+            ):
                 yield item

@@ -14,7 +14,7 @@ from scrapy.http import Request, Response
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
-from crawler.extract.listing import make_listing, utc_now
+from crawler.extract.listing import utc_now
 from crawler.extract.page import parse_page, product_from_page
 from crawler.platforms.base import ShopSpider
 
@@ -128,9 +128,10 @@ class SitemapSpider(ShopSpider):
             self.crawler.stats.inc_value("serumscope/pages_without_product")
             return
         canonical = fields.pop("canonical_url")
-        listing = make_listing(
-            shop=self.shop_name,
-            platform=self.platform,
+        yield from self.finish_listing(
+            response,
+            page,
+            {"_degraded": bool(page.errors)},
             url=canonical,
             canonical_id=url_key(canonical),
             fields=fields,
@@ -138,6 +139,3 @@ class SitemapSpider(ShopSpider):
             variants=fields.get("variants", []),
             fetched_at=utc_now(),
         )
-        if page.errors:
-            listing["_degraded"] = True
-        yield from self.finish_listing(listing, response, page)

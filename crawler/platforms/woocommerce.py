@@ -14,7 +14,7 @@ from scrapy.http import Request, Response
 
 from crawler.extract.fields import names, size_in
 from crawler.extract.ingredients import find_ingredients_in_html
-from crawler.extract.listing import make_listing, utc_now
+from crawler.extract.listing import utc_now
 from crawler.extract.money import from_minor_units, regular_price_if_higher
 from crawler.extract.page import parse_page, product_from_page
 from crawler.extract.text import clean, html_to_text
@@ -207,17 +207,15 @@ class WooCommerceSpider(ShopSpider):
             except Exception as error:
                 self.record_error(response.url, "parse", f"product {product.get('id')}: {error}")
                 continue
-            listing = make_listing(
-                shop=self.shop_name,
-                platform=self.platform,
+            for item in self.finish_listing(
+                response,
+                data,
+                {"_unread": unread},
                 url=clean(data.get("permalink")) or f"{self.base_url}/?p={data.get('id')}",
                 canonical_id=str(data.get("id")),
                 fields=fields,
                 provenance=provenance,
                 variants=variants,
                 fetched_at=fetched_at,
-            )
-            if unread:
-                listing["_unread"] = unread
-            for item in self.finish_listing(listing, response, data):
+            ):
                 yield item
