@@ -112,8 +112,10 @@ def test_home_page_shows_the_demo_top_picks(page: Page, site_db, tmp_path):
         "order by score desc, price_per_30ml limit 10",
     )
     expect(picks).to_have_count(len(expected))
-    shown = [row.locator("td").nth(1).inner_text() for row in picks.all()]
+    shown = [row.locator("td").nth(1).locator("a").inner_text() for row in picks.all()]
     assert shown == [pick["name"] for pick in expected]
+    cautions = page.locator("section.top-picks .caution")
+    expect(cautions.first).to_contain_text("contradicts its ingredient order")
     page.screenshot(path=str(tmp_path / "home.png"), full_page=True)
 
 
