@@ -86,7 +86,7 @@ def schedule_loop(
             echo(
                 f"{utc_now()} schedule: run {runs} exited with status {code} ({exit_meaning(code)})"
             )
-            if max_runs is not None and runs >= max_runs:
+            if stop.is_set() or (max_runs is not None and runs >= max_runs):
                 break
             wait = max(0.0, every.total_seconds() - (time.monotonic() - started))
             next_at = datetime.now(UTC) + timedelta(seconds=wait)
@@ -95,5 +95,5 @@ def schedule_loop(
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
-    echo(f"{utc_now()} schedule: stopped after {runs} runs")
+    echo(f"{utc_now()} schedule: stopped after {runs} run{'' if runs == 1 else 's'}")
     return 0

@@ -119,7 +119,7 @@ def test_sigterm_between_runs_stops_at_once(tmp_path):
         finally:
             schedule.stop()
         assert schedule.saw("SIGTERM received, stopping")
-        assert schedule.saw("stopped after 1 runs")
+        assert schedule.saw("stopped after 1 run")
         assert runs(db) == [(1, "ok", 0, "done")]
 
 
@@ -139,6 +139,8 @@ def test_sigterm_during_a_run_records_it_interrupted_and_leaves_no_process(tmp_p
             schedule.stop()
         assert runs(db) == [(1, "interrupted", 143, "crawl")]
         assert schedule.saw("run 1 exited with status 143 (interrupted)")
+        assert not schedule.saw("next run at"), "a stopping schedule announced another run"
+        assert schedule.saw("stopped after 1 run")
         wait_for(lambda: not process_alive(crawl_pid), timeout=20)
 
         shop.delay = 0.0
