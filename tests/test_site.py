@@ -656,3 +656,11 @@ def test_stock_the_shop_did_not_state_shows_as_unknown(site_db, tmp_path):
     page = get(make_datasette(copy), listing_path(listing_id)).text
     stock_cells = re.findall(r"<td>(yes|no|unknown)</td></tr>", page)
     assert stock_cells and set(stock_cells) == {"unknown"}
+
+
+def test_canned_query_pages_are_titled_by_their_title_not_their_sql(ds):
+    page = get(ds, f"/{SITE_DB_NAME}/avoid_list").text
+    title = re.search(r"<title>(.*?)</title>", page, re.S).group(1).strip()
+    assert title == escape(SITE_METADATA["queries"]["avoid_list"]["title"]) + " · serumscope"
+    arbitrary = get(ds, f"/{SITE_DB_NAME}?sql=select+1").text
+    assert "select 1" in re.search(r"<title>(.*?)</title>", arbitrary, re.S).group(1)
