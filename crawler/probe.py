@@ -1,5 +1,6 @@
 """``serumscope detect`` and ``serumscope inspect``: a few blocking fetches, read with the very
-extraction code the spiders use (so what inspect shows is what a crawl would store)."""
+extraction code the spiders use and (inspect) tidied by the pipelines' own functions, so what inspect
+shows is what a crawl would store."""
 
 from __future__ import annotations
 
@@ -17,10 +18,18 @@ from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from crawler import settings as crawler_settings
 from crawler.extract.listing import make_listing
 from crawler.extract.page import parse_page, product_from_page
+from crawler.extract.text import clean
+from crawler.pipelines.input_hash import input_hash
+from crawler.pipelines.normalise import normalise_listing
 from crawler.platforms.base import shop_name_from_url
-from crawler.platforms.shopify import listing_fields_from_shopify
+from crawler.platforms.shopify import fill_currency, listing_fields_from_shopify, shop_currency
 from crawler.platforms.sitemap import url_key
-from crawler.platforms.woocommerce import API_PATH, listing_fields_from_woocommerce
+from crawler.platforms.woocommerce import (
+    API_PATH,
+    fields_missing_from_api,
+    fill_from_page,
+    listing_fields_from_woocommerce,
+)
 from crawler.relevance import judge
 
 TIMEOUT = 15
@@ -163,35 +172,88 @@ def shop_toml(shop: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+class RobotsDisallowed(ValueError):
+    """robots.txt forbids serumscope a URL: it is not fetched."""
+
+
+class PoliteFetcher:
+    """``fetch`` that obeys each host's robots.txt as a crawl does (a missing one allows all)."""
+
+    def __init__(self) -> None:
+        self.robots: dict[str, Protego | None] = {}
+
+    def check(self, url: str) -> None:
+        parsed = urlparse(url)
+        base = f"{parsed.scheme}://{parsed.netloc}"
+        if base not in self.robots:
+            self.robots[base] = _robots(base)[0]
+        robots = self.robots[base]
+        if robots is not None and not robots.can_fetch(url, crawler_settings.USER_AGENT):
+            raise RobotsDisallowed(
+                f"{url}: disallowed by {base}/robots.txt, so serumscope does not fetch it"
+            )
+
+    def get(self, url: str) -> Fetched:
+        self.check(url)
+        return fetch(url)
+
+    def json_or_none(self, url: str) -> Any:
+        self.check(url)
+        return _json_or_none(url)
+
+
 def inspect(url: str, shop: str = "inspect") -> dict[str, Any]:
     """The listing serumscope would store for one product URL (Shopify product, Store API product or
-    product page), with ``provenance`` per field and the relevance verdict."""
+    product page), with ``provenance`` per field and the relevance verdict: read by the spiders'
+    extraction functions, then tidied and judged by the functions the crawl's pipelines call.
+    Obeys robots.txt: a disallowed URL raises RobotsDisallowed before anything but robots.txt is
+    fetched."""
     parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError(f"{url!r} is not a product address: give it with http:// or https://")
+    polite = PoliteFetcher()
+    polite.check(url)
     base = f"{parsed.scheme}://{parsed.netloc}"
     match = re.match(r"^(.*/products/[^/?#.]+)/?$", parsed.path)
     if match:
-        data = _json_or_none(f"{base}{match.group(1)}.json")
+        data = polite.json_or_none(f"{base}{match.group(1)}.json")
         if isinstance(data, dict) and isinstance(data.get("product"), dict):
             product = data["product"]
             fields, provenance, variants = listing_fields_from_shopify(product)
-            listing = make_listing(shop=shop, platform="shopify", url=url,
+            try:
+                currency = shop_currency(data)
+            except ValueError:
+                currency = None
+            fill_currency(variants, currency)
+            listing = make_listing(shop=shop, platform="shopify",
+                                   url=f"{base}/products/{product.get('handle')}",
                                    canonical_id=str(product.get("id")), fields=fields,
                                    provenance=provenance, variants=variants)  # fmt: skip
-            return _judged(listing)
+            return _as_stored(listing)
     if API_PATH in parsed.path:
-        product = fetch(url).json()
+        fetched = polite.get(url)
+        if fetched.status != 200:
+            raise ValueError(f"{url}: HTTP {fetched.status}")
+        product = fetched.json()
+        if not isinstance(product, dict):
+            raise ValueError(f"{url}: not a Store API product")
         variations = [
-            _json_or_none(f"{base}{API_PATH}/{v.get('id')}")
+            polite.json_or_none(f"{base}{API_PATH}/{v.get('id')}")
             for v in product.get("variations") or []
+            if isinstance(v, dict)
         ]
         fields, provenance, variants = listing_fields_from_woocommerce(
             product, [v for v in variations if isinstance(v, dict)]
         )
+        permalink = clean(product.get("permalink"))
+        problems = _complete_from_page(polite, permalink, fields, provenance)
         listing = make_listing(shop=shop, platform="woocommerce",
-                               url=product.get("permalink") or url, canonical_id=str(product.get("id")),
+                               url=permalink or f"{base}/?p={product.get('id')}",
+                               canonical_id=str(product.get("id")),
                                fields=fields, provenance=provenance, variants=variants)  # fmt: skip
-        return _judged(listing)
-    fetched = fetch(url)
+        listing["page_errors"] = problems
+        return _as_stored(listing)
+    fetched = polite.get(url)
     if fetched.status != 200:
         raise ValueError(f"{url}: HTTP {fetched.status}")
     page = parse_page(fetched.body, fetched.url, fetched.charset)
@@ -204,9 +266,30 @@ def inspect(url: str, shop: str = "inspect") -> dict[str, Any]:
                            fields=fields, provenance=fields.pop("provenance"),
                            variants=fields.get("variants", []))  # fmt: skip
     listing["page_errors"] = page.errors
-    return _judged(listing)
+    return _as_stored(listing)
 
 
-def _judged(listing: dict[str, Any]) -> dict[str, Any]:
+def _complete_from_page(
+    polite: PoliteFetcher, permalink: str | None, fields: dict, provenance: dict
+) -> list[str]:
+    """What the WooCommerce spider does for fields the Store API lacks; returns the problems met."""
+    missing = fields_missing_from_api(fields)
+    if not missing or not permalink:
+        return []
+    try:
+        fetched = polite.get(permalink)
+        if fetched.status != 200:
+            raise ValueError(f"HTTP {fetched.status}")
+        page_fields = product_from_page(parse_page(fetched.body, fetched.url, fetched.charset))
+    except (OSError, ValueError) as error:
+        return [f"product page for missing fields ({', '.join(missing)}): {error}"]
+    fill_from_page(fields, provenance, page_fields, missing)
+    return []
+
+
+def _as_stored(listing: dict[str, Any]) -> dict[str, Any]:
+    """The listing as the pipelines pass it to the store (normalise → relevance → input hash)."""
+    normalise_listing(listing)
     listing["is_candidate"], listing["relevance_reason"] = judge(listing)
+    listing["input_hash"] = input_hash(listing)
     return listing

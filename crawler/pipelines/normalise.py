@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from scrapy.exceptions import DropItem
 
@@ -11,6 +12,48 @@ from crawler.extract.money import decimal_string
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 COUNTED_FIELDS = ("brand", "description", "ingredients_text", "image_alts", "categories")
 COUNTED_VARIANT_FIELDS = ("price", "currency", "size_text", "available")
+
+
+class UnusableListing(ValueError):
+    """A listing no crawl stores (it has no title)."""
+
+
+def normalise_listing(item: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Tidy ``item`` in place: empty fields become None, prices decimal strings, currencies ISO codes
+    (or None). Returns (missing fields, invalid fields); raises UnusableListing without a title."""
+    if not item.get("title"):
+        raise UnusableListing("listing without a title")
+    missing: list[str] = []
+    invalid: list[str] = []
+    for field in COUNTED_FIELDS:
+        if item.get(field) in (None, "", []):
+            item[field] = None
+            missing.append(field)
+    if not str(item.get("url", "")).startswith(("http://", "https://")):
+        invalid.append("url")
+    variants = item.get("variants") or []
+    if not variants:
+        missing.append("variants")
+    for variant in variants:
+        if (
+            variant.get("price") is not None
+            and decimal_string(variant["price"]) != variant["price"]
+        ):
+            fixed = decimal_string(variant["price"])
+            if fixed is None:
+                invalid.append("price")
+            variant["price"] = fixed
+        currency = variant.get("currency")
+        if currency is not None:
+            currency = str(currency).strip().upper()
+            if not CURRENCY.match(currency):
+                invalid.append("currency")
+                currency = None
+            variant["currency"] = currency
+        for field in COUNTED_VARIANT_FIELDS:
+            if variant.get(field) is None:
+                missing.append(f"variant.{field}")
+    return missing, invalid
 
 
 class NormalisePipeline:
@@ -29,37 +72,14 @@ class NormalisePipeline:
         self.stats.inc_value(f"serumscope/fields_invalid/{field}")
 
     def process_item(self, item):
-        if not item.get("title"):
+        try:
+            missing, invalid = normalise_listing(item)
+        except UnusableListing as error:
             self.missing("title")
-            spider = self.crawler.spider
-            spider.record_error(item.get("url") or "", "invalid-item", "listing without a title")
-            raise DropItem("listing without a title")
-        for field in COUNTED_FIELDS:
-            if item.get(field) in (None, "", []):
-                item[field] = None
-                self.missing(field)
-        if not str(item.get("url", "")).startswith(("http://", "https://")):
-            self.invalid("url")
-        variants = item.get("variants") or []
-        if not variants:
-            self.missing("variants")
-        for variant in variants:
-            if (
-                variant.get("price") is not None
-                and decimal_string(variant["price"]) != variant["price"]
-            ):
-                fixed = decimal_string(variant["price"])
-                if fixed is None:
-                    self.invalid("price")
-                variant["price"] = fixed
-            currency = variant.get("currency")
-            if currency is not None:
-                currency = str(currency).strip().upper()
-                if not CURRENCY.match(currency):
-                    self.invalid("currency")
-                    currency = None
-                variant["currency"] = currency
-            for field in COUNTED_VARIANT_FIELDS:
-                if variant.get(field) is None:
-                    self.missing(f"variant.{field}")
+            self.crawler.spider.record_error(item.get("url") or "", "invalid-item", str(error))
+            raise DropItem(str(error)) from None
+        for field in missing:
+            self.missing(field)
+        for field in invalid:
+            self.invalid(field)
         return item

@@ -76,6 +76,28 @@ def listing_fields_from_shopify(product: dict[str, Any]) -> tuple[dict, dict, li
     return fields, provenance, variants
 
 
+def shop_currency(product_json: Any) -> str:
+    """The shop's currency from one ``/products/<handle>.json`` answer (its first variant's
+    ``price_currency``); ValueError when it has none."""
+    try:
+        currency = clean(product_json["product"]["variants"][0].get("price_currency"))
+    except (KeyError, IndexError, TypeError, AttributeError) as error:
+        raise ValueError(f"no product variants to read it from ({error!r})") from None
+    if not currency:
+        raise ValueError("no price_currency in the product's variants")
+    return currency
+
+
+def fill_currency(variants: list[dict[str, Any]], currency: str | None) -> set[str]:
+    """Give variants without their own currency the shop's; ``{"currency"}`` if some still lack one."""
+    unread = set()
+    for variant in variants:
+        variant["currency"] = variant["currency"] or currency
+        if not variant["currency"]:
+            unread.add("currency")
+    return unread
+
+
 class ShopifySpider(ShopSpider):
     name = "shopify"
     platform = "shopify"
@@ -114,10 +136,7 @@ class ShopifySpider(ShopSpider):
             response = await self.crawler.engine.download_async(Request(url, dont_filter=True))
             if response.status != 200:
                 raise ValueError(f"HTTP {response.status}")
-            variants = json.loads(response.text)["product"]["variants"]
-            self.currency = clean(variants[0].get("price_currency"))
-            if not self.currency:
-                raise ValueError("no price_currency in the product's variants")
+            self.currency = shop_currency(json.loads(response.text))
         except Exception as error:
             self.currency = None
             self.record_error(url, "currency", f"could not read the shop currency: {error}")
@@ -155,11 +174,7 @@ class ShopifySpider(ShopSpider):
             except Exception as error:
                 self.record_error(response.url, "parse", f"product {product.get('id')}: {error}")
                 continue
-            unread = set()
-            for variant in variants:
-                variant["currency"] = variant["currency"] or self.currency
-                if not variant["currency"]:
-                    unread.add("currency")
+            unread = fill_currency(variants, self.currency)
             for item in self.finish_listing(
                 response,
                 data,

@@ -94,6 +94,21 @@ def listing_fields_from_woocommerce(
 PAGE_FIELDS = ("brand", "ingredients_text", "categories")
 
 
+def fields_missing_from_api(fields: dict[str, Any]) -> list[str]:
+    """The PAGE_FIELDS the Store API left empty (the product page is read for them)."""
+    return [name for name in PAGE_FIELDS if not fields.get(name)]
+
+
+def fill_from_page(
+    fields: dict, provenance: dict, page_fields: dict[str, Any] | None, missing: list[str]
+) -> None:
+    """Fill the ``missing`` fields the product page's fields (``product_from_page``) carry."""
+    for name in missing:
+        if page_fields and page_fields.get(name):
+            fields[name] = page_fields[name]
+            provenance[name] = page_fields["provenance"][name]
+
+
 class WooCommerceSpider(ShopSpider):
     name = "woocommerce"
     platform = "woocommerce"
@@ -140,7 +155,7 @@ class WooCommerceSpider(ShopSpider):
     ) -> None:
         """Fill PAGE_FIELDS the API lacked from the product page; when the page cannot be read they
         join ``unread`` (the store keeps what an earlier crawl read for them)."""
-        missing = [name for name in PAGE_FIELDS if not fields.get(name)]
+        missing = fields_missing_from_api(fields)
         if not missing or not url:
             return
         try:
@@ -155,10 +170,7 @@ class WooCommerceSpider(ShopSpider):
             unread.update(missing)
             self.record_error(url, "page", f"product page for missing fields: {error}")
             return
-        for name in missing:
-            if page_fields and page_fields.get(name):
-                fields[name] = page_fields[name]
-                provenance[name] = page_fields["provenance"][name]
+        fill_from_page(fields, provenance, page_fields, missing)
 
     async def parse_page(
         self, response: Response, search: str | None, page: int

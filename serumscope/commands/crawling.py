@@ -134,7 +134,9 @@ def inspect(url, as_json):
     URL may be a Shopify product page (/products/<handle>, read from its .json), a WooCommerce Store
     API product (/wp-json/wc/store/v1/products/<id>) or any product page (schema.org JSON-LD,
     microdata, OpenGraph, then visible HTML). Each field shows where it came from: api, json-ld,
-    microdata, opengraph or html.
+    microdata, opengraph or html. The listing is tidied and judged (candidate or not, and why) by the
+    same code a crawl's pipelines run. Like a crawl it obeys robots.txt: a disallowed URL is not
+    fetched and the command exits with status 1.
     """
     from crawler.probe import inspect as probe
 
