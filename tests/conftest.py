@@ -13,3 +13,37 @@ def demo_shops():
 
     with DemoShops() as shops:
         yield shops
+
+
+def crawl_demo_shops(demo_shops, folder, *options: str):
+    """Run a real `serumscope crawl` of the demo shops into ``folder``; return (sites, db, result)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    sites = demo_shops.write_sites(folder / "sites.toml")
+    db = folder / "crawl.db"
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "serumscope"), "crawl", "--sites", str(sites),
+         "--db", str(db), "--quiet", *options],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return sites, db, result
+
+
+def wait_for_site(server, base: str, timeout: float = 30) -> None:
+    """Block until the `serumscope serve` process ``server`` answers at ``base``."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        assert server.poll() is None, "serumscope serve exited"
+        try:
+            httpx.get(base + "/-/versions.json", timeout=2)
+            return
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, "serumscope serve did not start"
+            time.sleep(0.2)

@@ -11,11 +11,10 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
+from conftest import wait_for_site
 
 from serumscope.db import open_db
 from serumscope.site import SITE_DB_NAME, listing_path
@@ -59,15 +58,7 @@ def site_url(site_db):
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        assert server.poll() is None, "serumscope serve exited"
-        try:
-            httpx.get(base + "/-/versions.json", timeout=2)
-            break
-        except httpx.TransportError:
-            assert time.monotonic() < deadline, "serumscope serve did not start"
-            time.sleep(0.2)
+    wait_for_site(server, base)
     yield base
     server.terminate()
     server.wait(10)

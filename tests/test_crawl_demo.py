@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from conftest import crawl_demo_shops
 
 from crawler.extract.text import html_to_text
 from serumscope.db import LISTING_JSON_COLUMNS
@@ -27,15 +28,9 @@ SEED_CHART = {
 
 @pytest.fixture(scope="module")
 def crawled(demo_shops, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("demo_crawl")
-    sites = demo_shops.write_sites(tmp / "sites.toml")
-    db = tmp / "demo.db"
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "serumscope"), "crawl", "--sites", str(sites),
-         "--db", str(db), "--json", "--quiet"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
+    sites, db, result = crawl_demo_shops(
+        demo_shops, tmp_path_factory.mktemp("demo_crawl"), "--json"
+    )
     conn = sqlite3.connect(db)
     conn.row_factory = sqlite3.Row
     listings = {}

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import crawl_demo_shops
 
 import crawler.probe
 from crawler.platforms.woocommerce import API_PATH
@@ -31,15 +29,7 @@ def compared(listing: dict) -> dict:
 @pytest.fixture(scope="module")
 def stored(demo_shops, tmp_path_factory):
     """Every listing a crawl of the demo shops stored, with its current variants, by platform."""
-    tmp = tmp_path_factory.mktemp("inspect_crawl")
-    sites = demo_shops.write_sites(tmp / "sites.toml")
-    db = tmp / "crawl.db"
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "serumscope"), "crawl", "--sites", str(sites),
-         "--db", str(db), "--quiet"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
+    _, db, _ = crawl_demo_shops(demo_shops, tmp_path_factory.mktemp("inspect_crawl"))
     with sqlite3.connect(db) as conn:
         conn.row_factory = sqlite3.Row
         listings = []

@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from conftest import wait_for_site
 from datasette.utils import tilde_encode
 from markupsafe import escape
 
@@ -473,15 +474,7 @@ def test_serve_process_answers(site_db):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert server.poll() is None, server.stdout.read().decode()
-            try:
-                httpx.get(base + "/-/versions.json", timeout=2)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "serve did not start"
-                time.sleep(0.2)
+        wait_for_site(server, base)
         listing_id = rows(site_db, "select id from listings limit 1")[0]["id"]
         for path in ("/", listing_path(listing_id), f"/{SITE_DB_NAME}/scores.json"):
             response = httpx.get(base + path, timeout=10)

@@ -70,29 +70,23 @@ def availability_url(available: bool) -> str:
 
 def sitemap_urlset(entries: list[tuple[str, str | None]]) -> str:
     """A sitemaps.org ``<urlset>`` of (loc, lastmod or None)."""
-    rows = "\n".join(
-        f"  <url>\n    <loc>{xml_escape(loc)}</loc>\n"
-        + (f"    <lastmod>{lastmod}</lastmod>\n" if lastmod else "")
-        + "  </url>"
-        for loc, lastmod in entries
-    )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-        f"{rows}\n</urlset>\n"
-    )
+    return _sitemap_xml("urlset", "url", entries)
 
 
 def sitemap_index(entries: list[tuple[str, str | None]]) -> str:
     """A sitemaps.org ``<sitemapindex>`` of (loc, lastmod or None)."""
+    return _sitemap_xml("sitemapindex", "sitemap", entries)
+
+
+def _sitemap_xml(root: str, element: str, entries: list[tuple[str, str | None]]) -> str:
     rows = "\n".join(
-        f"  <sitemap>\n    <loc>{xml_escape(loc)}</loc>\n"
+        f"  <{element}>\n    <loc>{xml_escape(loc)}</loc>\n"
         + (f"    <lastmod>{lastmod}</lastmod>\n" if lastmod else "")
-        + "  </sitemap>"
+        + f"  </{element}>"
         for loc, lastmod in entries
     )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-        f"{rows}\n</sitemapindex>\n"
+        f'<{root} xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+        f"{rows}\n</{root}>\n"
     )
