@@ -1,0 +1,139 @@
+"""Which real listings are vitamin C serum candidates: evaluator.relevance.judge against the labelled
+sample (bench/labels/relevance.jsonl: row keys and labels only; the rows are read at run time from
+../shared/data/real_listings/).
+
+    .venv/bin/python bench/relevance.py [--folder PATH] [--show-errors N]
+
+Prints precision, recall and F1 of ``candidate`` on the tuning rows and on the held-out third (never
+tuned on), the product kind's agreement, the confusion by labelled kind, and the vitamin C forms' F1
+(evaluator facts against the labelled forms). ``--show-errors`` lists wrong tuning rows only: the
+held-out rows are for measuring, not for reading.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from real_listings import DEFAULT_FOLDER, listing_from_row, read_rows  # noqa: E402
+
+from evaluator import evaluate  # noqa: E402
+from evaluator.relevance import judge  # noqa: E402
+
+LABELS = Path(__file__).resolve().parent / "labels" / "relevance.jsonl"
+GOAL_F1 = 0.95
+CANDIDATE_KINDS = {"serum", "oil", "treatment"}
+# the evaluator's vitamin C form names -> the ids of ../shared/LABELING.md
+FORM_IDS = {
+    "L-ascorbic acid": "ascorbic_acid",
+    "3-O-ethyl ascorbic acid": "ethyl_ascorbic_acid",
+    "glyceryl ascorbate": "glyceryl_ascorbate",
+}
+
+
+def read_labels(path: Path) -> dict[str, dict]:
+    with path.open(encoding="utf-8") as handle:
+        labels = [json.loads(line) for line in handle if line.strip()]
+    return {label["hid"]: label for label in labels}
+
+
+def gold_candidate(label: dict) -> bool:
+    """../shared/LABELING.md: kind serum/oil/treatment, vitamin C featured, a form in its INCI list
+    (or no INCI list at all)."""
+    return (
+        label["kind"] in CANDIDATE_KINDS
+        and label["vitc_featured"]
+        and (bool(label["vitc_forms"]) or not label["has_inci"])
+    )
+
+
+def form_id(name: str) -> str:
+    return FORM_IDS.get(name) or name.lower().replace("-", "_").replace(" ", "_")
+
+
+def prf(counts: Counter) -> tuple[float, float, float]:
+    tp, fp, fn = counts["tp"], counts["fp"], counts["fn"]
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def outcome(gold: bool, predicted: bool) -> str:
+    return {(True, True): "tp", (False, True): "fp", (True, False): "fn"}.get((gold, predicted), "tn")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--folder", type=Path, default=DEFAULT_FOLDER)
+    parser.add_argument("--labels", type=Path, default=LABELS)
+    parser.add_argument("--show-errors", type=int, default=0, help="list N wrong tuning rows")
+    args = parser.parse_args()
+    rows = read_rows(args.folder)
+    if rows is None:
+        print(f"skipped: {args.folder} not found (the real listings live outside the project)")
+        return
+    labels = read_labels(args.labels)
+    candidates: dict[str, Counter] = {"tuning": Counter(), "heldout": Counter()}
+    kinds: dict[str, Counter] = {"tuning": Counter(), "heldout": Counter()}
+    by_kind: dict[str, Counter] = {}
+    forms: dict[str, Counter] = {"tuning": Counter(), "heldout": Counter()}
+    errors = []
+    for row in rows:
+        label = labels.get(row["hid"])
+        if label is None:
+            continue
+        split = label["split"]
+        listing = listing_from_row(row)
+        verdict = judge(listing)
+        gold = gold_candidate(label)
+        result = outcome(gold, verdict["candidate"])
+        candidates[split][result] += 1
+        kinds[split]["rows"] += 1
+        kinds[split]["same kind"] += verdict["kind"] == label["kind"]
+        by_kind.setdefault(label["kind"], Counter())[f"{split} {result}"] += 1
+        found = {form_id(f["form"]) for f in evaluate(listing)["facts"]["vitamin_c"]["forms"]}
+        wanted = {f if not f.startswith("other:") else f for f in label["vitc_forms"]}
+        forms[split]["tp"] += len(found & wanted)
+        forms[split]["fp"] += len(found - wanted)
+        forms[split]["fn"] += len(wanted - found)
+        if split == "tuning" and result in ("fp", "fn"):
+            errors.append((result, label["kind"], label["vitc_featured"], row, verdict))
+
+    print(f"labelled rows: {sum(c['rows'] for c in kinds.values())} of {len(labels)} labels found")
+    print(f"goal: candidate F1 >= {GOAL_F1} on the held-out third")
+    print(f"{'split':9s} {'rows':>5s} {'tp':>4s} {'fp':>4s} {'fn':>4s} "
+          f"{'precision':>9s} {'recall':>7s} {'F1':>6s} {'kind agrees':>11s} {'forms F1':>8s}")  # fmt: skip
+    for split, counts in candidates.items():
+        precision, recall, f1 = prf(counts)
+        kind_share = kinds[split]["same kind"] / kinds[split]["rows"] if kinds[split]["rows"] else 0
+        print(
+            f"{split:9s} {kinds[split]['rows']:5d} {counts['tp']:4d} {counts['fp']:4d} "
+            f"{counts['fn']:4d} {precision:9.3f} {recall:7.3f} {f1:6.3f} {kind_share:11.1%} "
+            f"{prf(forms[split])[2]:8.3f}"
+        )
+    print("\nconfusion by labelled kind (tp/fp/fn/tn, tuning | held-out):")
+    for kind in sorted(by_kind):
+        counts = by_kind[kind]
+        cells = [
+            "/".join(str(counts[f"{split} {r}"]) for r in ("tp", "fp", "fn", "tn"))
+            for split in ("tuning", "heldout")
+        ]
+        print(f"  {kind:12s} {cells[0]:>14s} | {cells[1]:>14s}")
+    for result, kind, featured, row, verdict in errors[: args.show_errors]:
+        print(
+            f"\n{result} [{row['hid']}] labelled {kind}, featured={featured}: {row['name']!r}"
+            f"\n   category {row['category']!r}\n   -> {verdict['rule']}: {verdict['reason']}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,333 @@
+"""Is a listing a vitamin C serum candidate? One judgement for crawler, CLI and benchmarks.
+
+A candidate is a leave-on facial serum, oil or treatment that features vitamin C and (when it has an
+ingredient list) contains a vitamin C form. ``judge(listing)`` returns the verdict with the product
+kind, the rule that decided, a reason naming its words and evidence pointing at them. Pure and total:
+never raises, never reads anything but the listing and the data files (data/vocab/relevance.toml, the
+ingredient vocabulary for vitamin C names).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from evaluator.actives import find_mentions
+from evaluator.inci import find_list, parse_ingredients
+from evaluator.text import MAX_FIELD_CHARS, evidence, text_of
+from evaluator.vocab import VOCAB_DIR, lookup_key, read_toml
+
+MAX_TITLE_CHARS = 2_000
+MAX_LIST_ITEMS = 50
+MIN_MASKED_ITEMS = 5  # a run of this many INCI names in running text is the list, not marketing
+_SEGMENT = re.compile(r"\s*[>›»|]\s*|\s+/\s+")
+
+
+@dataclass(frozen=True)
+class _Term:
+    kind: str
+    area: bool
+
+
+@dataclass(frozen=True)
+class Rules:
+    candidate_kinds: frozenset[str]
+    kind_pattern: re.Pattern[str]
+    terms: tuple[_Term, ...]  # by regex group index - 1
+    area_order: tuple[str, ...]
+    name_pattern: re.Pattern[str]
+    negation: re.Pattern[str]
+    first_positions: int
+    above_one_percent_within: int
+    trace_forms: frozenset[str]
+    version: str
+
+
+def _term_regex(term: str) -> str:
+    if term.startswith("re:"):
+        return term[3:]
+    prefix = term.endswith("*")
+    body = re.escape(term.rstrip("*")).replace(r"\ ", r"[\s\-_&/]+")
+    return rf"(?<!\w){body}" + (r"\w*" if prefix else r"(?!\w)")
+
+
+@cache
+def rules() -> Rules:
+    data = read_toml(VOCAB_DIR / "relevance.toml")
+    entries = []
+    area_order: list[str] = []
+    for entry in data["kind"]:
+        area = entry.get("role") == "area"
+        if area and entry["kind"] not in area_order:
+            area_order.append(entry["kind"])
+        entries.extend((term, _Term(entry["kind"], area)) for term in entry["terms"])
+    # longest first, so "cleansing oil" is tried before "oil" at the same place
+    entries.sort(key=lambda e: len(e[0]), reverse=True)
+    pattern = "|".join(f"({_term_regex(term)})" for term, _ in entries)
+    featured = data["featured"]
+    return Rules(
+        candidate_kinds=frozenset(data["candidate_kinds"]),
+        kind_pattern=re.compile(pattern, re.IGNORECASE),
+        terms=tuple(t for _, t in entries),
+        area_order=tuple(area_order),
+        name_pattern=re.compile("|".join(featured["name_patterns"]), re.IGNORECASE),
+        negation=re.compile("|".join(featured["negations"]), re.IGNORECASE),
+        first_positions=int(featured["first_positions"]),
+        above_one_percent_within=int(featured["above_one_percent_within"]),
+        trace_forms=frozenset(lookup_key(f) for f in featured["trace_forms"]),
+        version=str(data.get("version", "")),
+    )
+
+
+@dataclass(frozen=True)
+class _Kind:
+    kind: str
+    area: bool
+    evidence: dict
+    field: str
+
+
+def _kinds_in(field: str, text: str) -> list[_Kind]:
+    rule_set = rules()
+    found = []
+    for match in rule_set.kind_pattern.finditer(text):
+        term = rule_set.terms[match.lastindex - 1]
+        found.append(_Kind(term.kind, term.area, evidence(field, text, *match.span()), field))
+    return found
+
+
+def _area(found: list[_Kind]) -> _Kind | None:
+    areas = [k for k in found if k.area]
+    if not areas:
+        return None
+    order = rules().area_order
+    return min(areas, key=lambda k: order.index(k.kind))
+
+
+def _title_kind(title: str) -> _Kind | None:
+    """The area named anywhere in the title, else the last form named (the head noun)."""
+    found = _kinds_in("title", title)
+    area = _area(found)
+    if area is not None:
+        return area
+    forms = [k for k in found if k.kind != "none"]
+    return forms[-1] if forms else None
+
+
+def _list_items(listing: dict, field: str) -> list[tuple[str, str]]:
+    value = listing.get(field)
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        return []
+    return [
+        (f"{field}[{i}]", item[:MAX_TITLE_CHARS])
+        for i, item in enumerate(value[:MAX_LIST_ITEMS])
+        if isinstance(item, str) and item
+    ]
+
+
+def _structured_kind(items: list[tuple[str, str]]) -> _Kind | None:
+    """From category paths (general to specific): an area anywhere, else the most specific segment
+    naming exactly one form kind; a segment naming several ("creams, oils & mists") decides nothing."""
+    found_by_segment: list[list[_Kind]] = []
+    for field, text in items:
+        start = 0
+        for separator in [*_SEGMENT.finditer(text), None]:
+            end = separator.start() if separator else len(text)
+            segment = [k for k in _kinds_in(field, text) if start <= k.evidence["start"] < end]
+            if segment:
+                found_by_segment.append(segment)
+            start = separator.end() if separator else end
+    area = _area([k for segment in found_by_segment for k in segment])
+    if area is not None:
+        return area
+    for segment in reversed(found_by_segment):
+        kinds = {k.kind for k in segment if k.kind != "none"}
+        if len(kinds) == 1:
+            return next(k for k in segment if k.kind in kinds)
+        if kinds:
+            return None
+    return None
+
+
+def _decide_kind(listing: dict) -> _Kind | None:
+    """Structured categories and the title, reconciled: an area (eye, mask, kit, ...) in either wins;
+    when both name a form, a non-candidate form in either wins (an honest miss beats a wrong pick),
+    otherwise the title's more specific one. Tags only when neither names a kind."""
+    title = _title_kind(text_of(listing.get("title"))[:MAX_TITLE_CHARS])
+    category = _structured_kind(_list_items(listing, "categories"))
+    for found in (title, category):
+        if found is not None and found.area:
+            return found
+    if title and category:
+        candidates = rules().candidate_kinds
+        if title.kind in candidates and category.kind not in candidates:
+            return category
+        return title
+    return title or category or _structured_kind(_list_items(listing, "tags"))
+
+
+@dataclass(frozen=True)
+class _Featured:
+    how: str
+    evidence: dict
+
+
+def _vitamin_c_named(field: str, text: str, masked: list[tuple[int, int]] = ()) -> dict | None:
+    """Evidence of the first vitamin C name in ``text`` outside ``masked`` spans, unless the same
+    field says it is not vitamin C ("Vitamin C Alternative")."""
+    rule_set = rules()
+    hits = [
+        evidence(field, text, m.start, m.end)
+        for m in find_mentions(text)
+        if m.ingredient.active == "vitamin_c"
+    ]
+    hits += [evidence(field, text, *m.span()) for m in rule_set.name_pattern.finditer(text)]
+    hits = [h for h in hits if not any(s <= h["start"] < e for s, e in masked)]
+    if not hits:
+        return None
+    if rule_set.negation.search(text):
+        return None
+    return min(hits, key=lambda h: h["start"])
+
+
+def _marketing_text(listing: dict) -> list[tuple[str, str, list[tuple[int, int]]]]:
+    """The description and the ingredients field's words around the INCI list (highlight bullets),
+    each with the spans of ingredient lists inside it, which are not marketing."""
+    found = []
+    for field in ("description", "ingredients_text"):
+        text = text_of(listing.get(field))[:MAX_FIELD_CHARS]
+        if not text:
+            continue
+        masked = [(s, e) for s, e, items in find_list(text) if len(items) >= MIN_MASKED_ITEMS]
+        if field == "ingredients_text" and not masked:
+            continue  # the whole field is (a badly split) list: none of it is marketing
+        found.append((field, text, masked))
+    return found
+
+
+def _featured_by_words(listing: dict) -> _Featured | None:
+    title = text_of(listing.get("title"))[:MAX_TITLE_CHARS]
+    if title:
+        hit = _vitamin_c_named("title", title)
+        if hit:
+            return _Featured("title", hit)
+    for field in ("categories", "tags"):
+        for name, text in _list_items(listing, field):
+            hit = _vitamin_c_named(name, text)
+            if hit:
+                return _Featured(field, hit)
+    for field, text, masked in _marketing_text(listing):
+        hit = _vitamin_c_named(field, text, masked)
+        if hit:
+            return _Featured(field, hit)
+    return None
+
+
+def _forms_in_list(inci: dict) -> list[dict]:
+    return [
+        item
+        for item in inci["items"]
+        if item.get("ingredient") is not None
+        and item["ingredient"].vitamin_c_form is not None
+        and not item.get("may_contain")
+    ]
+
+
+def _featured_by_position(inci: dict, forms: list[dict]) -> _Featured | None:
+    """A non-trace vitamin C form among the first few ingredients, or above the 1% line."""
+    rule_set = rules()
+    one_percent_line = next(
+        (
+            i["position"]
+            for i in inci["items"]
+            if i.get("ingredient") is not None and i["ingredient"].at_most_one_percent
+        ),
+        None,
+    )
+    for item in forms:
+        if item["ingredient"].canonical in rule_set.trace_forms:
+            continue
+        position = item["position"]
+        high = position <= rule_set.first_positions or (
+            one_percent_line is not None
+            and position < one_percent_line
+            and position <= rule_set.above_one_percent_within
+        )
+        if high:
+            how = f"ingredient list (#{position} of {len(inci['items'])})"
+            return _Featured(how, _item_evidence(inci, item))
+    return None
+
+
+def _item_evidence(inci: dict, item: dict) -> dict:
+    return {"field": inci["field"], "text": item["raw"], "start": item["start"], "end": item["end"]}
+
+
+def _quote(found: dict) -> str:
+    return f"'{found['text'][:60]}'"
+
+
+def judge(listing: Any) -> dict:
+    """``{"candidate", "kind", "rule", "reason", "evidence"}`` for one listing dict.
+
+    ``rule`` names what decided (for counts per shop): "candidate", "kind", "unknown kind",
+    "not featured" or "no vitamin C form".
+    """
+    if not isinstance(listing, dict):
+        listing = {}
+    try:
+        return _judge(listing)
+    except Exception as error:  # the judgement must never take a crawl or an evaluation down
+        return _verdict(False, None, "error", f"could not judge: {type(error).__name__}", [])
+
+
+def _verdict(candidate: bool, kind: str | None, rule: str, reason: str, ev: list) -> dict:
+    return {"candidate": candidate, "kind": kind, "rule": rule, "reason": reason, "evidence": ev}
+
+
+def _judge(listing: dict) -> dict:
+    rule_set = rules()
+    kind = _decide_kind(listing)
+    kind_name = kind.kind if kind else None
+    kind_words = f"kind {kind_name} from {kind.field} {_quote(kind.evidence)}" if kind else ""
+    inci = parse_ingredients(listing)
+    forms = _forms_in_list(inci)
+    featured = _featured_by_words(listing) or _featured_by_position(inci, forms)
+    featured_words = (
+        f"{featured.how.split('[')[0]} says {_quote(featured.evidence)}"
+        if featured and not featured.how.startswith("ingredient list")
+        else f"vitamin C {_quote(featured.evidence)} high in the {featured.how}"
+        if featured
+        else ""
+    )
+    ev = [e for e in (kind.evidence if kind else None, featured and featured.evidence) if e]
+    if kind is None:
+        what = f"{featured_words}; " if featured else ""
+        return _verdict(False, None, "unknown kind", f"{what}product kind unknown", ev)
+    if kind_name not in rule_set.candidate_kinds:
+        vitamin_c = "vitamin C " if featured else ""
+        return _verdict(False, kind_name, "kind", f"{vitamin_c}{kind_name}: {kind_words}", ev)
+    if featured is None:
+        trace = forms[0] if forms else None
+        detail = (
+            f"only {_quote(_item_evidence(inci, trace))} at #{trace['position']} in the ingredient list"
+            if trace
+            else "vitamin C not named"
+        )
+        ev += [_item_evidence(inci, trace)] if trace else []
+        return _verdict(
+            False, kind_name, "not featured", f"vitamin C not featured ({detail}); {kind_words}", ev
+        )
+    if inci["status"] == "found" and not forms:
+        return _verdict(
+            False,
+            kind_name,
+            "no vitamin C form",
+            f"{featured_words} but no vitamin C form is in its ingredient list; {kind_words}",
+            ev,
+        )
+    return _verdict(True, kind_name, "candidate", f"{featured_words}; {kind_words}", ev)
