@@ -40,14 +40,20 @@ def shop_summary(stats: dict[str, Any]) -> dict[str, Any]:
         status = "partial"
     else:
         status = "ok"
-    prefix = "serumscope/not_candidates/"
     return {
         "status": status,
         "listings": listings,
         "not_modified": not_modified,
         "candidates": stats.get("serumscope/candidates", 0),
-        "not_candidates": {
-            k.removeprefix(prefix): v for k, v in stats.items() if k.startswith(prefix)
+        "relevance": {
+            k.removeprefix("serumscope/relevance/"): v
+            for k, v in stats.items()
+            if k.startswith("serumscope/relevance/")
+        },
+        "kinds": {
+            k.removeprefix("serumscope/kinds/"): v
+            for k, v in stats.items()
+            if k.startswith("serumscope/kinds/")
         },
         "errors": hard_errors,
         "hard_errors": hard_errors,

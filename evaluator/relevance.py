@@ -10,6 +10,7 @@ ingredient vocabulary for vitamin C names).
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -38,6 +39,7 @@ class Rules:
     terms: tuple[_Term, ...]  # by regex group index - 1
     area_order: tuple[str, ...]
     name_pattern: re.Pattern[str]
+    title_pattern: re.Pattern[str]
     negation: re.Pattern[str]
     first_positions: int
     above_one_percent_within: int
@@ -57,11 +59,8 @@ def _term_regex(term: str) -> str:
 def rules() -> Rules:
     data = read_toml(VOCAB_DIR / "relevance.toml")
     entries = []
-    area_order: list[str] = []
     for entry in data["kind"]:
         area = entry.get("role") == "area"
-        if area and entry["kind"] not in area_order:
-            area_order.append(entry["kind"])
         entries.extend((term, _Term(entry["kind"], area)) for term in entry["terms"])
     # longest first, so "cleansing oil" is tried before "oil" at the same place
     entries.sort(key=lambda e: len(e[0]), reverse=True)
@@ -71,8 +70,9 @@ def rules() -> Rules:
         candidate_kinds=frozenset(data["candidate_kinds"]),
         kind_pattern=re.compile(pattern, re.IGNORECASE),
         terms=tuple(t for _, t in entries),
-        area_order=tuple(area_order),
+        area_order=tuple(data["area_order"]),
         name_pattern=re.compile("|".join(featured["name_patterns"]), re.IGNORECASE),
+        title_pattern=re.compile("|".join(featured["title_patterns"]), re.IGNORECASE),
         negation=re.compile("|".join(featured["negations"]), re.IGNORECASE),
         first_positions=int(featured["first_positions"]),
         above_one_percent_within=int(featured["above_one_percent_within"]),
@@ -134,13 +134,12 @@ def _structured_kind(items: list[tuple[str, str]]) -> _Kind | None:
     naming exactly one form kind; a segment naming several ("creams, oils & mists") decides nothing."""
     found_by_segment: list[list[_Kind]] = []
     for field, text in items:
-        start = 0
-        for separator in [*_SEGMENT.finditer(text), None]:
-            end = separator.start() if separator else len(text)
-            segment = [k for k in _kinds_in(field, text) if start <= k.evidence["start"] < end]
-            if segment:
-                found_by_segment.append(segment)
-            start = separator.end() if separator else end
+        ends = [m.start() for m in _SEGMENT.finditer(text)] + [len(text)]
+        by_end: dict[int, list[_Kind]] = {}
+        for found in _kinds_in(field, text):
+            end = ends[bisect_right(ends, found.evidence["start"])]  # the segment it sits in
+            by_end.setdefault(end, []).append(found)
+        found_by_segment.extend(by_end[end] for end in sorted(by_end))
     area = _area([k for segment in found_by_segment for k in segment])
     if area is not None:
         return area
@@ -154,38 +153,42 @@ def _structured_kind(items: list[tuple[str, str]]) -> _Kind | None:
 
 
 def _decide_kind(listing: dict) -> _Kind | None:
-    """Structured categories and the title, reconciled: an area (eye, mask, kit, ...) in either wins;
-    when both name a form, a non-candidate form in either wins (an honest miss beats a wrong pick),
-    otherwise the title's more specific one. Tags only when neither names a kind."""
+    """An area (eye, mask, kit, ...) in the title or a category wins; then the title's head noun, then
+    the categories' most specific form (shops file serums under "Moisturizer": the title names the
+    form more precisely; measured on the labelled tuning rows); tags only when neither names a kind."""
     title = _title_kind(text_of(listing.get("title"))[:MAX_TITLE_CHARS])
     category = _structured_kind(_list_items(listing, "categories"))
     for found in (title, category):
         if found is not None and found.area:
             return found
-    if title and category:
-        candidates = rules().candidate_kinds
-        if title.kind in candidates and category.kind not in candidates:
-            return category
-        return title
     return title or category or _structured_kind(_list_items(listing, "tags"))
 
 
 @dataclass(frozen=True)
 class _Featured:
-    how: str
+    words: str  # for the reason: "title says 'Vita C'"
     evidence: dict
 
 
-def _vitamin_c_named(field: str, text: str, masked: list[tuple[int, int]] = ()) -> dict | None:
+def _vitamin_c_named(
+    field: str,
+    text: str,
+    masked: list[tuple[int, int]] = (),
+    patterns: tuple = (),
+    words_only: bool = False,
+) -> dict | None:
     """Evidence of the first vitamin C name in ``text`` outside ``masked`` spans, unless the same
-    field says it is not vitamin C ("Vitamin C Alternative")."""
+    field says it is not vitamin C ("Vitamin C Alternative"). ``words_only``: names saying "vitamin"
+    ("Vitamin C", "Vitamin C Ester") count, INCI names of its forms do not."""
     rule_set = rules()
     hits = [
         evidence(field, text, m.start, m.end)
         for m in find_mentions(text)
         if m.ingredient.active == "vitamin_c"
+        and (not words_only or "vit" in text[m.start : m.end].lower())
     ]
-    hits += [evidence(field, text, *m.span()) for m in rule_set.name_pattern.finditer(text)]
+    for pattern in (rule_set.name_pattern, *patterns):
+        hits += [evidence(field, text, *m.span()) for m in pattern.finditer(text)]
     hits = [h for h in hits if not any(s <= h["start"] < e for s, e in masked)]
     if not hits:
         return None
@@ -212,22 +215,24 @@ def _marketing_text(listing: dict) -> list[tuple[str, str, list[tuple[int, int]]
 def _featured_by_words(listing: dict) -> _Featured | None:
     title = text_of(listing.get("title"))[:MAX_TITLE_CHARS]
     if title:
-        hit = _vitamin_c_named("title", title)
+        hit = _vitamin_c_named("title", title, patterns=(rules().title_pattern,))
         if hit:
-            return _Featured("title", hit)
+            return _Featured(f"title says {_quote(hit)}", hit)
     for field in ("categories", "tags"):
         for name, text in _list_items(listing, field):
             hit = _vitamin_c_named(name, text)
             if hit:
-                return _Featured(field, hit)
+                return _Featured(f"{field} say {_quote(hit)}", hit)
     for field, text, masked in _marketing_text(listing):
-        hit = _vitamin_c_named(field, text, masked)
+        # around an INCI list, a form's INCI name is most likely a piece of the list the reader cut off
+        hit = _vitamin_c_named(field, text, masked, words_only=field == "ingredients_text")
         if hit:
-            return _Featured(field, hit)
+            return _Featured(f"{field} says {_quote(hit)}", hit)
     return None
 
 
 def _forms_in_list(inci: dict) -> list[dict]:
+    """The INCI list's vitamin C forms (not "may contain"), as its items."""
     return [
         item
         for item in inci["items"]
@@ -258,9 +263,19 @@ def _featured_by_position(inci: dict, forms: list[dict]) -> _Featured | None:
             and position <= rule_set.above_one_percent_within
         )
         if high:
-            how = f"ingredient list (#{position} of {len(inci['items'])})"
-            return _Featured(how, _item_evidence(inci, item))
+            found = _item_evidence(inci, item)
+            where = f"#{position} of {len(inci['items'])} in the ingredient list"
+            return _Featured(f"vitamin C {_quote(found)} is {where}", found)
     return None
+
+
+def _form_named(listing: dict, field: str | None) -> bool:
+    """A specific vitamin C form named anywhere in the ingredients field (kits and two-part products
+    list several formulas; the INCI reader takes one)."""
+    text = text_of(listing.get(field or "ingredients_text"))[:MAX_FIELD_CHARS]
+    return any(
+        m.ingredient.vitamin_c_form not in (None, "unspecified") for m in find_mentions(text)
+    )
 
 
 def _item_evidence(inci: dict, item: dict) -> dict:
@@ -297,13 +312,7 @@ def _judge(listing: dict) -> dict:
     inci = parse_ingredients(listing)
     forms = _forms_in_list(inci)
     featured = _featured_by_words(listing) or _featured_by_position(inci, forms)
-    featured_words = (
-        f"{featured.how.split('[')[0]} says {_quote(featured.evidence)}"
-        if featured and not featured.how.startswith("ingredient list")
-        else f"vitamin C {_quote(featured.evidence)} high in the {featured.how}"
-        if featured
-        else ""
-    )
+    featured_words = featured.words if featured else ""
     ev = [e for e in (kind.evidence if kind else None, featured and featured.evidence) if e]
     if kind is None:
         what = f"{featured_words}; " if featured else ""
@@ -322,7 +331,7 @@ def _judge(listing: dict) -> dict:
         return _verdict(
             False, kind_name, "not featured", f"vitamin C not featured ({detail}); {kind_words}", ev
         )
-    if inci["status"] == "found" and not forms:
+    if inci["status"] == "found" and not forms and not _form_named(listing, inci["field"]):
         return _verdict(
             False,
             kind_name,

@@ -19,7 +19,6 @@ from crawler.extract.ingredients import find_ingredients_in_html
 from crawler.extract.money import decimal_string, from_minor_units, regular_price_if_higher
 from crawler.middlewares import retry_after_seconds
 from crawler.probe import detect, inspect
-from crawler.relevance import judge
 from crawler.sites import SitesError, load_sites
 from serumscope.cli import cli
 from serumscope.demo import build_catalog
@@ -205,23 +204,6 @@ def test_size_in(text, expected):
 def test_ingredients_are_found_under_their_labels(html, expected):
     found = find_ingredients_in_html(html)
     assert (found.text if found else None) == expected
-
-
-@pytest.mark.parametrize(
-    ("listing", "candidate", "reason_word"),
-    [
-        ({"title": "Vitamin C 1000mg Capsules"}, 0, "supplement"),
-        ({"title": "Titanium Derma Roller 0.5mm"}, 0, "roller"),
-        ({"title": "Vitamin C Night Cream"}, 0, "cream"),
-        ({"title": "Retinol Serum"}, 0, "without vitamin C"),
-        ({"title": "Glow Drops", "ingredients_text": "Aqua, Ascorbic Acid, Glycerin"}, 1, "drops"),
-        ({"title": "Brightening Serum", "ingredients_text": "Aqua, Glycerin, Niacinamide, Panthenol, Ascorbyl Palmitate"}, 0, "minor"),
-    ],
-)  # fmt: skip
-def test_relevance_examples(listing, candidate, reason_word):
-    is_candidate, reason = judge(listing)
-    assert is_candidate == candidate
-    assert reason_word in reason
 
 
 def test_retry_after_header_forms():

@@ -24,7 +24,7 @@ from serumscope.db import LISTING_JSON_COLUMNS
 LISTING_COLUMNS = (
     "id", "shop", "platform", "url", "canonical_id", "title", "brand", "description",
     "description_html", "ingredients_text", "image_alts", "tags", "categories", "provenance",
-    "is_candidate", "relevance_reason", "fetched_at", "input_hash",
+    "is_candidate", "relevance_reason", "relevance_rule", "product_kind", "fetched_at", "input_hash",
 )  # fmt: skip
 FLUSH_SECONDS = 2.0
 

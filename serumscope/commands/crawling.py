@@ -41,8 +41,10 @@ def _stats_table(summary: dict) -> str:
             f"{name:<24} {shop['status']:<8} {shop.get('pages', 0):>6} {shop['listings']:>8} "
             f"{shop['candidates']:>10} {shop['errors']:>6}"
         )
-        for reason, count in sorted(shop.get("not_candidates", {}).items()):
-            lines.append(f"    not a candidate: {reason}: {count}")
+        for label, counts in (("decided by", "relevance"), ("kinds", "kinds")):
+            if shop.get(counts):
+                parts = sorted(shop[counts].items(), key=lambda item: (-item[1], item[0]))
+                lines.append(f"    {label}: " + ", ".join(f"{k} {n}" for k, n in parts))
         for field, count in sorted(shop.get("fields_missing", {}).items()):
             lines.append(f"    missing {field}: {count}")
         for field, count in sorted(shop.get("fields_invalid", {}).items()):

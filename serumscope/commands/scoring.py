@@ -76,9 +76,15 @@ def score(listing_file, rubric: str, compact: bool) -> None:
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     if "is_candidate" not in listing:
-        from crawler.relevance import judge  # the crawler's rule, so score and evaluate agree
+        from evaluator.relevance import (
+            judge,  # the crawler's judgement, so score and evaluate agree
+        )
 
-        listing["is_candidate"], listing["relevance_reason"] = judge(listing)
+        verdict = judge(listing)
+        listing["is_candidate"], listing["relevance_reason"] = (
+            int(verdict["candidate"]),
+            verdict["reason"],
+        )
     result = evaluate(listing, rubric)
     if listing["is_candidate"] != 1:
         result.update(
