@@ -68,7 +68,9 @@ def prf(counts: Counter) -> tuple[float, float, float]:
 
 
 def outcome(gold: bool, predicted: bool) -> str:
-    return {(True, True): "tp", (False, True): "fp", (True, False): "fn"}.get((gold, predicted), "tn")
+    return {(True, True): "tp", (False, True): "fp", (True, False): "fn"}.get(
+        (gold, predicted), "tn"
+    )
 
 
 def main() -> None:

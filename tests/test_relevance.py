@@ -55,7 +55,9 @@ TRACE_ONLY = (
 )  # fmt: skip
 def test_judgement(listing, candidate, kind, rule):
     verdict = judge(listing)
-    assert (verdict["candidate"], verdict["kind"], verdict["rule"]) == (candidate, kind, rule), verdict
+    assert (verdict["candidate"], verdict["kind"], verdict["rule"]) == (candidate, kind, rule), (
+        verdict
+    )
 
 
 def test_reason_quotes_its_evidence_and_evidence_points_at_the_listing():
@@ -80,7 +82,10 @@ def test_reason_quotes_its_evidence_and_evidence_points_at_the_listing():
         {"title": None, "categories": "not a list", "tags": [1, None, {"x": 1}]},
         {"title": "\ud800 Vitamin C Serum"},
         {"title": "Serum " * 50_000, "description": "vitamin c " * 100_000},
-        {"title": "Vitamin C Serum", "ingredients_text": ", ".join(f"Extract {i}" for i in range(500))},
+        {
+            "title": "Vitamin C Serum",
+            "ingredients_text": ", ".join(f"Extract {i}" for i in range(500)),
+        },
         {"title": "<b>Vitamin</b> C <script>x</script> Serum", "categories": ["<>" * 1000]},
     ],
 )
