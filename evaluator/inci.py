@@ -36,7 +36,10 @@ _COMMA = re.compile(r"(?<!\d),|,(?!\d)")
 _ITEM = re.compile(
     r"(?:[^,;()\[\]\n]++|(?<=\d),(?=\d)|\((?:[^()\n]++|\([^()\n]*\))*\)|\[(?:[^\[\]\n]++|\[[^\[\]\n]*\])*\]|[()\[\]])+"
 )
-_MAY_CONTAIN = re.compile(r"(?i)[(\[]?\s*(?:\bmay contain\b|\bpeut contenir\b|\+/-)\s*[)\]]?\s*:?")
+_MAY_CONTAIN = re.compile(
+    r"(?i)[(\[]?\s*(?:\b(?:may contain|peut contenir)\b(?:\s*[(\[]\s*\+/-\s*[)\]])?|\+/-)"
+    r"\s*[)\]]?\s*:?"
+)
 _DESCRIPTION_LIST = re.compile(r"(?i)\b(?:full )?ingredients?(?: list)?\s*:\s*([^\n]{10,})")
 _SENTENCE_WORDS = re.compile(
     r"(?i)\b(?:helps?|the|your|skin|our|we|is|are|and|with|for|that|this|to|of|visibly|see|please)\b"
@@ -139,8 +142,9 @@ def _dash_separated(view: str, start: int, end: int) -> list[int]:
 
 def _items(view: str, start: int, end: int) -> list[tuple[int, int]]:
     marker = _may_contain(view, start, end)
-    if marker is not None and marker.start() > start:
-        return _items(view, start, marker.start()) + _items(view, marker.end(), end)
+    if marker is not None:
+        before = _items(view, start, marker.start()) if marker.start() > start else []
+        return before + _items(view, marker.end(), end)
     items = []
     for match in _ITEM.finditer(view, start, end):
         s, e = match.span()

@@ -86,17 +86,20 @@ def fold_accents(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
+def _turned_round(name: str) -> str:
+    """French word order made English: "huile de graines de X" -> "X graines huile"."""
+    _, of, head_first = _french()
+    match = of.match(name)
+    if match:
+        return f"{_turned_round(match.group(2))} {match.group(1)}"
+    match = head_first.match(name)
+    return f"{match.group(2)} {match.group(1)}" if match else name
+
+
 def _from_french(key: str) -> str | None:
     """An English INCI key for a French name ("ascorbate de sodium" -> "sodium ascorbate"), or None."""
-    words, of, head_first = _french()
-    folded = fold_accents(key)
-    changed = folded
-    for _ in range(3):  # "huile de graines de ..." turns round twice
-        match = of.match(changed) or head_first.match(changed)
-        if match is None:
-            break
-        changed = f"{match.group(2)} {match.group(1)}"
-    translated = " ".join(words.get(w, w) for w in changed.split())
+    words = _french()[0]
+    translated = " ".join(words.get(w, w) for w in _turned_round(fold_accents(key)).split())
     return translated if translated != key else None
 
 
