@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from real_listings import DEFAULT_FOLDER, listing_from_row, read_rows  # noqa: E402
 
 from evaluator import evaluate  # noqa: E402
-from evaluator.inci import canonicalise  # noqa: E402
 from evaluator.schema import problems  # noqa: E402
+from evaluator.vocab import ingredients, lookup_key  # noqa: E402
 
 SERUM_TYPES = {"serum", "treatment", "oil"}
 STRONG = {"strong_name", "strong_inci"}
@@ -38,7 +38,8 @@ def named_forms(row: dict) -> set[str]:
     for term in (row.get("vitc_terms") or "").split("|"):
         term = term.strip()
         if term.startswith("ingr:"):
-            found = canonicalise(term.removeprefix("ingr:"))
+            # generic terms ("ingr:ascorbyl") name no form; only vocabulary names count
+            found = ingredients().by_key.get(lookup_key(term.removeprefix("ingr:")))
             if found is not None and found.vitamin_c_form not in (None, "unspecified"):
                 forms.add(found.vitamin_c_form)
     return forms
@@ -130,8 +131,8 @@ def main() -> None:
             line += f"{counter[part]:>12,} / {counter[whole]:<6,} ({share:6.1%})"
         print(line)
     print(f"outputs failing the schema: {invalid}; listings with a parser error: {parser_errors}")
-    for name, ingredients in misses[: args.show_misses]:
-        print(f"  no form: {name!r}: {ingredients!r}")
+    for name, text in misses[: args.show_misses]:
+        print(f"  no form: {name!r}: {text!r}")
     if args.show_unknown:
         print(f"most frequent unrecognised names ({len(unknown):,} distinct):")
         for name, count in unknown.most_common(args.show_unknown):

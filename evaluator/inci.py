@@ -15,7 +15,7 @@ from functools import cache
 
 from evaluator.inci_names import MAX_NAME_CHARS, canonicalise
 from evaluator.text import evidence, text_of
-from evaluator.vocab import lookup_key, toml_file
+from evaluator.vocab import Ingredient, lookup_key, toml_file
 
 __all__ = ["MAX_NAME_CHARS", "canonicalise", "find_list", "parse_ingredients"]
 
@@ -148,15 +148,19 @@ def _items(view: str, start: int, end: int) -> list[tuple[int, int]]:
     items = []
     for match in _ITEM.finditer(view, start, end):
         s, e = match.span()
-        colon = view.rfind(": ", s, e)
-        if colon > s and view.count("(", s, colon) == view.count(")", s, colon):
+        colon = view.rfind(":", s, e)
+        if (
+            s < colon < e - 1
+            and not view[colon + 1].isdigit()
+            and view.count("(", s, colon) == view.count(")", s, colon)
+        ):
             s = colon + 1  # "Serum: Water" (a kit heading or a bullet's name before its list)
         while s < e and view[s] in _ITEM_EDGE_START:
             s += 1
         while e > s and view[e - 1] in _ITEM_EDGE_END:
             e -= 1
         s, e = _balanced(view, s, e)
-        if e > s:
+        if e > s and any(c.isalnum() for c in view[s:e]):
             items.append((s, e))
     return items
 
@@ -199,13 +203,16 @@ def _list_likeness(view: str, items: list[tuple[int, int]]) -> float:
 
 
 def _is_heading(view: str, s: int, e: int) -> bool:
-    """A kit's product name before its list ("Vitamin C Serum:"), not a highlight bullet."""
-    part = view[s:e].strip()
+    """A kit's product name before its list, on its own line ("Vitamin C Serum:") or leading it
+    ("Cleansing Balm: Water, ..."); not a highlight bullet ("-Vitamin C: brightens")."""
+    head = view[s : min(e, s + KIT_HEADING_CHARS + 1)].lstrip()
+    colon = head.find(":")
     return (
-        1 < len(part) <= KIT_HEADING_CHARS
-        and part.endswith(":")
-        and part[0] not in "-•*–"
-        and _may_contain(view, s, e) is None
+        colon > 1
+        and head[0] not in "-•*–"
+        and head.count("(", 0, colon) == head.count(")", 0, colon)
+        and _may_contain(head, 0, colon + 1) is None
+        and not head[colon + 1 : colon + 2].isdigit()
     )
 
 
@@ -277,8 +284,12 @@ def _find(text: str) -> tuple[list[tuple[int, int, list[tuple[int, int]]]], str]
     scored = [(_list_likeness(view, items), s, e, items) for s, e, _, items in parts]
     headings = [s for s, e, _, _ in parts if _is_heading(view, s, e)]
     chosen = max(range(len(scored)), default=None, key=lambda i: scored[i][0])
-    if len(headings) >= 2:  # a kit: the first product's list (as the labelling guide says)
-        chosen = next((i for i, p in enumerate(scored) if p[0] > 0 and p[1] > headings[0]), chosen)
+    if len(headings) >= 2 and chosen is not None:
+        # a kit: the first product's list (as the labelling guide says), not a highlight line
+        enough = scored[chosen][0] / 2
+        chosen = next(
+            (i for i, p in enumerate(scored) if p[0] >= enough and p[1] >= headings[0]), chosen
+        )
     if chosen is not None and scored[chosen][0] > 0:
         return [scored[chosen][1:], *_may_contain_after(view, parts, chosen)], view
     stripped = view.strip()
@@ -288,6 +299,24 @@ def _find(text: str) -> tuple[list[tuple[int, int, list[tuple[int, int]]]], str]
         end = offset + len(stripped)
         return [(offset, end, _items(view, offset, end))], view
     return [], view
+
+
+def _rejoined(
+    view: str, spans: list[tuple[int, int]]
+) -> list[tuple[int, int, str, Ingredient | None]]:
+    """(start, end, name, entry) per item; two unknown neighbours that make a known name together
+    are one item ("Tetrahexyldecyl, Ascorbate": a comma typed inside a name)."""
+    out: list[tuple[int, int, str, Ingredient | None]] = []
+    for s, e in spans:
+        name = view[s:e]
+        found = canonicalise(name)
+        if found is None and out and out[-1][3] is None and len(out[-1][2]) < MAX_NAME_CHARS:
+            joined = canonicalise(f"{out[-1][2]} {name}")
+            if joined is not None:
+                out[-1] = (out[-1][0], e, f"{out[-1][2]} {name}", joined)
+                continue
+        out.append((s, e, name, found))
+    return out
 
 
 def parse_ingredients(listing: dict) -> dict:
@@ -312,9 +341,7 @@ def parse_ingredients(listing: dict) -> dict:
     for start, end, spans_of_items in spans:
         marker = _may_contain(view, start, end)
         may_contain_at = marker.start() if marker else end
-        for s, e in spans_of_items:
-            name = view[s:e]
-            found = canonicalise(name)
+        for s, e, name, found in _rejoined(view, spans_of_items):
             item = {
                 "position": len(items) + 1,
                 "raw": text[s:e],

@@ -24,11 +24,15 @@ _PREFIX = re.compile(
 )
 _SUFFIX = re.compile(r"\s+(?:\(?organic\)?|\(?bio\)?|\(?vegan\)?|\(?natural\)?)$", re.I)
 _COLOUR_INDEX = re.compile(
-    r"(?:ci|c\.i\.)\s*\d{5}|(?:red|yellow|blue|green|orange|violet)\s+(?:no\.?\s*)?\d{1,2}(?:\s+lake)?"
-    r"|(?:fd&c|d&c|ext\. d&c)\s+(?:red|yellow|blue|green|orange|violet)\s+(?:no\.?\s*)?\d{1,2}"
-    r"(?:\s+\w+\s+lake|\s+lake)?"
+    r"(?:ci|c\.i\.)\s*\d{5}"
+    r"|(?:(?:ext\.\s*)?(?:fd\s*&\s*c|d\s*&\s*c)\s+|ext\.\s+)?"
+    r"(?:red|yellow|blue|green|orange|violet|brown)\s+(?:no\.?\s*)?\d{1,2}(?:\s+\w+)?(?:\s+lake)?"
 )
 _SLASH = re.compile(r"\s*[/\\]\s*")
+_SPACED_DASH = re.compile(r"\s+-\s+|(?<=\w)\s+-(?=\d)")
+_BROKEN_WORD = re.compile(r"(?<=[a-z]{3})-\s+(?=[a-z]{3})")
+_HYPHEN_IN_WORD = re.compile(r"(?<=[a-z]{2})-(?=[a-z]{3})")  # "Mag-nesium", "Tetraisopal-mitate"
+_TRAILING_CI = re.compile(r"\s*\(?\bci\s*\d{5}\)?$")
 _AND = re.compile(r"\s*\(and\)\s*|\s+&\s+", re.I)
 # The position digit written as a letter or the letter O as a zero: "3-0-Ethyl", "3 O Ethyl".
 _O_POSITION = re.compile(r"\b([23])\s*-?\s*[o0]\s*-?\s*(?=ethyl)")
@@ -104,13 +108,16 @@ def _from_french(key: str) -> str | None:
 
 
 def _keys(raw: str) -> list[str]:
-    """Lookup keys for one name, most literal first."""
-    key = lookup_key(_INLINE_PERCENT.sub("", raw))
+    """Lookup keys for one name, most literal first; the fourth is the name without parentheses."""
+    key = lookup_key(_INLINE_PERCENT.sub("", raw)).rstrip("+ ")
     key = _O_POSITION.sub(r"\1-o-", key)
     keys = [key, _PREFIX.sub("", key), _SUFFIX.sub("", key)]
     without_parens = lookup_key(_PAREN.sub(" ", key))
     keys.append(without_parens)
     keys.append(_PREFIX.sub("", without_parens))
+    # "Caprylic / Capric", "PEG - 100", "Cyclopenta- siloxane" (a line broken inside a word)
+    spaced = _BROKEN_WORD.sub("", _SPACED_DASH.sub("-", _SLASH.sub("/", without_parens)))
+    keys.extend((spaced, _TRAILING_CI.sub("", spaced), _HYPHEN_IN_WORD.sub("", spaced)))
     for part in (key, without_parens):
         if "/" in part or "\\" in part:
             keys.extend(lookup_key(p) for p in _SLASH.split(part))
@@ -160,6 +167,7 @@ def canonicalise(raw: str) -> Ingredient | None:
     form = _vitamin_c_form(without_parens)
     if form is not None:
         return form
-    if _family_member(without_parens) or _family_member(fold_accents(without_parens)):
-        return Ingredient(canonical=without_parens)
+    for key in (without_parens, keys[5], *_SLASH.split(without_parens)):
+        if _family_member(key) or _family_member(fold_accents(key)):
+            return Ingredient(canonical=without_parens)
     return None

@@ -97,7 +97,9 @@ def ingredients() -> IngredientVocabulary:
             acronyms[acronym] = ingredient
             by_key.setdefault(lookup_key(acronym), ingredient)
     common = data.get("common", {})
-    for name in common.get("known", []) + common.get("known_more", []):
+    for name in (
+        common.get("known", []) + common.get("known_more", []) + common.get("known_listings", [])
+    ):
         by_key.setdefault(lookup_key(name), Ingredient(canonical=name))
     for alias, target in data.get("aliases", {}).items():
         by_key[lookup_key(alias)] = by_key.get(lookup_key(target)) or Ingredient(canonical=target)
