@@ -5,10 +5,12 @@ ingredient list and stated percentages in ../shared/data/real_listings/ (read on
 
 Rows become listing dicts through bench/real_listings.py (the one loader every bench shares).
 "Vitamin C forms the source names" checks the forms the row's own ``vitc_terms`` column says its
-ingredients field contains (a keyword match made when the data was gathered) against the forms the
-evaluator reports. ``--show-unknown N`` prints the N most frequent ingredient names that were not
-recognised: the list to work through when raising "ingredient names recognised". Skips with a
-message when the folder is absent.
+ingredients field contains (a keyword match made when the data was gathered, so kits and highlight
+bullets count too) against the forms the evaluator reports. "Ingredient names recognised" is also
+given for the tuning two-thirds and the held-out third of the rows (bench/label_sample.py's split).
+``--show-unknown N`` prints the N most frequent unrecognised names in the tuning rows only (names
+without their parentheses): the list to work through when raising "ingredient names recognised";
+never add names from the held-out rows. Skips with a message when the folder is absent.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from label_sample import split_of  # noqa: E402
 from real_listings import DEFAULT_FOLDER, listing_from_row, read_rows  # noqa: E402
 
 from evaluator import evaluate  # noqa: E402
+from evaluator.inci_names import name_key  # noqa: E402
 from evaluator.schema import problems  # noqa: E402
 from evaluator.vocab import ingredients, lookup_key  # noqa: E402
 
@@ -66,6 +70,7 @@ def main() -> None:
         "all listings": Counter(),
         "strong vitamin C serums/oils": Counter(),
     }
+    by_split: dict[str, Counter] = {"tuning": Counter(), "heldout": Counter()}
     misses, unknown = [], Counter()
     invalid = parser_errors = 0
     started = time.process_time()
@@ -76,7 +81,11 @@ def main() -> None:
         invalid += bool(problems(result, listing))
         parser_errors += bool(facts["problems"])
         items = facts["ingredients"]["items"]
-        unknown.update(i["canonical"] for i in items if not i["known"])
+        split = split_of(row["hid"])
+        by_split[split]["ingredients"] += len(items)
+        by_split[split]["ingredients known"] += sum(1 for i in items if i["known"])
+        if split == "tuning":
+            unknown.update(name_key(i["raw"]) for i in items if not i["known"])
         forms = {f["form"] for f in facts["vitamin_c"]["forms"]}
         expected = named_forms(row)
         seen = {
@@ -130,11 +139,19 @@ def main() -> None:
             share = counter[part] / counter[whole] if counter[whole] else 0
             line += f"{counter[part]:>12,} / {counter[whole]:<6,} ({share:6.1%})"
         print(line)
+    print(
+        "ingredient names recognised by split: "
+        + ", ".join(
+            f"{name} {c['ingredients known']:,} / {c['ingredients']:,} "
+            f"({c['ingredients known'] / max(c['ingredients'], 1):.1%})"
+            for name, c in by_split.items()
+        )
+    )
     print(f"outputs failing the schema: {invalid}; listings with a parser error: {parser_errors}")
     for name, text in misses[: args.show_misses]:
         print(f"  no form: {name!r}: {text!r}")
     if args.show_unknown:
-        print(f"most frequent unrecognised names ({len(unknown):,} distinct):")
+        print(f"most frequent unrecognised names in the tuning rows ({len(unknown):,} distinct):")
         for name, count in unknown.most_common(args.show_unknown):
             print(f"  {count:5d}  {name[:100]}")
 

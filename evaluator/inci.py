@@ -15,7 +15,7 @@ from functools import cache
 
 from evaluator.inci_names import MAX_NAME_CHARS, canonicalise
 from evaluator.text import evidence, text_of
-from evaluator.vocab import Ingredient, lookup_key, toml_file
+from evaluator.vocab import Ingredient, alternation, lookup_key, toml_file
 
 __all__ = ["MAX_NAME_CHARS", "canonicalise", "find_list", "parse_ingredients"]
 
@@ -55,9 +55,10 @@ KIT_HEADING_CHARS = 120
 @cache
 def _breaks() -> re.Pattern[str]:
     data = toml_file("inci")
-    words = "|".join(re.escape(w) for w in sorted(data["labels"], key=len, reverse=True))
-    boiler = "|".join(re.escape(w) for w in sorted(data["boilerplate"], key=len, reverse=True))
-    others = "|".join(re.escape(w) for w in data["other_sections"])
+    # tries, not plain alternations: each position of a long text is tried against every phrase
+    words, boiler, others = (
+        alternation(data[key]) for key in ("labels", "boilerplate", "other_sections")
+    )
     short = "".join(rf"(?<!(?i:\b{re.escape(a)})\.)" for a in data["abbreviations"])
     return re.compile(
         r"\n(?:[ \t]*\n)*"

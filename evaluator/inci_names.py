@@ -130,6 +130,11 @@ def _keys(raw: str) -> list[str]:
     return keys
 
 
+def name_key(raw: str) -> str:
+    """The key a name is looked up by, without its parentheses (common names, notes)."""
+    return _keys(raw)[3]
+
+
 def _vitamin_c_form(key: str) -> Ingredient | None:
     """Any other ascorbyl/ascorbate is a vitamin C form of its own (named by its INCI name); plant
     extracts, ferments and blends that merely contain vitamin C are not."""
