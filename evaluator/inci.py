@@ -44,8 +44,9 @@ _DESCRIPTION_LIST = re.compile(r"(?i)\b(?:full )?ingredients?(?: list)?\s*:\s*([
 _SENTENCE_WORDS = re.compile(
     r"(?i)\b(?:helps?|the|your|skin|our|we|is|are|and|with|for|that|this|to|of|visibly|see|please)\b"
 )
-_ITEM_EDGE_START = " -–—.:;'\"*•·"
-_ITEM_EDGE_END = " .:'\""
+GLUE = "\x00"  # stands for markup inside a name in the view
+_ITEM_EDGE_START = " -–—.:;'\"*•·" + GLUE
+_ITEM_EDGE_END = " .:'\"" + GLUE
 
 MIN_LIST_ITEMS = 3
 MAX_TEXT_CHARS = 1_000_000  # a longer field is read up to here only
@@ -71,24 +72,26 @@ def _breaks() -> re.Pattern[str]:
     )
 
 
-def _blank(chars: list[str], start: int, end: int, first: str = " ") -> None:
-    chars[start:end] = [first] + [" "] * (end - start - 1)
+def _blank(chars: list[str], start: int, end: int, first: str = " ", fill: str = " ") -> None:
+    chars[start:end] = [first] + [fill] * (end - start - 1)
 
 
 def view_of(text: str) -> str:
     """``text`` with markup, entities and list residue blanked out and separators made commas; the
-    same length, so offsets in the view are offsets in ``text``."""
+    same length, so offsets in the view are offsets in ``text``. Inline tags and entities become
+    GLUE, which names drop when they are looked up ("Glyc<b>erin</b>" is glycerin)."""
     chars = list(text.translate(_SPACE_CHARS).translate(_SEPARATOR_CHARS))
     if "<" in text:
         for m in _TAG.finditer(text):
-            inline = (m.group(2) or "").lower() in _INLINE_TAGS
-            _blank(chars, m.start(), m.end(), " " if inline else "\n")
+            if (m.group(2) or "").lower() in _INLINE_TAGS:
+                _blank(chars, m.start(), m.end(), GLUE, GLUE)
+            else:
+                _blank(chars, m.start(), m.end(), "\n")
     if "&" in text:
         for m in _ENTITY.finditer(text):
             char = html.unescape(m.group())
-            _blank(
-                chars, m.start(), m.end(), char if len(char) == 1 and char.isprintable() else " "
-            )
+            char = char if len(char) == 1 and char.isprintable() else " "
+            _blank(chars, m.start(), m.end(), char.translate(_SPACE_CHARS), GLUE)
     if "\\" in text:
         for m in _ESCAPES.finditer(text):
             _blank(chars, m.start(), m.end(), "\n" if m.group() in ("\\n", "\\r") else " ")
@@ -97,10 +100,12 @@ def view_of(text: str) -> str:
         for m in edges:
             _blank(chars, *m.span())
         for m in _RESIDUE_JOIN.finditer(text, edges[0].end(), edges[1].start()):
-            before = text[: m.start()].rstrip()[-1:]
+            before = m.start() - 1
+            while before > 0 and text[before].isspace() and m.start() - before < 20:
+                before -= 1
             # a part ending in ":" names the next product of a kit, one ending in "." ends a list;
             # other parts continue one list cut in the middle of a name
-            _blank(chars, *m.span(), "\n" if before in (":", ".") else " ")
+            _blank(chars, *m.span(), "\n" if text[before] in ":." else " ")
     return "".join(chars)
 
 
@@ -117,6 +122,8 @@ def _segments(view: str) -> list[tuple[int, int, str]]:
     "boilerplate" from retailer boilerplate up to the next label; else "text"."""
     spans, start, kind = [], 0, "text"
     for match in _breaks().finditer(view):
+        if match.lastgroup is None and _ends_with_comma(view, start, match.start()):
+            continue  # "Water,</p> Glycerin": the list goes on past a line or tag break
         filled = match.start() - start > 1 and not view[start : match.start()].isspace()
         if filled:
             spans.append((start, match.start(), kind))
@@ -132,6 +139,13 @@ def _segments(view: str) -> list[tuple[int, int, str]]:
     return spans
 
 
+def _ends_with_comma(view: str, start: int, end: int) -> bool:
+    at = end - 1
+    while at > start and view[at] in " \t" + GLUE and end - at < 40:
+        at -= 1
+    return at >= start and view[at] == ","
+
+
 def _dash_separated(view: str, start: int, end: int) -> list[int]:
     """Positions of the dashes that separate names when a part is a dash-separated list."""
     dashes = [m.start() for m in _DASH.finditer(view, start, end)]
@@ -142,10 +156,16 @@ def _dash_separated(view: str, start: int, end: int) -> list[int]:
 
 
 def _items(view: str, start: int, end: int) -> list[tuple[int, int]]:
-    marker = _may_contain(view, start, end)
-    if marker is not None:
-        before = _items(view, start, marker.start()) if marker.start() > start else []
-        return before + _items(view, marker.end(), end)
+    if _may_contain(view, start, end) is None:
+        return _items_between(view, start, end)
+    items, at = [], start
+    for marker in _MAY_CONTAIN.finditer(view, start, end):
+        items += _items_between(view, at, marker.start())
+        at = marker.end()
+    return items + _items_between(view, at, end)
+
+
+def _items_between(view: str, start: int, end: int) -> list[tuple[int, int]]:
     items = []
     for match in _ITEM.finditer(view, start, end):
         s, e = match.span()
@@ -309,7 +329,7 @@ def _rejoined(
     are one item ("Tetrahexyldecyl, Ascorbate": a comma typed inside a name)."""
     out: list[tuple[int, int, str, Ingredient | None]] = []
     for s, e in spans:
-        name = view[s:e]
+        name = view[s:e].replace(GLUE, "")
         found = canonicalise(name)
         if found is None and out and out[-1][3] is None and len(out[-1][2]) < MAX_NAME_CHARS:
             joined = canonicalise(f"{out[-1][2]} {name}")

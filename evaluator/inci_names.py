@@ -136,9 +136,19 @@ def name_key(raw: str) -> str:
 
 
 def _vitamin_c_form(key: str) -> Ingredient | None:
-    """Any other ascorbyl/ascorbate is a vitamin C form of its own (named by its INCI name); plant
-    extracts, ferments and blends that merely contain vitamin C are not."""
-    if len(key) > 60 or not _ASCORB.search(key) or _NOT_A_FORM.search(key):
+    """A vitamin C form in a name the vocabulary does not have: a known form run together with its
+    neighbours ("Ascorbyl Palmitate Tocopherol", a comma missing), else any other ascorbyl/ascorbate
+    as a form of its own, named by its INCI name. Plant extracts, ferments and blends that merely
+    contain vitamin C are not forms, nor is a bare "Ascorbate" left by a comma typed inside a name."""
+    if len(key) > MAX_NAME_CHARS or not _ASCORB.search(key) or _NOT_A_FORM.search(key):
+        return None
+    vocab = ingredients()
+    for match in vocab.lowercase_mention_pattern.finditer(key):
+        found = vocab.by_key.get(lookup_key(match.group()))
+        if found is not None and found.vitamin_c_form not in (None, "unspecified"):
+            return found
+    words = key.split()
+    if not 2 <= len(words) <= 5 or len(key) > 60 or any(w.isdigit() for w in words):
         return None
     return Ingredient(canonical=key, active="vitamin_c", vitamin_c_form=key)
 
@@ -160,8 +170,11 @@ def canonicalise(raw: str) -> Ingredient | None:
             return found
     for content in _PAREN_CONTENT.findall(keys[0]):
         found = vocab.get(lookup_key(content))
-        # "(Vitamin C)" after a name explains it: it does not make the name plain vitamin C
-        if found is not None and found.vitamin_c_form != "unspecified":
+        # "(Vitamin C)" after a name explains it: it does not make the name plain vitamin C, nor
+        # a plant extract a vitamin C form
+        if found is None or found.vitamin_c_form == "unspecified":
+            continue
+        if not (found.vitamin_c_form and _NOT_A_FORM.search(without_parens)):
             return found
     if "(and)" in keys[0] or " & " in keys[0]:
         parts = [canonicalise(p) for p in _AND.split(keys[0]) if p]
