@@ -17,7 +17,7 @@ from evaluator.vocab import Ingredient, ingredients, lookup_key, toml_file
 MAX_NAME_CHARS = 200  # longer "ingredients" are sentences or junk, not names: never looked up
 
 _INLINE_PERCENT = re.compile(r"\(?(?<![\d.,])\d{1,3}(?:[.,]\d{1,3})?[ \t]{0,3}%\)?")
-_PAREN = re.compile(r"\s*[(\[][^)\]]*[)\]]\s*")
+_PAREN = re.compile(r"\s*[(\[][^()\[\]]*[)\]]\s*")
 _PAREN_CONTENT = re.compile(r"[(\[]([^)\]]*)[)\]]")
 _PREFIX = re.compile(
     r"^(?:organic|certified organic|natural|pure|cold[- ]pressed|bio|wildcrafted)\s+", re.I
@@ -112,7 +112,10 @@ def _keys(raw: str) -> list[str]:
     key = lookup_key(_INLINE_PERCENT.sub("", raw)).rstrip("+ ")
     key = _O_POSITION.sub(r"\1-o-", key)
     keys = [key, _PREFIX.sub("", key), _SUFFIX.sub("", key)]
-    without_parens = lookup_key(_PAREN.sub(" ", key))
+    without_parens = key
+    for _ in range(3):  # "Shea Butter (Butyrospermum Parkii (Shea) Butter)": innermost first
+        without_parens = _PAREN.sub(" ", without_parens)
+    without_parens = lookup_key(without_parens)
     keys.append(without_parens)
     keys.append(_PREFIX.sub("", without_parens))
     # "Caprylic / Capric", "PEG - 100", "Cyclopenta- siloxane" (a line broken inside a word)
