@@ -1,138 +1,343 @@
 """INCI ingredient lists: find the list in a listing, split it, name each ingredient canonically.
 
 Each ingredient keeps its 1-based position in the list (order matters: the INCI 1% rule) and the span
-of text it came from.
+of text it came from. Shops wrap the list in markup, Python-list residue ("['Water, ...']"), highlight
+bullets and retailer boilerplate, and separate it with commas, dashes, bullets, bars or new lines. The
+text is first turned into a *view* of the same length, with markup and residue blanked and separators
+made commas, so every span found in the view is the same span of the original text.
 """
 
 from __future__ import annotations
 
+import html
 import re
-from functools import lru_cache
+from functools import cache
 
+from evaluator.inci_names import MAX_NAME_CHARS, canonicalise
 from evaluator.text import evidence, text_of
-from evaluator.vocab import Ingredient, ingredients, lookup_key
+from evaluator.vocab import Ingredient, alternation, lookup_key, toml_file
 
-# Breaks between parts of an ingredients field: line breaks, HTML tags, sentence ends before a bullet or
-# capital, and labels such as "Ingredients:" / "Inactive Ingredients:".
-_SEGMENT_BREAK = re.compile(
-    r"\n|<[^>]{0,200}>|(?<=[a-z)]\.)\s+(?=[-•*A-Z])(?!(?i:may contain))|"
-    r"(?P<label>(?i:\b(?:full |other )?(?P<drug>(?:in)?active )?ingredients?(?: list)?\s*:|"
-    r"\b(?:in)?active\s*:|\binci\s*:))"
+__all__ = ["MAX_NAME_CHARS", "canonicalise", "find_list", "parse_ingredients"]
+
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]{0,10})?[^<>]{0,2000}>")
+_INLINE_TAGS = frozenset(
+    ["b", "strong", "i", "em", "span", "a", "sup", "sub", "u", "font", "small", "mark", "abbr"]
 )
+_ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
+_RESIDUE_EDGE = re.compile(r"""^\s*\[\s*(['"])|(['"])\s*\]\s*$""")
+_RESIDUE_JOIN = re.compile(r"""(['"]),[ \t]*(['"])""")
+_ESCAPES = re.compile(r"\\(?:n|r|t|xa0|u00a0)")
+_SEPARATOR_CHARS = str.maketrans({c: "," for c in "•|·●▪◆♦"})
+_SPACE_CHARS = str.maketrans({c: " " for c in "\xa0\u2009\u200b\u202f\ufeff\t\r"})
+# "Water- Glycerin" (commas replaced by dashes) or "Water - Glycerin": a dash that separates names.
+_DASH = re.compile(r"(?<=[^\s\-–—])[-–—](?=[ \t]+\S)|(?<=[ \t])[-–—](?=[ \t]+\S)")
+_COMMA = re.compile(r"(?<!\d),|,(?!\d)")
 # One ingredient: text up to a top-level separator, with parentheses/brackets kept whole (2 levels).
 _ITEM = re.compile(
-    r"(?:[^,;•()\[\]\n]++|(?<=\d),(?=\d)|\((?:[^()]++|\([^()]*\))*\)|\[(?:[^\[\]]++|\[[^\[\]]*\])*\])+"
+    r"(?:[^,;()\[\]\n]++|(?<=\d),(?=\d)|\((?:[^()\n]++|\([^()\n]*\))*\)|\[(?:[^\[\]\n]++|\[[^\[\]\n]*\])*\]|[()\[\]])+"
 )
-_MAY_CONTAIN = re.compile(r"(?i)[(\[]?\s*(?:\bmay contain\b|\+/-)\s*[)\]]?\s*:?")
-_INLINE_PERCENT = re.compile(r"\(?(?<![\d.,])\d{1,3}(?:[.,]\d{1,3})?[ \t]{0,3}%\)?")
-_PAREN = re.compile(r"\s*[(\[][^)\]]*[)\]]\s*")
-_PAREN_CONTENT = re.compile(r"[(\[]([^)\]]*)[)\]]")
-_PREFIX = re.compile(r"^(?:organic|certified organic|natural|pure|cold[- ]pressed)\s+", re.I)
+_MAY_CONTAIN = re.compile(
+    r"(?i)[(\[]?\s*(?:\b(?:may contain|peut contenir)\b(?:\s*[(\[]\s*\+/-\s*[)\]])?|\+/-)"
+    r"\s*[)\]]?\s*:?"
+)
 _DESCRIPTION_LIST = re.compile(r"(?i)\b(?:full )?ingredients?(?: list)?\s*:\s*([^\n]{10,})")
 _SENTENCE_WORDS = re.compile(
     r"(?i)\b(?:helps?|the|your|skin|our|we|is|are|and|with|for|that|this|to|of|visibly|see|please)\b"
 )
+GLUE = "\x00"  # stands for markup inside a name in the view
+_ITEM_EDGE_START = " -–—.:;'\"*•·" + GLUE
+_ITEM_EDGE_END = " .:'\"" + GLUE
 
 MIN_LIST_ITEMS = 3
-MAX_NAME_CHARS = 200  # longer "ingredients" are sentences or junk, not names: never looked up
-_COLOUR_INDEX = re.compile(
-    r"(?:ci|c\.i\.)\s*\d{5}|(?:red|yellow|blue|green|orange|violet)\s+\d{1,2}(?:\s+lake)?"
-)
+MAX_TEXT_CHARS = 1_000_000  # a longer field is read up to here only
+KIT_HEADING_CHARS = 120
 
 
-@lru_cache(maxsize=50_000)
-def canonicalise(raw: str) -> Ingredient | None:
-    """The vocabulary entry a raw ingredient name stands for, or None when it is unknown."""
-    if len(raw) > MAX_NAME_CHARS:
-        return None
-    vocab = ingredients().by_key
-    key = lookup_key(_INLINE_PERCENT.sub("", raw))
-    candidates = [key, _PREFIX.sub("", key)]
-    without_parens = lookup_key(_PAREN.sub(" ", key))
-    candidates.append(without_parens)
-    candidates.extend(lookup_key(p) for p in _PAREN_CONTENT.findall(key))
-    for part in (key, without_parens):
-        if "/" in part or "\\" in part:
-            candidates.extend(lookup_key(p) for p in re.split(r"[/\\]", part))
-    if _COLOUR_INDEX.fullmatch(without_parens) or _COLOUR_INDEX.fullmatch(key):
-        return Ingredient(canonical=without_parens or key)
-    for candidate in candidates:
-        found = vocab.get(candidate)
-        if found is not None:
-            return found
-    if ingredients().essential_oil_pattern.search(key) and "extract" not in key:
-        return Ingredient(canonical=without_parens, essential_oil=True)
-    return None
+@cache
+def _breaks() -> re.Pattern[str]:
+    data = toml_file("inci")
+    # tries, not plain alternations: each position of a long text is tried against every phrase
+    words, boiler, others = (
+        alternation(data[key]) for key in ("labels", "boilerplate", "other_sections")
+    )
+    short = "".join(rf"(?<!(?i:\b{re.escape(a)})\.)" for a in data["abbreviations"])
+    return re.compile(
+        r"\n(?:[ \t]*\n)*"
+        rf"|(?<=[A-Za-z0-9)\]%][.!?]){short}[ \t]+(?![(\[]?\s*(?i:may contain|\+/-))(?=[-•*A-Z(])"
+        rf"|(?P<other>(?i:(?<![\w-])(?:{others})[ \t]*:))"
+        rf"|(?P<boiler>(?i:{boiler}))"
+        r"|(?P<label>(?i:\b(?:full |other )?(?P<drug>(?:in)?active )ingredients?\s*:|"
+        r"\b(?:in)?active\s*:|"
+        rf"(?<![\w-])(?:{words})[ \t]*(?::|(?=\n)|$)))"
+    )
+
+
+def _blank(chars: list[str], start: int, end: int, first: str = " ", fill: str = " ") -> None:
+    chars[start:end] = [first] + [fill] * (end - start - 1)
+
+
+def view_of(text: str) -> str:
+    """``text`` with markup, entities and list residue blanked out and separators made commas; the
+    same length, so offsets in the view are offsets in ``text``. Inline tags and entities become
+    GLUE, which names drop when they are looked up ("Glyc<b>erin</b>" is glycerin)."""
+    chars = list(text.translate(_SPACE_CHARS).translate(_SEPARATOR_CHARS))
+    if "<" in text:
+        for m in _TAG.finditer(text):
+            if (m.group(2) or "").lower() in _INLINE_TAGS:
+                _blank(chars, m.start(), m.end(), GLUE, GLUE)
+            else:
+                _blank(chars, m.start(), m.end(), "\n")
+    if "&" in text:
+        for m in _ENTITY.finditer(text):
+            char = html.unescape(m.group())
+            char = char if len(char) == 1 and char.isprintable() else " "
+            _blank(chars, m.start(), m.end(), char.translate(_SPACE_CHARS), GLUE)
+    if "\\" in text:
+        for m in _ESCAPES.finditer(text):
+            _blank(chars, m.start(), m.end(), "\n" if m.group() in ("\\n", "\\r") else " ")
+    edges = list(_RESIDUE_EDGE.finditer(text))
+    if len(edges) == 2:
+        for m in edges:
+            _blank(chars, *m.span())
+        for m in _RESIDUE_JOIN.finditer(text, edges[0].end(), edges[1].start()):
+            before = m.start() - 1
+            while before > 0 and text[before].isspace() and m.start() - before < 20:
+                before -= 1
+            # a part ending in ":" names the next product of a kit, one ending in "." ends a list;
+            # other parts continue one list cut in the middle of a name
+            _blank(chars, *m.span(), "\n" if text[before] in ":." else " ")
+    return "".join(chars)
 
 
 def _may_contain(text: str, start: int, end: int) -> re.Match[str] | None:
-    """The "may contain" / "+/-" marker in text[start:end], if any (cheap test first)."""
-    if "+/-" not in text and "ontain" not in text and "ONTAIN" not in text:
+    """The "may contain" / "+/-" marker in text[start:end], if any (cheap test on the span first)."""
+    if all(text.find(w, start, end) < 0 for w in ("+/-", "ontain", "ONTAIN", "ontenir")):
         return None
     return _MAY_CONTAIN.search(text, start, end)
 
 
-def _segments(text: str) -> list[tuple[int, int, bool]]:
-    """(start, end, follows a drug-facts label such as "Active ingredients:") for each part."""
-    if "\n" not in text and "<" not in text and ":" not in text and ". " not in text:
-        return [(0, len(text), False)] if len(text) > 1 else []
-    spans, start, drug = [], 0, False
-    for match in _SEGMENT_BREAK.finditer(text):
-        spans.append((start, match.start(), drug))
+def _segments(view: str) -> list[tuple[int, int, str]]:
+    """(start, end, kind) for each part between breaks; kind is "drug" after a drug-facts label
+    ("Active ingredients:") and "label" after another label, up to the next section or paragraph;
+    "boilerplate" from retailer boilerplate up to the next label; else "text"."""
+    spans, start, kind = [], 0, "text"
+    for match in _breaks().finditer(view):
+        if match.lastgroup is None and _ends_with_comma(view, start, match.start()):
+            continue  # "Water,</p> Glycerin": the list goes on past a line or tag break
+        filled = match.start() - start > 1 and not view[start : match.start()].isspace()
+        if filled:
+            spans.append((start, match.start(), kind))
         start = match.end()
-        label = match.group("label")
-        drug = bool(label) and "active" in label.lower()
-    spans.append((start, len(text), drug))
-    return [(s, e, d) for s, e, d in spans if e - s > 1]
+        if match.group("label"):
+            kind = "drug" if match.group("drug") or "active" in match.group().lower() else "label"
+        elif match.group("boiler"):
+            kind = "boilerplate"
+        elif match.group("other") or (kind != "boilerplate" and match.group().count("\n") > 1):
+            kind = "text"  # a new section, or a new paragraph
+    if len(view) - start > 1:
+        spans.append((start, len(view), kind))
+    return spans
 
 
-def _items(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    marker = _may_contain(text, start, end)
-    if marker is not None and marker.start() > start:
-        return _items(text, start, marker.start()) + _items(text, marker.end(), end)
+def _ends_with_comma(view: str, start: int, end: int) -> bool:
+    at = end - 1
+    while at > start and view[at] in " \t" + GLUE and end - at < 40:
+        at -= 1
+    return at >= start and view[at] == ","
+
+
+def _dash_separated(view: str, start: int, end: int) -> list[int]:
+    """Positions of the dashes that separate names when a part is a dash-separated list."""
+    dashes = [m.start() for m in _DASH.finditer(view, start, end)]
+    if len(dashes) < 2:
+        return []
+    commas = sum(1 for _ in _COMMA.finditer(view, start, end))
+    return dashes if len(dashes) > commas else []
+
+
+def _items(view: str, start: int, end: int) -> list[tuple[int, int]]:
+    if _may_contain(view, start, end) is None:
+        return _items_between(view, start, end)
+    items, at = [], start
+    for marker in _MAY_CONTAIN.finditer(view, start, end):
+        items += _items_between(view, at, marker.start())
+        at = marker.end()
+    return items + _items_between(view, at, end)
+
+
+def _items_between(view: str, start: int, end: int) -> list[tuple[int, int]]:
     items = []
-    for match in _ITEM.finditer(text, start, end):
-        raw = match.group()
-        head = raw.lstrip(" \t\r-–.:'\"")
-        body = head.rstrip(" \t\r.'\"")
-        if body:
-            s = match.start() + len(raw) - len(head)
-            items.append((s, s + len(body)))
+    for match in _ITEM.finditer(view, start, end):
+        s, e = match.span()
+        colon = view.rfind(":", s, e)
+        if (
+            s < colon < e - 1
+            and not view[colon + 1].isdigit()
+            and view.count("(", s, colon) == view.count(")", s, colon)
+        ):
+            s = colon + 1  # "Serum: Water" (a kit heading or a bullet's name before its list)
+        while s < e and view[s] in _ITEM_EDGE_START:
+            s += 1
+        while e > s and view[e - 1] in _ITEM_EDGE_END:
+            e -= 1
+        s, e = _balanced(view, s, e)
+        if e > s and any(c.isalnum() for c in view[s:e]):
+            items.append((s, e))
     return items
 
 
-def _list_likeness(text: str, items: list[tuple[int, int]]) -> float:
+def _balanced(view: str, s: int, e: int) -> tuple[int, int]:
+    """The item without a bracket left over from a marker ("[+/- CI 77491]" -> "CI 77491")."""
+    if e - s > MAX_NAME_CHARS:
+        return s, e  # not a name anyway; counting brackets in it again and again would be quadratic
+    while (
+        e > s
+        and view[e - 1] in ")]"
+        and view.count(view[e - 1], s, e) > view.count("(" if view[e - 1] == ")" else "[", s, e)
+    ):
+        e -= 1
+        while e > s and view[e - 1] in _ITEM_EDGE_END:
+            e -= 1
+    while (
+        s < e
+        and view[s] in "(["
+        and view.count(view[s], s, e) > view.count(")" if view[s] == "(" else "]", s, e)
+    ):
+        s += 1
+        while s < e and view[s] in _ITEM_EDGE_START:
+            s += 1
+    return s, e
+
+
+def _name_like(view: str, s: int, e: int) -> bool:
+    return e - s <= 80 and (
+        view.count(" ", s, e) < 3 or len(_SENTENCE_WORDS.findall(view, s, e)) < 2
+    )
+
+
+def _list_likeness(view: str, items: list[tuple[int, int]]) -> float:
     """How much a run of items looks like an INCI list: many short items, few sentence words."""
     if len(items) < MIN_LIST_ITEMS:
         return 0.0
-    short = sum(
-        1
-        for s, e in items
-        if e - s <= 80
-        and (text.count(" ", s, e) < 3 or len(_SENTENCE_WORDS.findall(text, s, e)) < 2)
-    )
+    short = sum(1 for s, e in items if _name_like(view, s, e))
     return short * (short / len(items))
+
+
+def _is_heading(view: str, s: int, e: int) -> bool:
+    """A kit's product name before its list, on its own line ("Vitamin C Serum:") or leading it
+    ("Cleansing Balm: Water, ..."); not a highlight bullet ("-Vitamin C: brightens")."""
+    head = view[s : min(e, s + KIT_HEADING_CHARS + 1)].lstrip()
+    colon = head.find(":")
+    return (
+        colon > 1
+        and head[0] not in "-•*–"
+        and head.count("(", 0, colon) == head.count(")", 0, colon)
+        and _may_contain(head, 0, colon + 1) is None
+        and not head[colon + 1 : colon + 2].isdigit()
+    )
+
+
+def _parts(view: str) -> tuple[list[tuple[int, int, str, list[tuple[int, int]]]], str]:
+    """Segments with their items (runs of one-name lines are one list split by new lines), and the
+    view with the dashes of dash-separated lists made commas."""
+    parts: list[tuple[int, int, str, list[tuple[int, int]]]] = []
+    run: list[tuple[int, int, str, list[tuple[int, int]]]] = []
+
+    def flush() -> None:
+        if len(run) >= MIN_LIST_ITEMS:
+            parts.append((run[0][0], run[-1][1], run[0][2], [i for p in run for i in p[3]]))
+        else:
+            parts.extend(run)
+        run.clear()
+
+    segments = _segments(view)
+    dashes = [at for s, e, _ in segments for at in _dash_separated(view, s, e)]
+    if dashes:
+        chars = list(view)
+        for at in dashes:
+            chars[at] = ","
+        view = "".join(chars)
+    for s, e, kind in segments:
+        items = _items(view, s, e)
+        one_name = (
+            len(items) == 1
+            and _name_like(view, *items[0])
+            and view.count(" ", *items[0]) < 6
+            and not _is_heading(view, s, e)
+            and (not run or (run[-1][2] == kind and "\n" in view[run[-1][1] : s]))
+        )
+        if not one_name:
+            flush()
+        (run if one_name else parts).append((s, e, kind, items))
+    flush()
+    parts.sort()
+    return [(s, e, k, i) for s, e, k, i in parts if k != "boilerplate"], view
+
+
+def _may_contain_after(
+    view: str, parts: list[tuple[int, int, str, list[tuple[int, int]]]], index: int
+) -> list[tuple[int, int, list[tuple[int, int]]]]:
+    """The "May contain (+/-):" part right after a list, as one part with the line it heads."""
+    if index + 1 >= len(parts):
+        return []
+    start, end, _, _ = parts[index + 1]
+    marker = _MAY_CONTAIN.match(view, start + len(view[start:end]) - len(view[start:end].lstrip()))
+    if marker is None or marker.end() == marker.start():
+        return []
+    if view[marker.end() : end].strip() == "" and index + 2 < len(parts):
+        end = parts[index + 2][1]
+    return [(start, end, _items(view, start, end))]
 
 
 def find_list(text: str) -> list[tuple[int, int, list[tuple[int, int]]]]:
     """The INCI list in an ingredients text as (start, end, item spans) parts: the most list-like
-    segment, or the sections after drug-facts labels ("Active ingredients:", "Inactive ...")."""
-    segments = [(s, e, drug, _items(text, s, e)) for s, e, drug in _segments(text)]
-    labelled = [(s, e, items) for s, e, drug, items in segments if drug]
+    part (with the "may contain" line after it), the first product's list in a kit, or the
+    sections after drug-facts labels."""
+    return _find(text)[0]
+
+
+def _find(text: str) -> tuple[list[tuple[int, int, list[tuple[int, int]]]], str]:
+    view = view_of(text[:MAX_TEXT_CHARS])
+    parts, view = _parts(view)
+    labelled = [(s, e, items) for s, e, kind, items in parts if kind == "drug"]
     if labelled and sum(len(items) for _, _, items in labelled) >= 2:
-        return labelled
-    best, best_score = [], 0.0
-    for start, end, _, items in segments:
-        score = _list_likeness(text, items)
-        if score > best_score:
-            best, best_score = [(start, end, items)], score
-    stripped = text.strip()
+        return labelled, view
+    scored = [(_list_likeness(view, items), s, e, items) for s, e, _, items in parts]
+    headings = [s for s, e, _, _ in parts if _is_heading(view, s, e)]
+    chosen = max(range(len(scored)), default=None, key=lambda i: scored[i][0])
+    if len(headings) >= 2 and chosen is not None:
+        # a kit: the first product's list (as the labelling guide says), not a highlight line
+        enough = scored[chosen][0] / 2
+        chosen = next(
+            (i for i, p in enumerate(scored) if p[0] >= enough and p[1] >= headings[0]), chosen
+        )
+    if chosen is not None and scored[chosen][0] > 0:
+        return [scored[chosen][1:], *_may_contain_after(view, parts, chosen)], view
+    stripped = view.strip()
     single = stripped and len(stripped.split()) <= 6 and "," not in stripped
-    if not best and single and not _SENTENCE_WORDS.search(stripped):
-        offset = text.index(stripped)
+    if single and not _SENTENCE_WORDS.search(stripped):
+        offset = view.index(stripped)
         end = offset + len(stripped)
-        return [(offset, end, _items(text, offset, end))]
-    return best
+        return [(offset, end, _items(view, offset, end))], view
+    return [], view
+
+
+def _rejoined(
+    view: str, spans: list[tuple[int, int]]
+) -> list[tuple[int, int, str, Ingredient | None]]:
+    """(start, end, name, entry) per item; two unknown neighbours that make a known name together
+    are one item ("Tetrahexyldecyl, Ascorbate": a comma typed inside a name)."""
+    out: list[tuple[int, int, str, Ingredient | None]] = []
+    for s, e in spans:
+        name = view[s:e].replace(GLUE, "")
+        found = canonicalise(name)
+        if found is None and out and out[-1][3] is None and len(out[-1][2]) < MAX_NAME_CHARS:
+            joined = canonicalise(f"{out[-1][2]} {name}")
+            if joined is not None:
+                out[-1] = (out[-1][0], e, f"{out[-1][2]} {name}", joined)
+                continue
+        out.append((s, e, name, found))
+    return out
 
 
 def parse_ingredients(listing: dict) -> dict:
@@ -142,31 +347,26 @@ def parse_ingredients(listing: dict) -> dict:
     with ``raw == listing[field][start:end]``.
     """
     field, text = "ingredients_text", text_of(listing.get("ingredients_text"))
-    spans = find_list(text) if text else []
+    spans, view = _find(text) if text else ([], "")
     if not spans:
-        description = text_of(listing.get("description"))
+        description = text_of(listing.get("description"))[:MAX_TEXT_CHARS]
         match = _DESCRIPTION_LIST.search(description) if description else None
         if match:
             start, end = match.span(1)
-            field, text, spans = (
-                "description",
-                description,
-                [(start, end, _items(description, start, end))],
-            )
+            field, text, view = "description", description, view_of(description)
+            spans = [(start, end, _items(view, start, end))]
     if not spans:
         reason = "no ingredient list in the listing" if not text else "no list found in the text"
         return {"status": "unknown", "reason": reason, "field": None, "items": [], "evidence": []}
     items = []
     for start, end, spans_of_items in spans:
-        marker = _may_contain(text, start, end)
+        marker = _may_contain(view, start, end)
         may_contain_at = marker.start() if marker else end
-        for s, e in spans_of_items:
-            raw = text[s:e]
-            found = canonicalise(raw)
+        for s, e, name, found in _rejoined(view, spans_of_items):
             item = {
                 "position": len(items) + 1,
-                "raw": raw,
-                "canonical": found.canonical if found else lookup_key(raw[:MAX_NAME_CHARS]),
+                "raw": text[s:e],
+                "canonical": found.canonical if found else lookup_key(name[:MAX_NAME_CHARS]),
                 "known": found is not None,
                 "may_contain": s >= may_contain_at,
                 "start": s,

@@ -50,7 +50,7 @@ class IngredientVocabulary:
     version: str
 
 
-def _alternation(names: list[str]) -> str:
+def alternation(names: list[str]) -> str:
     """A regex matching any of ``names``, built as a trie so the scan stays fast with many names."""
     trie: dict = {}
     for name in set(names):
@@ -97,14 +97,16 @@ def ingredients() -> IngredientVocabulary:
             acronyms[acronym] = ingredient
             by_key.setdefault(lookup_key(acronym), ingredient)
     common = data.get("common", {})
-    for name in common.get("known", []) + common.get("known_more", []):
+    for name in (
+        common.get("known", []) + common.get("known_more", []) + common.get("known_listings", [])
+    ):
         by_key.setdefault(lookup_key(name), Ingredient(canonical=name))
     for alias, target in data.get("aliases", {}).items():
         by_key[lookup_key(alias)] = by_key.get(lookup_key(target)) or Ingredient(canonical=target)
-    mention_source = r"(?<!\w)(?<!\w-)(?:" + _alternation(active_names) + r")(?![\w-])"
+    mention_source = r"(?<!\w)(?<!\w-)(?:" + alternation(active_names) + r")(?![\w-])"
     mention = re.compile(mention_source, re.I)
     acronym_pattern = (
-        re.compile(r"(?<!\w)(?<!\w-)(?:" + _alternation(list(acronyms)) + r")(?![\w-])")
+        re.compile(r"(?<!\w)(?<!\w-)(?:" + alternation(list(acronyms)) + r")(?![\w-])")
         if acronyms
         else None
     )

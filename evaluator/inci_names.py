@@ -1,0 +1,194 @@
+"""One ingredient name as a shop writes it -> the vocabulary entry it stands for.
+
+Shops write the same INCI name many ways: with a common name in parentheses ("Helianthus Annuus
+(Sunflower) Seed Oil"), with alternatives after slashes ("Aqua/Water/Eau"), in French ("Ascorbate de
+sodium"), with markers and percentages. Each spelling is reduced to lookup keys tried in turn against
+data/vocab/ingredients.toml.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache, lru_cache
+
+from evaluator.vocab import Ingredient, ingredients, lookup_key, toml_file
+
+MAX_NAME_CHARS = 200  # longer "ingredients" are sentences or junk, not names: never looked up
+
+_INLINE_PERCENT = re.compile(r"\(?(?<![\d.,])\d{1,3}(?:[.,]\d{1,3})?[ \t]{0,3}%\)?")
+_PAREN = re.compile(r"\s*[(\[][^()\[\]]*[)\]]\s*")
+_PAREN_CONTENT = re.compile(r"[(\[]([^)\]]*)[)\]]")
+_PREFIX = re.compile(
+    r"^(?:organic|certified organic|natural|pure|cold[- ]pressed|bio|wildcrafted)\s+", re.I
+)
+_SUFFIX = re.compile(r"\s+(?:\(?organic\)?|\(?bio\)?|\(?vegan\)?|\(?natural\)?)$", re.I)
+_COLOUR_INDEX = re.compile(
+    r"(?:ci|c\.i\.)\s*\d{5}"
+    r"|(?:(?:ext\.\s*)?(?:fd\s*&\s*c|d\s*&\s*c)\s+|ext\.\s+)?"
+    r"(?:red|yellow|blue|green|orange|violet|brown)\s+(?:no\.?\s*)?\d{1,2}(?:\s+\w+)?(?:\s+lake)?"
+)
+_SLASH = re.compile(r"\s*[/\\]\s*")
+_SPACED_DASH = re.compile(r"\s+-\s+|(?<=\w)\s+-(?=\d)")
+_BROKEN_WORD = re.compile(r"(?<=[a-z]{3})-\s+(?=[a-z]{3})")
+_HYPHEN_IN_WORD = re.compile(r"(?<=[a-z]{2})-(?=[a-z]{3})")  # "Mag-nesium", "Tetraisopal-mitate"
+_TRAILING_CI = re.compile(r"\s*\(?\bci\s*\d{5}\)?$")
+_AND = re.compile(r"\s*\(and\)\s*|\s+&\s+", re.I)
+# The position digit written as a letter or the letter O as a zero: "3-0-Ethyl", "3 O Ethyl".
+_O_POSITION = re.compile(r"\b([23])\s*-?\s*[o0]\s*-?\s*(?=ethyl)")
+_ASCORB = re.compile(r"\bascorb(?:yl|ate|ic)\b")
+_NOT_A_FORM = re.compile(r"\b(?:extract|juice|oil|powder|water|ferment|filtrate|complex|blend)\b")
+
+
+@cache
+def _french() -> tuple[dict[str, str], re.Pattern[str], re.Pattern[str]]:
+    data = toml_file("inci")
+    heads = "|".join(re.escape(h) for h in data.get("french_heads", []))
+    return (
+        data.get("translate", {}),
+        re.compile(r"^(.+?)\s+(?:de|du|des|d')\s*(.+)$"),
+        re.compile(rf"^({heads})\s+(?!de\b|du\b|des\b|d')(.+)$"),
+    )
+
+
+@cache
+def _families() -> tuple[re.Pattern[str], re.Pattern[str], frozenset[str], re.Pattern[str]]:
+    data = toml_file("inci")
+    genera = "|".join(re.escape(g) for g in data["botanical"]["genera"])
+    ends = "|".join(re.escape(e) for e in data["botanical"]["ends"])
+    numbered = "|".join(re.escape(f) for f in data["numbered"]["families"])
+    acyls = "|".join(re.escape(a) for a in data["peptides"]["acyls"])
+    suffixes = "|".join(re.escape(s) for s in data["peptides"]["suffixes"])
+    return (
+        re.compile(rf"(?:{genera})(?:/[a-z][a-z ]*?)?(?: [a-z][a-z'./\\-]*)+?(?: (?:{ends}))?"),
+        re.compile(rf"(?:(?:bis-|[a-z]+ ))?(?:{numbered})[- ]\d+(?:/\d+)?((?: [a-z0-9/,-]+)*)"),
+        frozenset(data["numbered"]["esters"]),
+        re.compile(
+            rf"(?:(?:{acyls}) )?(?:di|tri|tetra|penta|hexa|hepta|octa|nona|deca|oligo|poly)?"
+            rf"peptide(?:-\d+)?(?: (?:{suffixes}))?"
+        ),
+    )
+
+
+def _family_member(key: str) -> bool:
+    """Whether a name is a member of an INCI family built by rule (botanicals of a listed genus,
+    numbered ethoxylates and polymers, peptides): see [botanical], [numbered], [peptides] in
+    data/vocab/inci.toml."""
+    if len(key) > 100 or any(c.isdigit() for c in key[:1]):
+        return False
+    botanical, numbered, esters, peptide = _families()
+    if botanical.fullmatch(key) and len(key.split()) <= 9:
+        return True
+    match = numbered.fullmatch(key)
+    if match:
+        rest = match.group(1).split()
+        return not rest or rest[-1] in esters
+    return peptide.fullmatch(key) is not None
+
+
+def fold_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def _turned_round(name: str) -> str:
+    """French word order made English: "huile de graines de X" -> "X graines huile"."""
+    _, of, head_first = _french()
+    match = of.match(name)
+    if match:
+        return f"{_turned_round(match.group(2))} {match.group(1)}"
+    match = head_first.match(name)
+    return f"{match.group(2)} {match.group(1)}" if match else name
+
+
+def _from_french(key: str) -> str | None:
+    """An English INCI key for a French name ("ascorbate de sodium" -> "sodium ascorbate"), or None."""
+    words = _french()[0]
+    translated = " ".join(words.get(w, w) for w in _turned_round(fold_accents(key)).split())
+    return translated if translated != key else None
+
+
+def _keys(raw: str) -> list[str]:
+    """Lookup keys for one name, most literal first; the fourth is the name without parentheses."""
+    key = lookup_key(_INLINE_PERCENT.sub("", raw)).rstrip("+ ")
+    key = _O_POSITION.sub(r"\1-o-", key)
+    keys = [key, _PREFIX.sub("", key), _SUFFIX.sub("", key)]
+    without_parens = key
+    for _ in range(3):  # "Shea Butter (Butyrospermum Parkii (Shea) Butter)": innermost first
+        without_parens = _PAREN.sub(" ", without_parens)
+    without_parens = lookup_key(without_parens)
+    keys.append(without_parens)
+    keys.append(_PREFIX.sub("", without_parens))
+    # "Caprylic / Capric", "PEG - 100", "Cyclopenta- siloxane" (a line broken inside a word)
+    spaced = _BROKEN_WORD.sub("", _SPACED_DASH.sub("-", _SLASH.sub("/", without_parens)))
+    keys.extend((spaced, _TRAILING_CI.sub("", spaced), _HYPHEN_IN_WORD.sub("", spaced)))
+    for part in (key, without_parens):
+        if "/" in part or "\\" in part:
+            keys.extend(lookup_key(p) for p in _SLASH.split(part))
+    folded = fold_accents(without_parens)
+    if folded != without_parens:
+        keys.append(folded)
+    french = _from_french(without_parens)
+    if french:
+        keys.append(french)
+    return keys
+
+
+def name_key(raw: str) -> str:
+    """The key a name is looked up by, without its parentheses (common names, notes)."""
+    return _keys(raw)[3]
+
+
+def _vitamin_c_form(key: str) -> Ingredient | None:
+    """A vitamin C form in a name the vocabulary does not have: a known form run together with its
+    neighbours ("Ascorbyl Palmitate Tocopherol", a comma missing), else any other ascorbyl/ascorbate
+    as a form of its own, named by its INCI name. Plant extracts, ferments and blends that merely
+    contain vitamin C are not forms, nor is a bare "Ascorbate" left by a comma typed inside a name."""
+    if len(key) > MAX_NAME_CHARS or not _ASCORB.search(key) or _NOT_A_FORM.search(key):
+        return None
+    vocab = ingredients()
+    for match in vocab.lowercase_mention_pattern.finditer(key):
+        found = vocab.by_key.get(lookup_key(match.group()))
+        if found is not None and found.vitamin_c_form not in (None, "unspecified"):
+            return found
+    words = key.split()
+    if not 2 <= len(words) <= 5 or len(key) > 60 or any(w.isdigit() for w in words):
+        return None
+    return Ingredient(canonical=key, active="vitamin_c", vitamin_c_form=key)
+
+
+@lru_cache(maxsize=50_000)
+def canonicalise(raw: str) -> Ingredient | None:
+    """The vocabulary entry a raw ingredient name stands for, or None when it is unknown."""
+    if len(raw) > MAX_NAME_CHARS:
+        return None
+    vocab = ingredients().by_key
+    keys = _keys(raw)
+    without_parens = keys[3]
+    for key in (without_parens, keys[0], *_SLASH.split(without_parens)):
+        if _COLOUR_INDEX.fullmatch(key):
+            return Ingredient(canonical=without_parens or keys[0])
+    for key in keys:
+        found = vocab.get(key)
+        if found is not None:
+            return found
+    for content in _PAREN_CONTENT.findall(keys[0]):
+        found = vocab.get(lookup_key(content))
+        # "(Vitamin C)" after a name explains it: it does not make the name plain vitamin C, nor
+        # a plant extract a vitamin C form
+        if found is None or found.vitamin_c_form == "unspecified":
+            continue
+        if not (found.vitamin_c_form and _NOT_A_FORM.search(without_parens)):
+            return found
+    if "(and)" in keys[0] or " & " in keys[0]:
+        parts = [canonicalise(p) for p in _AND.split(keys[0]) if p]
+        if parts and all(parts):
+            return next((p for p in parts if p.vitamin_c_form), parts[0])
+    if ingredients().essential_oil_pattern.search(keys[0]) and "extract" not in keys[0]:
+        return Ingredient(canonical=without_parens, essential_oil=True)
+    form = _vitamin_c_form(without_parens)
+    if form is not None:
+        return form
+    for key in (without_parens, keys[5], *_SLASH.split(without_parens)):
+        if _family_member(key) or _family_member(fold_accents(key)):
+            return Ingredient(canonical=without_parens)
+    return None
