@@ -16,13 +16,16 @@ from functools import cache
 from typing import Any
 
 from evaluator.actives import find_mentions
-from evaluator.inci import find_list, parse_ingredients
+from evaluator.inci import canonicalise, find_list, parse_ingredients
 from evaluator.text import MAX_FIELD_CHARS, evidence, text_of
 from evaluator.vocab import VOCAB_DIR, lookup_key, read_toml
 
 MAX_TITLE_CHARS = 2_000
 MAX_LIST_ITEMS = 50
-MIN_MASKED_ITEMS = 5  # a run of this many INCI names in running text is the list, not marketing
+# A run of names in running text is an ingredient list, not marketing, when it has this many items
+# and at least this share of them are known INCI names ("Powered by vitamin C, peptides, ..." is not).
+MIN_MASKED_ITEMS = 3
+MIN_KNOWN_SHARE = 0.6
 _SEGMENT = re.compile(r"\s*[>›»|]\s*|\s+/\s+")
 
 
@@ -62,6 +65,9 @@ def rules() -> Rules:
     for entry in data["kind"]:
         area = entry.get("role") == "area"
         entries.extend((term, _Term(entry["kind"], area)) for term in entry["terms"])
+    unordered = {t.kind for _, t in entries if t.area} - set(data["area_order"])
+    if unordered:
+        raise ValueError(f"relevance.toml: area kinds missing from area_order: {sorted(unordered)}")
     # longest first, so "cleansing oil" is tried before "oil" at the same place
     entries.sort(key=lambda e: len(e[0]), reverse=True)
     pattern = "|".join(f"({_term_regex(term)})" for term, _ in entries)
@@ -129,26 +135,37 @@ def _list_items(listing: dict, field: str) -> list[tuple[str, str]]:
     ]
 
 
+def _path_kind(field: str, text: str) -> _Kind | None:
+    """One category path (general to specific, "Skincare > Treatments > Face Serums"): the most
+    specific segment naming exactly one kind (areas before forms); a segment naming several ("Creams,
+    Oils & Mists", "Lips & Eyes") decides nothing."""
+    ends = [m.start() for m in _SEGMENT.finditer(text)] + [len(text)]
+    by_end: dict[int, list[_Kind]] = {}
+    for found in _kinds_in(field, text):
+        end = ends[bisect_right(ends, found.evidence["start"])]  # the segment it sits in
+        by_end.setdefault(end, []).append(found)
+    segments = [by_end[end] for end in sorted(by_end)]
+    for wanted_area in (True, False):
+        for segment in reversed(segments):
+            named = [k for k in segment if k.kind != "none" and k.area == wanted_area]
+            kinds = {k.kind for k in named}
+            if len(kinds) == 1:
+                return named[0]
+            if kinds:
+                return None
+    return None
+
+
 def _structured_kind(items: list[tuple[str, str]]) -> _Kind | None:
-    """From category paths (general to specific): an area anywhere, else the most specific segment
-    naming exactly one form kind; a segment naming several ("creams, oils & mists") decides nothing."""
-    found_by_segment: list[list[_Kind]] = []
-    for field, text in items:
-        ends = [m.start() for m in _SEGMENT.finditer(text)] + [len(text)]
-        by_end: dict[int, list[_Kind]] = {}
-        for found in _kinds_in(field, text):
-            end = ends[bisect_right(ends, found.evidence["start"])]  # the segment it sits in
-            by_end.setdefault(end, []).append(found)
-        found_by_segment.extend(by_end[end] for end in sorted(by_end))
-    area = _area([k for segment in found_by_segment for k in segment])
-    if area is not None:
-        return area
-    for segment in reversed(found_by_segment):
-        kinds = {k.kind for k in segment if k.kind != "none"}
-        if len(kinds) == 1:
-            return next(k for k in segment if k.kind in kinds)
-        if kinds:
-            return None
+    """The kind category paths (or tags) agree on. Items may be one breadcrumb trail ("Treatments",
+    "Face Serums": the last is the most specific) or unrelated categories ("Serums", "Moisturisers"):
+    an area wins, candidate kinds alone give the last one, any other disagreement gives none."""
+    found = [k for k in (_path_kind(field, text) for field, text in items) if k is not None]
+    areas = [k for k in found if k.area]
+    chosen = areas or found
+    kinds = {k.kind for k in chosen}
+    if len(kinds) == 1 or (not areas and kinds <= rules().candidate_kinds):
+        return chosen[-1] if chosen else None
     return None
 
 
@@ -178,7 +195,7 @@ def _vitamin_c_named(
     words_only: bool = False,
 ) -> dict | None:
     """Evidence of the first vitamin C name in ``text`` outside ``masked`` spans, unless the same
-    field says it is not vitamin C ("Vitamin C Alternative"). ``words_only``: names saying "vitamin"
+    phrase says it is not vitamin C ("Vitamin C Alternative"). ``words_only``: names saying "vitamin"
     ("Vitamin C", "Vitamin C Ester") count, INCI names of its forms do not."""
     rule_set = rules()
     hits = [
@@ -189,12 +206,9 @@ def _vitamin_c_named(
     ]
     for pattern in (rule_set.name_pattern, *patterns):
         hits += [evidence(field, text, *m.span()) for m in pattern.finditer(text)]
+    masked = [*masked, *(m.span() for m in rule_set.negation.finditer(text))]
     hits = [h for h in hits if not any(s <= h["start"] < e for s, e in masked)]
-    if not hits:
-        return None
-    if rule_set.negation.search(text):
-        return None
-    return min(hits, key=lambda h: h["start"])
+    return min(hits, key=lambda h: h["start"]) if hits else None
 
 
 def _marketing_text(listing: dict) -> list[tuple[str, str, list[tuple[int, int]]]]:
@@ -205,11 +219,18 @@ def _marketing_text(listing: dict) -> list[tuple[str, str, list[tuple[int, int]]
         text = text_of(listing.get(field))[:MAX_FIELD_CHARS]
         if not text:
             continue
-        masked = [(s, e) for s, e, items in find_list(text) if len(items) >= MIN_MASKED_ITEMS]
+        masked = [(s, e) for s, e, items in find_list(text) if _is_ingredient_list(text, items)]
         if field == "ingredients_text" and not masked:
             continue  # the whole field is (a badly split) list: none of it is marketing
         found.append((field, text, masked))
     return found
+
+
+def _is_ingredient_list(text: str, items: list[tuple[int, int]]) -> bool:
+    if len(items) < MIN_MASKED_ITEMS:
+        return False
+    known = sum(canonicalise(text[s:e]) is not None for s, e in items)
+    return known >= MIN_KNOWN_SHARE * len(items)
 
 
 def _featured_by_words(listing: dict) -> _Featured | None:
@@ -254,7 +275,7 @@ def _featured_by_position(inci: dict, forms: list[dict]) -> _Featured | None:
         None,
     )
     for item in forms:
-        if item["ingredient"].canonical in rule_set.trace_forms:
+        if _is_trace(item):
             continue
         position = item["position"]
         high = position <= rule_set.first_positions or (
@@ -267,6 +288,10 @@ def _featured_by_position(inci: dict, forms: list[dict]) -> _Featured | None:
             where = f"#{position} of {len(inci['items'])} in the ingredient list"
             return _Featured(f"vitamin C {_quote(found)} is {where}", found)
     return None
+
+
+def _is_trace(item: dict) -> bool:
+    return item["ingredient"].canonical in rules().trace_forms
 
 
 def _form_named(listing: dict, field: str | None) -> bool:
