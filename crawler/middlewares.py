@@ -19,9 +19,9 @@ from email.utils import parsedate_to_datetime
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
-from scrapy.utils.url import url_is_from_any_domain
 from scrapy.http import Request, Response
 from scrapy.utils.response import response_status_message
+from scrapy.utils.url import url_is_from_any_domain
 
 
 def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) -> float | None:
