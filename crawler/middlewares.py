@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlparse
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.utils.response import response_status_message
-from scrapy.utils.url import url_is_from_any_domain
 
 
 def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) -> float | None:
@@ -109,6 +109,7 @@ class OffsiteRedirectMiddleware:
         if response.status not in REDIRECT_STATUSES or not location or not domains:
             return response
         target = response.urljoin(location.decode("latin-1"))
-        if url_is_from_any_domain(target, domains):
+        host = (urlparse(target).hostname or "").lower()
+        if any(host == domain or host.endswith(f".{domain}") for domain in domains):
             return response
         raise IgnoreRequest(f"Filtered offsite redirect to {target[:200]!r}")

@@ -103,10 +103,12 @@ def classify_failure(failure: Failure, maxsize: int = 0) -> tuple[str, int | Non
         lowered = message.lower()
         if "robots.txt" in lowered:
             return "robots", None, message
-        if "offsite" in lowered or "filtered" in lowered:
+        if "offsite" in lowered:
             return "offsite", None, message
         if "redirect" in lowered:
             return "redirect", None, message
+        if "filtered" in lowered:
+            return "offsite", None, message
         return "ignored", None, message
     return "error", None, f"{type(error).__name__}: {message}"
 
