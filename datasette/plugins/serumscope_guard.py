@@ -22,7 +22,7 @@ import sqlite3
 from urllib.parse import parse_qsl
 
 from datasette.handle_exception import handle_exception as datasette_error_page
-from datasette.utils import DatasetteError
+from datasette.views.base import DatasetteError
 
 from datasette import hookimpl
 
