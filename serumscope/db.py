@@ -193,8 +193,10 @@ def storable_value(value: object) -> object:
         return None
     if isinstance(value, dict):
         return {storable_text(str(k)): storable_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, list):
         return [storable_value(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(storable_value(v) for v in value)
     return value
 
 

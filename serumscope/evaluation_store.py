@@ -167,7 +167,7 @@ def _write(db: sqlite_utils.Database, listings: list[dict], results: list[dict])
         db.conn.executemany(
             "insert or replace into ingredients (listing_id, position, raw, canonical, known) values (?, ?, ?, ?, ?)",
             [
-                tuple(storable_value(list(row)))
+                storable_value(row)
                 for listing, result in pairs
                 for row in ingredient_rows(listing["id"], result["facts"])
             ],
@@ -176,7 +176,7 @@ def _write(db: sqlite_utils.Database, listings: list[dict], results: list[dict])
             "insert into actives (listing_id, active, form, percent, percent_min, percent_max, evidence_field,"
             " evidence_text) values (?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                tuple(storable_value(list(row)))
+                storable_value(row)
                 for listing, result in pairs
                 for row in active_rows(listing["id"], result["facts"])
             ],

@@ -97,7 +97,7 @@ def test_a_lone_surrogate_in_a_title_is_stored_and_nothing_is_marked_gone(tmp_pa
     assert query(db, "select count(*) from crawl_errors") == [(0,)]
     shops = last_crawl_summary(db)
     assert {name: s["status"] for name, s in shops.items()} == {"feed": "ok", "pages": "ok"}
-    assert shops["feed"]["fields_invalid"] == {"text": 1}
+    assert shops["feed"]["fields_invalid"] == {"title": 1}
 
 
 def test_a_pipeline_failure_is_recorded_counted_and_marks_nothing_gone(tmp_path):

@@ -29,7 +29,7 @@ def normalise_listing(item: dict[str, Any]) -> tuple[list[str], list[str]]:
     for field, value in item.items():
         clean = storable_value(value)
         if clean != value:  # a lone surrogate (JSON allows "\ud800") cannot be hashed or stored
-            invalid.append("text")
+            invalid.append(field)
             item[field] = clean
     for field in COUNTED_FIELDS:
         if item.get(field) in (None, "", []):
