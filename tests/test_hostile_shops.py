@@ -115,7 +115,10 @@ def test_a_pipeline_failure_is_recorded_counted_and_marks_nothing_gone(tmp_path)
         explode["on"] = True
         second = run(sites, db, "-s", exploding)
     assert second.returncode == 1, second.stdout  # partial: nothing marked gone
-    assert "1 listings could not be stored" in Path(second.stdout.split("log ")[-1].strip()).read_text()
+    assert (
+        "1 listings could not be stored"
+        in Path(second.stdout.split("log ")[-1].strip()).read_text()
+    )
     [(url, message)] = errors(db, "pipeline")
     assert url.endswith("/products/p7")
     assert "feed:7 not stored: RuntimeError: this pipeline cannot handle the listing" in message

@@ -52,9 +52,7 @@ VARIANTS_SQL = (
     "select * from variants where listing_id = ? and gone_since is null order by position"
     f" limit {VARIANTS_SHOWN}"
 )
-VARIANT_COUNT_SQL = (
-    "select count(*) as n from variants where listing_id = ? and gone_since is null"
-)
+VARIANT_COUNT_SQL = "select count(*) as n from variants where listing_id = ? and gone_since is null"
 EVALUATIONS_SQL = (
     "select * from evaluations where listing_id = ? order by rubric = 'post' desc, rubric"
 )
