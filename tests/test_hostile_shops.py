@@ -28,10 +28,15 @@ MAX_SECONDS = 60
 MAX_RSS_MB = 400
 
 
+def args_name(settings: tuple[str, ...]) -> str:
+    return " ".join(s for s in settings if "=" in s and "PIPELINES" not in s) or "defaults"
+
+
 def crawl(sites: Path, db: Path, *settings: str):
     done = run_measured(
         ["crawl", "--sites", str(sites), "--db", str(db), "--quiet", "--json", *FAST, *settings]
     )
+    print(f"serumscope {args_name(settings)}: {done.seconds:.1f} s, peak {done.peak_rss_mb:.0f} MB")
     assert done.seconds < MAX_SECONDS and done.peak_rss_mb < MAX_RSS_MB, (
         done.seconds,
         done.peak_rss_mb,
@@ -44,6 +49,7 @@ def run(sites: Path, db: Path, *settings: str):
     done = run_measured(
         ["run", "--sites", str(sites), "--db", str(db), "--quiet", *FAST, *settings]
     )
+    print(f"serumscope {args_name(settings)}: {done.seconds:.1f} s, peak {done.peak_rss_mb:.0f} MB")
     assert done.seconds < MAX_SECONDS and done.peak_rss_mb < MAX_RSS_MB, (
         done.seconds,
         done.peak_rss_mb,
