@@ -16,6 +16,24 @@ from serumscope.db import SOFT_ERROR_KINDS
 logger = logging.getLogger("serumscope.crawl")
 
 
+# Scrapy's CloseSpider reasons for the limits of crawler/settings.py, in the end table's words.
+LIMIT_REASONS = {
+    "closespider_pagecount": ("page limit", "CLOSESPIDER_PAGECOUNT", "pages"),
+    "closespider_itemcount": ("listing limit", "CLOSESPIDER_ITEMCOUNT", "listings"),
+    "closespider_timeout": ("crawl time limit", "CLOSESPIDER_TIMEOUT", "s"),
+}
+LIMITS_STAT = "serumscope/limits"
+
+
+def limit_reason(finish_reason: str, settings) -> str | None:
+    """Why a crawl stopped at one of its limits ("page limit reached: CLOSESPIDER_PAGECOUNT = 500
+    pages"), or None when ``finish_reason`` is no limit."""
+    if finish_reason not in LIMIT_REASONS:
+        return None
+    words, setting, unit = LIMIT_REASONS[finish_reason]
+    return f"{words} reached: {setting} = {settings.get(setting)} {unit}; the crawl stopped there"
+
+
 def shop_summary(stats: dict[str, Any]) -> dict[str, Any]:
     """Per-shop figures from one crawler's stats (also what ``crawl`` returns per shop)."""
     errors = {
@@ -69,6 +87,7 @@ def shop_summary(stats: dict[str, Any]) -> dict[str, Any]:
             for k, v in stats.items()
             if k.startswith("serumscope/fields_invalid/")
         },
+        "limits": list(stats.get(LIMITS_STAT) or []),
         "pages": stats.get("response_received_count", 0),
         "elapsed_seconds": stats.get("elapsed_time_seconds"),
         "finish_reason": finish_reason,
@@ -90,6 +109,7 @@ class CrawlRunRecorder:
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(self.spider_error, signal=signals.spider_error)
+        crawler.signals.connect(self.item_error, signal=signals.item_error)
         crawler.serumscope_run_id = self.run_id
 
     @classmethod
@@ -124,11 +144,26 @@ class CrawlRunRecorder:
             response.status,
         )
 
+    def item_error(self, item, response, spider, failure):
+        """A pipeline raised on a listing: the listing is not stored, so its page is an error (the
+        shop is `partial`, and reconcile leaves the stored listing alone, its URL having failed)."""
+        url = item.get("url") if isinstance(item, dict) else None
+        spider.record_error(
+            str(url or getattr(response, "url", "") or ""),
+            "pipeline",
+            f"listing {item.get('id') if isinstance(item, dict) else '?'} not stored: "
+            f"{type(failure.value).__name__}: {failure.value}",
+            getattr(response, "status", None),
+        )
+
     def flush(self) -> None:
         rows, self.pending = self.pending, []
         save_errors(self.db, rows)
 
     def spider_closed(self, spider, reason):
+        reason_text = limit_reason(reason, self.crawler.settings)
+        if reason_text and hasattr(spider, "reached_limit"):
+            spider.reached_limit(getattr(spider, "base_url", ""), reason_text)
         self.flush()
         if self.owns_run:
             stats = self.crawler.stats.get_stats()

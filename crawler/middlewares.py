@@ -1,4 +1,10 @@
-"""Retry with backoff that honours ``Retry-After``.
+"""Downloader middlewares: retry with backoff that honours ``Retry-After``; off-site redirects refused.
+
+``OffsiteRedirectMiddleware``: a redirect to another host is refused before Scrapy follows it, as an
+``offsite`` error the spider records. Scrapy's own offsite filter lets every ``dont_filter`` request
+through (the sitemap spider's product pages are), so without it such a redirect was fetched.
+
+Retry with backoff that honours ``Retry-After``.
 
 Scrapy's RetryMiddleware (2.19) retries 429/5xx at once, ignoring ``Retry-After``. This subclass waits
 before handing back the retry: the server's ``Retry-After`` (seconds or an HTTP date) when it sends one,
@@ -10,8 +16,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlparse
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.utils.response import response_status_message
 
@@ -82,3 +90,26 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if delay:
             await _sleep(delay)
         return retry
+
+
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+
+
+class OffsiteRedirectMiddleware:
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response, spider=None):
+        location = response.headers.get(b"Location")
+        domains = getattr(self.crawler.spider, "allowed_domains", None)
+        if response.status not in REDIRECT_STATUSES or not location or not domains:
+            return response
+        target = response.urljoin(location.decode("latin-1"))
+        host = (urlparse(target).hostname or "").lower()
+        if any(host == domain or host.endswith(f".{domain}") for domain in domains):
+            return response
+        raise IgnoreRequest(f"Filtered offsite redirect to {target[:200]!r}")

@@ -40,6 +40,16 @@ RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 RETRY_BACKOFF_BASE = 1.0
 RETRY_BACKOFF_MAX = 60.0
 
+# Limits per shop (every shop is its own crawler), so no shop, broken or hostile, can keep a crawl
+# going or fill the memory: a feed that invents new pages forever, an X-WP-TotalPages of 100 million,
+# a sitemap index of 50,000 sitemaps. A crawl that reaches one stops (or skips the rest) and the shop
+# ends `partial`, the reason in the end table, crawl_runs.stats and crawl_errors (kind "limit");
+# nothing is marked gone. Override with `serumscope crawl -s NAME=VALUE`; 0 switches one off.
+CLOSESPIDER_PAGECOUNT = 50_000  # responses per shop: feeds, sitemaps, product pages, variations
+CLOSESPIDER_ITEMCOUNT = 20_000  # listings per shop
+CLOSESPIDER_TIMEOUT = 4 * 3600  # seconds per shop
+SERUMSCOPE_SITEMAPS_PER_INDEX = 1_000  # sitemaps followed from one sitemap index
+
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"
@@ -49,6 +59,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     "crawler.incremental.ConditionalRequestMiddleware": 580,
+    # Above RedirectMiddleware (600), so it sees a redirect before Scrapy follows it.
+    "crawler.middlewares.OffsiteRedirectMiddleware": 650,
 }
 
 ITEM_PIPELINES = {

@@ -67,7 +67,8 @@ def variant_price(variant: dict, index: int) -> dict | None:
         return _unknown(f"a price of {decimal_text(amount)} is not a real price", ev, index)
     currency = _currency(variant)
     regular = parse_amount(variant.get("regular_price"))
-    on_sale = bool(regular and regular > amount)
+    # A "was" price beyond any real price ("1e999") is no sale: as a float it would be infinite.
+    on_sale = bool(regular and amount < regular <= MAX_PRICE)
     # amount_text is the price exactly as the shop gave it; the floats are for sorting and JSON readers
     facts = {
         "status": "found",

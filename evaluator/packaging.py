@@ -8,8 +8,11 @@ dark place") is dropped; an airless pump says nothing about light unless the tex
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from itertools import accumulate
 
 from evaluator.text import evidence
 from evaluator.vocab import toml_file
@@ -74,12 +77,28 @@ def _windows(lowered: str) -> list[tuple[int, int]]:
     windows: list[tuple[int, int]] = []
     for match in _SCREEN.finditer(lowered):
         start = max(0, match.start() - WINDOW)
-        end = _WORD_END.search(lowered, min(len(lowered), match.end() + WINDOW)).start()
+        # The word boundary is looked for within one more WINDOW only: text without whitespace
+        # would otherwise be searched to its end for every packaging word (quadratic).
+        reach = min(len(lowered), match.end() + WINDOW)
+        end = _WORD_END.search(lowered, reach, reach + WINDOW).start()
         if windows and start <= windows[-1][1]:
             windows[-1] = (windows[-1][0], max(end, windows[-1][1]))
         else:
             windows.append((start, end))
     return windows
+
+
+def _overlap_test(spans: list[tuple[int, int]]) -> Callable[[int, int], bool]:
+    """A test "does [start, end) overlap one of ``spans``" (spans in order of start) in log time:
+    a text full of findings and false friends must not compare every pair."""
+    starts = [s for s, _ in spans]
+    furthest_end = list(accumulate((e for _, e in spans), max))
+
+    def touches(start: int, end: int) -> bool:
+        before = bisect_left(starts, end)  # spans starting before ``end``
+        return before > 0 and furthest_end[before - 1] > start
+
+    return touches
 
 
 def packaging_facts(fields: list[tuple[str, str]]) -> dict:
@@ -98,14 +117,14 @@ def packaging_facts(fields: list[tuple[str, str]]) -> dict:
                 continue
             # A finding that touches a false friend ("dark spot", "pump up", "store in a dark
             # place") says nothing about the bottle.
-            friends = [
-                m.span() for m in r.false_friends.finditer(subject, window_start, window_end)
-            ]
+            touches_friend = _overlap_test(
+                [m.span() for m in r.false_friends.finditer(subject, window_start, window_end)]
+            )
             for m in found:
                 start, end = m.span()
                 if start and (subject[start - 1].isalnum() or subject[start - 1] == "_"):
                     continue  # inside a word ("spots" is not "pots")
-                if any(start < f_end and f_start < end for f_start, f_end in friends):
+                if touches_friend(start, end):
                     continue
                 if m.lastgroup == "protective":
                     protective.append(evidence(field, text, start, end))

@@ -17,7 +17,13 @@ from datetime import UTC, datetime
 import sqlite_utils
 
 from evaluator import evaluate, load_rubric
-from serumscope.db import LISTING_JSON_COLUMNS, ensure_schema
+from serumscope.db import (
+    LISTING_JSON_COLUMNS,
+    ensure_schema,
+    storable_json,
+    storable_row,
+    storable_value,
+)
 
 BATCH_SIZE = 500
 EVALUATION_COLUMNS = (
@@ -92,7 +98,7 @@ def evaluation_row(listing: dict, result: dict, evaluated_at: str) -> dict:
         "rubric_version": result["rubric_version"],
         "score": result["score"] if candidate else None,
         "verdict": result["verdict"] if candidate else "not-scored",
-        "vitamin_c_forms": json.dumps(
+        "vitamin_c_forms": storable_json(
             [f["form"] for f in facts.get("vitamin_c", {}).get("forms", [])]
         ),
         "vitamin_c_percent": facts.get("vitamin_c", {}).get("percent"),
@@ -107,8 +113,8 @@ def evaluation_row(listing: dict, result: dict, evaluated_at: str) -> dict:
         else None,
         "price_per_30ml": facts.get("price_per_30ml"),
         "price_per_gram_vitamin_c": facts.get("price_per_gram_vitamin_c"),
-        "breakdown": json.dumps(result["breakdown"] if candidate else [], ensure_ascii=False),
-        "facts": json.dumps(facts, ensure_ascii=False),
+        "breakdown": storable_json(result["breakdown"] if candidate else []),
+        "facts": storable_json(facts),
         "input_hash": listing.get("input_hash"),
         "evaluated_at": evaluated_at,
     }
@@ -148,7 +154,9 @@ def _write(db: sqlite_utils.Database, listings: list[dict], results: list[dict])
     marks = ",".join("?" * len(ids))
     placeholders = ",".join("?" * len(EVALUATION_COLUMNS))
     pairs = list(zip(listings, results, strict=True))
-    rows = [evaluation_row(listing, result, now) for listing, result in pairs]
+    # Through the store boundary: no NaN/Infinity (say from a price only a float reads as infinite)
+    # and no lone surrogate reaches the database or the site's JSON.
+    rows = [storable_row(evaluation_row(listing, result, now))[0] for listing, result in pairs]
     with db.conn:
         db.conn.execute(f"delete from ingredients where listing_id in ({marks})", ids)
         db.conn.execute(f"delete from actives where listing_id in ({marks})", ids)
@@ -159,7 +167,7 @@ def _write(db: sqlite_utils.Database, listings: list[dict], results: list[dict])
         db.conn.executemany(
             "insert or replace into ingredients (listing_id, position, raw, canonical, known) values (?, ?, ?, ?, ?)",
             [
-                row
+                storable_value(row)
                 for listing, result in pairs
                 for row in ingredient_rows(listing["id"], result["facts"])
             ],
@@ -168,7 +176,7 @@ def _write(db: sqlite_utils.Database, listings: list[dict], results: list[dict])
             "insert into actives (listing_id, active, form, percent, percent_min, percent_max, evidence_field,"
             " evidence_text) values (?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                row
+                storable_value(row)
                 for listing, result in pairs
                 for row in active_rows(listing["id"], result["facts"])
             ],

@@ -10,7 +10,9 @@ A listing the crawl saw again loses its ``gone_since``. A listing the crawl did 
     it suddenly lost most of its listings (a broken template or an emptied feed looks exactly like a
     shop that sold out everything);
 ``partial``
-    pages that list products (feeds, sitemaps) failed, hiding an unknown set of products.
+    the crawl stopped at one of its limits (pages, listings, time, sitemaps per index), listings
+    could not be stored (an item pipeline failed), or pages that list products (feeds, sitemaps)
+    failed, hiding an unknown set of products.
 
 Those shops keep their listings as they were.
 """
@@ -47,6 +49,9 @@ FAILED_CATALOGUE_PAGES_SQL = f"""
       AND coalesce(status, 0) NOT IN {GONE_HTTP_STATUSES}
       AND coalesce(url, '') NOT IN (
           SELECT url FROM listings WHERE shop = :shop AND url IS NOT NULL)"""
+PIPELINE_ERRORS_SQL = (
+    "SELECT count(*) FROM crawl_errors WHERE run_id = :run AND shop = :shop AND kind = 'pipeline'"
+)
 MARK_BACK_SQL = """
     UPDATE listings SET gone_since = NULL
     WHERE shop = :shop AND last_run_id = :run AND gone_since IS NOT NULL"""
@@ -147,8 +152,12 @@ def _judge_answer(
     if seen == 0 and (errors or crawler_summary.get("status") == "failed"):
         return "failed", f"nothing stored, {errors} errors"
     finish_reason = crawler_summary.get("finish_reason")
+    if limits := crawler_summary.get("limits"):  # crawler/settings.py: pages, listings, time...
+        return "partial", "; ".join(limits)
     if finish_reason not in (None, "", "finished"):
         return "failed", f"the shop's crawl ended early ({finish_reason})"
+    if not_stored := _count(db, PIPELINE_ERRORS_SQL, params):
+        return "partial", f"{not_stored} listings could not be stored (an item pipeline failed)"
     # A feed page or sitemap that failed hides an unknown set of products.
     if failed_catalogue_pages := _count(db, FAILED_CATALOGUE_PAGES_SQL, params):
         return (

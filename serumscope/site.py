@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import yaml
 from datasette.app import Datasette
 from datasette.database import Database
 from datasette.utils import tilde_decode, tilde_encode
@@ -34,18 +35,47 @@ SETTINGS: dict[str, Any] = {
     "default_page_size": 50,
     "num_sql_threads": 2,
     "allow_download": False,
+    "max_csv_mb": 5,  # a streamed CSV (?_stream=on, every row) stops there, saying so
     "default_cache_ttl": 60,
+    # Arbitrary SQL (and _where=) only when the operator asks: `serumscope serve --allow-sql`.
+    "default_allow_sql": False,
 }
+RATE_LIMIT_PLUGIN = "datasette-ip-rate-limit"
 
 EVIDENCE_CONTEXT_CHARS = 70
 
 
-def make_datasette(db_path: str | Path, settings: dict[str, Any] | None = None) -> Datasette:
-    """A Datasette configured from ``datasette/`` serving ``db_path`` read-only as ``serumscope``."""
+def site_metadata(rate_limit: int | None = None) -> dict[str, Any]:
+    """``datasette/metadata.yml``, with the per-client limit of requests per minute replaced by
+    ``rate_limit`` when given (0 switches it off)."""
+    metadata = yaml.safe_load((DATASETTE_DIR / "metadata.yml").read_text())
+    if rate_limit is not None:
+        config = metadata["plugins"][RATE_LIMIT_PLUGIN]
+        if rate_limit <= 0:
+            config["enabled"] = False
+        for rule in config["rules"]:
+            rule.update(max_requests=rate_limit, window_seconds=60)
+    return metadata
+
+
+def make_datasette(
+    db_path: str | Path,
+    settings: dict[str, Any] | None = None,
+    *,
+    allow_sql: bool = False,
+    rate_limit: int | None = None,
+) -> Datasette:
+    """A Datasette configured from ``datasette/`` serving ``db_path`` read-only as ``serumscope``.
+    ``allow_sql`` lets visitors run their own read-only SQL; ``rate_limit`` replaces the requests
+    per minute per client of metadata.yml (0: no limit)."""
     db_path = Path(db_path)
     if not db_path.exists():
         raise FileNotFoundError(f"no database at {db_path}: run `serumscope crawl` first")
-    ds = Datasette(config_dir=DATASETTE_DIR, settings={**SETTINGS, **(settings or {})})
+    ds = Datasette(
+        config_dir=DATASETTE_DIR,
+        metadata=site_metadata(rate_limit),
+        settings={**SETTINGS, "default_allow_sql": allow_sql, **(settings or {})},
+    )
     ds.add_database(Database(ds, path=str(db_path), is_mutable=True), name=SITE_DB_NAME)
     return ds
 

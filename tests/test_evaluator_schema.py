@@ -189,6 +189,14 @@ def test_output_round_trips_through_json():
     assert json.loads(json.dumps(result)) == result
 
 
+def test_a_was_price_beyond_any_real_price_is_no_sale_and_no_infinity():
+    listing = {"title": "Vitamin C serum 30 ml",
+               "variants": [{"price": "24.00", "regular_price": "1e999", "currency": "USD"}]}  # fmt: skip
+    result = evaluate(listing)
+    json.dumps(result, allow_nan=False)
+    assert result["facts"]["price"]["on_sale"] is False
+
+
 @pytest.mark.parametrize("name", ["post", "extended"])
 def test_rubric_files_describe_themselves(name):
     rubric = load_rubric(name)

@@ -444,6 +444,9 @@ def test_the_datasette_site_serves_without_errors_during_a_run(tmp_path):
                 "127.0.0.1",
                 "--port",
                 str(port),
+                "--allow-sql",  # one path below runs its own SQL
+                "--rate-limit",  # the readers ask far faster than one visitor may
+                "0",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

@@ -8,6 +8,7 @@ from typing import Any
 from scrapy.exceptions import DropItem
 
 from crawler.extract.money import decimal_string
+from serumscope.db import storable_value
 
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 COUNTED_FIELDS = ("brand", "description", "ingredients_text", "image_alts", "categories")
@@ -19,12 +20,17 @@ class UnusableListing(ValueError):
 
 
 def normalise_listing(item: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """Tidy ``item`` in place: empty fields become None, prices decimal strings, currencies ISO codes
-    (or None). Returns (missing fields, invalid fields); raises UnusableListing without a title."""
+    """Tidy ``item`` in place: empty fields become None, text storable (serumscope.db.storable_value),
+    prices and regular prices decimal strings, currencies ISO codes (or None). Returns (missing fields, invalid fields); raises UnusableListing without a title."""
     if not item.get("title"):
         raise UnusableListing("listing without a title")
     missing: list[str] = []
     invalid: list[str] = []
+    for field, value in item.items():
+        clean = storable_value(value)
+        if clean != value:  # a lone surrogate (JSON allows "\ud800") cannot be hashed or stored
+            invalid.append(field)
+            item[field] = clean
     for field in COUNTED_FIELDS:
         if item.get(field) in (None, "", []):
             item[field] = None
@@ -35,14 +41,12 @@ def normalise_listing(item: dict[str, Any]) -> tuple[list[str], list[str]]:
     if not variants:
         missing.append("variants")
     for variant in variants:
-        if (
-            variant.get("price") is not None
-            and decimal_string(variant["price"]) != variant["price"]
-        ):
-            fixed = decimal_string(variant["price"])
-            if fixed is None:
-                invalid.append("price")
-            variant["price"] = fixed
+        for field in ("price", "regular_price"):
+            if variant.get(field) is not None and decimal_string(variant[field]) != variant[field]:
+                fixed = decimal_string(variant[field])
+                if fixed is None:
+                    invalid.append(field)
+                variant[field] = fixed
         currency = variant.get("currency")
         if currency is not None:
             currency = str(currency).strip().upper()

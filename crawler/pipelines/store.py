@@ -13,13 +13,12 @@ variant's stored currency.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 from crawler.extract.listing import utc_now
 from crawler.storage import save_shop, shared_db
-from serumscope.db import LISTING_JSON_COLUMNS
+from serumscope.db import LISTING_JSON_COLUMNS, storable_json, storable_row
 
 LISTING_COLUMNS = (
     "id", "shop", "platform", "url", "canonical_id", "title", "brand", "description",
@@ -29,12 +28,15 @@ LISTING_COLUMNS = (
 FLUSH_SECONDS = 2.0
 
 
+PRICE_COLUMNS = ("price", "regular_price")
+
+
 def listing_row(item: dict[str, Any]) -> dict[str, Any]:
     row = {}
     for column in LISTING_COLUMNS:
         value = item.get(column)
         if column in LISTING_JSON_COLUMNS:
-            value = json.dumps(value, ensure_ascii=False) if value else None
+            value = storable_json(value) if value else None
         row[column] = value
     return row
 
@@ -95,7 +97,7 @@ class StorePipeline:
                 touched.append(item["id"])
                 continue
             unread = set(item.get("_unread") or ()) if before else set()
-            row = listing_row(item)
+            row = self.storable(listing_row(item))
             for column in unread & set(LISTING_COLUMNS):
                 row[column] = before[column]
             row["first_seen"] = before["first_seen"] if before and before.get("first_seen") else now
@@ -115,7 +117,7 @@ class StorePipeline:
                     variant_row["currency"] = (stored_variants.get(variant["id"]) or {}).get(
                         "currency"
                     )
-                variant_rows.append(variant_row)
+                variant_rows.append(self.storable(variant_row, PRICE_COLUMNS))
         with self.db.atomic():
             self.db["listings"].upsert_all(rows, pk="id")
             if variant_rows:
@@ -128,6 +130,14 @@ class StorePipeline:
                 )
         self.stored += len(rows)
         self.crawler.stats.inc_value("serumscope/listings_stored", len(rows))
+
+    def storable(self, row: dict[str, Any], number_columns: tuple[str, ...] = ()) -> dict:
+        """The row through the store boundary (serumscope.db.storable_row); what it had to change is
+        counted as an invalid field, whichever spider built the item."""
+        clean, invalid = storable_row(row, number_columns)
+        for column in invalid:
+            self.crawler.stats.inc_value(f"serumscope/fields_invalid/{column}")
+        return clean
 
     def mark_gone_variants(self, listing_id: str, seen: list[str], now: str) -> None:
         """``gone_since`` for the listing's stored variants this crawl did not return."""

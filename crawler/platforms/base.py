@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlparse
 
 import scrapy
+from scrapy import signals
 from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadCancelledError,
@@ -41,6 +42,7 @@ from twisted.internet.error import (
 from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
+from crawler.extensions import LIMITS_STAT
 from crawler.extract.listing import make_listing
 from crawler.sites import SitesError, load_sites, validate_shop
 
@@ -56,10 +58,18 @@ def _says_too_large(message: str) -> bool:
     return "max size" in lowered or "maxsize" in lowered
 
 
-def classify_failure(failure: Failure) -> tuple[str, int | None, str]:
-    """(kind, HTTP status, message) for a failed request, in the words crawl_errors uses."""
+BYTES_META = "serumscope_bytes_received"
+
+
+def classify_failure(failure: Failure, maxsize: int = 0) -> tuple[str, int | None, str]:
+    """(kind, HTTP status, message) for a failed request, in the words crawl_errors uses.
+    ``maxsize`` (DOWNLOAD_MAXSIZE) tells a streamed download cancelled for its size, whose error
+    says nothing about size, from another cancelled one."""
     error = failure.value
     message = str(error) or type(error).__name__
+    received = getattr(failure, "request", None) and failure.request.meta.get(BYTES_META, 0)
+    if isinstance(error, DownloadCancelledError) and maxsize and received and received > maxsize:
+        return "oversize", None, f"received {received} bytes, more than DOWNLOAD_MAXSIZE {maxsize}"
     if isinstance(error, HttpError):
         return "http", error.response.status, f"HTTP {error.response.status}"
     if isinstance(error, (TimeoutError, TCPTimedOutError, DownloadTimeoutError)):
@@ -93,9 +103,11 @@ def classify_failure(failure: Failure) -> tuple[str, int | None, str]:
         lowered = message.lower()
         if "robots.txt" in lowered:
             return "robots", None, message
+        if "offsite" in lowered:
+            return "offsite", None, message
         if "redirect" in lowered:
             return "redirect", None, message
-        if "offsite" in lowered or "filtered" in lowered:
+        if "filtered" in lowered:
             return "offsite", None, message
         return "ignored", None, message
     return "error", None, f"{type(error).__name__}: {message}"
@@ -151,8 +163,14 @@ class ShopSpider(scrapy.Spider):
         )
 
     @classmethod
-    def update_settings(cls, settings) -> None:
-        super().update_settings(settings)
+    def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.count_bytes, signal=signals.bytes_received)
+        return spider
+
+    def count_bytes(self, data: bytes, request: Request, spider=None) -> None:
+        """Bytes received per request, so a download cancelled for its size is named ``oversize``."""
+        request.meta[BYTES_META] = request.meta.get(BYTES_META, 0) + len(data)
 
     async def start(self) -> AsyncIterator[Any]:
         for request in self.start_shop():
@@ -168,9 +186,10 @@ class ShopSpider(scrapy.Spider):
     def post_process_item(self, item: dict, response: Response, data: Any) -> Iterator[dict]:
         yield item
 
-    def first_sighting(self, product: Any, url: str) -> bool:
+    def first_sighting(self, product: Any, url: str, page_ids: set[str] | None = None) -> bool:
         """True the first time a feed product is met. A product that is not an object or has no id
-        cannot become a listing (its id would be "None"): it is recorded as a parse error."""
+        cannot become a listing (its id would be "None"): it is recorded as a parse error. ``page_ids``
+        collects the ids of one feed page, where an id met twice is recorded (``duplicate-id``)."""
         if not isinstance(product, dict):
             self.record_error(url, "parse", f"product is not an object: {str(product)[:80]!r}")
             return False
@@ -185,9 +204,25 @@ class ShopSpider(scrapy.Spider):
             return False
         key = str(product_id).strip()
         if key in self.seen_products:
+            # The same product in two feeds (a collection and the catalogue) is normal; the same id
+            # twice on one page is the shop's error, and all but the first are not stored.
+            if page_ids is not None and key in page_ids:
+                name = str(product.get("title") or product.get("name") or "")[:80]
+                self.record_error(
+                    url, "duplicate-id", f"product id {key} again on this page: {name!r} not stored"
+                )
             return False
         self.seen_products.add(key)
+        if page_ids is not None:
+            page_ids.add(key)
         return True
+
+    def reached_limit(self, url: str, message: str) -> None:
+        """One of the crawl limits of crawler/settings.py stopped (part of) the crawl: the shop is
+        ``partial`` and the reason is shown in the end table and stored."""
+        limits = self.crawler.stats.get_value(LIMITS_STAT) or []
+        self.crawler.stats.set_value(LIMITS_STAT, [*limits, message])
+        self.record_error(url, "limit", message)
 
     def count_unreadable_price(self, raw: Any, parsed: str | None) -> None:
         """A price the shop gave that is no price ("1e999999", "NaN") counts as an invalid field."""
@@ -218,5 +253,6 @@ class ShopSpider(scrapy.Spider):
 
     def on_request_error(self, failure: Failure) -> None:
         request = failure.request
-        kind, status, message = classify_failure(failure)
+        maxsize = request.meta.get("download_maxsize", self.settings.getint("DOWNLOAD_MAXSIZE"))
+        kind, status, message = classify_failure(failure, maxsize)
         self.record_error(request.url, kind, message, status)

@@ -161,8 +161,9 @@ class ShopifySpider(ShopSpider):
         if fresh:  # a page of only known products means the shop ignores ``page``: stop there
             yield self.feed_request(feed, page + 1)
         fetched_at = utc_now()
+        page_ids: set[str] = set()
         for product in products:
-            if not self.first_sighting(product, response.url):
+            if not self.first_sighting(product, response.url, page_ids):
                 continue
             if self.currency is None and self.currency_attempts < MAX_CURRENCY_ATTEMPTS:
                 await self.learn_currency(str(product.get("handle") or ""))

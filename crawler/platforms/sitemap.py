@@ -88,6 +88,14 @@ class SitemapSpider(ShopSpider):
                 response.url, "parse", f"not a sitemap (root <{sitemap.type}>)", response.status
             )
             return
+        per_index = self.settings.getint("SERUMSCOPE_SITEMAPS_PER_INDEX")
+        if sitemap.type == "sitemapindex" and per_index and len(entries) > per_index:
+            self.reached_limit(
+                response.url,
+                f"sitemap index lists {len(entries)} sitemaps: the first "
+                f"SERUMSCOPE_SITEMAPS_PER_INDEX = {per_index} followed",
+            )
+            entries = entries[:per_index]
         for entry in entries:
             loc = (entry.get("loc") or "").strip()
             if not self.is_usable_url(loc):

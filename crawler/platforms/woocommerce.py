@@ -22,6 +22,7 @@ from crawler.platforms.base import ShopSpider
 
 API_PATH = "/wp-json/wc/store/v1/products"
 PER_PAGE = 100
+PAGE_WINDOW = 4  # Store API pages asked for at once
 SIZE_ATTRIBUTES = ("size", "volume", "pa_size", "amount")
 
 
@@ -115,6 +116,10 @@ class WooCommerceSpider(ShopSpider):
     # The Store API has no brand field: read it (and anything else missing) from the product page.
     complete_from_page = True
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.total_pages: dict[str | None, int] = {}  # X-WP-TotalPages per search
+
     def page_request(self, search: str | None, page: int) -> Request:
         query = {"page": page, "per_page": PER_PAGE}
         if search:
@@ -122,9 +127,16 @@ class WooCommerceSpider(ShopSpider):
         return Request(
             f"{self.base_url}{API_PATH}?{urlencode(query)}",
             callback=self.parse_page,
-            errback=self.on_request_error,
+            errback=self.on_page_error,
             cb_kwargs={"search": search, "page": page},
         )
+
+    def on_page_error(self, failure) -> Iterator[Request]:
+        """Record the failed page; the window goes on past it (pages after it may list products)."""
+        self.on_request_error(failure)
+        search, page = failure.request.cb_kwargs["search"], failure.request.cb_kwargs["page"]
+        if page > 1 and page + PAGE_WINDOW <= self.total_pages.get(search, 0):
+            yield self.page_request(search, page + PAGE_WINDOW)
 
     def start_shop(self) -> Iterator[Request]:
         for search in self.shop_config.get("search") or [None]:
@@ -193,12 +205,19 @@ class WooCommerceSpider(ShopSpider):
             )
             if products and not known:
                 yield self.page_request(search, page + 1)
-        elif page == 1:
-            for next_page in range(2, int(header) + 1):
-                yield self.page_request(search, next_page)
+        elif products:
+            # A window of PAGE_WINDOW pages in flight, each answer asking for the page PAGE_WINDOW
+            # on: the header is believed only as far as pages keep listing products, so a shop
+            # claiming 100 million pages costs a few requests (or a page limit), not 100 million
+            # queued at once.
+            self.total_pages[search] = int(header)
+            for next_page in range(2, 2 + PAGE_WINDOW) if page == 1 else [page + PAGE_WINDOW]:
+                if next_page <= self.total_pages[search]:
+                    yield self.page_request(search, next_page)
         fetched_at = utc_now()
+        page_ids: set[str] = set()
         for product in products:
-            if not self.first_sighting(product, response.url):
+            if not self.first_sighting(product, response.url, page_ids):
                 continue
             unread: set[str] = set()
             try:

@@ -8,6 +8,7 @@ first cut down by nh3 to a few formatting tags without attributes.
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 import nh3
 from datasette.utils.asgi import NotFound, Response
@@ -43,18 +44,25 @@ where verdict is not null and gone_since is null group by verdict
 order by case verdict when 'recommend' then 0 when 'consider' then 1 when 'avoid' then 2 else 3 end
 """
 LISTING_SQL = "select * from listings where id = ?"
+# A listing page shows this many variants (a shop listing 100,000 made a 28 MB page), and links to
+# the variants table for the rest; the price history shows its latest changes only.
+VARIANTS_SHOWN = 100
+PRICE_CHANGES_SHOWN = 500
 VARIANTS_SQL = (
     "select * from variants where listing_id = ? and gone_since is null order by position"
+    f" limit {VARIANTS_SHOWN}"
 )
+VARIANT_COUNT_SQL = "select count(*) as n from variants where listing_id = ? and gone_since is null"
 EVALUATIONS_SQL = (
     "select * from evaluations where listing_id = ? order by rubric = 'post' desc, rubric"
 )
 INGREDIENTS_SQL = "select * from ingredients where listing_id = ? order by position"
-PRICE_HISTORY_SQL = """
+PRICE_HISTORY_SQL = f"""
 select h.changed_at, h.price, h.currency, coalesce(v.title, v.size_text, 'price') as variant
 from variant_history as h left join variants as v on v.id = h.variant_id
 where h.listing_id = ? and h.price is not null
-order by h.id
+order by h.id desc
+limit {PRICE_CHANGES_SHOWN}
 """
 
 
@@ -126,7 +134,8 @@ async def listing_page(datasette, request):
                 for item in criterion.get("evidence") or []
             ]
         evaluation["breakdown"] = breakdown if isinstance(breakdown, list) else []
-    price_history = await _rows(db, PRICE_HISTORY_SQL, [listing_id])
+    price_history = list(reversed(await _rows(db, PRICE_HISTORY_SQL, [listing_id])))
+    variant_count = (await _rows(db, VARIANT_COUNT_SQL, [listing_id]))[0]["n"]
     return Response.html(
         await datasette.render_template(
             "listing.html",
@@ -135,6 +144,12 @@ async def listing_page(datasette, request):
                 "shop_url": safe_http_url(listing.get("url")),
                 "description_formatted": sanitised_description(listing.get("description_html")),
                 "variants": variants,
+                "variant_count": variant_count,
+                "all_variants_url": datasette.urls.table(SITE_DB_NAME, "variants")
+                + "?"
+                + urlencode(
+                    {"listing_id": listing_id, "gone_since__isnull": "1", "_sort": "position"}
+                ),
                 "evaluations": evaluations,
                 "ingredients": await _rows(db, INGREDIENTS_SQL, [listing_id]),
                 "price_history": price_history,

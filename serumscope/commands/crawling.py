@@ -53,6 +53,8 @@ def _stats_table(summary: dict) -> str:
             lines.append(f"    errors ({kind}): {count}")
         for kind, count in sorted(shop.get("skipped_by_kind", {}).items()):
             lines.append(f"    {SKIPPED_WORDING.get(kind, f'skipped ({kind})')}: {count}")
+        for reason in shop.get("limits", []):
+            lines.append(f"    stopped: {reason}")
         if shop.get("startup_error"):
             lines.append(f"    could not start: {shop['startup_error']}")
     return "\n".join(lines)

@@ -52,7 +52,15 @@ def prepare_for_serving(db_path: Path) -> None:
     db.close()
 
 
-def run_site(db_path: Path, host: str, port: int, settings: dict | None = None) -> None:
+def run_site(
+    db_path: Path,
+    host: str,
+    port: int,
+    settings: dict | None = None,
+    *,
+    allow_sql: bool = False,
+    rate_limit: int | None = None,
+) -> None:
     """Serve ``db_path`` with Datasette until interrupted."""
     import asyncio
 
@@ -60,7 +68,7 @@ def run_site(db_path: Path, host: str, port: int, settings: dict | None = None) 
 
     from serumscope.site import make_datasette
 
-    ds = make_datasette(db_path, settings)
+    ds = make_datasette(db_path, settings, allow_sql=allow_sql, rate_limit=rate_limit)
     asyncio.run(ds.invoke_startup())
     click.echo(f"serumscope site: http://{host}:{port}/  (Ctrl-C to stop)", err=True)
     uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on")
@@ -85,14 +93,32 @@ def run_site(db_path: Path, host: str, port: int, settings: dict | None = None) 
     metavar="NAME VALUE",
     help="Override a Datasette setting, e.g. -s sql_time_limit_ms 5000 (repeatable).",
 )
+@click.option(
+    "--allow-sql",
+    is_flag=True,
+    help="Let visitors run their own read-only SQL (?sql=, _where=). Off by default.",
+)
+@click.option(
+    "--rate-limit",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Requests per minute per client address (default 300, from metadata.yml; 0 = no limit).",
+)
 def serve(
-    db_path: Path, host: str, port: int, refresh: bool, settings: tuple[tuple[str, str], ...]
+    db_path: Path,
+    host: str,
+    port: int,
+    refresh: bool,
+    settings: tuple[tuple[str, str], ...],
+    allow_sql: bool,
+    rate_limit: int | None,
 ) -> None:
     """Serve the scores as a Datasette site and JSON API.
 
     Browse the top picks, each listing's evidence, facets, charts and canned queries; every table
     and query page has a .json twin. The database is opened read-only, so crawls may run while it
-    serves.
+    serves. Safe to publish as it is: no arbitrary SQL unless --allow-sql, at most 5 facets a
+    page, answers capped at 10 MB, a request rate per client (docs/security.md).
     """
     if not db_path.exists():
         raise click.ClickException(
@@ -109,7 +135,9 @@ def serve(
             raise click.ClickException(
                 f"{db_path} is not a serumscope database ({error})"
             ) from None
-    run_site(db_path, host, port, parse_settings(settings))
+    run_site(
+        db_path, host, port, parse_settings(settings), allow_sql=allow_sql, rate_limit=rate_limit
+    )
 
 
 def parse_settings(pairs: tuple[tuple[str, str], ...]) -> dict:
