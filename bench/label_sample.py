@@ -1,12 +1,15 @@
 """Draw the labelled sample of real listings (bench/labels/): which rows, and which are held out.
 
     .venv/bin/python bench/label_sample.py [--size 450] [--export DIR]
+    .venv/bin/python bench/label_sample.py --more 240 --export DIR
 
 Stratified by source and the CSV's product-type guess (serums, oils and treatments drawn twice as
 often, so the candidate class is well represented), seeded, so the same rows come out every time. A
 third of the rows, chosen by a hash of the row key before any tuning, is held out: never tune on it.
 ``--export DIR`` writes the drawn rows (outside the project: the listing text is not ours to copy) as
-JSON lines for the people labelling them, following ../shared/LABELING.md.
+JSON lines for the people labelling them, following ../shared/LABELING.md. ``--more N`` draws N
+further rows among the serums, oils and treatments not labelled yet (bench/labels/relevance.jsonl),
+so the held-out third has more candidates to measure on; their split follows the same hash.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from real_listings import DEFAULT_FOLDER, read_rows  # noqa: E402
 
 SEED = 20261129
 CANDIDATE_TYPES = {"serum", "oil", "treatment"}
+LABELS = Path(__file__).resolve().parent / "labels" / "relevance.jsonl"
 LABEL_FIELDS = (
     "hid", "source_dataset", "brand", "name", "category", "size_text", "price_raw", "currency",
     "highlights_or_description", "ingredients_text",
@@ -51,18 +55,38 @@ def draw(rows: list[dict], size: int) -> list[dict]:
     return sorted(sample, key=lambda r: r["hid"])
 
 
+def draw_more(rows: list[dict], size: int, labelled: set[str]) -> list[dict]:
+    pool = sorted(
+        (
+            r
+            for r in rows
+            if r["hid"] not in labelled and r["product_type_guess"] in CANDIDATE_TYPES
+        ),
+        key=lambda r: r["hid"],
+    )
+    return sorted(
+        random.Random(SEED + 1).sample(pool, min(size, len(pool))), key=lambda r: r["hid"]
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--folder", type=Path, default=DEFAULT_FOLDER)
     parser.add_argument("--size", type=int, default=450)
+    parser.add_argument("--more", type=int, help="draw this many more candidate-type rows")
     parser.add_argument("--export", type=Path, help="write the rows to label here (not the repo)")
     args = parser.parse_args()
     rows = read_rows(args.folder)
     if rows is None:
         sys.exit(f"{args.folder} not found (the real listings live outside the project)")
-    sample = draw(rows, args.size)
+    if args.more:
+        with LABELS.open(encoding="utf-8") as handle:
+            labelled = {json.loads(line)["hid"] for line in handle if line.strip()}
+        sample = draw_more(rows, args.more, labelled)
+    else:
+        sample = draw(rows, args.size)
     held = sum(split_of(r["hid"]) == "heldout" for r in sample)
     print(
         f"{len(sample)} rows drawn from {len(rows)}: {held} held out, {len(sample) - held} tuning"

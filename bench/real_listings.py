@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast
 import csv
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "shared" / "data" / "real_listings"
@@ -75,11 +74,3 @@ def listing_from_row(row: dict) -> dict:
             }
         ],
     }
-
-
-def iter_labelled(labels: dict[str, dict], rows: list[dict]) -> Iterator[tuple[dict, dict]]:
-    """(row, label) for every labelled row present in ``rows``."""
-    for row in rows:
-        label = labels.get(row["hid"])
-        if label is not None:
-            yield row, label

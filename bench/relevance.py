@@ -2,18 +2,20 @@
 sample (bench/labels/relevance.jsonl: row keys and labels only; the rows are read at run time from
 ../shared/data/real_listings/).
 
-    .venv/bin/python bench/relevance.py [--folder PATH] [--show-errors N]
+    .venv/bin/python bench/relevance.py [--folder PATH] [--show-errors N] [--final]
 
 Prints precision, recall and F1 of ``candidate`` on the tuning rows and on the held-out third (never
 tuned on), the product kind's agreement, the confusion by labelled kind, and the vitamin C forms' F1
-(evaluator facts against the labelled forms). ``--show-errors`` lists wrong tuning rows only: the
-held-out rows are for measuring, not for reading.
+(evaluator facts against the labelled forms), with a 95% Wilson interval on precision and recall: the
+held-out third has few positives. ``--show-errors`` lists wrong tuning rows only, and the confusion by
+kind shows held-out cells only with ``--final``: the held-out rows are for measuring, not for reading.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections import Counter
 from pathlib import Path
@@ -77,6 +79,18 @@ def prf(counts: Counter) -> tuple[float, float, float]:
     return precision, recall, f1
 
 
+def wilson(hits: int, total: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of a proportion."""
+    if not total:
+        return 0.0, 1.0
+    share = hits / total
+    centre = (share + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * math.sqrt(share * (1 - share) / total + z * z / (4 * total * total))
+    return max(0.0, centre - half / (1 + z * z / total)), min(
+        1.0, centre + half / (1 + z * z / total)
+    )
+
+
 def outcome(gold: bool, predicted: bool) -> str:
     return {(True, True): "tp", (False, True): "fp", (True, False): "fn"}.get(
         (gold, predicted), "tn"
@@ -90,6 +104,7 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, default=DEFAULT_FOLDER)
     parser.add_argument("--labels", type=Path, default=LABELS)
     parser.add_argument("--show-errors", type=int, default=0, help="list N wrong tuning rows")
+    parser.add_argument("--final", action="store_true", help="show the held-out confusion too")
     args = parser.parse_args()
     rows = read_rows(args.folder)
     if rows is None:
@@ -135,14 +150,21 @@ def main() -> None:
             f"{counts['fn']:4d} {precision:9.3f} {recall:7.3f} {f1:6.3f} {kind_share:11.1%} "
             f"{prf(forms[split])[2]:8.3f}"
         )
-    print("\nconfusion by labelled kind (tp/fp/fn/tn, tuning | held-out):")
+        p_low, p_high = wilson(counts["tp"], counts["tp"] + counts["fp"])
+        r_low, r_high = wilson(counts["tp"], counts["tp"] + counts["fn"])
+        print(
+            f"{'':9s} {counts['tp'] + counts['fn']} labelled candidates; 95% interval: precision "
+            f"{p_low:.2f}-{p_high:.2f}, recall {r_low:.2f}-{r_high:.2f}"
+        )
+    shown = ("tuning", "heldout") if args.final else ("tuning",)
+    print(f"\nconfusion by labelled kind (tp/fp/fn/tn, {' | '.join(shown)}):")
     for kind in sorted(by_kind):
         counts = by_kind[kind]
         cells = [
             "/".join(str(counts[f"{split} {r}"]) for r in ("tp", "fp", "fn", "tn"))
-            for split in ("tuning", "heldout")
+            for split in shown
         ]
-        print(f"  {kind:12s} {cells[0]:>14s} | {cells[1]:>14s}")
+        print(f"  {kind:12s} " + " | ".join(f"{cell:>14s}" for cell in cells))
     for result, kind, featured, row, verdict in errors[: args.show_errors]:
         print(
             f"\n{result} [{row['hid']}] labelled {kind}, featured={featured}: {row['name']!r}"

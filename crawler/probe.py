@@ -21,7 +21,6 @@ from crawler.extract.page import parse_page, product_from_page
 from crawler.extract.text import clean
 from crawler.pipelines.input_hash import input_hash
 from crawler.pipelines.normalise import normalise_listing
-from crawler.pipelines.relevance import apply_judgement
 from crawler.platforms.base import shop_name_from_url
 from crawler.platforms.shopify import fill_currency, listing_fields_from_shopify, shop_currency
 from crawler.platforms.sitemap import url_key
@@ -31,6 +30,7 @@ from crawler.platforms.woocommerce import (
     fill_from_page,
     listing_fields_from_woocommerce,
 )
+from evaluator.relevance import relevance_columns
 
 TIMEOUT = 15
 MAX_BYTES = crawler_settings.DOWNLOAD_MAXSIZE
@@ -290,6 +290,6 @@ def _complete_from_page(
 def _as_stored(listing: dict[str, Any]) -> dict[str, Any]:
     """The listing as the pipelines pass it to the store (normalise → relevance → input hash)."""
     normalise_listing(listing)
-    apply_judgement(listing)
+    listing.update(relevance_columns(listing))
     listing["input_hash"] = input_hash(listing)
     return listing

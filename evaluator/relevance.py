@@ -18,7 +18,7 @@ from typing import Any
 from evaluator.actives import find_mentions
 from evaluator.inci import canonicalise, find_list, parse_ingredients
 from evaluator.text import MAX_FIELD_CHARS, evidence, text_of
-from evaluator.vocab import VOCAB_DIR, lookup_key, read_toml
+from evaluator.vocab import VOCAB_DIR, ingredients, lookup_key, read_toml
 
 MAX_TITLE_CHARS = 2_000
 MAX_LIST_ITEMS = 50
@@ -83,7 +83,7 @@ def rules() -> Rules:
         first_positions=int(featured["first_positions"]),
         above_one_percent_within=int(featured["above_one_percent_within"]),
         trace_forms=frozenset(lookup_key(f) for f in featured["trace_forms"]),
-        version=str(data.get("version", "")),
+        version=f"{data['version']}+vocab-{ingredients().version}",
     )
 
 
@@ -323,6 +323,24 @@ def judge(listing: Any) -> dict:
         return _judge(listing)
     except Exception as error:  # the judgement must never take a crawl or an evaluation down
         return _verdict(False, None, "error", f"could not judge: {type(error).__name__}", [])
+
+
+def relevance_version() -> str:
+    """The version of the rules and vocabulary a judgement was made with (stored per listing)."""
+    return rules().version
+
+
+def relevance_columns(listing: Any) -> dict:
+    """The listing columns the judgement sets (docs/schema.md), for the crawler and the evaluator
+    CLI alike."""
+    verdict = judge(listing)
+    return {
+        "is_candidate": int(verdict["candidate"]),
+        "relevance_reason": verdict["reason"],
+        "relevance_rule": verdict["rule"],
+        "product_kind": verdict["kind"],
+        "relevance_version": relevance_version(),
+    }
 
 
 def _verdict(candidate: bool, kind: str | None, rule: str, reason: str, ev: list) -> dict:

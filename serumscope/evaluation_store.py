@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import sqlite_utils
 
 from evaluator import evaluate, load_rubric
+from evaluator.relevance import relevance_columns, relevance_version
 from serumscope.db import (
     LISTING_JSON_COLUMNS,
     ensure_schema,
@@ -183,6 +184,24 @@ def _write(db: sqlite_utils.Database, listings: list[dict], results: list[dict])
         )
 
 
+def rejudge_stale(db: sqlite_utils.Database) -> int:
+    """Judge again the listings whose relevance was judged with other rules or vocabulary (or never),
+    so a change to data/vocab/relevance.toml takes effect without a re-crawl. Returns how many."""
+    ids = [
+        row[0]
+        for row in db.execute(
+            "select id from listings where relevance_version is not ? order by id",
+            [relevance_version()],
+        ).fetchall()
+    ]
+    for offset in range(0, len(ids), BATCH_SIZE):
+        listings = listing_dicts(db, ids[offset : offset + BATCH_SIZE])
+        rows = [{"id": listing["id"], **relevance_columns(listing)} for listing in listings]
+        with db.conn:
+            db["listings"].upsert_all(rows, pk="id")
+    return len(ids)
+
+
 def evaluate_db(
     db: sqlite_utils.Database,
     rubric: str = "post",
@@ -193,11 +212,13 @@ def evaluate_db(
 
     ``progress`` is called with the number of listings done after each batch (click.progressbar's
     ``update`` fits). Returns a summary: counts of listings to score, scored, not-scored (not
-    candidates), unchanged, and verdicts.
+    candidates), unchanged, and verdicts. Listings judged with older relevance rules are judged again
+    first (``rejudged``).
     """
     rules = load_rubric(rubric)
     ensure_schema(db)
     started = time.perf_counter()
+    rejudged = rejudge_stale(db)
     ids = _ids_to_score(db, rules, everything)
     total = db.execute("select count(*) from listings").fetchone()[0]
     verdicts: dict[str, int] = {}
@@ -215,6 +236,7 @@ def evaluate_db(
         "rubric_version": str(rules["version"]),
         "listings": total,
         "evaluated": len(ids),
+        "rejudged": rejudged,
         "unchanged": total - len(ids),
         "scored": sum(v for k, v in verdicts.items() if k != "not-scored"),
         "not_scored": verdicts.get("not-scored", 0),

@@ -105,6 +105,7 @@ SELECT
   sum(l.relevance_rule = 'not featured') AS vitamin_c_not_featured,
   sum(l.relevance_rule = 'no vitamin C form') AS no_vitamin_c_form,
   sum(l.relevance_rule = 'unknown kind') AS kind_unknown,
+  sum(l.relevance_rule IS NULL OR l.relevance_rule = 'error') AS not_judged,
   sum(l.is_candidate = 1 AND l.ingredients_text IS NOT NULL) AS ingredients_read,
   sum(l.is_candidate = 1 AND l.ingredients_text IS NULL) AS ingredients_unknown,
   sum(l.is_candidate = 1 AND e.vitamin_c_percent IS NOT NULL) AS vitamin_c_percent_read,

@@ -228,6 +228,28 @@ def test_pages_skipped_by_robots_txt_are_not_counted_as_errors(crawled):
     assert retailer_row.split()[-1] == "0", retailer_row
 
 
+def test_what_decided_relevance_is_counted_per_shop_in_the_table_and_the_coverage_view(crawled):
+    from serumscope.commands.crawling import _stats_table
+
+    table = _stats_table(crawled["summary"])
+    conn = sqlite3.connect(crawled["db"])
+    for shop, summary in crawled["summary"]["shops"].items():
+        stored = dict(
+            conn.execute(
+                "select relevance_rule, count(*) from listings where shop = ? group by 1", [shop]
+            ).fetchall()
+        )
+        assert summary["relevance"] == stored, shop
+        assert summary["relevance"]["candidate"] == summary["candidates"]
+        line = ", ".join(f"{k} {n}" for k, n in sorted(stored.items(), key=lambda i: (-i[1], i[0])))
+        assert f"    decided by: {line}" in table
+    conn.execute("PRAGMA query_only = 1")
+    columns = ("candidates", "not_candidate_kind", "vitamin_c_not_featured", "no_vitamin_c_form",
+               "kind_unknown", "not_judged")  # fmt: skip
+    for row in conn.execute(f"select listings, {', '.join(columns)} from coverage").fetchall():
+        assert row[0] == sum(row[1:]) and row[-1] == 0, row
+
+
 def test_recrawl_on_day_two_updates_and_keeps_history(crawled, tmp_path):
     """Runs last in this module: a second crawl of the changed demo web into the same database."""
     import shutil

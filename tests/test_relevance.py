@@ -94,3 +94,29 @@ def test_bad_input_is_judged_without_raising(listing):
     assert isinstance(verdict["candidate"], bool)
     assert verdict["reason"]
     assert verdict["rule"] != "error", verdict
+
+
+def test_evaluate_judges_again_listings_judged_with_other_rules(tmp_path):
+    """A rule change needs no re-crawl: `evaluate` re-judges stale listings, then scores them."""
+    from serumscope.db import open_db
+    from serumscope.evaluation_store import evaluate_db
+
+    db = open_db(tmp_path / "stale.db")
+    db["shops"].insert({"name": "shop"})
+    stale = {"is_candidate": 0, "relevance_reason": "old rule", "relevance_version": "0"}
+    db["listings"].insert_all(
+        [
+            {"id": "shop:1", "shop": "shop", "title": "Vita C Serum", "ingredients_text": INCI_WITH_C, **stale},
+            {"id": "shop:2", "shop": "shop", "title": "Vitamin C Sheet Mask", "ingredients_text": INCI_WITH_C},
+        ]
+    )  # fmt: skip
+    summary = evaluate_db(db)
+    assert summary["rejudged"] == 2
+    rows = {r["id"]: r for r in db["listings"].rows}
+    assert rows["shop:1"]["is_candidate"] == 1 and rows["shop:1"]["relevance_rule"] == "candidate"
+    assert rows["shop:2"]["product_kind"] == "mask" and rows["shop:2"]["is_candidate"] == 0
+    verdicts = {
+        r["listing_id"]: r["verdict"] for r in db["evaluations"].rows_where("rubric = 'post'")
+    }
+    assert verdicts["shop:1"] != "not-scored" and verdicts["shop:2"] == "not-scored"
+    assert evaluate_db(db)["rejudged"] == 0

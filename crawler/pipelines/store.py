@@ -23,7 +23,8 @@ from serumscope.db import LISTING_JSON_COLUMNS, storable_json, storable_row
 LISTING_COLUMNS = (
     "id", "shop", "platform", "url", "canonical_id", "title", "brand", "description",
     "description_html", "ingredients_text", "image_alts", "tags", "categories", "provenance",
-    "is_candidate", "relevance_reason", "relevance_rule", "product_kind", "fetched_at", "input_hash",
+    "is_candidate", "relevance_reason", "relevance_rule", "product_kind",
+    "relevance_version", "fetched_at", "input_hash",
 )  # fmt: skip
 FLUSH_SECONDS = 2.0
 

@@ -76,15 +76,9 @@ def score(listing_file, rubric: str, compact: bool) -> None:
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     if "is_candidate" not in listing:
-        from evaluator.relevance import (
-            judge,  # the crawler's judgement, so score and evaluate agree
-        )
+        from evaluator.relevance import relevance_columns  # the crawler's judgement
 
-        verdict = judge(listing)
-        listing["is_candidate"], listing["relevance_reason"] = (
-            int(verdict["candidate"]),
-            verdict["reason"],
-        )
+        listing.update(relevance_columns(listing))
     result = evaluate(listing, rubric)
     if listing["is_candidate"] != 1:
         result.update(
@@ -110,17 +104,21 @@ def evaluate(db_path: Path, rubric: str, everything: bool) -> None:
     """Score the stored listings and save evaluations, ingredients and actives.
 
     By default only listings that are new, changed since their last evaluation, or scored with an
-    older version of the rubric are scored. Listings that are not vitamin C serum candidates keep their
+    older version of the rubric are scored; listings judged with older relevance rules
+    (data/vocab/relevance.toml) are judged again first. Listings that are not vitamin C serum candidates keep their
     facts but get the verdict "not-scored".
     """
     from serumscope.db import open_db
-    from serumscope.evaluation_store import evaluate_db, ids_to_evaluate
+    from serumscope.evaluation_store import evaluate_db, ids_to_evaluate, rejudge_stale
 
     if not db_path.exists():
         raise click.ClickException(
             f"no database at {db_path}: crawl first (`serumscope crawl --db {db_path}`)"
         )
     db = open_db(db_path)
+    rejudged = rejudge_stale(db)
+    if rejudged:
+        click.echo(f"Judged {rejudged} listings again with the current relevance rules", err=True)
     try:
         pending = len(ids_to_evaluate(db, rubric, everything))
     except ValueError as error:
