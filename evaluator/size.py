@@ -13,10 +13,16 @@ _SIZE = re.compile(
     r"l(?:itres?|iters?)?|g|gr|grams?|grammes?)(?![\w])",
     re.I,
 )
+# A size as a shop states it: an amount, then the same in other units ("1 oz/ 30 mL", "1.7 oz (50 ml)").
+_STATEMENT = re.compile(
+    rf"{_SIZE.pattern}(?:\s*(?:/|\||\()\s*{_SIZE.pattern.replace('?P<', '?P<alt_')}\)?)?",
+    re.I,
+)
 _LABELLED = re.compile(
     r"(?i)\b(?:size|net\s+(?:wt\.?|weight|contents?|volume)|volume|contents?|capacity)\b\s*:?"
 )
 MAX_ML = 5000.0
+MAX_SCAN = 200_000
 # Words before an amount that make it a dose, not the pack size.
 _DOSE = re.compile(
     r"(?i)\b(?:apply|use|using|take|dispense|massage|smooth|drops|dropperful|each|per|dose|"
@@ -42,6 +48,16 @@ def _read(field: str, text: str) -> list[dict]:
             item["grams"] = total * factor(name, "gram")
         found.append(item)
     return found
+
+
+def size_wording(text: str | None) -> str | None:
+    """The first size statement in ``text`` as the shop wrote it ("2 x 0.33 oz/ 10 mL"), else None."""
+    if not text:
+        return None
+    for match in _STATEMENT.finditer(text[:MAX_SCAN]):
+        if unit_name(match.group("unit")) is not None:
+            return match.group(0).strip()
+    return None
 
 
 def size_facts(
