@@ -3,8 +3,13 @@ and crawled by the real spiders; what the crawl and the evaluator read is checke
 
 from __future__ import annotations
 
+import json
 import re
+import sqlite3
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
@@ -102,3 +107,87 @@ def test_the_web_answers_like_shops():
 def test_unknown_layout_is_refused():
     with pytest.raises(ValueError, match="unknown layouts"):
         LayoutWeb(PRODUCTS, ["no-such-layout"])
+
+
+SIZE_ML = {"lumen-15-c": 30.0, "pocket-c-duo": 20.0, "night-c-oil": 15.0, "brightening-drops": None}
+SIZE_FROM = {
+    "jsonld-offer": "json-ld", "jsonld-no-offers": "html-label", "microdata": "html-specs",
+    "opengraph": "html-option", "plain-html": "html-label", "spec-dl": "html-specs",
+    "magento-specs": "html-specs", "swatches": "html-option", "title-size": "title",
+    "residue": "html-label", "description-inci": "description", "shopify-theme": "html-option",
+    "shopify-options": "api", "shopify-body": "description", "woo-short": "description",
+    "woo-long": "api",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory):
+    """Every layout crawled by `serumscope crawl` and scored by `serumscope evaluate`:
+    {(layout, slug): (listing row, facts)}."""
+    folder = tmp_path_factory.mktemp("testweb")
+    bin_dir = Path(sys.executable).parent
+    db = folder / "web.db"
+    with LayoutWeb(PRODUCTS) as web:
+        sites = web.write_sites(folder / "sites.toml")
+        crawl = subprocess.run(
+            [str(bin_dir / "serumscope"), "crawl", "--sites", str(sites), "--db", str(db),
+             "--quiet", "-s", "AUTOTHROTTLE_ENABLED=false"],
+            capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+        assert crawl.returncode == 0, crawl.stderr[-3000:]
+        layout_of = {name: web.layout_of(name) for name in web.shops}
+    scored = subprocess.run(
+        [str(bin_dir / "serumscope"), "evaluate", "--db", str(db)],
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert scored.returncode == 0, scored.stderr[-3000:]
+    found = {}
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        query = (
+            "select l.*, e.facts from listings l join evaluations e"
+            " on e.listing_id = l.id and e.rubric = 'post'"
+        )
+        for row in conn.execute(query):
+            listing = dict(row)
+            listing["provenance"] = json.loads(listing["provenance"] or "{}")
+            listing["variants"] = [
+                dict(v)
+                for v in conn.execute("select * from variants where listing_id = ?", [row["id"]])
+            ]
+            found[(layout_of[row["shop"]], slug_of(row["url"]))] = (
+                listing,
+                json.loads(row["facts"]),
+            )
+    return found
+
+
+CASES = [(layout, product) for layout in LAYOUTS for product in PRODUCTS]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("layout", "product"), CASES, ids=[f"{name}-{p.slug}" for name, p in CASES]
+)
+def test_the_crawl_reads_every_layout(crawled, layout, product):
+    listing, facts = crawled[(layout, product.slug)]
+    assert product.title in listing["title"]
+    variant = listing["variants"][0]
+    assert (Decimal(variant["price"]), variant["currency"]) == (
+        Decimal(product.price),
+        product.currency,
+    )
+    assert facts["ingredients"]["count"] >= 4
+    assert "Tocopherol" in listing["ingredients_text"] or "Tocopherol" not in product.ingredients
+    want = SIZE_ML[product.slug]
+    if want is None:  # "Apply 3 drops" is a dose, not a size: unknown, with the reason
+        assert facts["size"]["ml"] is None and facts["size"]["reason"] == "no size stated"
+        assert "size" not in listing["provenance"]
+    else:
+        assert facts["size"]["ml"] == pytest.approx(want)
+        assert listing["provenance"]["size"] == SIZE_FROM[layout]
+        evidence = facts["size"]["evidence"][0]
+        assert evidence["text"] in (variant["size_text"] or listing["title"])
+    if product.packaging:  # the packaging sentence is read wherever the page puts it
+        assert facts["light"]["value"] == "protective"
+        assert facts["dispenser"]["value"] == "dropper"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import lxml.html
 from cssselect import HTMLTranslator
 from lxml import etree
@@ -43,6 +45,13 @@ PRICE_XPATHS = (
     etree.XPath(_css.css_to_xpath(".price") + "/text()"),
     etree.XPath(_css.css_to_xpath(".product-price") + "//text()"),
 )
+# A shop without price markup still shows the price as a short money text near the title.
+MONEY_AFTER_TITLE = etree.XPath(
+    "(//h1)[1]/following::text()[normalize-space()][not(ancestor::script or ancestor::style"
+    " or ancestor::del or ancestor::s)]"
+)
+MONEY_LOOKAHEAD = 12
+MONEY = re.compile(r"^(?:[$£€¥₩₹]|[A-Z]{3}\s?|[A-Z]{1,2}\$)\s?\d|\d\s?(?:[$£€]|[A-Z]{3})$")
 PRODUCT_IMAGES = etree.XPath(
     "//main//img[@alt][not(ancestor::header or ancestor::nav or ancestor::footer)]"
     " | //*[contains(@itemtype, 'Product')]//img[@alt]"
@@ -83,11 +92,18 @@ def breadcrumbs(tree: etree._Element) -> list[str]:
 
 
 def price_and_currency(tree: etree._Element) -> tuple[str | None, str | None]:
+    """The price shown in a price element, else the first short money text after the title."""
     for xpath in PRICE_XPATHS:
         for raw in xpath(tree):
             price = decimal_string(str(raw))
             if price:
                 return price, currency_from_text(str(raw))
+    for text in MONEY_AFTER_TITLE(tree)[:MONEY_LOOKAHEAD]:
+        text = str(text).strip()
+        if len(text) <= 24 and MONEY.search(text):
+            price = decimal_string(text)
+            if price:
+                return price, currency_from_text(text)
     return None, None
 
 
@@ -142,3 +158,66 @@ def struck_price(tree: etree._Element, price: str) -> str | None:
         if was:
             return was
     return None
+
+
+DESCRIPTION_BLOCKS = {"p", "li", "div", "dd", "blockquote"}
+NESTED_BLOCKS = {
+    "p", "div", "li", "ul", "ol", "table", "dl", "section", "article", "form", "details",
+    "h1", "h2", "h3", "h4", "h5", "h6",
+}  # fmt: skip
+NOT_DESCRIPTION = {
+    "form", "select", "fieldset", "button", "nav", "header", "footer", "aside", "table", "dl",
+    "label", "h1", "h2", "h3", "h4", "h5", "h6", "script", "style", "noscript", "template",
+}  # fmt: skip
+NOT_DESCRIPTION_CLASS = re.compile(
+    r"price|crumb|brand|vendor|rating|review|stock|sku|title|badge|cart|swatch|variant", re.I
+)
+CONTAINER_LEVELS = 3
+MIN_WORDS = 3
+
+
+def _excluded(element: etree._Element, container: etree._Element) -> bool:
+    node = element
+    while node is not None and node is not container:
+        if node.tag in NOT_DESCRIPTION or NOT_DESCRIPTION_CLASS.search(node.get("class") or ""):
+            return True
+        node = node.getparent()
+    return False
+
+
+def _description_blocks(container: etree._Element, h1: etree._Element, skip) -> list:
+    blocks = []
+    after_title = False
+    for element in container.iter():
+        if element is h1:
+            after_title = True
+            continue
+        if not after_title or element.tag not in DESCRIPTION_BLOCKS:
+            continue
+        if any(d.tag in NESTED_BLOCKS for d in element.iterdescendants()):
+            continue
+        if _excluded(element, container):
+            continue
+        text = element_text(element)
+        if len(text.split()) >= MIN_WORDS and not skip(text):
+            blocks.append(element)
+    return blocks
+
+
+def container_description(h1: etree._Element, skip) -> tuple[str | None, str | None]:
+    """(text, html) of the paragraphs after the title in the product's container (the title's
+    nearest ancestor that has any), leaving out prices, forms, specs tables, navigation and what
+    ``skip(text)`` refuses (the ingredient list, size labels)."""
+    node = h1.getparent()
+    for _ in range(CONTAINER_LEVELS):
+        if node is None or node.tag in ("html", "body"):
+            break
+        blocks = _description_blocks(node, h1, skip)
+        if blocks:
+            text = "\n".join(element_text(b) for b in blocks)
+            html = "".join(
+                lxml.html.tostring(b, encoding="unicode", with_tail=False) for b in blocks
+            )
+            return text, html
+        node = node.getparent()
+    return None, None

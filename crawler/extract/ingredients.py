@@ -128,22 +128,28 @@ def _content_after_label(label: etree._Element, root: etree._Element) -> FoundIn
 LABEL_WORD = re.compile(r"ngredient|NGREDIENT|INCI|Inci|nside|NSIDE|omposition|OMPOSITION")
 
 
-def _label_texts(root: etree._Element):
+def _label_texts(root: etree._Element, label_word: re.Pattern[str]):
     for element in root.iter():
-        if isinstance(element.tag, str) and element.text and LABEL_WORD.search(element.text):
+        if isinstance(element.tag, str) and element.text and label_word.search(element.text):
             yield element, element.text
-        if element.tail and LABEL_WORD.search(element.tail):
+        if element.tail and label_word.search(element.tail):
             parent = element.getparent()
             if parent is not None:
                 yield parent, element.tail
 
 
-def find_ingredients_in_tree(root: etree._Element) -> FoundIngredients | None:
-    """The first ingredient list found under an ingredients label in an lxml tree."""
+def find_labelled_section(
+    root: etree._Element,
+    heading: re.Pattern[str],
+    label_word: re.Pattern[str],
+    inline: list[etree._Element] | None = None,
+) -> FoundIngredients | None:
+    """The content under the first label matching ``heading`` (a heading, tab, accordion, table
+    or definition row); ``label_word`` finds the few elements worth examining. Elements whose own
+    text starts with an ingredients label are added to ``inline`` when it is given."""
     examined: set[etree._Element] = set()
-    inline: list[etree._Element] = []
-    for node, text in _label_texts(root):
-        if text.strip()[:25].lower().startswith(("ingredient", "full ingredient", "inci")):
+    for node, text in _label_texts(root, label_word):
+        if inline is not None and INLINE_START.match(text):
             inline.append(node)
         for _ in range(3):
             if node is None or node in examined or not isinstance(node.tag, str):
@@ -153,12 +159,24 @@ def find_ingredients_in_tree(root: etree._Element) -> FoundIngredients | None:
                 label = _own_label(node)
                 if label is None:
                     break
-                if HEADING.match(label):
+                if heading.match(label):
                     found = _content_after_label(node, root)
                     if found:
                         return found
                     break
             node = node.getparent()
+    return None
+
+
+INLINE_START = re.compile(r"(?i)\s*(?:ingredient|full ingredient|inci)")
+
+
+def find_ingredients_in_tree(root: etree._Element) -> FoundIngredients | None:
+    """The first ingredient list found under an ingredients label in an lxml tree."""
+    inline: list[etree._Element] = []
+    found = find_labelled_section(root, HEADING, LABEL_WORD, inline)
+    if found:
+        return found
     for element in inline:
         if element.tag not in ("p", "li", "div", "td", "span", "dd") or len(element) >= 20:
             continue

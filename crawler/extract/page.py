@@ -10,6 +10,7 @@ and does not stop the others being read.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 from urllib.parse import urljoin
 
@@ -23,9 +24,16 @@ from parsel import Selector
 
 from crawler.extract import html_fields, schema_org
 from crawler.extract.fields import availability, names, size_in
-from crawler.extract.ingredients import find_ingredients_in_tree
+from crawler.extract.ingredients import (
+    INLINE_START,
+    FoundIngredients,
+    find_ingredients_in_html,
+    find_ingredients_in_tree,
+)
 from crawler.extract.money import decimal_string
+from crawler.extract.sizes import FoundSize, find_size, fragment_size, page_details
 from crawler.extract.text import clean, element_text
+from evaluator.size import SIZE_LABEL
 
 _jsonld = JsonLdExtractor()
 _microdata = MicrodataExtractor()
@@ -108,6 +116,7 @@ def product_from_page(page: PageData) -> dict[str, Any] | None:
         fields[name] = value
         provenance[name] = source
 
+    structured_description: tuple[str, str] | None = None
     sources = [
         ("json-ld", schema_org.first_product(page.jsonld), page.jsonld),
         ("microdata", schema_org.first_product(page.microdata), page.microdata),
@@ -118,6 +127,8 @@ def product_from_page(page: PageData) -> dict[str, Any] | None:
         put("title", clean(product.get("name")), source)
         put("brand", clean(product.get("brand") or product.get("manufacturer")), source)
         put("description", clean_multiline(product.get("description")), source)
+        if isinstance(product.get("description"), str) and not structured_description:
+            structured_description = (source, product["description"])
         put(
             "sku",
             clean(product.get("sku") or product.get("productID") or product.get("mpn")),
@@ -168,9 +179,21 @@ def product_from_page(page: PageData) -> dict[str, Any] | None:
         if not (h1 and html_price[0]):
             return None
     put("title", element_text(h1[0]) if h1 else None, "html")
+    found = find_ingredients_in_tree(page.tree)
+    if found:
+        put("ingredients_text", found.text, "html")
+    elif structured_description:
+        found = find_ingredients_in_html(as_html(structured_description[1]))
+        put("ingredients_text", found.text if found else None, structured_description[0])
     description_text, description_html = html_fields.first_text(
         page.tree, html_fields.DESCRIPTION_XPATHS
     )
+    if not description_text and h1:
+        # No description element: the paragraphs of the product's container, when structured data
+        # has no description or only a summary of them.
+        text, html = html_fields.container_description(h1[0], _not_description(found))
+        if text and _fuller(text, fields.get("description")):
+            description_text, description_html = text, html
     if description_text:
         # The visible description wins over structured data's, which is often a short SEO summary
         # without what the evaluator needs (packaging, percentages).
@@ -192,9 +215,6 @@ def product_from_page(page: PageData) -> dict[str, Any] | None:
                   "currency": currency, "available": None, "sku": None}],
                 "html",
             )  # fmt: skip
-    found = find_ingredients_in_tree(page.tree)
-    if found:
-        put("ingredients_text", found.text, "html")
 
     if "title" not in fields:
         return None
@@ -221,8 +241,11 @@ def product_from_page(page: PageData) -> dict[str, Any] | None:
         variant.pop("price_is_lowest_of_range", None)
     if len(variants) == 1 and not variants[0].get("regular_price") and variants[0].get("price"):
         variants[0]["regular_price"] = html_fields.struck_price(page.tree, variants[0]["price"])
-    for variant in variants:
-        variant["size_text"] = variant.get("size_text") or size_in(fields["title"])
+    size = find_size(page.tree)
+    if size is None and structured_description:
+        size = fragment_size(as_html(structured_description[1]))
+    put_sizes(variants, provenance, size, fields["title"])
+    put("details", page_details(page.tree, size), "html")
     fields["provenance"] = provenance
     fields["canonical_url"] = canonical_url(page)
     return fields
@@ -240,3 +263,50 @@ def clean_multiline(value: object) -> str | None:
     from crawler.extract.text import tidy
 
     return tidy(text) or None
+
+
+def as_html(description: str) -> str:
+    """Structured data's description as HTML: markup stays, plain lines become paragraphs."""
+    if "<" in description and ">" in description:
+        return description
+    return "".join(f"<p>{escape(line)}</p>" for line in description.split("\n") if line.strip())
+
+
+def _not_description(ingredients: FoundIngredients | None):
+    head = " ".join(ingredients.text.split())[:60] if ingredients else None
+
+    def skip(text: str) -> bool:
+        if INLINE_START.match(text) or SIZE_LABEL.match(text):
+            return True
+        return bool(head) and head in " ".join(text.split())
+
+    return skip
+
+
+def _fuller(text: str, summary: str | None) -> bool:
+    """True when ``text`` says more than ``summary`` (structured data's description) and has it."""
+    if not summary:
+        return True
+    flat, short = " ".join(text.split()), " ".join(summary.split())
+    return len(flat) > len(short) and short[:40].rstrip(". …") in flat
+
+
+SIZE_PROVENANCE = {"html": "html-option"}
+
+
+def put_sizes(
+    variants: list[dict], provenance: dict[str, str], size: FoundSize | None, title: str
+) -> None:
+    """Give variants without a size the page's: its size label or picker, else the title's; record
+    where the sizes came from in ``provenance["size"]``."""
+    if any(v.get("size_text") for v in variants):
+        source = provenance.get("variants", "html")
+        provenance["size"] = SIZE_PROVENANCE.get(source, source)
+    if len(variants) == 1 and not variants[0].get("size_text") and size is not None:
+        variants[0]["size_text"] = size.wording
+        provenance["size"] = size.how
+    in_title = size_in(title)
+    for variant in variants:
+        if not variant.get("size_text") and in_title:
+            variant["size_text"] = in_title
+            provenance.setdefault("size", "title")
