@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from evaluator.labels import INGREDIENTS_WORDS
 from evaluator.text import evidence, text_of
 from evaluator.vocab import Ingredient, ingredients, lookup_key
 
@@ -28,7 +29,7 @@ _INLINE_PERCENT = re.compile(r"\(?(?<![\d.,])\d{1,3}(?:[.,]\d{1,3})?[ \t]{0,3}%\
 _PAREN = re.compile(r"\s*[(\[][^)\]]*[)\]]\s*")
 _PAREN_CONTENT = re.compile(r"[(\[]([^)\]]*)[)\]]")
 _PREFIX = re.compile(r"^(?:organic|certified organic|natural|pure|cold[- ]pressed)\s+", re.I)
-_DESCRIPTION_LIST = re.compile(r"(?i)\b(?:full )?ingredients?(?: list)?\s*:\s*([^\n]{10,})")
+_DESCRIPTION_LIST = re.compile(rf"(?i)\b{INGREDIENTS_WORDS}\s*:\s*([^\n]{{10,}})")
 _SENTENCE_WORDS = re.compile(
     r"(?i)\b(?:helps?|the|your|skin|our|we|is|are|and|with|for|that|this|to|of|visibly|see|please)\b"
 )

@@ -15,17 +15,8 @@ import lxml.html
 from lxml import etree
 
 from crawler.extract.text import element_text, parse_fragment
+from evaluator.labels import INGREDIENTS_HEADING, INGREDIENTS_INLINE, INGREDIENTS_START
 
-HEADING = re.compile(
-    r"^\s*(?:(?:full\s+|complete\s+|all\s+)?(?:ingredients?|inci)"
-    r"(?:\s+(?:list|declaration))?(?:\s*\((?:inci|full)\))?"
-    r"|what[\'\u2019]?s\s+inside|composition)\s*:?\s*$",
-    re.IGNORECASE,
-)
-INLINE = re.compile(
-    r"^\s*(?:full\s+|complete\s+)?(?:ingredients?|inci)(?:\s+list)?(?:\s*\(inci\))?\s*:\s*(\S.*)$",
-    re.IGNORECASE | re.DOTALL,
-)
 LABEL_TAGS = {
     "h1", "h2", "h3", "h4", "h5", "h6", "summary", "button", "dt", "th", "strong", "b",
     "label", "a", "span", "li", "p", "div", "td", "legend",
@@ -149,7 +140,7 @@ def find_labelled_section(
     text starts with an ingredients label are added to ``inline`` when it is given."""
     examined: set[etree._Element] = set()
     for node, text in _label_texts(root, label_word):
-        if inline is not None and INLINE_START.match(text):
+        if inline is not None and INGREDIENTS_START.match(text):
             inline.append(node)
         for _ in range(3):
             if node is None or node in examined or not isinstance(node.tag, str):
@@ -168,20 +159,17 @@ def find_labelled_section(
     return None
 
 
-INLINE_START = re.compile(r"(?i)\s*(?:ingredient|full ingredient|inci)")
-
-
 def find_ingredients_in_tree(root: etree._Element) -> FoundIngredients | None:
     """The first ingredient list found under an ingredients label in an lxml tree."""
     inline: list[etree._Element] = []
-    found = find_labelled_section(root, HEADING, LABEL_WORD, inline)
+    found = find_labelled_section(root, INGREDIENTS_HEADING, LABEL_WORD, inline)
     if found:
         return found
     for element in inline:
         if element.tag not in ("p", "li", "div", "td", "span", "dd") or len(element) >= 20:
             continue
         text = element_text(element)
-        if INLINE.match(text):
+        if INGREDIENTS_INLINE.match(text):
             return FoundIngredients(
                 text, lxml.html.tostring(element, encoding="unicode", with_tail=False), "inline"
             )

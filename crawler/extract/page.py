@@ -25,7 +25,6 @@ from parsel import Selector
 from crawler.extract import html_fields, schema_org
 from crawler.extract.fields import availability, names, size_in
 from crawler.extract.ingredients import (
-    INLINE_START,
     FoundIngredients,
     find_ingredients_in_html,
     find_ingredients_in_tree,
@@ -33,6 +32,7 @@ from crawler.extract.ingredients import (
 from crawler.extract.money import decimal_string
 from crawler.extract.sizes import FoundSize, find_size, fragment_size, page_details
 from crawler.extract.text import clean, element_text
+from evaluator.labels import INGREDIENTS_START
 from evaluator.size import SIZE_LABEL
 
 _jsonld = JsonLdExtractor()
@@ -276,7 +276,7 @@ def _not_description(ingredients: FoundIngredients | None):
     head = " ".join(ingredients.text.split())[:60] if ingredients else None
 
     def skip(text: str) -> bool:
-        if INLINE_START.match(text) or SIZE_LABEL.match(text):
+        if INGREDIENTS_START.match(text) or SIZE_LABEL.match(text):
             return True
         return bool(head) and head in " ".join(text.split())
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from crawler.extract.ingredients import HEADING as INGREDIENTS_HEADING
 from crawler.extract.ingredients import find_labelled_section
 from crawler.extract.text import clean, element_text, parse_fragment
+from evaluator.labels import INGREDIENTS_HEADING
 from evaluator.size import SIZE_LABEL, size_wording
 
 LABEL_TAGS = (
