@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import lxml.html
 from lxml import etree
 
+from crawler.extract.label_scan import Labels, label_texts
 from crawler.extract.text import element_text, parse_fragment
 from evaluator.labels import INGREDIENTS_HEADING, INGREDIENTS_INLINE, INGREDIENTS_START
 
@@ -114,32 +115,17 @@ def _content_after_label(label: etree._Element, root: etree._Element) -> FoundIn
     return None
 
 
-# A label word in the usual casings; only the elements whose own text holds one (and their few
-# ancestors) are examined, so the cost grows with the page, not with the page times its depth.
-LABEL_WORD = re.compile(r"ngredient|NGREDIENT|INCI|Inci|nside|NSIDE|omposition|OMPOSITION")
-
-
-def _label_texts(root: etree._Element, label_word: re.Pattern[str]):
-    for element in root.iter():
-        if isinstance(element.tag, str) and element.text and label_word.search(element.text):
-            yield element, element.text
-        if element.tail and label_word.search(element.tail):
-            parent = element.getparent()
-            if parent is not None:
-                yield parent, element.tail
-
-
 def find_labelled_section(
     root: etree._Element,
     heading: re.Pattern[str],
-    label_word: re.Pattern[str],
+    candidates: list[tuple[etree._Element, str]],
     inline: list[etree._Element] | None = None,
 ) -> FoundIngredients | None:
     """The content under the first label matching ``heading`` (a heading, tab, accordion, table
-    or definition row); ``label_word`` finds the few elements worth examining. Elements whose own
-    text starts with an ingredients label are added to ``inline`` when it is given."""
+    or definition row), looking only at the ``candidates`` (``label_scan.label_texts``). Elements
+    whose own text starts with an ingredients label are added to ``inline`` when it is given."""
     examined: set[etree._Element] = set()
-    for node, text in _label_texts(root, label_word):
+    for node, text in candidates:
         if inline is not None and INGREDIENTS_START.match(text):
             inline.append(node)
         for _ in range(3):
@@ -159,10 +145,14 @@ def find_labelled_section(
     return None
 
 
-def find_ingredients_in_tree(root: etree._Element) -> FoundIngredients | None:
-    """The first ingredient list found under an ingredients label in an lxml tree."""
+def find_ingredients_in_tree(
+    root: etree._Element, labels: Labels | None = None
+) -> FoundIngredients | None:
+    """The first ingredient list found under an ingredients label in an lxml tree (``labels``: the
+    page's ``label_texts``, when the caller has them)."""
+    labels = labels if labels is not None else label_texts(root, ("ingredients",))
     inline: list[etree._Element] = []
-    found = find_labelled_section(root, INGREDIENTS_HEADING, LABEL_WORD, inline)
+    found = find_labelled_section(root, INGREDIENTS_HEADING, labels["ingredients"], inline)
     if found:
         return found
     for element in inline:

@@ -29,6 +29,7 @@ from crawler.extract.ingredients import (
     find_ingredients_in_html,
     find_ingredients_in_tree,
 )
+from crawler.extract.label_scan import label_texts
 from crawler.extract.money import decimal_string
 from crawler.extract.sizes import FoundSize, find_size, fragment_size, page_details
 from crawler.extract.text import clean, element_text
@@ -179,7 +180,8 @@ def product_from_page(page: PageData) -> dict[str, Any] | None:
         if not (h1 and html_price[0]):
             return None
     put("title", element_text(h1[0]) if h1 else None, "html")
-    found = find_ingredients_in_tree(page.tree)
+    labels = label_texts(page.tree)
+    found = find_ingredients_in_tree(page.tree, labels)
     if found:
         put("ingredients_text", found.text, "html")
     elif structured_description:
@@ -241,11 +243,13 @@ def product_from_page(page: PageData) -> dict[str, Any] | None:
         variant.pop("price_is_lowest_of_range", None)
     if len(variants) == 1 and not variants[0].get("regular_price") and variants[0].get("price"):
         variants[0]["regular_price"] = html_fields.struck_price(page.tree, variants[0]["price"])
-    size = find_size(page.tree)
-    if size is None and structured_description:
-        size = fragment_size(as_html(structured_description[1]))
+    size = None
+    if not variants or not all(v.get("size_text") for v in variants):
+        size = find_size(page.tree, labels)
+        if size is None and structured_description and SIZE_LABEL.search(structured_description[1]):
+            size = fragment_size(as_html(structured_description[1]))
     put_sizes(variants, provenance, size, fields["title"])
-    put("details", page_details(page.tree, size), "html")
+    put("details", page_details(page.tree, size, labels), "html")
     fields["provenance"] = provenance
     fields["canonical_url"] = canonical_url(page)
     return fields
@@ -273,7 +277,7 @@ def as_html(description: str) -> str:
 
 
 def _not_description(ingredients: FoundIngredients | None):
-    head = " ".join(ingredients.text.split())[:60] if ingredients else None
+    head = " ".join(ingredients.text.split())[:200] if ingredients else None
 
     def skip(text: str) -> bool:
         if INGREDIENTS_START.match(text) or SIZE_LABEL.match(text):

@@ -15,14 +15,15 @@ from dataclasses import dataclass
 from lxml import etree
 
 from crawler.extract.ingredients import find_labelled_section
+from crawler.extract.label_scan import Labels, label_texts
 from crawler.extract.text import clean, element_text, parse_fragment
 from evaluator.labels import INGREDIENTS_HEADING
 from evaluator.size import SIZE_LABEL, size_wording
 
-LABEL_TAGS = (
+LABEL_TAGS = {
     "div", "span", "li", "p", "dt", "th", "td", "label", "legend", "strong", "b", "em", "small",
     "h2", "h3", "h4", "h5", "h6", "button", "summary",
-)  # fmt: skip
+}  # fmt: skip
 OUTSIDE_PRODUCT = ("header", "nav", "footer", "aside")
 SPECS_TAGS = {"th", "dt"}
 VALUE_CHARS = 200  # a size follows its label closely: only this much text after it is read
@@ -33,10 +34,7 @@ DETAILS_HEADING = re.compile(
     r"more\s+information|additional\s+information)\s*:?\s*$",
     re.IGNORECASE,
 )
-DETAILS_WORD = re.compile(
-    r"etails|ETAILS|ackaging|ACKAGING|pecification|PECIFICATION|pecs|PECS|eatures|EATURES|"
-    r"nformation|NFORMATION"
-)
+
 SIZE_PICKER = re.compile(r"size|volume|option|variant", re.IGNORECASE)
 
 
@@ -131,14 +129,18 @@ def _labelled_size(element: etree._Element, root: etree._Element) -> FoundSize |
     return None
 
 
-def find_size(root: etree._Element) -> FoundSize | None:
-    """The first size the page states under a size label, else the one its size picker shows."""
+def find_size(root: etree._Element, labels: Labels | None = None) -> FoundSize | None:
+    """The first size the page states under a size label, else the one its size picker shows
+    (``labels``: the page's ``label_texts``, when the caller has them)."""
+    labels = labels if labels is not None else label_texts(root, ("size",))
     outside = _outside(root)
-    for element in root.iter(*LABEL_TAGS):
+    examined = set()
+    for element, _ in labels["size"]:
         text = element.text
-        if not text or len(text) > 2000 or not SIZE_LABEL.search(text[:40]):
+        if element in examined or element.tag not in LABEL_TAGS or not text or len(text) > 2000:
             continue
-        if _is_outside(element, outside):
+        examined.add(element)
+        if not SIZE_LABEL.search(text[:40]) or _is_outside(element, outside):
             continue
         found = _labelled_size(element, root)
         if found:
@@ -171,13 +173,16 @@ def _spec_rows(root: etree._Element, outside: set[etree._Element]) -> list[str]:
     return rows
 
 
-def page_details(root: etree._Element, size: FoundSize | None) -> str | None:
+def page_details(
+    root: etree._Element, size: FoundSize | None, labels: Labels | None = None
+) -> str | None:
     """What the page states outside its description, as text: the size label the size was found
     under, specs table and list rows (not the ingredient list), a "Details"/"Packaging" panel."""
     outside = _outside(root)
     lines = [size.text] if size and size.how != "html-option" else []
     lines += _spec_rows(root, outside)
-    panel = find_labelled_section(root, DETAILS_HEADING, DETAILS_WORD)
+    labels = labels if labels is not None else label_texts(root, ("details",))
+    panel = find_labelled_section(root, DETAILS_HEADING, labels["details"])
     if panel is not None:
         lines.append(panel.text)
     text = "\n".join(line for line in dict.fromkeys(lines) if line)[:MAX_DETAILS_CHARS]
