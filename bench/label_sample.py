@@ -32,7 +32,7 @@ LABEL_FIELDS = (
 
 
 def split_of(hid: str) -> str:
-    """"heldout" for a third of the keys, fixed by a hash so it never depends on tuning."""
+    """ "heldout" for a third of the keys, fixed by a hash so it never depends on tuning."""
     return "heldout" if int(hashlib.sha1(hid.encode()).hexdigest(), 16) % 3 == 0 else "tuning"
 
 
@@ -64,7 +64,9 @@ def main() -> None:
         sys.exit(f"{args.folder} not found (the real listings live outside the project)")
     sample = draw(rows, args.size)
     held = sum(split_of(r["hid"]) == "heldout" for r in sample)
-    print(f"{len(sample)} rows drawn from {len(rows)}: {held} held out, {len(sample) - held} tuning")
+    print(
+        f"{len(sample)} rows drawn from {len(rows)}: {held} held out, {len(sample) - held} tuning"
+    )
     if args.export:
         args.export.mkdir(parents=True, exist_ok=True)
         with (args.export / "rows.jsonl").open("w", encoding="utf-8") as handle:

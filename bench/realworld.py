@@ -270,6 +270,8 @@ def main() -> None:
         for m in MEASURES
     )
     print(f"{'direct (the rows)':22s} {'':13s}{cells}")
+    counted = "".join(f"{per_layout[layouts[0]][m][1]:>11,}" for m in MEASURES)
+    print(f"{'rows counted a layout':22s} {'':13s}{counted}")
     goals = "".join(
         f"{'>= ' + format(GOALS[m], '.0%'):>11s}" if m in GOALS else f"{'':>11s}" for m in MEASURES
     )

@@ -31,7 +31,13 @@ from crawler.extract.ingredients import (
 )
 from crawler.extract.label_scan import label_texts
 from crawler.extract.money import decimal_string
-from crawler.extract.sizes import FoundSize, find_size, fragment_size, page_details
+from crawler.extract.sizes import (
+    FoundSize,
+    find_size,
+    fragment_size,
+    is_size_line,
+    page_details,
+)
 from crawler.extract.text import clean, element_text
 from evaluator.labels import INGREDIENTS_START
 from evaluator.size import SIZE_LABEL
@@ -280,7 +286,7 @@ def _not_description(ingredients: FoundIngredients | None):
     head = " ".join(ingredients.text.split())[:200] if ingredients else None
 
     def skip(text: str) -> bool:
-        if INGREDIENTS_START.match(text) or SIZE_LABEL.match(text):
+        if INGREDIENTS_START.match(text) or is_size_line(text):
             return True
         return bool(head) and head in " ".join(text.split())
 

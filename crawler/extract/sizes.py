@@ -101,9 +101,29 @@ def _value_after(label: etree._Element) -> tuple[str, str]:
     return "", "html-label"
 
 
+# Scrape residue puts fields in one line: "ITEM 1328822 || SIZE: 2 oz/ 60 mL".
+SEPARATOR = re.compile(r"(?:\|\||[|\u2022\u00b7;])\s*")
+
+
+def _after_separator(own: str) -> re.Match[str] | None:
+    """A size label right after a field separator in a short line of scrape residue."""
+    if len(own) > VALUE_CHARS:
+        return None
+    for separator in SEPARATOR.finditer(own):
+        label = SIZE_LABEL.match(own, separator.end())
+        if label:
+            return label
+    return None
+
+
+def is_size_line(text: str) -> bool:
+    """True for a line that is a size label and its value ("Size: 30 ml", "ITEM 1 || SIZE: 1 oz")."""
+    return bool(SIZE_LABEL.match(text) or _after_separator(text))
+
+
 def _labelled_size(element: etree._Element, root: etree._Element) -> FoundSize | None:
     own = clean(element.text) or ""
-    label = SIZE_LABEL.match(own)
+    label = SIZE_LABEL.match(own) or _after_separator(own)
     if not label:
         return None
     how = "html-specs" if element.tag in SPECS_TAGS else "html-label"
