@@ -14,6 +14,7 @@ import re
 from functools import cache
 
 from evaluator.inci_names import MAX_NAME_CHARS, canonicalise
+from evaluator.labels import INGREDIENTS_WORDS
 from evaluator.text import evidence, text_of
 from evaluator.vocab import Ingredient, alternation, lookup_key, toml_file
 
@@ -40,7 +41,7 @@ _MAY_CONTAIN = re.compile(
     r"(?i)[(\[]?\s*(?:\b(?:may contain|peut contenir)\b(?:\s*[(\[]\s*\+/-\s*[)\]])?|\+/-)"
     r"\s*[)\]]?\s*:?"
 )
-_DESCRIPTION_LIST = re.compile(r"(?i)\b(?:full )?ingredients?(?: list)?\s*:\s*([^\n]{10,})")
+_DESCRIPTION_LIST = re.compile(rf"(?i)\b{INGREDIENTS_WORDS}\s*:\s*([^\n]{{10,}})")
 _SENTENCE_WORDS = re.compile(
     r"(?i)\b(?:helps?|the|your|skin|our|we|is|are|and|with|for|that|this|to|of|visibly|see|please)\b"
 )

@@ -1,4 +1,8 @@
-"""Prices: amount, sale vs regular, conversion to USD from a dated table, price per 30 mL / gram of C."""
+"""Prices: amount, sale vs regular, conversion to USD from a dated table, price per 30 mL / gram of C.
+
+``parse_amount`` and ``currency_from_text`` are serumscope's one price reader and one currency-symbol
+table: the crawler stores what they read and the evaluator judges it.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,13 @@ from price_parser import Price
 from evaluator.text import evidence, text_of
 from evaluator.vocab import toml_file
 
-MAX_PRICE = Decimal("100000")
+MAX_PRICE = Decimal("100000")  # a price above this is judged not a real price (with the reason)
 CENT = Decimal("0.01")
+# A number with more digits than this before the point is a typo or an attack, not a price; more
+# digits after the point than MIN_EXPONENT allows are noise ("1e-999999" would be a million zeros).
+MAX_ADJUSTED_EXPONENT = 6
+MIN_EXPONENT = -12
+MAX_PRICE_TEXT = 200
 
 
 @cache
@@ -20,19 +29,40 @@ def _rates() -> dict:
 
 
 def parse_amount(raw: object) -> Decimal | None:
-    """A price from a decimal string ("24.50") or shop text ("$24.50", "24,50 €"); None if absent."""
-    if isinstance(raw, int | float) and not isinstance(raw, bool):
-        raw = str(raw)
-    text = text_of(raw).strip()
+    """The number of a price: a decimal string or number ("24.50", 24.5) or shop text ("$1,299.00",
+    "24,50 €", read by price-parser). None when there is none, or it is NaN, infinite or longer than
+    any price; the sign is kept (a negative price is for the caller to judge)."""
+    if raw is None or isinstance(raw, bool):
+        return None
+    if isinstance(raw, float):
+        text = repr(raw)
+    elif isinstance(raw, int | Decimal):
+        text = str(raw)
+    else:
+        text = text_of(raw).strip()
     if not text:
         return None
     try:
         amount = Decimal(text)
     except InvalidOperation:
-        amount = Price.fromstring(text[:200]).amount
+        amount = Price.fromstring(text[:MAX_PRICE_TEXT]).amount
     if amount is None or not amount.is_finite():
         return None
+    if amount.adjusted() > MAX_ADJUSTED_EXPONENT or amount.as_tuple().exponent < MIN_EXPONENT:
+        return None
     return amount
+
+
+def currency_from_text(text: object) -> str | None:
+    """The ISO code of the currency a price text shows ("€12" -> "EUR", "12.00 GBP" -> "GBP"), by the
+    symbols table of data/exchange_rates.toml; None when it shows none."""
+    symbol = Price.fromstring(text_of(text)[:MAX_PRICE_TEXT]).currency
+    if not symbol:
+        return None
+    code = _rates()["symbols"].get(symbol)
+    if code:
+        return code
+    return symbol.upper() if len(symbol) == 3 and symbol.isalpha() else None
 
 
 def decimal_text(amount: Decimal) -> str:
@@ -47,10 +77,7 @@ def to_usd(amount: Decimal, usd_per_unit: float | str) -> Decimal:
 
 def _currency(variant: dict) -> str | None:
     code = text_of(variant.get("currency")).strip().upper()
-    if code:
-        return code
-    symbol = Price.fromstring(text_of(variant.get("price"))[:200]).currency
-    return _rates()["symbols"].get(symbol) if symbol else None
+    return code or currency_from_text(variant.get("price"))
 
 
 def variant_price(variant: dict, index: int) -> dict | None:

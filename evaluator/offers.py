@@ -14,11 +14,13 @@ def shared_size(listing: dict) -> dict:
     """The size stated for the whole listing (see ``size_facts`` for the order of places)."""
     title = text_of(listing.get("title"))
     description = text_of(listing.get("description"))[:MAX_FIELD_CHARS]
+    details = text_of(listing.get("details"))[:MAX_FIELD_CHARS]
     alts = [(f, t) for f, t in marketing_fields(listing) if f.startswith("image_alts[")]
     return size_facts(
         [("title", title)] if title else [],
         ("description", description) if description else None,
         alts,
+        [("details", details)] if details else [],
     )
 
 

@@ -13,10 +13,18 @@ _SIZE = re.compile(
     r"l(?:itres?|iters?)?|g|gr|grams?|grammes?)(?![\w])",
     re.I,
 )
-_LABELLED = re.compile(
+# A size as a shop states it: an amount, then the same in other units ("1 oz/ 30 mL", "1.7 oz (50 ml)").
+_STATEMENT = re.compile(
+    rf"{_SIZE.pattern}(?:\s*(?:/|\||\()\s*{_SIZE.pattern.replace('?P<', '?P<alt_')}\)?)?",
+    re.I,
+)
+# The words shops put before a pack size ("Size:", "SIZE", "Net wt.", "Volume"); the crawler finds
+# size labels in pages with it too.
+SIZE_LABEL = re.compile(
     r"(?i)\b(?:size|net\s+(?:wt\.?|weight|contents?|volume)|volume|contents?|capacity)\b\s*:?"
 )
 MAX_ML = 5000.0
+MAX_SCAN = 200_000
 # Words before an amount that make it a dose, not the pack size.
 _DOSE = re.compile(
     r"(?i)\b(?:apply|use|using|take|dispense|massage|smooth|drops|dropperful|each|per|dose|"
@@ -24,34 +32,76 @@ _DOSE = re.compile(
 )
 
 
+def _amount(
+    field: str, text: str, match: re.Match, prefix: str, count: int, span: tuple[int, int]
+) -> dict | None:
+    name = unit_name(match.group(f"{prefix}unit"))
+    if name is None:
+        return None
+    amount = float(match.group(f"{prefix}num").replace(",", "."))
+    total = amount * count
+    item = {"evidence": evidence(field, text, *span), "count": count}
+    if name in VOLUME_UNITS:
+        item["ml"] = total * factor(name, "milliliter")
+        item["explicit_ml"] = name == "milliliter"
+        item["ounce_only"] = match.group(f"{prefix}unit").lower().startswith("o")
+    elif name in MASS_UNITS:
+        item["grams"] = total * factor(name, "gram")
+    return item
+
+
 def _read(field: str, text: str) -> list[dict]:
+    """Every amount in ``text``. An amount restated in other units counts as many units as the first
+    ("2 x 0.33 oz/ 10 mL" is 20 mL), and then its evidence is the whole statement."""
     found = []
-    for match in _SIZE.finditer(text):
-        name = unit_name(match.group("unit"))
-        if name is None:
-            continue
-        amount = float(match.group("num").replace(",", "."))
+    for match in _STATEMENT.finditer(text):
         count = int(match.group("count")) if match.group("count") else 1
-        total = amount * count
-        item = {"evidence": evidence(field, text, *match.span()), "count": count}
-        if name in VOLUME_UNITS:
-            item["ml"] = total * factor(name, "milliliter")
-            item["explicit_ml"] = name == "milliliter"
-            item["ounce_only"] = match.group("unit").lower().startswith("o")
-        elif name in MASS_UNITS:
-            item["grams"] = total * factor(name, "gram")
-        found.append(item)
+        items = [_amount(field, text, match, "", count, (match.start(), match.end("unit")))]
+        if match.group("alt_num") is not None:
+            if match.group("alt_count"):
+                own = int(match.group("alt_count"))
+                span = (match.start("alt_count"), match.end("alt_unit"))
+            else:
+                own = count
+                span = (
+                    match.start() if count > 1 else match.start("alt_num"),
+                    match.end("alt_unit"),
+                )
+            items.append(_amount(field, text, match, "alt_", own, span))
+        found.extend(item for item in items if item is not None)
     return found
+
+
+def size_wording(text: str | None) -> str | None:
+    """The first size statement in ``text`` as the shop wrote it ("2 x 0.33 oz/ 10 mL"), else None."""
+    if not text:
+        return None
+    for match in _STATEMENT.finditer(text[:MAX_SCAN]):
+        if unit_name(match.group("unit")) is not None:
+            return match.group(0).strip()
+    return None
+
+
+def _labelled(sizes: list[dict], text: str) -> list[dict]:
+    """The sizes in ``text`` that follow a size label ("Size: 30 ml"), for the first label with any."""
+    for label in SIZE_LABEL.finditer(text) if sizes else ():
+        end = min(len(text), label.end() + 40)
+        found = [s for s in sizes if label.end() <= s["evidence"]["start"] < end]
+        if found:
+            return found
+    return []
 
 
 def size_facts(
     sources: list[tuple[str, str]],
     description: tuple[str, str] | None = None,
     later: list[tuple[str, str]] = (),
+    labelled: list[tuple[str, str]] = (),
 ) -> dict:
     """The pack size from the first place that states one: ``sources`` in order (variant size,
-    variant title, listing title), a labelled size in the description ("Size: 30 ml"), ``later``
-    sources (image alt texts), then any size in the description that is not a dose ("apply 2 ml").
+    variant title, listing title), a labelled size in ``labelled`` (the page's details) or in the
+    description ("Size: 30 ml"), ``later`` sources (image alt texts), then any size in the
+    description that is not a dose ("apply 2 ml").
 
     Returns ``{"ml", "grams", "kind", "reason", "evidence"}``.
     """
@@ -59,13 +109,15 @@ def size_facts(
         sizes = _read(field, text)
         if sizes:
             return _choose(sizes)
-    field, text = description if description is not None else ("", "")
-    in_description = _read(field, text) if text else []
-    for label in _LABELLED.finditer(text) if in_description else ():
-        end = min(len(text), label.end() + 40)
-        sizes = [s for s in in_description if label.end() <= s["evidence"]["start"] < end]
+    for field, text in labelled:
+        sizes = _labelled(_read(field, text), text)
         if sizes:
             return _choose(sizes)
+    field, text = description if description is not None else ("", "")
+    in_description = _read(field, text) if text else []
+    sizes = _labelled(in_description, text)
+    if sizes:
+        return _choose(sizes)
     for later_field, later_text in later:
         sizes = _read(later_field, later_text)
         if sizes:

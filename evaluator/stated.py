@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 
 from evaluator.actives import find_mentions, percent_facts
+from evaluator.labels import INGREDIENTS_WORDS
 from evaluator.text import evidence
 
 _INGREDIENTS_HEADING = re.compile(
-    r"(?im)^[ \t]*(?:full |complete )?(?:ingredients?|inci)(?: list)?[ \t]*:?[ \t]*(?:\n[^\n]*|[^\n]*)"
+    rf"(?im)^[ \t]*{INGREDIENTS_WORDS}[ \t]*:?[ \t]*(?:\n[^\n]*|[^\n]*)"
 )
 MAX_EVIDENCE = 3
 

@@ -22,8 +22,9 @@ def text_of(value: Any) -> str:
 
 
 def marketing_fields(listing: dict) -> Iterator[tuple[str, str]]:
-    """(field, text) for the words a shop writes about the product: title, description, tags, alts."""
-    for field in ("title", "description"):
+    """(field, text) for the words a shop writes about the product: title, description, the page's
+    details (specs rows, size labels, a "Details" tab), tags, image alt texts."""
+    for field in ("title", "description", "details"):
         text = text_of(listing.get(field))
         if text:
             yield field, text[:MAX_FIELD_CHARS]

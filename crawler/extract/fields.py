@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from crawler.extract.text import clean
-
-_NUMBER = r"\d+(?:[.,]\d+)?"
-_UNIT = r"(?:ml|mls|millilit(?:er|re)s?|fl\.?\s*oz\.?|fluid\s+ounces?|oz\.?|ounces?|g|grams?|cl)"
-SIZE = re.compile(
-    rf"(?:\d+\s*[x×]\s*)?{_NUMBER}\s*{_UNIT}(?![a-z])"
-    rf"(?:\s*[/|(]\s*{_NUMBER}\s*{_UNIT}(?![a-z])\)?)?",
-    re.IGNORECASE,
-)
+from evaluator.size import size_wording
 
 
 def size_in(*texts: str | None) -> str | None:
-    """The first size wording in the texts, raw ("1.0 oz / 30 mL", "2 x 15 ml"), else None."""
+    """The first size statement in the texts as written ("1.0 oz / 30 mL", "2 x 15 ml"), else None;
+    read by the evaluator's size reader, the one that scores it."""
     for text in texts:
-        if text:
-            match = SIZE.search(text)
-            if match:
-                return match.group(0).strip()
+        wording = size_wording(text)
+        if wording:
+            return wording
     return None
 
 

@@ -14,18 +14,10 @@ from dataclasses import dataclass
 import lxml.html
 from lxml import etree
 
+from crawler.extract.label_scan import Labels, label_texts
 from crawler.extract.text import element_text, parse_fragment
+from evaluator.labels import INGREDIENTS_HEADING, INGREDIENTS_INLINE, INGREDIENTS_START
 
-HEADING = re.compile(
-    r"^\s*(?:(?:full\s+|complete\s+|all\s+)?(?:ingredients?|inci)"
-    r"(?:\s+(?:list|declaration))?(?:\s*\((?:inci|full)\))?"
-    r"|what[\'\u2019]?s\s+inside|composition)\s*:?\s*$",
-    re.IGNORECASE,
-)
-INLINE = re.compile(
-    r"^\s*(?:full\s+|complete\s+)?(?:ingredients?|inci)(?:\s+list)?(?:\s*\(inci\))?\s*:\s*(\S.*)$",
-    re.IGNORECASE | re.DOTALL,
-)
 LABEL_TAGS = {
     "h1", "h2", "h3", "h4", "h5", "h6", "summary", "button", "dt", "th", "strong", "b",
     "label", "a", "span", "li", "p", "div", "td", "legend",
@@ -123,27 +115,18 @@ def _content_after_label(label: etree._Element, root: etree._Element) -> FoundIn
     return None
 
 
-# A label word in the usual casings; only the elements whose own text holds one (and their few
-# ancestors) are examined, so the cost grows with the page, not with the page times its depth.
-LABEL_WORD = re.compile(r"ngredient|NGREDIENT|INCI|Inci|nside|NSIDE|omposition|OMPOSITION")
-
-
-def _label_texts(root: etree._Element):
-    for element in root.iter():
-        if isinstance(element.tag, str) and element.text and LABEL_WORD.search(element.text):
-            yield element, element.text
-        if element.tail and LABEL_WORD.search(element.tail):
-            parent = element.getparent()
-            if parent is not None:
-                yield parent, element.tail
-
-
-def find_ingredients_in_tree(root: etree._Element) -> FoundIngredients | None:
-    """The first ingredient list found under an ingredients label in an lxml tree."""
+def find_labelled_section(
+    root: etree._Element,
+    heading: re.Pattern[str],
+    candidates: list[tuple[etree._Element, str]],
+    inline: list[etree._Element] | None = None,
+) -> FoundIngredients | None:
+    """The content under the first label matching ``heading`` (a heading, tab, accordion, table
+    or definition row), looking only at the ``candidates`` (``label_scan.label_texts``). Elements
+    whose own text starts with an ingredients label are added to ``inline`` when it is given."""
     examined: set[etree._Element] = set()
-    inline: list[etree._Element] = []
-    for node, text in _label_texts(root):
-        if text.strip()[:25].lower().startswith(("ingredient", "full ingredient", "inci")):
+    for node, text in candidates:
+        if inline is not None and INGREDIENTS_START.match(text):
             inline.append(node)
         for _ in range(3):
             if node is None or node in examined or not isinstance(node.tag, str):
@@ -153,17 +136,30 @@ def find_ingredients_in_tree(root: etree._Element) -> FoundIngredients | None:
                 label = _own_label(node)
                 if label is None:
                     break
-                if HEADING.match(label):
+                if heading.match(label):
                     found = _content_after_label(node, root)
                     if found:
                         return found
                     break
             node = node.getparent()
+    return None
+
+
+def find_ingredients_in_tree(
+    root: etree._Element, labels: Labels | None = None
+) -> FoundIngredients | None:
+    """The first ingredient list found under an ingredients label in an lxml tree (``labels``: the
+    page's ``label_texts``, when the caller has them)."""
+    labels = labels if labels is not None else label_texts(root, ("ingredients",))
+    inline: list[etree._Element] = []
+    found = find_labelled_section(root, INGREDIENTS_HEADING, labels["ingredients"], inline)
+    if found:
+        return found
     for element in inline:
         if element.tag not in ("p", "li", "div", "td", "span", "dd") or len(element) >= 20:
             continue
         text = element_text(element)
-        if INLINE.match(text):
+        if INGREDIENTS_INLINE.match(text):
             return FoundIngredients(
                 text, lxml.html.tostring(element, encoding="unicode", with_tail=False), "inline"
             )

@@ -11,6 +11,7 @@ LISTING_FIELDS = (
     "description",
     "description_html",
     "ingredients_text",
+    "details",
     "image_alts",
     "tags",
     "categories",
@@ -53,7 +54,12 @@ def make_listing(
     for name in LISTING_FIELDS:
         value = fields.get(name)
         listing[name] = value if value not in ("", [], {}) else None
-    listing["provenance"] = {k: v for k, v in provenance.items() if listing.get(k) is not None}
+    listing["provenance"] = {
+        k: v
+        for k, v in provenance.items()
+        if listing.get(k) is not None
+        or (k == "size" and any(raw.get("size_text") for raw in variants))
+    }
     listing["fetched_at"] = fetched_at or utc_now()
     listing["variants"] = []
     used_ids: set[str] = set()

@@ -1,43 +1,24 @@
-"""Exact prices: shop text and numbers to decimal strings, never through float."""
+"""Exact prices for storing: shop text and numbers to decimal strings, never through float.
+
+The price reader and the currency symbols are the evaluator's (``evaluator.money``): a price is read
+the same way when it is stored and when it is judged.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from price_parser import Price
+from evaluator.money import currency_from_text, parse_amount
+
+__all__ = ["currency_from_text", "decimal_string", "from_minor_units", "regular_price_if_higher"]
 
 
 def decimal_string(value: object) -> str | None:
-    """A price as a plain decimal string ("24.50"), or None when it is not a price."""
-    if value is None or isinstance(value, bool):
+    """A price as a plain decimal string ("24.50"), or None when it is not a price (negative too)."""
+    amount = parse_amount(value)
+    if amount is None or amount < 0:
         return None
-    if isinstance(value, float):
-        value = repr(value)
-    text = str(value).strip()
-    if not text:
-        return None
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        number = Price.fromstring(text).amount
-        if number is None:
-            return None
-    return _plain(number)
-
-
-# A price with more than this many digits before the point is a typo or an attack, not a price.
-MAX_ADJUSTED_EXPONENT = 6
-# More digits after the point than this are noise (and "1e-999999" would be a million zeros).
-MIN_EXPONENT = -12
-
-
-def _plain(number: Decimal) -> str | None:
-    """The decimal string of a sane price, or None for NaN, infinity, negatives, absurd sizes."""
-    if not number.is_finite() or number < 0:
-        return None
-    if number.adjusted() > MAX_ADJUSTED_EXPONENT or number.as_tuple().exponent < MIN_EXPONENT:
-        return None
-    return format(number, "f")
+    return format(amount, "f")
 
 
 def regular_price_if_higher(regular: str | None, price: str | None) -> str | None:
@@ -62,14 +43,4 @@ def from_minor_units(value: object, minor_unit: object) -> str | None:
         number = digits.scaleb(-places)
     except (InvalidOperation, ValueError, TypeError):
         return None
-    return _plain(number)
-
-
-def currency_from_text(text: str | None) -> str | None:
-    """ISO code for a price text's currency when it names one ("€12" -> EUR), else None."""
-    if not text:
-        return None
-    symbol = Price.fromstring(text).currency
-    return {"$": "USD", "US$": "USD", "€": "EUR", "£": "GBP", "A$": "AUD", "C$": "CAD"}.get(
-        symbol or "", symbol.upper() if symbol and len(symbol) == 3 and symbol.isalpha() else None
-    )
+    return decimal_string(number)

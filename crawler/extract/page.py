@@ -1,4 +1,5 @@
-"""A product page to listing fields: schema.org data first (extruct), visible HTML for the rest.
+"""A product page to listing fields: schema.org data first (extruct, read in schema_org.py), visible
+HTML (html_fields.py) for the rest.
 
 Per field the first source that has it wins, in the order JSON-LD, microdata, OpenGraph, HTML (except
 the description: the visible one, when the page has it, is the fuller text), and ``provenance`` records
@@ -9,11 +10,11 @@ and does not stop the others being read.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 from urllib.parse import urljoin
 
 import lxml.html
-from cssselect import HTMLTranslator
 from extruct.jsonld import JsonLdExtractor
 from extruct.opengraph import OpenGraphExtractor
 from extruct.uniform import _umicrodata_microformat, _uopengraph
@@ -21,31 +22,25 @@ from extruct.w3cmicrodata import MicrodataExtractor
 from lxml import etree
 from parsel import Selector
 
+from crawler.extract import html_fields, schema_org
 from crawler.extract.fields import availability, names, size_in
-from crawler.extract.ingredients import find_ingredients_in_tree
-from crawler.extract.money import currency_from_text, decimal_string, regular_price_if_higher
+from crawler.extract.ingredients import (
+    FoundIngredients,
+    find_ingredients_in_html,
+    find_ingredients_in_tree,
+)
+from crawler.extract.label_scan import label_texts
+from crawler.extract.money import decimal_string
+from crawler.extract.sizes import (
+    FoundSize,
+    find_size,
+    fragment_size,
+    is_size_line,
+    page_details,
+)
 from crawler.extract.text import clean, element_text
-
-PRODUCT_TYPES = {"Product", "ProductGroup", "IndividualProduct", "ProductModel"}
-LIST_PRICE_TYPES = ("ListPrice", "StrikethroughPrice", "MSRP")
-DESCRIPTION_SELECTORS = (
-    "[itemprop=description]",
-    ".product-description",
-    ".product__description",
-    ".product-single__description",
-    "#product-description",
-    "#description",
-    ".woocommerce-product-details__short-description",
-    ".description",
-)
-BREADCRUMB_SELECTORS = (
-    "nav[aria-label*=readcrumb] li",
-    "nav[aria-label*=readcrumb] a",
-    ".breadcrumb li",
-    ".breadcrumbs li",
-    ".breadcrumb a",
-    ".breadcrumbs a",
-)
+from evaluator.labels import INGREDIENTS_START
+from evaluator.size import SIZE_LABEL
 
 _jsonld = JsonLdExtractor()
 _microdata = MicrodataExtractor()
@@ -61,25 +56,6 @@ class PageData:
     microdata: list[dict] = field(default_factory=list)
     opengraph: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
-
-
-def _types(item: dict) -> set[str]:
-    value = item.get("@type")
-    values = value if isinstance(value, list) else [value]
-    return {str(v).rsplit("/", 1)[-1] for v in values if v}
-
-
-def _walk_graph(items: list) -> list[dict]:
-    found = []
-    for item in items:
-        if isinstance(item, dict):
-            found.append(item)
-            graph = item.get("@graph")
-            if isinstance(graph, list):
-                found.extend(_walk_graph(graph))
-        elif isinstance(item, list):
-            found.extend(_walk_graph(item))
-    return found
 
 
 def parse_page(body: bytes | str, url: str, encoding: str = "utf-8") -> PageData:
@@ -106,9 +82,9 @@ def parse_page(body: bytes | str, url: str, encoding: str = "utf-8") -> PageData
             page.jsonld.extend(item for item in _jsonld._extract_items(script) if item)
         except Exception as error:
             page.errors.append(f"invalid JSON-LD in script #{index}: {error}")
-    page.jsonld = _walk_graph(page.jsonld)
+    page.jsonld = schema_org.walk_graph(page.jsonld)
     try:
-        page.microdata = _walk_graph(
+        page.microdata = schema_org.walk_graph(
             _umicrodata_microformat(_microdata.extract_items(tree, url), "http://schema.org")
         )
     except Exception as error:
@@ -122,243 +98,8 @@ def parse_page(body: bytes | str, url: str, encoding: str = "utf-8") -> PageData
     return page
 
 
-def _first_product(items: list[dict]) -> dict | None:
-    return next((item for item in items if _types(item) & PRODUCT_TYPES), None)
-
-
-def _breadcrumb_position(element: dict) -> float:
-    """A ListItem's ``position`` as a number; a missing or wordy one ("first") keeps page order."""
-    try:
-        position = float(element.get("position") or 0)
-    except (TypeError, ValueError):
-        return 0.0
-    return position if position == position and abs(position) != float("inf") else 0.0
-
-
-def _breadcrumb(items: list[dict]) -> list[str]:
-    for item in items:
-        if "BreadcrumbList" in _types(item):
-            elements = item.get("itemListElement") or []
-            if isinstance(elements, dict):
-                elements = [elements]
-            ordered = sorted((e for e in elements if isinstance(e, dict)), key=_breadcrumb_position)
-            crumbs = []
-            for element in ordered:
-                target = element.get("item")
-                name = element.get("name") or (
-                    target.get("name") if isinstance(target, dict) else None
-                )
-                if clean(name):
-                    crumbs.append(clean(name))
-            return crumbs
-    return []
-
-
-def _image_alts_from_schema(product: dict) -> list[str]:
-    images = product.get("image")
-    images = images if isinstance(images, list) else [images]
-    alts = []
-    for image in images:
-        if isinstance(image, dict):
-            alt = clean(image.get("caption") or image.get("name") or image.get("description"))
-            if alt and alt not in alts:
-                alts.append(alt)
-    return alts
-
-
-def _price_spec_regular(offer: dict) -> str | None:
-    specs = offer.get("priceSpecification")
-    specs = specs if isinstance(specs, list) else [specs]
-    for spec in specs:
-        if isinstance(spec, dict) and any(
-            str(spec.get("priceType", "")).endswith(kind) for kind in LIST_PRICE_TYPES
-        ):
-            return decimal_string(spec.get("price"))
-    return None
-
-
-def _offer_price(offer: dict) -> tuple[str | None, str | None]:
-    price = offer.get("price")
-    currency = offer.get("priceCurrency")
-    if price is None:
-        specs = offer.get("priceSpecification")
-        specs = specs if isinstance(specs, list) else [specs]
-        for spec in specs:
-            if isinstance(spec, dict) and not any(
-                str(spec.get("priceType", "")).endswith(kind) for kind in LIST_PRICE_TYPES
-            ):
-                price = spec.get("price")
-                currency = currency or spec.get("priceCurrency")
-                break
-    return decimal_string(price), clean(currency)
-
-
-def _offers(value: object) -> list[dict]:
-    values = value if isinstance(value, list) else [value]
-    return [v for v in values if isinstance(v, dict)]
-
-
-def variants_from_offers(product: dict) -> list[dict]:
-    """Variants from ``hasVariant`` products or ``offers`` (an Offer, a list, or an AggregateOffer)."""
-    product_sku = clean(product.get("sku"))
-    if product.get("hasVariant"):
-        variants = []
-        for child in _offers(product.get("hasVariant")):
-            for variant in variants_from_offers({**child, "hasVariant": None}):
-                variant["title"] = variant["title"] or clean(child.get("name"))
-                variant["size_text"] = variant["size_text"] or size_in(
-                    clean(child.get("size")), clean(child.get("name"))
-                )
-                variants.append(variant)
-        if variants:
-            return variants
-    variants = []
-    for offer in _offers(product.get("offers")):
-        if "AggregateOffer" in _types(offer) and not offer.get("offers"):
-            price = decimal_string(offer.get("lowPrice") or offer.get("price"))
-            variants.append(
-                {
-                    "title": None,
-                    "size_text": size_in(clean(product.get("size"))),
-                    "price": price,
-                    "regular_price": None,
-                    "currency": clean(offer.get("priceCurrency")),
-                    "available": availability(offer.get("availability")),
-                    "sku": product_sku,
-                    "price_is_lowest_of_range": decimal_string(offer.get("highPrice")) != price,
-                }
-            )
-            continue
-        inner = _offers(offer.get("offers")) if "AggregateOffer" in _types(offer) else [offer]
-        for item in inner:
-            price, currency = _offer_price(item)
-            name = clean(item.get("name"))
-            variants.append(
-                {
-                    "title": name,
-                    "size_text": size_in(name, clean(item.get("size")), clean(product.get("size"))),
-                    "price": price,
-                    "regular_price": regular_price_if_higher(_price_spec_regular(item), price),
-                    "currency": currency or clean(offer.get("priceCurrency")),
-                    "available": availability(item.get("availability")),
-                    "sku": clean(item.get("sku")) or product_sku,
-                }
-            )
-    return variants
-
-
-def _xpath(css: str) -> etree.XPath:
-    return etree.XPath(_css.css_to_xpath(css))
-
-
-_css = HTMLTranslator()
-DESCRIPTION_XPATHS = tuple(_xpath(css) for css in DESCRIPTION_SELECTORS)
-BREADCRUMB_XPATHS = tuple(_xpath(css) for css in BREADCRUMB_SELECTORS)
-PRICE_XPATHS = (
-    etree.XPath("//*[@itemprop='price']/@content"),
-    etree.XPath(_css.css_to_xpath(".price ins") + "//text()"),
-    etree.XPath(_css.css_to_xpath(".price") + "/text()"),
-    etree.XPath(_css.css_to_xpath(".product-price") + "//text()"),
-)
-H1 = etree.XPath("//h1")
 CANONICAL = etree.XPath("//link[@rel='canonical']/@href")
-PRODUCT_IMAGES = etree.XPath(
-    "//main//img[@alt][not(ancestor::header or ancestor::nav or ancestor::footer)]"
-    " | //*[contains(@itemtype, 'Product')]//img[@alt]"
-    "[not(ancestor::header or ancestor::nav or ancestor::footer)]"
-)
-BRAND = etree.XPath(
-    "//*[@itemprop='brand'] | " + _css.css_to_xpath(".product-vendor, .product__vendor, .brand")
-)
-
-
-def _first_text(page: PageData, xpaths: tuple[etree.XPath, ...]) -> tuple[str | None, str | None]:
-    for xpath in xpaths:
-        for element in xpath(page.tree):
-            text = element_text(element)
-            if text:
-                return text, lxml.html.tostring(element, encoding="unicode", with_tail=False)
-    return None, None
-
-
-def _html_image_alts(page: PageData) -> list[str]:
-    alts = []
-    for img in PRODUCT_IMAGES(page.tree):
-        alt = clean(img.get("alt"))
-        if alt and alt not in alts:
-            alts.append(alt)
-    return alts
-
-
-def _html_breadcrumbs(page: PageData) -> list[str]:
-    for xpath in BREADCRUMB_XPATHS:
-        crumbs = [clean(" ".join(e.itertext())) for e in xpath(page.tree)]
-        crumbs = [c for c in crumbs if c and c not in ("/", ">", "›")]
-        if crumbs:
-            return crumbs
-    return []
-
-
-def _html_price(page: PageData) -> tuple[str | None, str | None]:
-    for xpath in PRICE_XPATHS:
-        for raw in xpath(page.tree):
-            price = decimal_string(str(raw))
-            if price:
-                return price, currency_from_text(str(raw))
-    return None, None
-
-
-def _html_brand(page: PageData) -> str | None:
-    for element in BRAND(page.tree):
-        brand = clean(element.get("content") or " ".join(element.itertext()))
-        if brand:
-            return brand
-    return None
-
-
-PRICED_OPTIONS = etree.XPath("//main//*[@data-price]")
-SIZE_LABEL = etree.XPath(".//*[contains(concat(' ', normalize-space(@class), ' '), ' size ')]")
-STRUCK_IN = etree.XPath(".//del | .//s | .//*[contains(@class, 'price-was')]")
-
-
-def _html_variants(page: PageData, currency: str | None, available: int | None) -> list[dict]:
-    """Variants listed in the page as options carrying ``data-price`` (size pickers, price lists)."""
-    variants = []
-    for option in PRICED_OPTIONS(page.tree):
-        price = decimal_string(option.get("data-price"))
-        if not price:
-            continue
-        labels = SIZE_LABEL(option)
-        title = clean(" ".join(labels[0].itertext())) if labels else None
-        text = " ".join(option.itertext())
-        was = None
-        for struck in STRUCK_IN(option):
-            was = regular_price_if_higher(decimal_string(" ".join(struck.itertext())), price) or was
-        out_of_stock = "out of stock" in text.lower() or "sold out" in text.lower()
-        variants.append(
-            {
-                "title": title,
-                "size_text": size_in(title),
-                "price": price,
-                "regular_price": was,
-                "currency": currency or currency_from_text(text),
-                "available": 0 if out_of_stock else (1 if available == 1 else None),
-                "sku": clean(option.get("data-sku")),
-            }
-        )
-    return variants
-
-
-STRUCK_PRICES = etree.XPath("//main//del | //main//s | //*[contains(@class, 'price-was')]")
-
-
-def _html_struck_price(page: PageData, price: str) -> str | None:
-    """A struck-through "was" price on a one-variant page, when it is higher than the price paid."""
-    for element in STRUCK_PRICES(page.tree):
-        was = regular_price_if_higher(decimal_string(" ".join(element.itertext())), price)
-        if was:
-            return was
-    return None
+H1 = etree.XPath("//h1")
 
 
 def canonical_url(page: PageData) -> str:
@@ -382,9 +123,10 @@ def product_from_page(page: PageData) -> dict[str, Any] | None:
         fields[name] = value
         provenance[name] = source
 
+    structured_description: tuple[str, str] | None = None
     sources = [
-        ("json-ld", _first_product(page.jsonld), page.jsonld),
-        ("microdata", _first_product(page.microdata), page.microdata),
+        ("json-ld", schema_org.first_product(page.jsonld), page.jsonld),
+        ("microdata", schema_org.first_product(page.microdata), page.microdata),
     ]
     for source, product, items in sources:
         if not product:
@@ -392,15 +134,21 @@ def product_from_page(page: PageData) -> dict[str, Any] | None:
         put("title", clean(product.get("name")), source)
         put("brand", clean(product.get("brand") or product.get("manufacturer")), source)
         put("description", clean_multiline(product.get("description")), source)
+        if isinstance(product.get("description"), str) and not structured_description:
+            structured_description = (source, product["description"])
         put(
             "sku",
             clean(product.get("sku") or product.get("productID") or product.get("mpn")),
             source,
         )
         put("categories", names(product.get("category")), source)
-        put("image_alts", _image_alts_from_schema(product), source)
-        put("variants", [v for v in variants_from_offers(product) if v.get("price")], source)
-        put("categories", _breadcrumb(items), source)
+        put("image_alts", schema_org.image_alts(product), source)
+        put(
+            "variants",
+            [v for v in schema_org.variants_from_offers(product) if v.get("price")],
+            source,
+        )
+        put("categories", schema_org.breadcrumb(items), source)
 
     og = page.opengraph
     is_og_product = str(og.get("@type", "")).startswith("product") or "product:price:amount" in og
@@ -434,11 +182,26 @@ def product_from_page(page: PageData) -> dict[str, Any] | None:
 
     h1 = H1(page.tree)
     if not fields and not is_og_product:
-        html_price = _html_price(page)
+        html_price = html_fields.price_and_currency(page.tree)
         if not (h1 and html_price[0]):
             return None
     put("title", element_text(h1[0]) if h1 else None, "html")
-    description_text, description_html = _first_text(page, DESCRIPTION_XPATHS)
+    labels = label_texts(page.tree)
+    found = find_ingredients_in_tree(page.tree, labels)
+    if found:
+        put("ingredients_text", found.text, "html")
+    elif structured_description:
+        found = find_ingredients_in_html(as_html(structured_description[1]))
+        put("ingredients_text", found.text if found else None, structured_description[0])
+    description_text, description_html = html_fields.first_text(
+        page.tree, html_fields.DESCRIPTION_XPATHS
+    )
+    if not description_text and h1:
+        # No description element: the paragraphs of the product's container, when structured data
+        # has no description or only a summary of them.
+        text, html = html_fields.container_description(h1[0], _not_description(found))
+        if text and _fuller(text, fields.get("description")):
+            description_text, description_html = text, html
     if description_text:
         # The visible description wins over structured data's, which is often a short SEO summary
         # without what the evaluator needs (packaging, percentages).
@@ -446,13 +209,13 @@ def product_from_page(page: PageData) -> dict[str, Any] | None:
     put("description", description_text, "html")
     put("description_html", description_html, "html")
     if "brand" not in fields:
-        put("brand", _html_brand(page), "html")
+        put("brand", html_fields.brand(page.tree), "html")
     if "categories" not in fields:
-        put("categories", _html_breadcrumbs(page), "html")
+        put("categories", html_fields.breadcrumbs(page.tree), "html")
     if "image_alts" not in fields:
-        put("image_alts", _html_image_alts(page), "html")
+        put("image_alts", html_fields.image_alts(page.tree), "html")
     if "variants" not in fields:
-        price, currency = _html_price(page)
+        price, currency = html_fields.price_and_currency(page.tree)
         if price:
             put(
                 "variants",
@@ -460,9 +223,6 @@ def product_from_page(page: PageData) -> dict[str, Any] | None:
                   "currency": currency, "available": None, "sku": None}],
                 "html",
             )  # fmt: skip
-    found = find_ingredients_in_tree(page.tree)
-    if found:
-        put("ingredients_text", found.text, "html")
 
     if "title" not in fields:
         return None
@@ -479,16 +239,23 @@ def product_from_page(page: PageData) -> dict[str, Any] | None:
     )
     if partial or not variants:
         known = variants[0] if variants else {}
-        listed = _html_variants(page, known.get("currency"), known.get("available"))
+        listed = html_fields.priced_options(
+            page.tree, known.get("currency"), known.get("available")
+        )
         if listed and (not variants or known.get("price") in {v["price"] for v in listed}):
             fields["variants"] = variants = listed
             provenance["variants"] = "html"
     for variant in variants:
         variant.pop("price_is_lowest_of_range", None)
     if len(variants) == 1 and not variants[0].get("regular_price") and variants[0].get("price"):
-        variants[0]["regular_price"] = _html_struck_price(page, variants[0]["price"])
-    for variant in variants:
-        variant["size_text"] = variant.get("size_text") or size_in(fields["title"])
+        variants[0]["regular_price"] = html_fields.struck_price(page.tree, variants[0]["price"])
+    size = None
+    if not variants or not all(v.get("size_text") for v in variants):
+        size = find_size(page.tree, labels)
+        if size is None and structured_description and SIZE_LABEL.search(structured_description[1]):
+            size = fragment_size(as_html(structured_description[1]))
+    put_sizes(variants, provenance, size, fields["title"])
+    put("details", page_details(page.tree, size, labels), "html")
     fields["provenance"] = provenance
     fields["canonical_url"] = canonical_url(page)
     return fields
@@ -506,3 +273,50 @@ def clean_multiline(value: object) -> str | None:
     from crawler.extract.text import tidy
 
     return tidy(text) or None
+
+
+def as_html(description: str) -> str:
+    """Structured data's description as HTML: markup stays, plain lines become paragraphs."""
+    if "<" in description and ">" in description:
+        return description
+    return "".join(f"<p>{escape(line)}</p>" for line in description.split("\n") if line.strip())
+
+
+def _not_description(ingredients: FoundIngredients | None):
+    head = " ".join(ingredients.text.split())[:200] if ingredients else None
+
+    def skip(text: str) -> bool:
+        if INGREDIENTS_START.match(text) or is_size_line(text):
+            return True
+        return bool(head) and head in " ".join(text.split())
+
+    return skip
+
+
+def _fuller(text: str, summary: str | None) -> bool:
+    """True when ``text`` says more than ``summary`` (structured data's description) and has it."""
+    if not summary:
+        return True
+    flat, short = " ".join(text.split()), " ".join(summary.split())
+    return len(flat) > len(short) and short[:40].rstrip(". …") in flat
+
+
+SIZE_PROVENANCE = {"html": "html-option"}
+
+
+def put_sizes(
+    variants: list[dict], provenance: dict[str, str], size: FoundSize | None, title: str
+) -> None:
+    """Give variants without a size the page's: its size label or picker, else the title's; record
+    where the sizes came from in ``provenance["size"]``."""
+    if any(v.get("size_text") for v in variants):
+        source = provenance.get("variants", "html")
+        provenance["size"] = SIZE_PROVENANCE.get(source, source)
+    if len(variants) == 1 and not variants[0].get("size_text") and size is not None:
+        variants[0]["size_text"] = size.wording
+        provenance["size"] = size.how
+    in_title = size_in(title)
+    for variant in variants:
+        if not variant.get("size_text") and in_title:
+            variant["size_text"] = in_title
+            provenance.setdefault("size", "title")

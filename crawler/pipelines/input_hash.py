@@ -6,7 +6,9 @@ import hashlib
 import json
 from typing import Any
 
-HASHED_FIELDS = ("title", "description", "ingredients_text", "image_alts", "tags", "categories")
+HASHED_FIELDS = (
+    "title", "description", "ingredients_text", "details", "image_alts", "tags", "categories",
+)  # fmt: skip
 HASHED_VARIANT_FIELDS = ("title", "size_text", "price", "regular_price", "currency")
 
 

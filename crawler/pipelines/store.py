@@ -18,14 +18,14 @@ from typing import Any
 
 from crawler.extract.listing import utc_now
 from crawler.storage import save_shop, shared_db
-from serumscope.db import LISTING_JSON_COLUMNS, storable_json, storable_row
+from serumscope.db import LISTING_JSON_COLUMNS, TABLES, storable_json, storable_row
 
-LISTING_COLUMNS = (
-    "id", "shop", "platform", "url", "canonical_id", "title", "brand", "description",
-    "description_html", "ingredients_text", "image_alts", "tags", "categories", "provenance",
-    "is_candidate", "relevance_reason", "relevance_rule", "product_kind",
-    "relevance_version", "fetched_at", "input_hash",
-)  # fmt: skip
+# The listings columns a crawl writes (serumscope/db.py declares them); the rest are kept by the store.
+LISTING_COLUMNS = tuple(
+    c
+    for c in TABLES["listings"][0]
+    if c not in ("first_seen", "last_seen", "last_run_id", "gone_since")
+)
 FLUSH_SECONDS = 2.0
 
 

@@ -17,6 +17,7 @@ from crawler.extract.fields import availability, names, size_in
 from crawler.extract.ingredients import find_ingredients_in_html
 from crawler.extract.listing import utc_now
 from crawler.extract.money import decimal_string, regular_price_if_higher
+from crawler.extract.sizes import fragment_size, size_and_source
 from crawler.extract.text import clean, html_to_text
 from crawler.platforms.base import ShopSpider
 
@@ -46,6 +47,8 @@ def listing_fields_from_shopify(product: dict[str, Any]) -> tuple[dict, dict, li
     }
     provenance = {name: "api" for name, value in fields.items() if value}
     variants = []
+    in_body = fragment_size(body_html)
+    sources: list[str | None] = []
     option_names = [
         clean(o.get("name")) for o in product.get("options") or [] if isinstance(o, dict)
     ]
@@ -59,11 +62,15 @@ def listing_fields_from_shopify(product: dict[str, Any]) -> tuple[dict, dict, li
              if name and value and name.lower() in ("size", "volume", "amount")),
             None,
         )  # fmt: skip
+        size, source = size_and_source(
+            size_option or size_in(title, *options), in_body, fields["title"]
+        )
+        sources.append(source)
         variants.append(
             {
                 "variant_id": raw.get("id"),
                 "title": None if title == "Default Title" else title,
-                "size_text": size_option or size_in(title, *options, fields["title"]),
+                "size_text": size,
                 "price": price,
                 "regular_price": regular_price_if_higher(compare, price),
                 "currency": clean(raw.get("price_currency")),
@@ -73,6 +80,8 @@ def listing_fields_from_shopify(product: dict[str, Any]) -> tuple[dict, dict, li
         )
     if variants:
         provenance["variants"] = "api"
+    if any(sources):
+        provenance["size"] = next(s for s in sources if s)
     return fields, provenance, variants
 
 

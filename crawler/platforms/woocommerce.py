@@ -17,6 +17,7 @@ from crawler.extract.ingredients import find_ingredients_in_html
 from crawler.extract.listing import utc_now
 from crawler.extract.money import from_minor_units, regular_price_if_higher
 from crawler.extract.page import parse_page, product_from_page
+from crawler.extract.sizes import fragment_size, size_and_source
 from crawler.extract.text import clean, html_to_text
 from crawler.platforms.base import ShopSpider
 
@@ -74,6 +75,7 @@ def listing_fields_from_woocommerce(
         "tags": names(product.get("tags")),
         "categories": names(product.get("categories")),
     }
+    fields["details"] = attribute_details(product)
     provenance = {name: "api" for name, value in fields.items() if value}
     variants = []
     for variation in variations or []:
@@ -83,12 +85,36 @@ def listing_fields_from_woocommerce(
         variants.append(variant_from_store_api(variation, label))
     if not variants:
         sizes = _attribute(product, SIZE_ATTRIBUTES)
-        variant = variant_from_store_api(product, sizes[0] if len(sizes) == 1 else None)
-        variant["size_text"] = variant["size_text"] or size_in(fields["title"])
-        variants.append(variant)
+        variants.append(variant_from_store_api(product, sizes[0] if len(sizes) == 1 else None))
+    in_description = fragment_size(short_html) or fragment_size(description_html)
+    sources = []
+    for variant in variants:
+        variant["size_text"], source = size_and_source(
+            variant["size_text"], in_description, fields["title"]
+        )
+        sources.append(source)
+    if any(sources):
+        provenance["size"] = next(s for s in sources if s)
     if any(v["price"] for v in variants):
         provenance["variants"] = "api"
     return fields, provenance, variants
+
+
+NOT_DETAILS = {"ingredients", "inci", "full ingredients", "brand"}
+
+
+def attribute_details(product: dict[str, Any]) -> str | None:
+    """The product's attributes as "Name: value" lines (sizes, skin type, packaging ...), except the
+    ingredient list and the brand, which have fields of their own."""
+    lines = []
+    for attribute in product.get("attributes") or []:
+        if not isinstance(attribute, dict):
+            continue
+        name = clean(attribute.get("name"))
+        values = names(attribute.get("terms"))
+        if name and values and name.lower() not in NOT_DETAILS:
+            lines.append(f"{name}: {', '.join(values)}")
+    return "\n".join(lines) or None
 
 
 # Fields the Store API may lack that the product page's structured data carries.

@@ -152,14 +152,16 @@ def inspect(url, as_json):
         click.echo(json.dumps(listing, indent=2, ensure_ascii=False))
         return
     provenance = listing.get("provenance") or {}
-    for key in ("id", "url", "title", "brand", "description", "ingredients_text", "image_alts",
-                "tags", "categories", "is_candidate", "relevance_reason"):  # fmt: skip
+    for key in ("id", "url", "title", "brand", "description", "ingredients_text", "details",
+                "image_alts", "tags", "categories", "is_candidate", "relevance_reason"):  # fmt: skip
         value = listing.get(key)
-        if key in ("description",) and value and len(value) > 300:
+        if key in ("description", "details") and value and len(value) > 300:
             value = value[:300] + "…"
         source = provenance.get(key, "")
         click.echo(f"{key:<18} [{source or '-':<9}] {value if value is not None else '(none)'}")
     click.echo(f"{'variants':<18} [{provenance.get('variants', '-'):<9}]")
+    if provenance.get("size"):
+        click.echo(f"{'sizes from':<18} [{provenance['size']}]")
     for variant in listing.get("variants") or []:
         click.echo(
             f"  - {variant.get('title') or '(untitled)'}: {variant.get('price')} "

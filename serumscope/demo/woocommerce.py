@@ -108,8 +108,10 @@ class WooCommerceShop(CatalogShop):
     def catalog(self, catalog: Catalog) -> None:
         ids: dict[int, str] = {}
         for product in catalog.products["woocommerce"]:
+            # a simple product (one variant) has no variations: only its own id is served
+            count = len(product["variants"])
             numbers = [product_id(product)] + [
-                variation_id(product, n) for n in range(len(product["variants"]))
+                variation_id(product, n) for n in range(count if count > 1 else 0)
             ]
             for number in numbers:
                 if number in ids and ids[number] != product["slug"]:

@@ -1,0 +1,51 @@
+"""One pass over a page for the labels worth a closer look: ingredients, size and details labels.
+
+Only the elements whose own text (or the text after a child) starts with a label word in its usual
+casings are examined by the finders, so their cost grows with the page, not with the page times its
+depth. A label is short ("Ingredients", "Size:", "Full ingredient list (INCI)"), so only the start
+of each text node is looked at.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+WORDS = {
+    "ingredients": ("ngredient", "NGREDIENT", "INCI", "Inci", "nside", "NSIDE", "omposition",
+                    "OMPOSITION"),
+    "size": ("ize", "IZE", "olume", "OLUME", "et w", "et W", "ET W", "ontents", "ONTENTS",
+             "apacity", "APACITY"),
+    "details": ("etails", "ETAILS", "ackaging", "ACKAGING", "pecification", "PECIFICATION", "pecs",
+                "PECS", "eatures", "EATURES", "nformation", "NFORMATION"),
+}  # fmt: skip
+PATTERNS = {kind: re.compile("|".join(map(re.escape, words))) for kind, words in WORDS.items()}
+ANY_WORD = re.compile("|".join(map(re.escape, (w for words in WORDS.values() for w in words))))
+LABEL_CHARS = 64  # a label word further into a text node than this starts no label
+# Every text node: an element's own text, or the tail after a child.
+TEXTS = etree.XPath("//text()")
+NOT_LABELS = {"script", "style", "template", "noscript"}
+
+Labels = dict[str, list[tuple[etree._Element, str]]]
+
+
+def label_texts(root: etree._Element, kinds: tuple[str, ...] = tuple(WORDS)) -> Labels:
+    """{kind: [(element, text)]}: elements whose own text starts with a label word of that kind, and
+    the parent of a child whose tail text does, in document order."""
+    found: Labels = {kind: [] for kind in kinds}
+    for text in TEXTS(root):
+        head = text[: LABEL_CHARS * 3].lstrip()[:LABEL_CHARS]
+        if not ANY_WORD.search(head):
+            continue
+        element = text.getparent()
+        if text.is_tail and element is not None:
+            element = element.getparent()
+        elif element is not None and element.tag in NOT_LABELS:
+            continue
+        if element is None:
+            continue
+        for kind in kinds:
+            if PATTERNS[kind].search(head):
+                found[kind].append((element, str(text)))
+    return found
