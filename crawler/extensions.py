@@ -73,6 +73,11 @@ def shop_summary(stats: dict[str, Any]) -> dict[str, Any]:
             for k, v in stats.items()
             if k.startswith("serumscope/kinds/")
         },
+        "size_from": {
+            k.removeprefix("serumscope/size_from/"): v
+            for k, v in stats.items()
+            if k.startswith("serumscope/size_from/")
+        },
         "errors": hard_errors,
         "hard_errors": hard_errors,
         "errors_by_kind": hard,

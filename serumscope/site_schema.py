@@ -106,6 +106,12 @@ SELECT
   sum(l.relevance_rule = 'no vitamin C form') AS no_vitamin_c_form,
   sum(l.relevance_rule = 'unknown kind') AS kind_unknown,
   sum(l.relevance_rule IS NULL OR l.relevance_rule = 'error') AS not_judged,
+  sum(json_extract(l.provenance, '$.size') IN ('api', 'json-ld', 'microdata', 'opengraph')) AS size_from_data,
+  sum(json_extract(l.provenance, '$.size') IN ('html-label', 'html-specs', 'html-option'))
+    AS size_from_page_labels,
+  sum(json_extract(l.provenance, '$.size') = 'description') AS size_from_description,
+  sum(json_extract(l.provenance, '$.size') = 'title') AS size_from_title,
+  sum(json_extract(l.provenance, '$.size') IS NULL) AS size_not_read,
   sum(l.is_candidate = 1 AND l.ingredients_text IS NOT NULL) AS ingredients_read,
   sum(l.is_candidate = 1 AND l.ingredients_text IS NULL) AS ingredients_unknown,
   sum(l.is_candidate = 1 AND e.vitamin_c_percent IS NOT NULL) AS vitamin_c_percent_read,

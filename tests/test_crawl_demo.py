@@ -228,7 +228,7 @@ def test_pages_skipped_by_robots_txt_are_not_counted_as_errors(crawled):
     assert retailer_row.split()[-1] == "0", retailer_row
 
 
-def test_what_decided_relevance_is_counted_per_shop_in_the_table_and_the_coverage_view(crawled):
+def test_what_decided_relevance_and_sizes_is_counted_per_shop_in_the_table_and_coverage(crawled):
     from serumscope.commands.crawling import _stats_table
 
     table = _stats_table(crawled["summary"])
@@ -243,11 +243,24 @@ def test_what_decided_relevance_is_counted_per_shop_in_the_table_and_the_coverag
         assert summary["relevance"]["candidate"] == summary["candidates"]
         line = ", ".join(f"{k} {n}" for k, n in sorted(stored.items(), key=lambda i: (-i[1], i[0])))
         assert f"    decided by: {line}" in table
+        sizes = dict(
+            conn.execute(
+                "select coalesce(json_extract(provenance, '$.size'), 'not read'), count(*)"
+                " from listings where shop = ? group by 1",
+                [shop],
+            ).fetchall()
+        )
+        assert summary["size_from"] == sizes, shop
+        assert "    sizes from: " in table
     conn.execute("PRAGMA query_only = 1")
     columns = ("candidates", "not_candidate_kind", "vitamin_c_not_featured", "no_vitamin_c_form",
                "kind_unknown", "not_judged")  # fmt: skip
     for row in conn.execute(f"select listings, {', '.join(columns)} from coverage").fetchall():
         assert row[0] == sum(row[1:]) and row[-1] == 0, row
+    sources = ("size_from_data", "size_from_page_labels", "size_from_description", "size_from_title",
+               "size_not_read")  # fmt: skip
+    for row in conn.execute(f"select listings, {', '.join(sources)} from coverage").fetchall():
+        assert row[0] == sum(row[1:]), row
 
 
 def test_recrawl_on_day_two_updates_and_keeps_history(crawled, tmp_path):

@@ -86,4 +86,6 @@ class NormalisePipeline:
             self.missing(field)
         for field in invalid:
             self.invalid(field)
+        size_from = (item.get("provenance") or {}).get("size") or "not read"
+        self.stats.inc_value(f"serumscope/size_from/{size_from}")
         return item

@@ -41,7 +41,11 @@ def _stats_table(summary: dict) -> str:
             f"{name:<24} {shop['status']:<8} {shop.get('pages', 0):>6} {shop['listings']:>8} "
             f"{shop['candidates']:>10} {shop['errors']:>6}"
         )
-        for label, counts in (("decided by", "relevance"), ("kinds", "kinds")):
+        for label, counts in (
+            ("decided by", "relevance"),
+            ("kinds", "kinds"),
+            ("sizes from", "size_from"),
+        ):
             if shop.get(counts):
                 parts = sorted(shop[counts].items(), key=lambda item: (-item[1], item[0]))
                 lines.append(f"    {label}: " + ", ".join(f"{k} {n}" for k, n in parts))
