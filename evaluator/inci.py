@@ -65,11 +65,12 @@ def _breaks() -> re.Pattern[str]:
     return re.compile(
         r"\n(?:[ \t]*\n)*"
         rf"|(?<=[A-Za-z0-9)\]%][.!?]){short}[ \t]+(?![(\[]?\s*(?i:may contain|\+/-))(?=[-•*A-Z(])"
-        rf"|(?P<other>(?i:(?<![\w-])(?:{others})[ \t]*:))"
+        # every phrase starts a word: one look behind spares trying them inside words
+        rf"|(?<!\w)(?:(?P<other>(?i:(?<!-)(?:{others})[ \t]*:))"
         rf"|(?P<boiler>(?i:{boiler}))"
-        r"|(?P<label>(?i:\b(?:full |other )?(?P<drug>(?:in)?active )ingredients?\s*:|"
-        r"\b(?:in)?active\s*:|"
-        rf"(?<![\w-])(?:{words})[ \t]*(?::|(?=\n)|$)))"
+        r"|(?P<label>(?i:(?:full |other )?(?P<drug>(?:in)?active )ingredients?\s*:|"
+        r"(?:in)?active\s*:|"
+        rf"(?<!-)(?:{words})[ \t]*(?::|(?=\n)|$))))"
     )
 
 

@@ -92,6 +92,8 @@ def _family_member(key: str) -> bool:
 
 
 def fold_accents(text: str) -> str:
+    if text.isascii():
+        return text
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
