@@ -14,7 +14,6 @@ import re
 from functools import cache
 
 from evaluator.inci_names import MAX_NAME_CHARS, canonicalise
-from evaluator.labels import INGREDIENTS_WORDS
 from evaluator.text import evidence, text_of
 from evaluator.vocab import Ingredient, alternation, lookup_key, toml_file
 
@@ -41,7 +40,7 @@ _MAY_CONTAIN = re.compile(
     r"(?i)[(\[]?\s*(?:\b(?:may contain|peut contenir)\b(?:\s*[(\[]\s*\+/-\s*[)\]])?|\+/-)"
     r"\s*[)\]]?\s*:?"
 )
-_DESCRIPTION_LIST = re.compile(rf"(?i)\b{INGREDIENTS_WORDS}\s*:\s*([^\n]{{10,}})")
+_SENTENCE_END = re.compile(r"[.!?](?=\s)|<")
 _SENTENCE_WORDS = re.compile(
     r"(?i)\b(?:helps?|the|your|skin|our|we|is|are|and|with|for|that|this|to|of|visibly|see|please)\b"
 )
@@ -52,6 +51,7 @@ _ITEM_EDGE_END = " .:'\"" + GLUE
 MIN_LIST_ITEMS = 3
 MAX_TEXT_CHARS = 1_000_000  # a longer field is read up to here only
 KIT_HEADING_CHARS = 120
+LONG_ITEM_CHARS = 4 * MAX_NAME_CHARS  # a longer item is never a name between names
 
 
 @cache
@@ -65,11 +65,12 @@ def _breaks() -> re.Pattern[str]:
     return re.compile(
         r"\n(?:[ \t]*\n)*"
         rf"|(?<=[A-Za-z0-9)\]%][.!?]){short}[ \t]+(?![(\[]?\s*(?i:may contain|\+/-))(?=[-•*A-Z(])"
-        rf"|(?P<other>(?i:(?<![\w-])(?:{others})[ \t]*:))"
+        # every phrase starts a word: one look behind spares trying them inside words
+        rf"|(?<!\w)(?:(?P<other>(?i:(?<!-)(?:{others})[ \t]*:))"
         rf"|(?P<boiler>(?i:{boiler}))"
-        r"|(?P<label>(?i:\b(?:full |other )?(?P<drug>(?:in)?active )ingredients?\s*:|"
-        r"\b(?:in)?active\s*:|"
-        rf"(?<![\w-])(?:{words})[ \t]*(?::|(?=\n)|$)))"
+        r"|(?P<label>(?i:(?:full |other )?(?P<drug>(?:in)?active )ingredients?\s*:|"
+        r"(?:in)?active\s*:|"
+        rf"(?<!-)(?:{words})[ \t]*(?::|(?=\n)|$))))"
     )
 
 
@@ -167,9 +168,21 @@ def _items(view: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _items_between(view: str, start: int, end: int) -> list[tuple[int, int]]:
-    items = []
+    items: list[tuple[int, int]] = []
+    ended = False
     for match in _ITEM.finditer(view, start, end):
         s, e = match.span()
+        if e - s > MAX_NAME_CHARS:
+            # Longer than a name. Text after the list ends it ("Glycerin. lorem ipsum ..." keeps
+            # "Glycerin"), and so does a last or very long item; a long item between names stays
+            # in its place ("A Extract & B Extract & ..." typed without commas): positions count.
+            stop = _SENTENCE_END.search(view, s, s + MAX_NAME_CHARS)
+            ended = (
+                stop is not None or e - s > LONG_ITEM_CHARS or _ITEM.search(view, e, end) is None
+            )
+            if ended and stop is None:
+                break
+            e = stop.start() if stop is not None else e
         colon = view.rfind(":", s, e)
         if (
             s < colon < e - 1
@@ -184,6 +197,8 @@ def _items_between(view: str, start: int, end: int) -> list[tuple[int, int]]:
         s, e = _balanced(view, s, e)
         if e > s and any(c.isalnum() for c in view[s:e]):
             items.append((s, e))
+        if ended:
+            break
     return items
 
 
@@ -297,9 +312,15 @@ def find_list(text: str) -> list[tuple[int, int, list[tuple[int, int]]]]:
     return _find(text)[0]
 
 
-def _find(text: str) -> tuple[list[tuple[int, int, list[tuple[int, int]]]], str]:
+def _find(
+    text: str, labelled_only: bool = False
+) -> tuple[list[tuple[int, int, list[tuple[int, int]]]], str]:
+    """The list's parts and the view; ``labelled_only`` reads only parts after an ingredients
+    label (a description: marketing text around it is no list)."""
     view = view_of(text[:MAX_TEXT_CHARS])
     parts, view = _parts(view)
+    if labelled_only:
+        parts = [p for p in parts if p[2] in ("label", "drug")]
     labelled = [(s, e, items) for s, e, kind, items in parts if kind == "drug"]
     if labelled and sum(len(items) for _, _, items in labelled) >= 2:
         return labelled, view
@@ -314,9 +335,12 @@ def _find(text: str) -> tuple[list[tuple[int, int, list[tuple[int, int]]]], str]
         )
     if chosen is not None and scored[chosen][0] > 0:
         return [scored[chosen][1:], *_may_contain_after(view, parts, chosen)], view
+    if labelled_only:
+        return [], view
     stripped = view.strip()
     single = stripped and len(stripped.split()) <= 6 and "," not in stripped
-    if single and not _SENTENCE_WORDS.search(stripped):
+    # one name alone is a list only when it is a known ingredient ("Coming soon" and "N/A" are not)
+    if single and not _SENTENCE_WORDS.search(stripped) and canonicalise(stripped.replace(GLUE, "")):
         offset = view.index(stripped)
         end = offset + len(stripped)
         return [(offset, end, _items(view, offset, end))], view
@@ -351,11 +375,11 @@ def parse_ingredients(listing: dict) -> dict:
     spans, view = _find(text) if text else ([], "")
     if not spans:
         description = text_of(listing.get("description"))[:MAX_TEXT_CHARS]
-        match = _DESCRIPTION_LIST.search(description) if description else None
-        if match:
-            start, end = match.span(1)
-            field, text, view = "description", description, view_of(description)
-            spans = [(start, end, _items(view, start, end))]
+        found, description_view = (
+            _find(description, labelled_only=True) if description else ([], "")
+        )
+        if found:
+            field, text, view, spans = "description", description, description_view, found
     if not spans:
         reason = "no ingredient list in the listing" if not text else "no list found in the text"
         return {"status": "unknown", "reason": reason, "field": None, "items": [], "evidence": []}

@@ -37,7 +37,12 @@ _AND = re.compile(r"\s*\(and\)\s*|\s+&\s+", re.I)
 # The position digit written as a letter or the letter O as a zero: "3-0-Ethyl", "3 O Ethyl".
 _O_POSITION = re.compile(r"\b([23])\s*-?\s*[o0]\s*-?\s*(?=ethyl)")
 _ASCORB = re.compile(r"\bascorb(?:yl|ate|ic)\b")
-_NOT_A_FORM = re.compile(r"\b(?:extract|juice|oil|powder|water|ferment|filtrate|complex|blend)\b")
+_NOT_A_FORM = re.compile(
+    r"\b(?:extract|juice|oil|powder|water|ferment|filtrate|complex|blend|concentrate|oxidase)\b"
+)
+_L_PREFIX = re.compile(r"^l-(?=ascorb)")
+_FILLER = frozenset(["as", "and", "&", "with", "+", "of", "(as"])
+_CODE = re.compile(r"#?\d[\d.-]*")  # "#15567": a supplier's code
 
 
 @cache
@@ -87,6 +92,8 @@ def _family_member(key: str) -> bool:
 
 
 def fold_accents(text: str) -> str:
+    if text.isascii():
+        return text
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
@@ -139,21 +146,46 @@ def name_key(raw: str) -> str:
 
 
 def _vitamin_c_form(key: str) -> Ingredient | None:
-    """A vitamin C form in a name the vocabulary does not have: a known form run together with its
+    """A vitamin C form in a name the vocabulary does not have: a known form run together with known
     neighbours ("Ascorbyl Palmitate Tocopherol", a comma missing), else any other ascorbyl/ascorbate
     as a form of its own, named by its INCI name. Plant extracts, ferments and blends that merely
     contain vitamin C are not forms, nor is a bare "Ascorbate" left by a comma typed inside a name."""
     if len(key) > MAX_NAME_CHARS or not _ASCORB.search(key) or _NOT_A_FORM.search(key):
         return None
     vocab = ingredients()
+    if _L_PREFIX.match(key):  # "L-Ascorbic Acid 2-Glucoside": the prefix hides the known name
+        found = vocab.by_key.get(_L_PREFIX.sub("", key))
+        if found is not None:
+            return found
     for match in vocab.lowercase_mention_pattern.finditer(key):
         found = vocab.by_key.get(lookup_key(match.group()))
-        if found is not None and found.vitamin_c_form not in (None, "unspecified"):
+        if (
+            found is not None
+            and found.vitamin_c_form not in (None, "unspecified")
+            and _known_words(key[: match.start()])
+            and _known_words(key[match.end() :])
+        ):
             return found
     words = key.split()
     if not 2 <= len(words) <= 5 or len(key) > 60 or any(w.isdigit() for w in words):
         return None
     return Ingredient(canonical=key, active="vitamin_c", vitamin_c_form=key)
+
+
+def _known_words(text: str) -> bool:
+    """Whether what is left beside a run-together form is known names (or nothing): "Ascorbyl
+    Palmitate Tocopherol" is two names, "Ascorbic Acid Sodium Salt" is not ascorbic acid."""
+    words = [w for w in text.strip(" ,-").split() if w not in _FILLER and not _CODE.fullmatch(w)]
+    if len(words) > 8:
+        return False
+    # can the words be cut into known names? ("betaine tocopheryl acetate")
+    known_up_to = [True] + [False] * len(words)
+    for end in range(1, len(words) + 1):
+        known_up_to[end] = any(
+            known_up_to[start] and canonicalise(" ".join(words[start:end])) is not None
+            for start in range(end)
+        )
+    return known_up_to[-1]
 
 
 @lru_cache(maxsize=50_000)

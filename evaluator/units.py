@@ -1,7 +1,8 @@
 """The one pint registry of serumscope, and the unit words shops write.
 
 pint reads "1 fl oz" as femtolitre x ounce, so shop wording is mapped to pint's own unit names first.
-Conversion factors are computed once per unit and cached: pint parsing costs far more than a multiply.
+The factors the readers need are constants checked against pint by a test; pint is only imported for
+any other conversion.
 """
 
 from __future__ import annotations
@@ -65,9 +66,26 @@ def unit_name(shop_unit: str) -> str | None:
     return UNIT_WORDS.get(_SQUASH.sub("", shop_unit.lower()))
 
 
+# The factors the readers use, as constants: building pint's registry costs ~0.25 s of start-up.
+# tests/test_units.py checks each against pint.
+FACTORS: dict[tuple[str, str], float] = {
+    ("milliliter", "milliliter"): 1.0,
+    ("centiliter", "milliliter"): 10.0,
+    ("liter", "milliliter"): 1000.0,
+    ("fluid_ounce", "milliliter"): 29.5735295625,  # US fluid ounce
+    ("gram", "gram"): 1.0,
+    ("milligram", "gram"): 0.001,
+    ("kilogram", "gram"): 1000.0,
+    ("milligram / milliliter", "gram / deciliter"): 0.1,
+}
+
+
 @lru_cache(maxsize=64)
 def factor(from_unit: str, to_unit: str) -> float:
-    """How many ``to_unit`` one ``from_unit`` is (pint names), computed once by pint."""
+    """How many ``to_unit`` one ``from_unit`` is (pint names): a constant, else computed by pint."""
+    known = FACTORS.get((from_unit, to_unit))
+    if known is not None:
+        return known
     return float(registry().Quantity(1, from_unit).to(to_unit).magnitude)
 
 

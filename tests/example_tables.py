@@ -51,7 +51,10 @@ def sizes(case: dict) -> tuple[object, object]:
 
 
 def inci(case: dict) -> tuple[object, object]:
-    parsed = parse_ingredients({"ingredients_text": case["text"]})
+    field = case.get("field", "ingredients_text")
+    parsed = parse_ingredients({field: case["text"]})
+    if parsed["items"] and parsed["field"] != field:
+        return (case["count"],), ("read from", parsed["field"])
     items = parsed["items"]
     got_checks = []
     for check in case["checks"]:

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evaluator.inci import find_list, parse_ingredients
-from evaluator.inci_names import canonicalise
+from evaluator.inci_names import MAX_NAME_CHARS, canonicalise
 
 NAMES = ["Water", "Glycerin", "Ascorbic Acid", "3-0-Ethyl Ascorbic Acid", "Eau", "Glycérine"]
 FRAGMENTS = [
@@ -64,8 +64,22 @@ def test_bad_input_is_read_as_far_as_it_goes(name):
     text = BAD_INPUT[name]
     result = parse_ingredients({"ingredients_text": text})
     _spans_point_back(result, text)
+    assert all(len(item["raw"]) <= MAX_NAME_CHARS for item in result["items"])
     if result["status"] == "unknown":
         assert result["reason"]
+
+
+@pytest.mark.parametrize("name", ["1 MB of text after the list", "unclosed tag"])
+def test_text_after_a_list_ends_it(name):
+    result = parse_ingredients({"ingredients_text": BAD_INPUT[name]})
+    assert len(result["items"]) == 3
+    assert all(i["known"] for i in result["items"])
+
+
+def test_no_whitespace_is_no_list():
+    assert (
+        parse_ingredients({"ingredients_text": BAD_INPUT["no whitespace"]})["status"] == "unknown"
+    )
 
 
 def test_long_lists_are_read_to_the_end():
@@ -99,6 +113,11 @@ def test_markup_inside_names_and_other_languages():
         ("Malpighia Emarginata (Acerola) Fruit Extract (Vitamin C)", None),
         ("Myrciaria Dubia Fruit Extract (Ascorbic Acid)", None),
         ("Ascorbate", None),
+        ("L-Ascorbic Acid 2-Glucoside", "ascorbyl glucoside"),
+        ("Ascorbic Acid Sodium Salt", "sodium ascorbate"),
+        ("Acerola Ascorbic Concentrate", None),
+        ("Ascorbate Oxidase", None),
+        ("Ascorbyl Palmitate Tocopherol", "ascorbyl palmitate"),
     ],
 )
 def test_vitamin_c_forms_and_what_is_not_one(name, form):

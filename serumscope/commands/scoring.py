@@ -10,14 +10,15 @@ from pathlib import Path
 import click
 
 from serumscope.commands.options import db_option
-from serumscope.db import LISTING_JSON_COLUMNS, TABLES
 
-LISTING_KEYS = set(TABLES["listings"][0]) | {"variants"}
 LIST_KEYS = {"variants", "image_alts", "tags", "categories"}
 
 
 def listing_warnings(listing: dict) -> list[str]:
     """What in a hand-written listing will be ignored: unknown keys, values of the wrong type."""
+    from serumscope.db import TABLES  # imported on use: sqlite-utils costs ~0.1 s of start-up
+
+    LISTING_KEYS = set(TABLES["listings"][0]) | {"variants"}  # noqa: N806
     warnings = [f"unknown key {key!r} ignored" for key in sorted(set(listing) - LISTING_KEYS)]
     for key in sorted(LISTING_KEYS & set(listing)):
         value, wanted = listing[key], list if key in LIST_KEYS else (str, int, float, dict)
@@ -48,6 +49,7 @@ def score(listing_file, rubric: str, compact: bool) -> None:
     anything else gets the verdict "not-scored", as `serumscope evaluate` gives it.
     """
     from evaluator import evaluate, load_rubric
+    from serumscope.db import LISTING_JSON_COLUMNS
 
     text = listing_file.read()
     try:

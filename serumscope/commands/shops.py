@@ -5,8 +5,6 @@ from pathlib import Path
 
 import click
 
-from serumscope.demo import DemoShops
-
 
 @click.command()
 @click.option(
@@ -30,6 +28,8 @@ def shops(day: int, sites_path: Path | None) -> None:
     the vitamin C (and other) products in data/demo_shops/. Prints each shop's URL and, with
     --write-sites, the sites file to crawl them with.
     """
+    from serumscope.demo import DemoShops
+
     with DemoShops(day=day) as demo:
         for platform, url in demo.urls.items():
             click.echo(f"{platform:12} {url}")
