@@ -94,10 +94,15 @@ class Guard:
         limits = _limits(self.datasette)
         path = scope.get("path") or ""
         as_json = ".json" in path
-        parameters = parse_qsl((scope.get("query_string") or b"").decode("latin-1"), True)
+        # decoded as Datasette decodes it, so the guard judges the same query Datasette would run
+        query = (scope.get("query_string") or b"").decode("utf-8", "replace")
+        parameters = parse_qsl(query, True)
         if problem := facet_problem(parameters, int(limits["max_facets"])):
             return await _send_error(send, 400, problem, as_json)
-        sql = dict(parameters).get("sql")
+        sqls = [value for name, value in parameters if name == "sql"]
+        if len(sqls) > 1:
+            return await _send_error(send, 400, "give the sql parameter once", as_json)
+        sql = sqls[0] if sqls else None
         dashboard = path.startswith("/-/dashboards") or (
             sql is not None and _normalised(sql) in dashboard_queries(self.datasette)
         )

@@ -71,7 +71,11 @@ def run_site(
     ds = make_datasette(db_path, settings, allow_sql=allow_sql, rate_limit=rate_limit)
     asyncio.run(ds.invoke_startup())
     click.echo(f"serumscope site: http://{host}:{port}/  (Ctrl-C to stop)", err=True)
-    uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on")
+    # No proxy headers: a client could name any address in X-Forwarded-For and so escape its rate
+    # limit. Behind a proxy, the rate-limit plugin's `header` setting names the header it overwrites.
+    uvicorn.run(
+        ds.app(), host=host, port=port, log_level="warning", lifespan="on", proxy_headers=False
+    )
 
 
 @click.command()
