@@ -80,7 +80,6 @@ SERUMSCOPE_PROGRESS_INTERVAL = 0.0  # seconds between progress lines; 0 = off (t
 # a bare `scrapy crawl` opens its own run. The incremental (conditional request) middleware reads both.
 SERUMSCOPE_DB = os.environ.get("SERUMSCOPE_DB", str(DEFAULT_DB))
 SERUMSCOPE_RUN_ID = None
-SERUMSCOPE_SITES = os.environ.get("SERUMSCOPE_SITES", "")
 SERUMSCOPE_STORE_BATCH = 200
 
 FEED_EXPORT_ENCODING = "utf-8"

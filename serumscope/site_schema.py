@@ -265,6 +265,3 @@ def refresh_site_tables(db: sqlite_utils.Database) -> None:
         db.execute(f"INSERT INTO [{SEARCH_TABLE}]([{SEARCH_TABLE}]) VALUES ('rebuild')")
     db.execute("ANALYZE")
 
-
-# The name the crawl and evaluate flows were promised; it refreshes everything the site reads.
-refresh_search_index = refresh_site_tables

@@ -11,10 +11,10 @@ import json
 from urllib.parse import urlencode
 
 import nh3
+from datasette import hookimpl
 from datasette.utils.asgi import NotFound, Response
 from markupsafe import Markup, escape
 
-from datasette import hookimpl
 from evaluator import load_rubric
 from evaluator.vocab import RUBRIC_DIR
 from serumscope.site import (
