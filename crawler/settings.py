@@ -56,6 +56,13 @@ LOG_LEVEL = "INFO"
 LOGSTATS_INTERVAL = 60.0
 
 DOWNLOADER_MIDDLEWARES = {
+    # Scrapy's own, raising an exception type per refusal (crawler/middlewares.py).
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "crawler.middlewares.TypedOffsiteMiddleware": 50,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.TypedRobotsTxtMiddleware": 100,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.middlewares.TypedRedirectMiddleware": 600,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     "crawler.incremental.ConditionalRequestMiddleware": 580,
