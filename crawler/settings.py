@@ -6,7 +6,7 @@ that says who we are, a size cap, and retries with backoff that honour ``Retry-A
 
 import os
 
-from serumscope.paths import DEFAULT_DB
+from serumscope.store import DEFAULT_DB
 
 BOT_NAME = "serumscope"
 SPIDER_MODULES = ["crawler.platforms", "crawler.spiders"]

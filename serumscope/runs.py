@@ -40,9 +40,9 @@ import sqlite_utils
 
 from serumscope.child_process import serumscope_command
 from serumscope.clock import utc_now
-from serumscope.db import open_db
 from serumscope.reconcile import ShopOutcome, crawler_shop_summaries, reconcile_shop
 from serumscope.runlock import mark_interrupted_runs, run_lock
+from serumscope.store.database import open_db
 
 EXIT_OK = 0
 EXIT_PARTIAL = 1

@@ -45,7 +45,7 @@ from twisted.web.client import ResponseFailed, ResponseNeverReceived
 from crawler.extensions import LIMITS_STAT
 from crawler.extract.listing import make_listing
 from crawler.middlewares import ForbiddenByRobots, OffsiteRequest, RedirectRefused
-from crawler.sites import SitesError, load_sites, validate_shop
+from crawler.sites import DEFAULT_SITES, SitesError, load_sites, validate_shop
 
 
 def shop_name_from_url(url: str) -> str:
@@ -131,8 +131,6 @@ class ShopSpider(scrapy.Spider):
         if shop_config:
             return dict(shop_config)
         if shop:
-            from serumscope.paths import DEFAULT_SITES
-
             path = sites or DEFAULT_SITES
             for entry in load_sites(path):
                 if entry["name"] == shop:

@@ -10,9 +10,9 @@ from pathlib import Path
 import click
 
 from serumscope.commands.options import db_option
-from serumscope.db import LISTING_JSON_COLUMNS, TABLES
+from serumscope.store.tables import LISTING_JSON_COLUMNS, TABLES
 
-LISTING_KEYS = set(TABLES["listings"][0]) | {"variants"}
+LISTING_KEYS = set(TABLES["listings"].columns) | {"variants"}
 LIST_KEYS = {"variants", "image_alts", "tags", "categories"}
 
 
@@ -108,8 +108,8 @@ def evaluate(db_path: Path, rubric: str, everything: bool) -> None:
     (data/vocab/relevance.toml) are judged again first. Listings that are not vitamin C serum candidates keep their
     facts but get the verdict "not-scored".
     """
-    from serumscope.db import open_db
     from serumscope.evaluation_store import evaluate_db, ids_to_evaluate, rejudge_stale
+    from serumscope.store.database import open_db
 
     if not db_path.exists():
         raise click.ClickException(
