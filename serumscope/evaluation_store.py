@@ -21,6 +21,7 @@ from evaluator.relevance import relevance_columns, relevance_version
 from serumscope.store.database import transaction
 from serumscope.store.rows import storable_json, storable_row, storable_value
 from serumscope.store.schema import ensure_schema
+from serumscope.store.site import SCORED_RUBRIC
 from serumscope.store.tables import LISTING_JSON_COLUMNS
 
 BATCH_SIZE = 500
@@ -201,7 +202,7 @@ def rejudge_stale(db: sqlite_utils.Database) -> int:
 
 def evaluate_db(
     db: sqlite_utils.Database,
-    rubric: str = "post",
+    rubric: str = SCORED_RUBRIC,
     everything: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> dict:
@@ -243,7 +244,7 @@ def evaluate_db(
 
 
 def ids_to_evaluate(
-    db: sqlite_utils.Database, rubric: str = "post", everything: bool = False
+    db: sqlite_utils.Database, rubric: str = SCORED_RUBRIC, everything: bool = False
 ) -> list[str]:
     """Listing ids ``evaluate_db`` would score now (for progress bars and dry runs)."""
     return _ids_to_score(db, load_rubric(rubric), everything)

@@ -16,6 +16,7 @@ import sqlite_utils
 
 from serumscope.store.database import transaction
 from serumscope.store.schema import refresh_site_tables
+from serumscope.store.site import SCORED_RUBRIC
 
 BRANDS = ["Lumen Lab", "Citrine", "Orchard & Oak", "Dewpoint", "Halcyon", "Brightwell", "Nordlys"]
 SHOPS = ["glowjar", "serum-depot", "dermacart", "apothecary-row"]
@@ -156,7 +157,7 @@ def generated_listing(i: int, rng: random.Random, now: datetime) -> tuple[dict, 
     verdict = "recommend" if score >= 80 else "consider" if score >= 50 else "avoid"
     evaluation = {
         "listing_id": listing_id,
-        "rubric": "post",
+        "rubric": SCORED_RUBRIC,
         "rubric_version": "generated",
         "score": score,
         "verdict": verdict,

@@ -29,9 +29,9 @@ def listing_warnings(listing: dict) -> list[str]:
 def _rubric_option(function):
     return click.option(
         "--rubric",
-        default="post",
-        show_default=True,
-        help="Rubric name: a file data/rubrics/NAME.toml (post, extended).",
+        default=None,
+        help="Rubric name: a file data/rubrics/NAME.toml (post, extended); default: the rubric that "
+        "says scored = true (post).",
     )(function)
 
 
@@ -48,7 +48,9 @@ def score(listing_file, rubric: str, compact: bool) -> None:
     anything else gets the verdict "not-scored", as `serumscope evaluate` gives it.
     """
     from evaluator import evaluate, load_rubric
+    from evaluator.rubrics import scored_rubric
 
+    rubric = rubric or scored_rubric()
     text = listing_file.read()
     try:
         listing = json.loads(text)
@@ -110,7 +112,9 @@ def evaluate(db_path: Path, rubric: str, everything: bool) -> None:
     """
     from serumscope.evaluation_store import evaluate_db, ids_to_evaluate, rejudge_stale
     from serumscope.store.database import open_db
+    from serumscope.store.site import SCORED_RUBRIC
 
+    rubric = rubric or SCORED_RUBRIC
     if not db_path.exists():
         raise click.ClickException(
             f"no database at {db_path}: crawl first (`serumscope crawl --db {db_path}`)"

@@ -71,10 +71,14 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         for name, select in VIEWS.items():
             db.create_view(name, select.strip(), replace=True)
         stored = dict(db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
-        for name in TRIGGERS:
-            if stored.get(name) != trigger_sql(name):
-                db.execute(f"DROP TRIGGER IF EXISTS [{name}]")
-                db.execute(trigger_sql(name))
+        replaced = [name for name in TRIGGERS if stored.get(name) != trigger_sql(name)]
+        for name in replaced:
+            db.execute(f"DROP TRIGGER IF EXISTS [{name}]")
+            db.execute(trigger_sql(name))
+        if set(replaced) & set(SITE_TRIGGERS):
+            # scores rows computed the old way (a band, the scored rubric) are computed again
+            db.execute("DELETE FROM scores")
+            db.execute(fill_scores_sql())
 
 
 def _ensure_scores(db: sqlite_utils.Database, tables: set[str]) -> None:

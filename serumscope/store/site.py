@@ -14,18 +14,32 @@ and ``serumscope serve`` (at start) do.
 
 from __future__ import annotations
 
+from evaluator.rubrics import price_bands, scored_rubric
 from serumscope.store.tables import SCORES, SEARCH_TABLE, SOFT_ERROR_KINDS
 
-SCORED_RUBRIC = "post"
+SCORED_RUBRIC = scored_rubric()
 
-# Bands are what the seed post talks about: "around $30" is fair, "$50+" is more than you need to spend.
-PRICE_BAND_SQL = """CASE
-    WHEN e.price_per_30ml IS NULL THEN 'unknown'
-    WHEN e.price_per_30ml < 15 THEN 'under $15'
-    WHEN e.price_per_30ml < 30 THEN '$15-30'
-    WHEN e.price_per_30ml < 50 THEN '$30-50'
-    ELSE '$50 and up'
-  END"""
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _price_band_sql(rubric: str) -> str:
+    """The scored rubric's own price bands ("around $30", "pricier than needed", ...), so the site's
+    facet and the price criterion never disagree; the last band is everything above."""
+    bands = price_bands(rubric)
+    if not bands:
+        return "'unknown'"
+    whens = "".join(
+        f"\n    WHEN e.price_per_30ml <= {up_to!r} THEN {_sql_text(label)}" for up_to, label in bands[:-1]
+    )
+    return (
+        f"CASE\n    WHEN e.price_per_30ml IS NULL THEN 'unknown'{whens}"
+        f"\n    ELSE {_sql_text(bands[-1][1])}\n  END"
+    )
+
+
+PRICE_BAND_SQL = _price_band_sql(SCORED_RUBRIC)
 
 SCORE_BAND_SQL = """CASE
     WHEN e.score IS NULL THEN 'not scored'
