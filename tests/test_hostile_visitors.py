@@ -17,11 +17,11 @@ from conftest import wait_for_site
 from test_site import free_port
 
 from serumscope.child_process import serumscope_command
-from serumscope.db import open_db
 from serumscope.evaluation_store import evaluate_db
 from serumscope.site import listing_path
 from serumscope.site_fixtures import write_demo_site_database
-from serumscope.site_schema import refresh_site_tables
+from serumscope.store.database import open_db
+from serumscope.store.schema import refresh_site_tables
 
 MANY_VARIANTS_ID = "hostile:many-variants"
 INFINITE_ID = "hostile:infinite-was-price"

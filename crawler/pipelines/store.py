@@ -18,12 +18,14 @@ from typing import Any
 
 from crawler.extract.listing import utc_now
 from crawler.storage import save_shop, shared_db
-from serumscope.db import LISTING_JSON_COLUMNS, TABLES, storable_json, storable_row
+from serumscope.store.database import transaction
+from serumscope.store.rows import storable_json, storable_row
+from serumscope.store.tables import LISTING_JSON_COLUMNS, TABLES
 
-# The listings columns a crawl writes (serumscope/db.py declares them); the rest are kept by the store.
+# The listings columns a crawl writes (serumscope/store/tables.py declares them); the rest are kept by the store.
 LISTING_COLUMNS = tuple(
     c
-    for c in TABLES["listings"][0]
+    for c in TABLES["listings"].columns
     if c not in ("first_seen", "last_seen", "last_run_id", "gone_since")
 )
 FLUSH_SECONDS = 2.0
@@ -119,7 +121,7 @@ class StorePipeline:
                         "currency"
                     )
                 variant_rows.append(self.storable(variant_row, PRICE_COLUMNS))
-        with self.db.atomic():
+        with transaction(self.db):
             self.db["listings"].upsert_all(rows, pk="id")
             if variant_rows:
                 self.db["variants"].upsert_all(variant_rows, pk="id")
@@ -133,7 +135,7 @@ class StorePipeline:
         self.crawler.stats.inc_value("serumscope/listings_stored", len(rows))
 
     def storable(self, row: dict[str, Any], number_columns: tuple[str, ...] = ()) -> dict:
-        """The row through the store boundary (serumscope.db.storable_row); what it had to change is
+        """The row through the store boundary (serumscope.store.rows.storable_row); what it had to change is
         counted as an invalid field, whichever spider built the item."""
         clean, invalid = storable_row(row, number_columns)
         for column in invalid:

@@ -21,10 +21,9 @@ import re
 import sqlite3
 from urllib.parse import parse_qsl
 
+from datasette import hookimpl
 from datasette.handle_exception import handle_exception as datasette_error_page
 from datasette.views.base import DatasetteError
-
-from datasette import hookimpl
 
 PLUGIN = "serumscope-guard"
 DEFAULTS = {"max_facets": 5, "max_response_bytes": 10_000_000, "max_value_bytes": 10_000_000}

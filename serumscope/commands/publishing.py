@@ -44,8 +44,8 @@ def is_demo_database(db_path: Path) -> bool:
 
 def prepare_for_serving(db_path: Path) -> None:
     """Bring views up to date and rebuild the search index: the one write, before the site starts."""
-    from serumscope.db import open_db
-    from serumscope.site_schema import refresh_site_tables
+    from serumscope.store.database import open_db
+    from serumscope.store.schema import refresh_site_tables
 
     db = open_db(db_path)
     refresh_site_tables(db)
@@ -167,9 +167,9 @@ def parse_settings(pairs: tuple[tuple[str, str], ...]) -> dict:
 
 def build_demo_database(shops, db_path: Path) -> dict:
     """Crawl the running demo shops into a fresh ``db_path``, evaluate and index it; return counts."""
-    from serumscope.db import open_db
     from serumscope.evaluation_store import evaluate_db
-    from serumscope.site_schema import refresh_site_tables
+    from serumscope.store.database import open_db
+    from serumscope.store.schema import refresh_site_tables
 
     if db_path.exists() and not is_demo_database(db_path):
         raise click.ClickException(
