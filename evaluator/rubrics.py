@@ -12,7 +12,9 @@ from evaluator.vocab import RUBRIC_DIR, read_toml
 def scored_rubric() -> str:
     """The rubric whose file says ``scored = true``: the one ``scores`` and the site show, and the
     default of ``serumscope evaluate`` and ``serumscope score``."""
-    names = [path.stem for path in sorted(RUBRIC_DIR.glob("*.toml")) if read_toml(path).get("scored")]
+    names = [
+        path.stem for path in sorted(RUBRIC_DIR.glob("*.toml")) if read_toml(path).get("scored")
+    ]
     if len(names) != 1:
         raise ValueError(f"exactly one rubric in {RUBRIC_DIR} must say scored = true, not {names}")
     return names[0]

@@ -23,3 +23,13 @@ class NonFinitePipeline:
             variant["sku"] = float("nan")
         item["title"] = item["title"] + " \ud800"
         return item
+
+
+class UnstorablePipeline:
+    """Runs after the built-in pipelines' checks, before the store: gives a listing whose title says
+    UNSTORABLE a value no database can hold (a list where text belongs), so its write fails."""
+
+    def process_item(self, item):
+        if "UNSTORABLE" in (item.get("title") or ""):
+            item["brand"] = ["not", "a", "brand"]
+        return item

@@ -58,9 +58,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             db.execute(_VARIANT_HISTORY_BASELINE)
         _ensure_scores(db, tables)
         for index in INDEXES:
-            db[index.table].create_index(
-                index.columns, index_name=index.name, if_not_exists=True
-            )
+            db[index.table].create_index(index.columns, index_name=index.name, if_not_exists=True)
         for index in db["scores"].indexes:
             if index.name.startswith("idx_scores_") and index.columns not in SCORES_INDEXES:
                 db.execute(f"DROP INDEX [{index.name}]")

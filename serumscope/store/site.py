@@ -31,7 +31,8 @@ def _price_band_sql(rubric: str) -> str:
     if not bands:
         return "'unknown'"
     whens = "".join(
-        f"\n    WHEN e.price_per_30ml <= {up_to!r} THEN {_sql_text(label)}" for up_to, label in bands[:-1]
+        f"\n    WHEN e.price_per_30ml <= {up_to!r} THEN {_sql_text(label)}"
+        for up_to, label in bands[:-1]
     )
     return (
         f"CASE\n    WHEN e.price_per_30ml IS NULL THEN 'unknown'{whens}"
@@ -119,6 +120,7 @@ WHERE l.gone_since IS NULL
 GROUP BY l.shop
 """,
 }
+
 
 def scores_insert_columns() -> str:
     return ", ".join(f"[{name}]" for name in ["rowid", *SCORES.columns])
