@@ -26,10 +26,10 @@ class NonFinitePipeline:
 
 
 class UnstorablePipeline:
-    """Runs after the built-in pipelines' checks, before the store: gives a listing whose title says
-    UNSTORABLE a value no database can hold (a list where text belongs), so its write fails."""
+    """Runs after the built-in pipelines' checks, before the store: breaks the key of a listing whose
+    title says UNSTORABLE (a list, which no query can bind), so writing its batch fails."""
 
     def process_item(self, item):
         if "UNSTORABLE" in (item.get("title") or ""):
-            item["brand"] = ["not", "a", "brand"]
+            item["id"] = [item["id"]]
         return item

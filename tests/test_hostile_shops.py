@@ -159,7 +159,7 @@ def test_a_listing_the_store_cannot_write_costs_only_itself_and_marks_nothing_go
         second = run(sites, db, "-s", unstorable, "-s", "SERUMSCOPE_STORE_BATCH=4")
     assert second.returncode == 1, second.stdout  # partial
     [(url, message)] = errors(db, "pipeline")
-    assert url.endswith("/products/p6") and "could not store feed:6" in message
+    assert url.endswith("/products/p6") and "could not store ['feed:6']" in message
     rows = {r[0]: r[1:] for r in query(db, "select id, title, gone_since, last_seen from listings")}
     assert rows["feed:6"][:2] == ("Sixth C Serum", None)  # kept as stored, not marked gone
     assert all(rows[f"feed:{n}"][1] is None for n in range(1, 6))
