@@ -181,13 +181,21 @@ def product_from_page(page: PageData) -> dict[str, Any] | None:
             )
 
     h1 = H1(page.tree)
-    if not fields and not is_og_product:
-        html_price = html_fields.price_and_currency(page.tree)
-        if not (h1 and html_price[0]):
-            return None
-    put("title", element_text(h1[0]) if h1 else None, "html")
+    html_price: list[tuple[str | None, str | None, str | None]] = []
+
+    def shown_price() -> tuple[str | None, str | None, str | None]:
+        """The HTML's price (html_fields.price_and_currency), read once, when needed."""
+        if not html_price:
+            html_price.append(html_fields.price_and_currency(page.tree))
+        return html_price[0]
+
     labels = label_texts(page.tree)
     found = find_ingredients_in_tree(page.tree, labels)
+    if not (
+        fields or is_og_product or h1 and _shows_product(page, shown_price()[2], labels, found)
+    ):
+        return None
+    put("title", element_text(h1[0]) if h1 else None, "html")
     if found:
         put("ingredients_text", found.text, "html")
     elif structured_description:
@@ -215,7 +223,7 @@ def product_from_page(page: PageData) -> dict[str, Any] | None:
     if "image_alts" not in fields:
         put("image_alts", html_fields.image_alts(page.tree), "html")
     if "variants" not in fields:
-        price, currency = html_fields.price_and_currency(page.tree)
+        price, currency, _ = shown_price()
         if price:
             put(
                 "variants",
@@ -259,6 +267,17 @@ def product_from_page(page: PageData) -> dict[str, Any] | None:
     fields["provenance"] = provenance
     fields["canonical_url"] = canonical_url(page)
     return fields
+
+
+def _shows_product(
+    page: PageData, price_how: str | None, labels, ingredients: FoundIngredients | None
+) -> bool:
+    """A page with only HTML shows a product when it has product evidence (html_fields), or a money
+    text after its title and the product's ingredient list or size label; not any heading with a
+    money text after it (a category page, a blog post)."""
+    if html_fields.product_evidence(page.tree, price_how):
+        return True
+    return price_how == "text" and bool(ingredients or find_size(page.tree, labels))
 
 
 def clean_multiline(value: object) -> str | None:
@@ -312,10 +331,12 @@ def put_sizes(
     if any(v.get("size_text") for v in variants):
         source = provenance.get("variants", "html")
         provenance["size"] = SIZE_PROVENANCE.get(source, source)
+    in_title = size_in(title)
+    if size is not None and size.outside and in_title:
+        size = None  # the title's size beats a label outside the product's block
     if len(variants) == 1 and not variants[0].get("size_text") and size is not None:
         variants[0]["size_text"] = size.wording
         provenance["size"] = size.how
-    in_title = size_in(title)
     for variant in variants:
         if not variant.get("size_text") and in_title:
             variant["size_text"] = in_title
