@@ -40,6 +40,26 @@ def test_category_pages_and_blog_posts_show_no_product(path):
 @pytest.mark.parametrize(
     "evidence",
     [
+        "<p>$24.00</p><p>Ingredients: Water, Ascorbic Acid, Glycerin, Tocopherol</p>",
+        "<p>$24.00</p><div>SIZE Tool w/ 2 Roller Heads\u2022ITEM 123</div>",
+    ],
+)
+def test_a_money_text_with_ingredients_or_a_size_label_is_a_product(evidence):
+    fields = read(wrap(f"<div><h1>Bright C Serum</h1>{evidence}</div>"))
+    assert fields is not None and fields["variants"][0]["price"] == "24.00"
+
+
+def test_a_size_label_in_related_products_is_no_product_evidence():
+    html = wrap(
+        '<div><h1>Vitamin C Serums</h1><p>$24.00</p><div class="related">'
+        "<div>Size: 30 ml</div></div></div>"
+    )
+    assert read(html) is None
+
+
+@pytest.mark.parametrize(
+    "evidence",
+    [
         '<div class="product-price">$24.00</div>',
         '<span itemprop="price" content="24.00">$24.00</span>',
         '<p>$24.00</p><form action="/cart/add"><button type="submit">Add to cart</button></form>',

@@ -31,6 +31,7 @@ from crawler.extract.ingredients import (
 )
 from crawler.extract.label_scan import label_texts
 from crawler.extract.money import decimal_string
+from crawler.extract.regions import is_within, not_product
 from crawler.extract.sizes import (
     FoundSize,
     find_size,
@@ -273,11 +274,19 @@ def _shows_product(
     page: PageData, price_how: str | None, labels, ingredients: FoundIngredients | None
 ) -> bool:
     """A page with only HTML shows a product when it has product evidence (html_fields), or a money
-    text after its title and the product's ingredient list or size label; not any heading with a
-    money text after it (a category page, a blog post)."""
+    text after its title and an ingredient list or a size label line ("SIZE 1 oz•ITEM 123");
+    not any heading with a money text after it (a category page, a blog post)."""
     if html_fields.product_evidence(page.tree, price_how):
         return True
-    return price_how == "text" and bool(ingredients or find_size(page.tree, labels))
+    if price_how != "text":
+        return False
+    if ingredients:
+        return True
+    excluded = not_product(page.tree)
+    return any(
+        is_size_line(text.strip()) and not is_within(element, excluded)
+        for element, text in labels["size"]
+    )
 
 
 def clean_multiline(value: object) -> str | None:
