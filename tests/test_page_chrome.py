@@ -149,3 +149,50 @@ def test_every_size_label_is_found(line):
 def test_bad_pages_never_raise():
     for html in ("", "<h1></h1>", "<h1>x</h1><p>$</p>", "<h1>x</h1><p>OFF $ %</p>" * 50):
         read(html or "<html></html>")
+
+
+def test_a_description_element_in_the_chrome_or_an_upsell_is_not_the_description():
+    html = (
+        '<html><body><header><div class="description">Free shipping over fifty dollars</div>'
+        '</header><main><div class="product"><h1>Bright C Serum</h1><span class="price">$24.00'
+        "</span><p>Vitamin C serum in an airless amber pump bottle.</p>"
+        '<section class="upsell"><h2>Complete your routine</h2><div class="card"><a>Day Cream</a>'
+        '<p class="description">Our daily moisturiser with SPF 30 in a clear jar.</p></div>'
+        "</section></div></main></body></html>"
+    )
+    assert read(html)["description"] == "Vitamin C serum in an airless amber pump bottle."
+
+
+def test_related_cards_give_no_variants_and_no_was_price():
+    html = wrap(
+        '<div class="product"><h1>Bright C Serum</h1><div class="product-price">$24.00</div></div>'
+        '<div class="related-products"><div class="card" data-price="40.00"><a>Big C</a>'
+        '<span class="size">100 ml</span><del>$90.00</del></div></div>'
+    )
+    variants = read(html)["variants"]
+    assert variants == [
+        {"title": None, "size_text": None, "price": "24.00", "regular_price": None,
+         "currency": "USD", "available": None, "sku": None}
+    ]  # fmt: skip
+
+
+def test_a_related_card_data_price_is_no_variant():
+    html = wrap(
+        '<div class="product"><h1>Bright C Serum</h1><form action="/cart/add"><button>Add</button>'
+        '</form></div><div class="related-products"><div class="card" data-price="40.00">'
+        '<span class="size">100 ml</span></div></div>'
+    )
+    assert "variants" not in read(html)
+
+
+def test_a_widget_word_in_the_page_frame_marks_no_widget():
+    html = (
+        '<html><body class="template-product reviews-on"><main><div id="section-related-on">'
+        '<div class="product"><h1>Bright C Serum</h1><div class="product-price">$24.00</div>'
+        "<p>A daily serum with 15% ascorbic acid.</p><div>Size: 30 ml</div></div></div>"
+        "</main></body></html>"
+    )
+    fields = read(html)
+    assert fields["variants"][0]["price"] == "24.00"
+    assert fields["variants"][0]["size_text"] == "30 ml"
+    assert fields["description"] == "A daily serum with 15% ascorbic acid."

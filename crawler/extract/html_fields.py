@@ -74,14 +74,25 @@ BRAND = etree.XPath(
 
 
 def first_text(
-    tree: etree._Element, xpaths: tuple[etree.XPath, ...]
+    tree: etree._Element,
+    xpaths: tuple[etree.XPath, ...],
+    excluded: set[etree._Element] | frozenset = frozenset(),
 ) -> tuple[str | None, str | None]:
+    """(text, html) of the first element an xpath finds that has text, outside ``excluded``."""
     for xpath in xpaths:
         for element in xpath(tree):
+            if is_within(element, excluded):
+                continue
             text = element_text(element)
             if text:
                 return text, lxml.html.tostring(element, encoding="unicode", with_tail=False)
     return None, None
+
+
+def description(tree: etree._Element) -> tuple[str | None, str | None]:
+    """(text, html) of the page's description element, not one in the site's chrome or in a
+    related-product or review widget."""
+    return first_text(tree, DESCRIPTION_XPATHS, not_product(tree))
 
 
 def image_alts(tree: etree._Element) -> list[str]:
@@ -190,9 +201,14 @@ STRUCK_IN = etree.XPath(".//del | .//s | .//*[contains(@class, 'price-was')]")
 
 
 def priced_options(tree: etree._Element, currency: str | None, available: int | None) -> list[dict]:
-    """Variants listed in the page as options carrying ``data-price`` (size pickers, price lists)."""
+    """Variants listed in the page as options carrying ``data-price`` (size pickers, price lists),
+    not the products of a related-products or review widget."""
     variants = []
-    for option in PRICED_OPTIONS(tree):
+    options = PRICED_OPTIONS(tree)
+    excluded = not_product(tree) if options else set()
+    for option in options:
+        if is_within(option, excluded):
+            continue
         price = decimal_string(option.get("data-price"))
         if not price:
             continue
@@ -221,8 +237,13 @@ STRUCK_PRICES = etree.XPath("//main//del | //main//s | //*[contains(@class, 'pri
 
 
 def struck_price(tree: etree._Element, price: str) -> str | None:
-    """A struck-through "was" price on a one-variant page, when it is higher than the price paid."""
-    for element in STRUCK_PRICES(tree):
+    """A struck-through "was" price on a one-variant page, when it is higher than the price paid
+    (not a related product's)."""
+    struck = STRUCK_PRICES(tree)
+    excluded = not_product(tree) if struck else set()
+    for element in struck:
+        if is_within(element, excluded):
+            continue
         was = regular_price_if_higher(decimal_string(" ".join(element.itertext())), price)
         if was:
             return was

@@ -202,9 +202,7 @@ def product_from_page(page: PageData) -> dict[str, Any] | None:
     elif structured_description:
         found = find_ingredients_in_html(as_html(structured_description[1]))
         put("ingredients_text", found.text if found else None, structured_description[0])
-    description_text, description_html = html_fields.first_text(
-        page.tree, html_fields.DESCRIPTION_XPATHS
-    )
+    description_text, description_html = html_fields.description(page.tree)
     if not description_text and h1:
         # No description element: the paragraphs of the product's container, when structured data
         # has no description or only a summary of them.

@@ -33,10 +33,18 @@ def _marks(element: etree._Element) -> str:
 
 def not_product(root: etree._Element) -> set[etree._Element]:
     """The elements whose whole subtree is not about the page's product: the site's chrome and
-    related, upsell, recommendation and review widgets."""
+    related, upsell, recommendation and review widgets. A class on the page's frame (``body``, or
+    any element holding the title: "template-product recommendations-on") marks no widget."""
     found = set(root.iter(*OUTSIDE_TAGS))
+    h1 = FIRST_H1(root)
+    frame = set(h1[0].iterancestors()) if h1 else set()
     for element in root.iter():
-        if isinstance(element.tag, str) and NOT_PRODUCT_CLASS.search(_marks(element)):
+        if (
+            isinstance(element.tag, str)
+            and element.tag not in ("html", "body", "main")
+            and element not in frame
+            and NOT_PRODUCT_CLASS.search(_marks(element))
+        ):
             found.add(element)
     return found
 
