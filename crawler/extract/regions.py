@@ -8,6 +8,7 @@ Facts (a size label, a price, description paragraphs) are read only outside thos
 from __future__ import annotations
 
 import re
+import weakref
 
 from lxml import etree
 
@@ -31,7 +32,19 @@ def _marks(element: etree._Element) -> str:
     return f"{element.get('class') or ''} {element.get('id') or ''}"
 
 
+# not_product's answer per parsed page (its root), while the page lives: it is read by several finders.
+_NOT_PRODUCT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def not_product(root: etree._Element) -> set[etree._Element]:
+    """``_not_product(root)``, computed once per page (the page must not change in between)."""
+    found = _NOT_PRODUCT.get(root)
+    if found is None:
+        found = _NOT_PRODUCT[root] = _not_product(root)
+    return found
+
+
+def _not_product(root: etree._Element) -> set[etree._Element]:
     """The elements whose whole subtree is not about the page's product: the site's chrome and
     related, upsell, recommendation and review widgets. A class on the page's frame (``body``, or
     any element holding the title: "template-product recommendations-on") marks no widget."""
