@@ -196,3 +196,13 @@ def test_a_widget_word_in_the_page_frame_marks_no_widget():
     assert fields["variants"][0]["price"] == "24.00"
     assert fields["variants"][0]["size_text"] == "30 ml"
     assert fields["description"] == "A daily serum with 15% ascorbic acid."
+
+
+def test_a_size_label_outside_the_product_block_is_not_in_the_details_when_the_title_has_one():
+    html = wrap(
+        '<div class="product"><h1>Bright C Serum 30ml</h1><div class="product-price">$24.00</div>'
+        "</div><div><div>Size: 100 ml</div></div>"
+    )
+    fields = read(html)
+    assert fields["variants"][0]["size_text"] == "30ml"
+    assert "100 ml" not in (fields.get("details") or "")

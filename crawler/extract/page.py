@@ -261,6 +261,8 @@ def product_from_page(page: PageData) -> dict[str, Any] | None:
         size = find_size(page.tree, labels)
         if size is None and structured_description and SIZE_LABEL.search(structured_description[1]):
             size = fragment_size(as_html(structured_description[1]))
+        if size is not None and size.outside and size_in(fields["title"]):
+            size = None  # the title's size beats a label outside the product's block
     put_sizes(variants, provenance, size, fields["title"])
     put("details", page_details(page.tree, size, labels), "html")
     fields["provenance"] = provenance
@@ -338,12 +340,10 @@ def put_sizes(
     if any(v.get("size_text") for v in variants):
         source = provenance.get("variants", "html")
         provenance["size"] = SIZE_PROVENANCE.get(source, source)
-    in_title = size_in(title)
-    if size is not None and size.outside and in_title:
-        size = None  # the title's size beats a label outside the product's block
     if len(variants) == 1 and not variants[0].get("size_text") and size is not None:
         variants[0]["size_text"] = size.wording
         provenance["size"] = size.how
+    in_title = size_in(title)
     for variant in variants:
         if not variant.get("size_text") and in_title:
             variant["size_text"] = in_title
