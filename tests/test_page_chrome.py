@@ -35,6 +35,8 @@ def wrap(body: str) -> str:
 @pytest.mark.parametrize("path", sorted(NOT_PRODUCTS))
 def test_category_pages_and_blog_posts_show_no_product(path):
     assert read(wrap(NOT_PRODUCTS[path])) is None
+    drawer = '<div class="drawer"><form action="/cart" method="post"><button>Check out</button></form></div>'
+    assert read(wrap(NOT_PRODUCTS[path] + drawer)) is None
 
 
 @pytest.mark.parametrize(

@@ -164,9 +164,9 @@ def price_and_currency(tree: etree._Element) -> tuple[str | None, str | None, st
 
 
 # What a product page has and a category page or a blog post has not: an add-to-cart form or
-# button, a size picker.
+# button, a size picker (not a cart drawer's form, action="/cart", which every page of a shop has).
 BUYING = etree.XPath(
-    "//form[contains(translate(@action, 'CART', 'cart'), 'cart')]"
+    "//form[re:test(@action, 'cart/add|add[-_]to[-_]cart', 'i')]"
     " | //button[contains(translate(normalize-space(.), 'ADTOCRBGSKE', 'adtocrbgske'), 'add to')]"
     " | //input[@type='submit'][contains(translate(@value, 'ADTOCRBG', 'adtocrbg'), 'add to')]"
     " | //*[@name='add' or @name='add-to-cart'][self::button or self::input]"
