@@ -54,8 +54,6 @@ def storable_value(value: object) -> object:
         return str(value) if is_finite_number(value) else None
     if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
         return None  # beyond SQLite's integers
-    if value is not None and not isinstance(value, int | float | bytes):
-        return None  # nothing else can be bound; the caller counts it as invalid
     return value
 
 
