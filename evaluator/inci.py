@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import html
 import re
-from functools import cache
 
+from evaluator.inci_breaks import break_matches
 from evaluator.inci_names import MAX_NAME_CHARS, canonicalise
 from evaluator.text import evidence, text_of
-from evaluator.vocab import Ingredient, alternation, lookup_key, toml_file
+from evaluator.vocab import Ingredient, lookup_key
 
 __all__ = ["MAX_NAME_CHARS", "canonicalise", "find_list", "parse_ingredients"]
 
@@ -52,26 +52,6 @@ MIN_LIST_ITEMS = 3
 MAX_TEXT_CHARS = 1_000_000  # a longer field is read up to here only
 KIT_HEADING_CHARS = 120
 LONG_ITEM_CHARS = 4 * MAX_NAME_CHARS  # a longer item is never a name between names
-
-
-@cache
-def _breaks() -> re.Pattern[str]:
-    data = toml_file("inci")
-    # tries, not plain alternations: each position of a long text is tried against every phrase
-    words, boiler, others = (
-        alternation(data[key]) for key in ("labels", "boilerplate", "other_sections")
-    )
-    short = "".join(rf"(?<!(?i:\b{re.escape(a)})\.)" for a in data["abbreviations"])
-    return re.compile(
-        r"\n(?:[ \t]*\n)*"
-        rf"|(?<=[A-Za-z0-9)\]%][.!?]){short}[ \t]+(?![(\[]?\s*(?i:may contain|\+/-))(?=[-•*A-Z(])"
-        # every phrase starts a word: one look behind spares trying them inside words
-        rf"|(?<!\w)(?:(?P<other>(?i:(?<!-)(?:{others})[ \t]*:))"
-        rf"|(?P<boiler>(?i:{boiler}))"
-        r"|(?P<label>(?i:(?:full |other )?(?P<drug>(?:in)?active )ingredients?\s*:|"
-        r"(?:in)?active\s*:|"
-        rf"(?<!-)(?:{words})[ \t]*(?::|(?=\n)|$))))"
-    )
 
 
 def _blank(chars: list[str], start: int, end: int, first: str = " ", fill: str = " ") -> None:
@@ -123,7 +103,7 @@ def _segments(view: str) -> list[tuple[int, int, str]]:
     ("Active ingredients:") and "label" after another label, up to the next section or paragraph;
     "boilerplate" from retailer boilerplate up to the next label; else "text"."""
     spans, start, kind = [], 0, "text"
-    for match in _breaks().finditer(view):
+    for match in break_matches(view):
         if match.lastgroup is None and _ends_with_comma(view, start, match.start()):
             continue  # "Water,</p> Glycerin": the list goes on past a line or tag break
         filled = match.start() - start > 1 and not view[start : match.start()].isspace()
