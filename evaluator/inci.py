@@ -27,11 +27,15 @@ _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
 _RESIDUE_EDGE = re.compile(r"""^\s*\[\s*(['"])|(['"])\s*\]\s*$""")
 _RESIDUE_JOIN = re.compile(r"""(['"]),[ \t]*(['"])""")
 _ESCAPES = re.compile(r"\\(?:n|r|t|xa0|u00a0)")
-_SEPARATOR_CHARS = str.maketrans({c: "," for c in "•|·●▪◆♦"})
-_SPACE_CHARS = str.maketrans({c: " " for c in "\xa0\u2009\u200b\u202f\ufeff\t\r"})
+_SPACES = "\xa0\u2009\u200b\u202f\ufeff\t\r"
+_SPACE_CHARS = str.maketrans({c: " " for c in _SPACES})
+_SPACE_AND_SEPARATOR_CHARS = str.maketrans({**{c: "," for c in "•|·●▪◆♦"}, **_SPACE_CHARS})
+_TRANSLATED = re.compile(f"[{re.escape(_SPACES)}•|·●▪◆♦]")  # finding one is faster than translating
 # "Water- Glycerin" (commas replaced by dashes) or "Water - Glycerin": a dash that separates names.
-_DASH = re.compile(r"(?<=[^\s\-–—])[-–—](?=[ \t]+\S)|(?<=[ \t])[-–—](?=[ \t]+\S)")
-_COMMA = re.compile(r"(?<!\d),|,(?!\d)")
+# Both start with the character they match (the look-behinds come after it, two characters wide),
+# so the regex engine skips to the next dash or comma instead of trying every position.
+_DASH = re.compile(r"[-–—](?:(?<=[^\s\-–—].)|(?<=[ \t].))(?=[ \t]+\S)")
+_COMMA = re.compile(r",(?:(?<!\d.)|(?!\d))")
 # One ingredient: text up to a top-level separator, with parentheses/brackets kept whole (2 levels).
 _ITEM = re.compile(
     r"(?:[^,;()\[\]\n]++|(?<=\d),(?=\d)|\((?:[^()\n]++|\([^()\n]*\))*\)|\[(?:[^\[\]\n]++|\[[^\[\]\n]*\])*\]|[()\[\]])+"
@@ -40,6 +44,7 @@ _MAY_CONTAIN = re.compile(
     r"(?i)[(\[]?\s*(?:\b(?:may contain|peut contenir)\b(?:\s*[(\[]\s*\+/-\s*[)\]])?|\+/-)"
     r"\s*[)\]]?\s*:?"
 )
+_ALNUM = re.compile(r"[^\W_]")  # what str.isalnum() accepts
 _SENTENCE_END = re.compile(r"[.!?](?=\s)|<")
 _SENTENCE_WORDS = re.compile(
     r"(?i)\b(?:helps?|the|your|skin|our|we|is|are|and|with|for|that|this|to|of|visibly|see|please)\b"
@@ -62,7 +67,13 @@ def view_of(text: str) -> str:
     """``text`` with markup, entities and list residue blanked out and separators made commas; the
     same length, so offsets in the view are offsets in ``text``. Inline tags and entities become
     GLUE, which names drop when they are looked up ("Glyc<b>erin</b>" is glycerin)."""
-    chars = list(text.translate(_SPACE_CHARS).translate(_SEPARATOR_CHARS))
+    translated = text.translate(_SPACE_AND_SEPARATOR_CHARS) if _TRANSLATED.search(text) else text
+    stripped = text.strip()
+    # the residue's edges are "['" at the start and "']" at the end: both, or nothing to blank
+    residue = stripped[:1] == "[" and stripped[-1:] == "]"
+    if not (residue or "<" in text or "&" in text or "\\" in text):
+        return translated
+    chars = list(translated)
     if "<" in text:
         for m in _TAG.finditer(text):
             if (m.group(2) or "").lower() in _INLINE_TAGS:
@@ -174,8 +185,9 @@ def _items_between(view: str, start: int, end: int) -> list[tuple[int, int]]:
             s += 1
         while e > s and view[e - 1] in _ITEM_EDGE_END:
             e -= 1
-        s, e = _balanced(view, s, e)
-        if e > s and any(c.isalnum() for c in view[s:e]):
+        if e > s and (view[s] in "([" or view[e - 1] in ")]"):
+            s, e = _balanced(view, s, e)
+        if e > s and (view[s].isalnum() or _ALNUM.search(view, s, e)):
             items.append((s, e))
         if ended:
             break
