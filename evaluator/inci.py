@@ -9,28 +9,15 @@ made commas, so every span found in the view is the same span of the original te
 
 from __future__ import annotations
 
-import html
 import re
 
-from evaluator.inci_breaks import break_matches
 from evaluator.inci_names import MAX_NAME_CHARS, canonicalise
+from evaluator.inci_view import GLUE, break_matches, view_of
 from evaluator.text import evidence, text_of
 from evaluator.vocab import Ingredient, lookup_key
 
 __all__ = ["MAX_NAME_CHARS", "canonicalise", "find_list", "parse_ingredients"]
 
-_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]{0,10})?[^<>]{0,2000}>")
-_INLINE_TAGS = frozenset(
-    ["b", "strong", "i", "em", "span", "a", "sup", "sub", "u", "font", "small", "mark", "abbr"]
-)
-_ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
-_RESIDUE_EDGE = re.compile(r"""^\s*\[\s*(['"])|(['"])\s*\]\s*$""")
-_RESIDUE_JOIN = re.compile(r"""(['"]),[ \t]*(['"])""")
-_ESCAPES = re.compile(r"\\(?:n|r|t|xa0|u00a0)")
-_SPACES = "\xa0\u2009\u200b\u202f\ufeff\t\r"
-_SPACE_CHARS = str.maketrans({c: " " for c in _SPACES})
-_SPACE_AND_SEPARATOR_CHARS = str.maketrans({**{c: "," for c in "•|·●▪◆♦"}, **_SPACE_CHARS})
-_TRANSLATED = re.compile(f"[{re.escape(_SPACES)}•|·●▪◆♦]")  # finding one is faster than translating
 # "Water- Glycerin" (commas replaced by dashes) or "Water - Glycerin": a dash that separates names.
 # Both start with the character they match (the look-behinds come after it, two characters wide),
 # so the regex engine skips to the next dash or comma instead of trying every position.
@@ -49,7 +36,6 @@ _SENTENCE_END = re.compile(r"[.!?](?=\s)|<")
 _SENTENCE_WORDS = re.compile(
     r"(?i)\b(?:helps?|the|your|skin|our|we|is|are|and|with|for|that|this|to|of|visibly|see|please)\b"
 )
-GLUE = "\x00"  # stands for markup inside a name in the view
 _ITEM_EDGE_START = " -–—.:;'\"*•·" + GLUE
 _ITEM_EDGE_END = " .:'\"" + GLUE
 
@@ -57,49 +43,6 @@ MIN_LIST_ITEMS = 3
 MAX_TEXT_CHARS = 1_000_000  # a longer field is read up to here only
 KIT_HEADING_CHARS = 120
 LONG_ITEM_CHARS = 4 * MAX_NAME_CHARS  # a longer item is never a name between names
-
-
-def _blank(chars: list[str], start: int, end: int, first: str = " ", fill: str = " ") -> None:
-    chars[start:end] = [first] + [fill] * (end - start - 1)
-
-
-def view_of(text: str) -> str:
-    """``text`` with markup, entities and list residue blanked out and separators made commas; the
-    same length, so offsets in the view are offsets in ``text``. Inline tags and entities become
-    GLUE, which names drop when they are looked up ("Glyc<b>erin</b>" is glycerin)."""
-    translated = text.translate(_SPACE_AND_SEPARATOR_CHARS) if _TRANSLATED.search(text) else text
-    stripped = text.strip()
-    # the residue's edges are "['" at the start and "']" at the end: both, or nothing to blank
-    residue = stripped[:1] == "[" and stripped[-1:] == "]"
-    if not (residue or "<" in text or "&" in text or "\\" in text):
-        return translated
-    chars = list(translated)
-    if "<" in text:
-        for m in _TAG.finditer(text):
-            if (m.group(2) or "").lower() in _INLINE_TAGS:
-                _blank(chars, m.start(), m.end(), GLUE, GLUE)
-            else:
-                _blank(chars, m.start(), m.end(), "\n")
-    if "&" in text:
-        for m in _ENTITY.finditer(text):
-            char = html.unescape(m.group())
-            char = char if len(char) == 1 and char.isprintable() else " "
-            _blank(chars, m.start(), m.end(), char.translate(_SPACE_CHARS), GLUE)
-    if "\\" in text:
-        for m in _ESCAPES.finditer(text):
-            _blank(chars, m.start(), m.end(), "\n" if m.group() in ("\\n", "\\r") else " ")
-    edges = list(_RESIDUE_EDGE.finditer(text))
-    if len(edges) == 2:
-        for m in edges:
-            _blank(chars, *m.span())
-        for m in _RESIDUE_JOIN.finditer(text, edges[0].end(), edges[1].start()):
-            before = m.start() - 1
-            while before > 0 and text[before].isspace() and m.start() - before < 20:
-                before -= 1
-            # a part ending in ":" names the next product of a kit, one ending in "." ends a list;
-            # other parts continue one list cut in the middle of a name
-            _blank(chars, *m.span(), "\n" if text[before] in ":." else " ")
-    return "".join(chars)
 
 
 def _may_contain(text: str, start: int, end: int) -> re.Match[str] | None:
@@ -227,7 +170,12 @@ def _list_likeness(view: str, items: list[tuple[int, int]]) -> float:
     """How much a run of items looks like an INCI list: many short items, few sentence words."""
     if len(items) < MIN_LIST_ITEMS:
         return 0.0
-    short = sum(1 for s, e in items if _name_like(view, s, e))
+    short = 0
+    for s, e in items:  # _name_like, inlined: this runs for every item of every part
+        if e - s <= 80 and (
+            view.count(" ", s, e) < 3 or len(_SENTENCE_WORDS.findall(view, s, e)) < 2
+        ):
+            short += 1
     return short * (short / len(items))
 
 
@@ -345,8 +293,9 @@ def _rejoined(
     """(start, end, name, entry) per item; two unknown neighbours that make a known name together
     are one item ("Tetrahexyldecyl, Ascorbate": a comma typed inside a name)."""
     out: list[tuple[int, int, str, Ingredient | None]] = []
+    glued = GLUE in view
     for s, e in spans:
-        name = view[s:e].replace(GLUE, "")
+        name = view[s:e].replace(GLUE, "") if glued else view[s:e]
         found = canonicalise(name)
         if found is None and out and out[-1][3] is None and len(out[-1][2]) < MAX_NAME_CHARS:
             joined = canonicalise(f"{out[-1][2]} {name}")
