@@ -95,44 +95,42 @@ def break_matches(view: str) -> list[re.Match[str]]:
     return matches
 
 
-def _blank(chars: list[str], start: int, end: int, first: str = " ", fill: str = " ") -> None:
-    chars[start:end] = [first] + [fill] * (end - start - 1)
-
-
 def view_of(text: str) -> str:
     """``text`` with markup, entities and list residue blanked out and separators made commas; the
     same length, so offsets in the view are offsets in ``text``. Inline tags and entities become
     GLUE, which names drop when they are looked up ("Glyc<b>erin</b>" is glycerin)."""
     translated = text.translate(_SPACE_AND_SEPARATOR_CHARS) if _TRANSLATED.search(text) else text
-    stripped = text.strip()
-    # the residue's edges are "['" at the start and "']" at the end: both, or nothing to blank
-    residue = stripped[:1] == "[" and stripped[-1:] == "]"
-    if not (residue or "<" in text or "&" in text or "\\" in text):
-        return translated
-    chars = list(translated)
+    blanks: list[tuple[int, int, str, str]] = []  # (start, end, first, fill), applied in order
     if "<" in text:
         for m in _TAG.finditer(text):
             if (m.group(2) or "").lower() in _INLINE_TAGS:
-                _blank(chars, m.start(), m.end(), GLUE, GLUE)
+                blanks.append((m.start(), m.end(), GLUE, GLUE))
             else:
-                _blank(chars, m.start(), m.end(), "\n")
+                blanks.append((m.start(), m.end(), "\n", " "))
     if "&" in text:
         for m in _ENTITY.finditer(text):
             char = html.unescape(m.group())
             char = char if len(char) == 1 and char.isprintable() else " "
-            _blank(chars, m.start(), m.end(), char.translate(_SPACE_CHARS), GLUE)
+            blanks.append((m.start(), m.end(), char.translate(_SPACE_CHARS), GLUE))
     if "\\" in text:
         for m in _ESCAPES.finditer(text):
-            _blank(chars, m.start(), m.end(), "\n" if m.group() in ("\\n", "\\r") else " ")
-    edges = list(_RESIDUE_EDGE.finditer(text))
-    if len(edges) == 2:
-        for m in edges:
-            _blank(chars, *m.span())
-        for m in _RESIDUE_JOIN.finditer(text, edges[0].end(), edges[1].start()):
-            before = m.start() - 1
-            while before > 0 and text[before].isspace() and m.start() - before < 20:
-                before -= 1
-            # a part ending in ":" names the next product of a kit, one ending in "." ends a list;
-            # other parts continue one list cut in the middle of a name
-            _blank(chars, *m.span(), "\n" if text[before] in ":." else " ")
+            blanks.append((m.start(), m.end(), "\n" if m.group() in ("\\n", "\\r") else " ", " "))
+    stripped = text.strip()
+    # the residue's edges are "['" at the start and "']" at the end: both, or nothing to blank
+    if stripped[:1] == "[" and stripped[-1:] == "]":
+        edges = list(_RESIDUE_EDGE.finditer(text))
+        if len(edges) == 2:
+            blanks += [(*m.span(), " ", " ") for m in edges]
+            for m in _RESIDUE_JOIN.finditer(text, edges[0].end(), edges[1].start()):
+                before = m.start() - 1
+                while before > 0 and text[before].isspace() and m.start() - before < 20:
+                    before -= 1
+                # a part ending in ":" names the next product of a kit, one ending in "." ends a
+                # list; other parts continue one list cut in the middle of a name
+                blanks.append((*m.span(), "\n" if text[before] in ":." else " ", " "))
+    if not blanks:
+        return translated
+    chars = list(translated)
+    for start, end, first, fill in blanks:
+        chars[start:end] = [first] + [fill] * (end - start - 1)
     return "".join(chars)

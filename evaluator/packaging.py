@@ -15,7 +15,7 @@ from functools import cache
 from itertools import accumulate
 
 from evaluator.text import evidence
-from evaluator.vocab import toml_file
+from evaluator.vocab import alternation, toml_file
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,9 @@ SCREEN_WORDS = (
 )  # fmt: skip
 
 
-_SCREEN = re.compile("|".join(SCREEN_WORDS))
+# A trie: fewer branches to try at each letter. The same matches as the plain alternation, where
+# "tube" comes before "tub" (the only word that starts another).
+_SCREEN = re.compile(alternation(list(SCREEN_WORDS)))
 
 
 WINDOW = 120  # characters around a packaging word that its phrase (and false friends) can span
