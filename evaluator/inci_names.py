@@ -244,6 +244,7 @@ def canonicalise(raw: str) -> Ingredient | None:
     if form is not None:
         return form
     for key in (without_parens, _spaced(without_parens), *_SLASH.split(without_parens)):
-        if _family_member(key) or _family_member(fold_accents(key)):
+        folded = fold_accents(key)
+        if _family_member(key) or (folded != key and _family_member(folded)):
             return Ingredient(canonical=without_parens)
     return None
