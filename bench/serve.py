@@ -21,9 +21,9 @@ from pathlib import Path
 
 import httpx
 
-from serumscope.db import open_db
 from serumscope.site import listing_path
 from serumscope.site_fixtures import write_generated_listings
+from serumscope.store.database import open_db
 
 BASELINE = "plain table JSON (baseline)"
 

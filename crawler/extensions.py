@@ -11,7 +11,7 @@ from twisted.internet import task
 
 from crawler.extract.listing import utc_now
 from crawler.storage import finish_run, save_errors, shared_db, start_run
-from serumscope.db import SOFT_ERROR_KINDS
+from serumscope.store.tables import SOFT_ERROR_KINDS
 
 logger = logging.getLogger("serumscope.crawl")
 

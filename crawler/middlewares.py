@@ -1,4 +1,6 @@
-"""Downloader middlewares: retry with backoff that honours ``Retry-After``; off-site redirects refused.
+"""Downloader middlewares: retry with backoff that honours ``Retry-After``; off-site redirects refused;
+requests that Scrapy refuses (robots.txt, off-site, too many redirects) refused with an exception of
+their own type, so a spider's errback classifies them by type (``crawler.platforms.base``).
 
 ``OffsiteRedirectMiddleware``: a redirect to another host is refused before Scrapy follows it, as an
 ``offsite`` error the spider records. Scrapy's own offsite filter lets every ``dont_filter`` request
@@ -18,10 +20,49 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlparse
 
-from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
+from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
+from scrapy.downloadermiddlewares.retry import RetryMiddleware, get_retry_request
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.utils.response import response_status_message
+
+
+class ForbiddenByRobots(IgnoreRequest):
+    """robots.txt disallows the URL."""
+
+
+class OffsiteRequest(IgnoreRequest):
+    """The URL, or the target of its redirect, is not on the shop's hosts."""
+
+
+class RedirectRefused(IgnoreRequest):
+    """Scrapy stopped following redirects (too many, or a scheme it does not follow)."""
+
+
+class TypedRobotsTxtMiddleware(RobotsTxtMiddleware):
+    async def process_request(self, request: Request, spider=None) -> None:
+        try:
+            await super().process_request(request)
+        except IgnoreRequest as refused:
+            raise ForbiddenByRobots(str(refused)) from refused
+
+
+class TypedOffsiteMiddleware(OffsiteMiddleware):
+    def process_request(self, request: Request, spider=None) -> None:
+        try:
+            super().process_request(request)
+        except IgnoreRequest as refused:
+            raise OffsiteRequest(str(refused)) from refused
+
+
+class TypedRedirectMiddleware(RedirectMiddleware):
+    def process_response(self, request: Request, response: Response, spider=None):
+        try:
+            return super().process_response(request, response)
+        except IgnoreRequest as refused:
+            raise RedirectRefused(str(refused)) from refused
 
 
 def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) -> float | None:
@@ -63,6 +104,15 @@ class BackoffRetryMiddleware(RetryMiddleware):
                 return wanted if wanted <= self.backoff_max else None
         return min(self.backoff_base * (2**attempt), self.backoff_max)
 
+    def _retry_request(self, request: Request, reason: str | Exception) -> Request | None:
+        return get_retry_request(
+            request,
+            spider=self.crawler.spider,
+            reason=reason,
+            max_retry_times=request.meta.get("max_retry_times", self.max_retry_times),
+            priority_adjust=request.meta.get("priority_adjust", self.priority_adjust),
+        )
+
     async def process_response(self, request: Request, response: Response, spider=None):
         if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
             return response
@@ -70,7 +120,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if delay is None:
             self.crawler.stats.inc_value("retry/retry_after_too_long")
             return response
-        retry = self._retry(request, response_status_message(response.status))
+        retry = self._retry_request(request, response_status_message(response.status))
         if retry is None:
             return response
         if delay > 0:
@@ -83,7 +133,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
             exception, self.exceptions_to_retry
         ):
             return None
-        retry = self._retry(request, exception)
+        retry = self._retry_request(request, exception)
         if retry is None:
             return None
         delay = self._delay(request, None)
@@ -112,4 +162,4 @@ class OffsiteRedirectMiddleware:
         host = (urlparse(target).hostname or "").lower()
         if any(host == domain or host.endswith(f".{domain}") for domain in domains):
             return response
-        raise IgnoreRequest(f"Filtered offsite redirect to {target[:200]!r}")
+        raise OffsiteRequest(f"Filtered offsite redirect to {target[:200]!r}")

@@ -6,7 +6,7 @@ that says who we are, a size cap, and retries with backoff that honour ``Retry-A
 
 import os
 
-from serumscope.paths import DEFAULT_DB
+from serumscope.store import DEFAULT_DB
 
 BOT_NAME = "serumscope"
 SPIDER_MODULES = ["crawler.platforms", "crawler.spiders"]
@@ -56,6 +56,13 @@ LOG_LEVEL = "INFO"
 LOGSTATS_INTERVAL = 60.0
 
 DOWNLOADER_MIDDLEWARES = {
+    # Scrapy's own, raising an exception type per refusal (crawler/middlewares.py).
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "crawler.middlewares.TypedOffsiteMiddleware": 50,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.TypedRobotsTxtMiddleware": 100,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.middlewares.TypedRedirectMiddleware": 600,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     "crawler.incremental.ConditionalRequestMiddleware": 580,
@@ -80,7 +87,6 @@ SERUMSCOPE_PROGRESS_INTERVAL = 0.0  # seconds between progress lines; 0 = off (t
 # a bare `scrapy crawl` opens its own run. The incremental (conditional request) middleware reads both.
 SERUMSCOPE_DB = os.environ.get("SERUMSCOPE_DB", str(DEFAULT_DB))
 SERUMSCOPE_RUN_ID = None
-SERUMSCOPE_SITES = os.environ.get("SERUMSCOPE_SITES", "")
 SERUMSCOPE_STORE_BATCH = 200
 
 FEED_EXPORT_ENCODING = "utf-8"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+DEFAULT_SITES = Path(__file__).resolve().parent.parent / "data" / "sites.toml"
 BUILTIN_PLATFORMS = ("shopify", "woocommerce", "sitemap")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 

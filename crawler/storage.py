@@ -10,7 +10,7 @@ from typing import Any
 import sqlite_utils
 
 from crawler.extract.listing import utc_now
-from serumscope.db import open_db
+from serumscope.store.database import open_db, transaction
 
 _connections: dict[str, sqlite_utils.Database] = {}
 
@@ -24,7 +24,7 @@ def shared_db(path: str | Path) -> sqlite_utils.Database:
 
 
 def start_run(db: sqlite_utils.Database, shops: list[str]) -> int:
-    with db.atomic():
+    with transaction(db):
         table = db["crawl_runs"]
         table.insert(
             {
@@ -42,7 +42,7 @@ def start_run(db: sqlite_utils.Database, shops: list[str]) -> int:
 def finish_run(
     db: sqlite_utils.Database, run_id: int, status: str, listings: int, errors: int, stats: Any
 ) -> None:
-    with db.atomic():
+    with transaction(db):
         db["crawl_runs"].update(
             run_id,
             {
@@ -57,7 +57,7 @@ def finish_run(
 
 def save_errors(db: sqlite_utils.Database, rows: list[dict[str, Any]]) -> None:
     if rows:
-        with db.atomic():
+        with transaction(db):
             db["crawl_errors"].insert_all(rows)
 
 
@@ -70,7 +70,7 @@ def save_shop(db: sqlite_utils.Database, shop: dict[str, Any]) -> None:
         "base_url": shop.get("base_url"),
         "config": json.dumps(shop, sort_keys=True),
     }
-    with db.atomic():
+    with transaction(db):
         if existing:
             db["shops"].update(name, row)
         else:

@@ -12,9 +12,9 @@ INGREDIENTS_WORDS = (
     r"(?:[ \t]+(?:list|declaration))?(?:[ \t]*\((?:inci|full)\))?"
 )
 # A label standing alone: a heading, a tab, an accordion summary, a table header, a "dt".
-INGREDIENTS_HEADING = re.compile(
-    rf"^\s*(?:{INGREDIENTS_WORDS}|what['\u2019]?s\s+inside|composition)\s*:?\s*$", re.IGNORECASE
-)
+# Every label word: the words above, and "What's inside", "Composition".
+INGREDIENTS_LABEL = rf"(?:{INGREDIENTS_WORDS}|what['\u2019]?s\s+inside|composition)"
+INGREDIENTS_HEADING = re.compile(rf"^\s*{INGREDIENTS_LABEL}\s*:?\s*$", re.IGNORECASE)
 # Text that starts with the label (the list may follow it: "Ingredients: Aqua, ...").
 INGREDIENTS_START = re.compile(rf"^\s*{INGREDIENTS_WORDS}\b", re.IGNORECASE)
 # The label, a colon and the list after it, in one element's text.

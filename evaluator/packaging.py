@@ -24,6 +24,7 @@ class PackagingRules:
     light: re.Pattern[str]  # groups "protective" and "clear"
     dispenser: re.Pattern[str]  # one group per dispenser, d0, d1, ... in order of preference
     dispenser_values: list[str]
+    screen: re.Pattern[str]  # a field without one of these words says nothing about packaging
 
 
 def _any(patterns: list[str], name: str | None = None) -> str:
@@ -51,33 +52,23 @@ def rules(case_sensitive: bool = False) -> PackagingRules:
         re.compile(light, flags),
         re.compile(dispensers, flags),
         [d["value"] for d in data["dispenser"]],
+        # a trie: fewer branches to try at each letter; at one position it takes the longest word,
+        # as the plain alternation does while a longer word comes first ("tube" before "tub")
+        re.compile(alternation(data["screen_words"])),
     )
-
-
-# A field without any of these words cannot say anything about packaging (a cheap first screen).
-SCREEN_WORDS = (
-    "bottle", "vial", "jar", "packag", "container", "glass", "tube", "pump", "dropper", "pipette",
-    "ampoule", "ampule", "capsule", "airless", "miron", "alumin", "light", "opaque", "dose", "pot",
-    "tub", "squeeze", "monodose",
-)  # fmt: skip
-
-
-# A trie: fewer branches to try at each letter. The same matches as the plain alternation, where
-# "tube" comes before "tub" (the only word that starts another).
-_SCREEN = re.compile(alternation(list(SCREEN_WORDS)))
 
 
 WINDOW = 120  # characters around a packaging word that its phrase (and false friends) can span
 _WORD_END = re.compile(r"\s|$")
 
 
-def _windows(lowered: str) -> list[tuple[int, int]]:
+def _windows(lowered: str, screen: re.Pattern[str]) -> list[tuple[int, int]]:
     """Spans around the packaging words of a text, merged, ending at a word boundary. Long
     descriptions say little about packaging; scanning only near its words keeps the cost down."""
     if len(lowered) <= 2 * WINDOW:
-        return [(0, len(lowered))] if _SCREEN.search(lowered) else []
+        return [(0, len(lowered))] if screen.search(lowered) else []
     windows: list[tuple[int, int]] = []
-    for match in _SCREEN.finditer(lowered):
+    for match in screen.finditer(lowered):
         start = max(0, match.start() - WINDOW)
         # The word boundary is looked for within one more WINDOW only: text without whitespace
         # would otherwise be searched to its end for every packaging word (quadratic).
@@ -112,7 +103,7 @@ def packaging_facts(fields: list[tuple[str, str]]) -> dict:
     for field, text in fields:
         lowered = text.lower()
         r, subject = (fast, lowered) if len(lowered) == len(text) else (exact, text)
-        for window_start, window_end in _windows(lowered):
+        for window_start, window_end in _windows(lowered, fast.screen):
             found = list(r.light.finditer(subject, window_start, window_end))
             found += r.dispenser.finditer(subject, window_start, window_end)
             if not found:

@@ -86,11 +86,29 @@ def size_wording(text: str | None) -> str | None:
     return None
 
 
+def _line_end(text: str, start: int) -> int:
+    end = text.find("\n", start)
+    return len(text) if end < 0 else end
+
+
+def _is_dose(text: str, size: dict) -> bool:
+    """A size right after "apply", "use", "each", ... is a dose, not the pack size."""
+    start = size["evidence"]["start"]
+    return _DOSE.search(text, max(0, start - 30), start) is not None
+
+
 def _labelled(sizes: list[dict], text: str) -> list[dict]:
     """The sizes in ``text`` that follow a size label ("Size: 30 ml"), for the first label with any."""
     for label in SIZE_LABEL.finditer(text) if sizes else ():
-        end = min(len(text), label.end() + 40)
-        found = [s for s in sizes if label.end() <= s["evidence"]["start"] < end]
+        end = _line_end(text, label.start())  # the label's own line ("Size:" alone: the next one)
+        if label.group().rstrip().endswith(":") and not text[label.end() : end].strip():
+            end = _line_end(text, end + 1)
+        end = min(end, label.end() + 40)
+        found = [
+            s
+            for s in sizes
+            if label.end() <= s["evidence"]["start"] < end and not _is_dose(text, s)
+        ]
         if found:
             return found
     return []
@@ -126,11 +144,7 @@ def size_facts(
         sizes = _read(later_field, later_text)
         if sizes:
             return _choose(sizes)
-    pack_sizes = [
-        s
-        for s in in_description
-        if not _DOSE.search(text, max(0, s["evidence"]["start"] - 30), s["evidence"]["start"])
-    ]
+    pack_sizes = [s for s in in_description if not _is_dose(text, s)]
     if pack_sizes:
         return _choose(pack_sizes[:1])
     return {

@@ -51,14 +51,6 @@ def variant_fields(listing: dict) -> Iterator[tuple[str, str]]:
                 yield f"variants[{i}].{key}", text[:MAX_FIELD_CHARS]
 
 
-def all_fields(listing: dict) -> Iterator[tuple[str, str]]:
-    yield from marketing_fields(listing)
-    text = text_of(listing.get("ingredients_text"))
-    if text:
-        yield "ingredients_text", text[:MAX_FIELD_CHARS]
-    yield from variant_fields(listing)
-
-
 def evidence(field: str, text: str, start: int, end: int) -> dict:
     """Evidence for ``text[start:end]`` where ``text`` is the whole value of ``field``."""
     return {"field": field, "text": text[start:end], "start": start, "end": end}

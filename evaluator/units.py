@@ -20,12 +20,6 @@ def registry() -> Any:
     return pint.UnitRegistry()
 
 
-def __getattr__(name: str) -> Any:  # ``units.ureg`` stays available, built lazily
-    if name == "ureg":
-        return registry()
-    raise AttributeError(name)
-
-
 # shop wording (lower case, dots and spaces removed) -> pint unit name
 UNIT_WORDS: dict[str, str] = {
     "ml": "milliliter",
@@ -87,19 +81,3 @@ def factor(from_unit: str, to_unit: str) -> float:
     if known is not None:
         return known
     return float(registry().Quantity(1, from_unit).to(to_unit).magnitude)
-
-
-def to_millilitres(value: float, shop_unit: str) -> float | None:
-    """Volume in mL for a value in a shop unit; None when the unit is not a volume."""
-    name = unit_name(shop_unit)
-    if name not in VOLUME_UNITS:
-        return None
-    return value * factor(name, "milliliter")
-
-
-def to_grams(value: float, shop_unit: str) -> float | None:
-    """Mass in g for a value in a shop unit; None when the unit is not a mass."""
-    name = unit_name(shop_unit)
-    if name not in MASS_UNITS:
-        return None
-    return value * factor(name, "gram")

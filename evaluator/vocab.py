@@ -109,7 +109,7 @@ def ingredients() -> IngredientVocabulary:
         if acronyms
         else None
     )
-    genera = data.get("essential_oil_genera") or ESSENTIAL_OIL_GENERA
+    genera = data["essential_oil_genera"]
     essential = re.compile(
         r"\b(?:"
         + "|".join(genera)
@@ -125,35 +125,6 @@ def ingredients() -> IngredientVocabulary:
         essential,
         str(data.get("version", "")),
     )
-
-
-# Genera whose "... oil" in an INCI list is an essential oil rather than a carrier oil.
-ESSENTIAL_OIL_GENERA = (
-    "lavandula",
-    "citrus",
-    "mentha",
-    "melaleuca",
-    "eucalyptus",
-    "rosmarinus",
-    "pelargonium",
-    "cymbopogon",
-    "cananga",
-    "boswellia",
-    "salvia",
-    "origanum",
-    "thymus",
-    "cinnamomum",
-    "eugenia",
-    "syzygium",
-    "juniperus",
-    "cupressus",
-    "santalum",
-    "pogostemon",
-    "vetiveria",
-    "ocimum",
-    "litsea",
-    "rosa damascena",
-)
 
 
 @cache

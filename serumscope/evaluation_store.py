@@ -18,13 +18,11 @@ import sqlite_utils
 
 from evaluator import evaluate, load_rubric
 from evaluator.relevance import relevance_columns, relevance_version
-from serumscope.db import (
-    LISTING_JSON_COLUMNS,
-    ensure_schema,
-    storable_json,
-    storable_row,
-    storable_value,
-)
+from serumscope.store.database import transaction
+from serumscope.store.rows import storable_json, storable_row, storable_value
+from serumscope.store.schema import ensure_schema
+from serumscope.store.site import SCORED_RUBRIC
+from serumscope.store.tables import LISTING_JSON_COLUMNS
 
 BATCH_SIZE = 500
 EVALUATION_COLUMNS = (
@@ -158,7 +156,7 @@ def _write(db: sqlite_utils.Database, listings: list[dict], results: list[dict])
     # Through the store boundary: no NaN/Infinity (say from a price only a float reads as infinite)
     # and no lone surrogate reaches the database or the site's JSON.
     rows = [storable_row(evaluation_row(listing, result, now))[0] for listing, result in pairs]
-    with db.conn:
+    with transaction(db):
         db.conn.execute(f"delete from ingredients where listing_id in ({marks})", ids)
         db.conn.execute(f"delete from actives where listing_id in ({marks})", ids)
         db.conn.executemany(
@@ -197,14 +195,14 @@ def rejudge_stale(db: sqlite_utils.Database) -> int:
     for offset in range(0, len(ids), BATCH_SIZE):
         listings = listing_dicts(db, ids[offset : offset + BATCH_SIZE])
         rows = [{"id": listing["id"], **relevance_columns(listing)} for listing in listings]
-        with db.conn:
+        with transaction(db):
             db["listings"].upsert_all(rows, pk="id")
     return len(ids)
 
 
 def evaluate_db(
     db: sqlite_utils.Database,
-    rubric: str = "post",
+    rubric: str = SCORED_RUBRIC,
     everything: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> dict:
@@ -246,7 +244,7 @@ def evaluate_db(
 
 
 def ids_to_evaluate(
-    db: sqlite_utils.Database, rubric: str = "post", everything: bool = False
+    db: sqlite_utils.Database, rubric: str = SCORED_RUBRIC, everything: bool = False
 ) -> list[str]:
     """Listing ids ``evaluate_db`` would score now (for progress bars and dry runs)."""
     return _ids_to_score(db, load_rubric(rubric), everything)

@@ -6,8 +6,11 @@ default database all sit in the top-level ``data/`` folder, the Datasette config
 
 from pathlib import Path
 
+from crawler.sites import DEFAULT_SITES
+from serumscope.store import DEFAULT_DB
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO_ROOT / "data"
 DATASETTE_DIR = REPO_ROOT / "datasette"
-DEFAULT_DB = DATA_DIR / "serumscope.db"
-DEFAULT_SITES = DATA_DIR / "sites.toml"
+
+__all__ = ["DATASETTE_DIR", "DATA_DIR", "DEFAULT_DB", "DEFAULT_SITES", "REPO_ROOT"]

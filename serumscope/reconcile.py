@@ -25,7 +25,8 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from serumscope.clock import utc_now
-from serumscope.db import SOFT_ERROR_KINDS
+from serumscope.store.database import transaction
+from serumscope.store.tables import SOFT_ERROR_KINDS
 
 # A shop whose run sees fewer than this share of the listings it had is not trusted to mark the rest
 # gone: a broken page template or an emptied feed looks exactly like a shop that sold out everything.
@@ -127,7 +128,7 @@ def reconcile_shop(
     outcome.status, outcome.reason = _judge_answer(
         db, outcome, params, crawl_completed, crawler_summary or {}
     )
-    with db.conn:
+    with transaction(db):
         outcome.back = db.execute(MARK_BACK_SQL, params).rowcount
         if outcome.status == "ok":
             outcome.gone = db.execute(MARK_GONE_SQL, {**params, "gone_at": gone_at}).rowcount

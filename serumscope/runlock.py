@@ -17,6 +17,7 @@ from typing import IO
 import sqlite_utils
 
 from serumscope.clock import utc_now
+from serumscope.store.database import transaction
 
 
 def lock_path_for(db_path: Path) -> Path:
@@ -85,7 +86,7 @@ def mark_interrupted_runs(db: sqlite_utils.Database) -> list[str]:
     """
     now = utc_now()
     marked = []
-    with db.conn:
+    with transaction(db):
         for row in db.query("SELECT id, pid FROM runs WHERE status = 'running'"):
             db.execute(
                 "UPDATE runs SET status = 'interrupted', finished_at = ?, exit_code = NULL, "

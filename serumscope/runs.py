@@ -40,9 +40,10 @@ import sqlite_utils
 
 from serumscope.child_process import serumscope_command
 from serumscope.clock import utc_now
-from serumscope.db import open_db
 from serumscope.reconcile import ShopOutcome, crawler_shop_summaries, reconcile_shop
 from serumscope.runlock import mark_interrupted_runs, run_lock
+from serumscope.store.database import open_db
+from serumscope.store.site import SCORED_RUBRIC
 
 EXIT_OK = 0
 EXIT_PARTIAL = 1
@@ -266,12 +267,12 @@ class _Cycle:
         return shops
 
     def rubrics_to_evaluate(self) -> list[str]:
-        """The rubrics asked for, else ``post`` and every rubric the database already holds scores of
+        """The rubrics asked for, else the scored rubric and every rubric the database already holds scores of
         (so no stored evaluation goes stale)."""
         if self.rubrics:
             return self.rubrics
         stored = [r[0] for r in self.db.execute("SELECT DISTINCT rubric FROM evaluations")]
-        return ["post", *sorted(set(stored) - {"post"})]
+        return [SCORED_RUBRIC, *sorted(set(stored) - {SCORED_RUBRIC})]
 
     def evaluate(self) -> tuple[int | None, str | None]:
         self.set_phase("evaluate")

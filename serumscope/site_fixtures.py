@@ -14,7 +14,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-from serumscope.site_schema import refresh_site_tables
+from serumscope.store.database import transaction
+from serumscope.store.schema import refresh_site_tables
+from serumscope.store.site import SCORED_RUBRIC
 
 BRANDS = ["Lumen Lab", "Citrine", "Orchard & Oak", "Dewpoint", "Halcyon", "Brightwell", "Nordlys"]
 SHOPS = ["glowjar", "serum-depot", "dermacart", "apothecary-row"]
@@ -155,7 +157,7 @@ def generated_listing(i: int, rng: random.Random, now: datetime) -> tuple[dict, 
     verdict = "recommend" if score >= 80 else "consider" if score >= 50 else "avoid"
     evaluation = {
         "listing_id": listing_id,
-        "rubric": "post",
+        "rubric": SCORED_RUBRIC,
         "rubric_version": "generated",
         "score": score,
         "verdict": verdict,
@@ -194,7 +196,7 @@ def write_generated_listings(db: sqlite_utils.Database, count: int, seed: int = 
         {"name": s, "platform": "shopify", "base_url": f"https://{s}.example", "config": "{}"}
         for s in SHOPS
     ]
-    with db.conn:
+    with transaction(db):
         db["shops"].upsert_all(shops, pk="name")
         _insert_rows(db, "listings", listings)
         _insert_rows(db, "variants", variants)
@@ -247,7 +249,7 @@ def write_hostile_listing(db: sqlite_utils.Database, with_evaluation: bool = Tru
     evaluation.update(
         listing_id=XSS_LISTING_ID, breakdown=json.dumps(breakdown), score=100, verdict="recommend"
     )
-    with db.conn:
+    with transaction(db):
         db["shops"].upsert(
             {"name": "hostile", "platform": "shopify", "base_url": "https://h.example"}, pk="name"
         )
@@ -271,8 +273,8 @@ def write_demo_site_database(shops, db_path: Path) -> Path:
     """The site as a newcomer sees it plus the hostile listing: crawl ``shops`` (a running
     DemoShops), evaluate for real, add :func:`write_hostile_listing` and score it too."""
     from serumscope.commands.publishing import build_demo_database
-    from serumscope.db import open_db
     from serumscope.evaluation_store import evaluate_db
+    from serumscope.store.database import open_db
 
     build_demo_database(shops, db_path)
     db = open_db(db_path)

@@ -23,3 +23,13 @@ class NonFinitePipeline:
             variant["sku"] = float("nan")
         item["title"] = item["title"] + " \ud800"
         return item
+
+
+class UnstorablePipeline:
+    """Runs after the built-in pipelines' checks, before the store: breaks the key of a listing whose
+    title says UNSTORABLE (a list, which no query can bind), so writing its batch fails."""
+
+    def process_item(self, item):
+        if "UNSTORABLE" in (item.get("title") or ""):
+            item["id"] = [item["id"]]
+        return item

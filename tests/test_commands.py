@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from serumscope.cli import cli
 from serumscope.commands.publishing import is_demo_database
-from serumscope.db import open_db
+from serumscope.store.database import open_db
 
 
 def invoke(*args, input=None):

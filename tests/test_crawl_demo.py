@@ -15,9 +15,9 @@ import pytest
 from conftest import crawl_demo_shops
 
 from crawler.extract.text import html_to_text
-from serumscope.db import LISTING_JSON_COLUMNS
 from serumscope.demo import build_catalog
 from serumscope.demo.retailer import DISALLOWED_SECTION
+from serumscope.store.tables import LISTING_JSON_COLUMNS
 
 SEED_CHART = {
     "serumtologie-c-serum": 1,

@@ -12,8 +12,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from serumscope.db import open_db
 from serumscope.evaluation_store import listing_dicts
+from serumscope.store.database import open_db
 
 FAST_SETTINGS = [
     "-s", "DOWNLOAD_TIMEOUT=2", "-s", "RETRY_TIMES=0", "-s", "AUTOTHROTTLE_ENABLED=false",

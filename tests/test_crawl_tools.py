@@ -328,15 +328,38 @@ def test_a_regular_price_below_the_price_is_not_stored_by_any_platform():
 
 
 def test_only_a_size_limit_is_classified_as_oversize():
+    from scrapy import Request
     from scrapy.exceptions import DownloadCancelledError
     from twisted.internet.defer import CancelledError
     from twisted.python.failure import Failure
 
+    from crawler.platforms.base import BYTES_META, EXPECTED_BYTES_META, classify_failure
+
+    def failure(error: Exception, **meta: int) -> Failure:
+        failed = Failure(error)
+        failed.request = Request("http://127.0.0.1/p", meta=meta)
+        return failed
+
+    cancelled = DownloadCancelledError("cancelled")
+    announced = failure(cancelled, **{EXPECTED_BYTES_META: 9_000_000})
+    assert classify_failure(announced, maxsize=8_388_608)[0] == "oversize"
+    streamed = failure(cancelled, **{BYTES_META: 9_000_000})
+    assert classify_failure(streamed, maxsize=8_388_608)[:2] == ("oversize", None)
+    assert classify_failure(failure(cancelled, **{BYTES_META: 10}), maxsize=8_388_608)[0] == (
+        "connection"
+    )
+    too_large_words = DownloadCancelledError("larger than download max size (8388608)")
+    assert classify_failure(failure(too_large_words), maxsize=8_388_608)[0] == "connection"
+    assert classify_failure(Failure(CancelledError()))[0] == "error"
+
+
+def test_refusals_are_classified_by_their_type():
+    from twisted.python.failure import Failure
+
+    from crawler.middlewares import ForbiddenByRobots, OffsiteRequest, RedirectRefused
     from crawler.platforms.base import classify_failure
 
-    too_large = DownloadCancelledError(
-        "Received 9000000 bytes which is larger than download max size (8388608) in request <GET x>."
-    )
-    assert classify_failure(Failure(too_large))[0] == "oversize"
-    assert classify_failure(Failure(DownloadCancelledError("cancelled")))[0] == "connection"
-    assert classify_failure(Failure(CancelledError()))[0] == "error"
+    assert classify_failure(Failure(ForbiddenByRobots("no")))[0] == "robots"
+    assert classify_failure(Failure(OffsiteRequest("no")))[0] == "offsite"
+    assert classify_failure(Failure(RedirectRefused("no")))[0] == "redirect"
+    assert classify_failure(Failure(ForbiddenByRobots("max redirections reached")))[0] == "robots"

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from serumscope.cli import cli
-from serumscope.db import open_db
 from serumscope.evaluation_store import evaluate_db
+from serumscope.store.database import open_db
 
 SERUM = {
     "id": "glowjar:c20",

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from evaluator.schema import problems
-from serumscope.db import open_db
 from serumscope.evaluation_store import listing_dicts
+from serumscope.store.database import open_db
 
 pytestmark = pytest.mark.slow
 

@@ -188,3 +188,18 @@ def test_price_per_gram_of_vitamin_c_only_from_an_exact_percentage(stated, per_g
     assert found["price_per_gram_vitamin_c"] == per_gram
     reason = found["price_per_gram_vitamin_c_reason"]
     assert ("15% vitamin C" in reason) if per_gram else ("percentage" in reason)
+
+
+@pytest.mark.parametrize(
+    ("details", "ml"),
+    [
+        ("Size: 30 ml", 30.0),
+        ("Size:\n30 ml", 30.0),  # a label alone on its line: the value is on the next
+        ("Size: Full size\nItem weight: 3.2 oz", None),  # another line's amount is not the size
+        ("Apply a pea size amount (about 0.5 ml)", None),  # a dose after a size word
+        ("Size 1.7 oz/ 50 mL\u2022ITEM 1585660", 50.0),
+    ],
+)
+def test_a_labelled_size_is_read_on_its_own_line_and_never_a_dose(details, ml):
+    size = evaluate({"title": "C Serum", "details": details})["facts"]["size"]
+    assert size["ml"] == ml, size

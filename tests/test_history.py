@@ -6,8 +6,9 @@ import sqlite3
 
 import pytest
 
-from serumscope.db import open_db
-from serumscope.history import HISTORY_TRIGGERS, HISTORY_VIEWS, ensure_history_schema
+from serumscope.store.database import open_db
+from serumscope.store.history import HISTORY_TRIGGERS, HISTORY_VIEWS
+from serumscope.store.schema import ensure_schema
 
 
 @pytest.fixture
@@ -275,7 +276,7 @@ def test_recent_changes_shows_only_runs_after_the_previous_completed_one(db):
 
 def test_schema_is_idempotent_and_writes_nothing_when_current(db):
     before = db.execute("PRAGMA schema_version").fetchone()[0]
-    ensure_history_schema(db)
+    ensure_schema(db)
     open_db(db.conn.execute("PRAGMA database_list").fetchone()[2]).close()
     assert db.execute("PRAGMA schema_version").fetchone()[0] == before
     names = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
@@ -287,7 +288,7 @@ def test_a_changed_trigger_definition_is_replaced(db):
     db.execute("DROP VIEW price_drops")
     db.execute("CREATE VIEW price_drops AS SELECT 1 AS stale")
     db.conn.commit()
-    ensure_history_schema(db)
+    ensure_schema(db)
     columns = [c[1] for c in db.execute("PRAGMA table_info(price_drops)")]
     assert "drop_percent" in columns
 
@@ -323,7 +324,7 @@ def test_a_column_added_to_a_history_table_reaches_existing_databases(tmp_path):
     db.execute("ALTER TABLE runs DROP COLUMN timings")
     db.conn.commit()
     assert "timings" not in db["runs"].columns_dict
-    ensure_history_schema(db)
+    ensure_schema(db)
     assert "timings" in db["runs"].columns_dict
     db.close()
 

@@ -136,6 +136,50 @@ def test_a_pipeline_failure_is_recorded_counted_and_marks_nothing_gone(tmp_path)
     ]
 
 
+def test_a_listing_the_store_cannot_write_costs_only_itself_and_marks_nothing_gone(tmp_path):
+    """The failing write is the last batch (written when the crawl closes): the other listings of
+    that batch are stored, the failure is recorded and the shop is partial, so nothing is gone."""
+    bad = {"on": False}
+
+    def feed(page):
+        if page != 1:
+            return []
+        last = "UNSTORABLE C Serum" if bad["on"] else "Sixth C Serum"
+        return [shopify_product(n, f"C Serum {n}") for n in range(1, 6)] + [
+            shopify_product(6, last)
+        ]
+
+    with HostileShop(shopify_routes(feed)) as shop:
+        sites = sites_file(tmp_path, ("feed", "shopify", shop.base_url))
+        db = tmp_path / "shop.db"
+        unstorable = pipelines_with({"hostile_pipelines.UnstorablePipeline": 450})
+        assert run(sites, db, "-s", unstorable, "-s", "SERUMSCOPE_STORE_BATCH=4").returncode == 0
+        first_seen = dict(query(db, "select id, last_seen from listings"))
+        bad["on"] = True
+        second = run(sites, db, "-s", unstorable, "-s", "SERUMSCOPE_STORE_BATCH=4")
+    assert second.returncode == 1, second.stdout  # partial
+    [(url, message)] = errors(db, "pipeline")
+    assert url.endswith("/products/p6") and "could not store ['feed:6']" in message
+    rows = {r[0]: r[1:] for r in query(db, "select id, title, gone_since, last_seen from listings")}
+    assert rows["feed:6"][:2] == ("Sixth C Serum", None)  # kept as stored, not marked gone
+    assert all(rows[f"feed:{n}"][1] is None for n in range(1, 6))
+    assert rows["feed:5"][2] != first_seen["feed:5"]  # its batch-mate was stored in this run
+
+
+def test_a_megabyte_description_is_stored_cut_at_the_read_limit_and_counted(tmp_path):
+    huge = "<p>" + "Brightening vitamin C serum. " * 40_000 + "</p>"  # about 1.2 MB
+    feed = lambda n: [shopify_product(1, body_html=huge)] if n == 1 else []  # noqa: E731
+    with HostileShop(shopify_routes(feed)) as shop:
+        sites = sites_file(tmp_path, ("feed", "shopify", shop.base_url))
+        done = crawl(sites, tmp_path / "shop.db")
+    [(description, html)] = query(
+        tmp_path / "shop.db", "select length(description), length(description_html) from listings"
+    )
+    assert description <= 200_000 and html == 200_000
+    invalid = done.json()["shops"]["feed"]["fields_invalid"]
+    assert invalid.get("description_html") == 1, invalid
+
+
 # 2 and 3. Unbounded crawls: a page-count header of 100 million, a feed inventing new products on
 # every page, a slow endless feed, a sitemap index of 50,000 sitemaps.
 
@@ -167,8 +211,36 @@ def test_a_page_count_header_of_100_million_is_believed_only_while_pages_list_pr
         done = crawl(sites, tmp_path / "shop.db")
         pages_asked = shop.requests_to("/wp-json/")
     summary = done.json()["shops"]["woo"]
-    assert (summary["status"], summary["listings"]) == ("ok", 3)
+    # Empty pages before the claimed last one: the pages after them are not read, so the shop is
+    # partial (its listings are never marked gone on such a crawl).
+    assert (summary["status"], summary["listings"]) == ("partial", 3)
+    assert errors(tmp_path / "shop.db", "parse")
     assert pages_asked <= 3 + 8  # the window of pages in flight past the last one with products
+
+
+def test_an_empty_store_api_page_before_the_last_marks_nothing_gone(tmp_path):
+    empty_once = {"page": 3}
+
+    def products_on(number):
+        if number == empty_once["page"]:
+            empty_once["page"] = None
+            return []
+        return [woo_product(100 + number)] if number <= 10 else []
+
+    def routes(path, q):
+        number = int(q["page"][0])
+        return Reply.json(products_on(number), **{"X-WP-TotalPages": "10"})
+
+    with HostileShop({"/wp-json/wc/store/v1/products": routes}) as shop:
+        sites = sites_file(tmp_path, ("woo", "woocommerce", shop.base_url))
+        db = tmp_path / "shop.db"
+        empty_once["page"] = None
+        assert run(sites, db).returncode == 0
+        assert query(db, "select count(*) from listings")[0][0] == 10
+        empty_once["page"] = 3
+        second = run(sites, db)
+    assert second.returncode == 1, second.stdout  # partial
+    assert query(db, "select count(*) from listings where gone_since is not null")[0][0] == 0
 
 
 def test_a_page_count_header_of_100_million_with_products_everywhere_stops_at_the_page_limit(

@@ -17,11 +17,11 @@ from conftest import wait_for_site
 from test_site import free_port
 
 from serumscope.child_process import serumscope_command
-from serumscope.db import open_db
 from serumscope.evaluation_store import evaluate_db
 from serumscope.site import listing_path
 from serumscope.site_fixtures import write_demo_site_database
-from serumscope.site_schema import refresh_site_tables
+from serumscope.store.database import open_db
+from serumscope.store.schema import refresh_site_tables
 
 MANY_VARIANTS_ID = "hostile:many-variants"
 INFINITE_ID = "hostile:infinite-was-price"
@@ -132,6 +132,19 @@ def test_the_dashboards_own_chart_queries_still_run(site):
         assert answer.status_code == 200 and answer.json()["rows"], chart["title"]
 
 
+def test_a_chart_query_cannot_carry_another_query_in_a_second_sql_parameter(site):
+    """Datasette runs the first ``sql``: a chart's query beside it must not let it through."""
+    from serumscope.site import site_metadata
+
+    chart = next(
+        iter(site_metadata()["plugins"]["datasette-dashboards"]["overview"]["charts"].values())
+    )
+    for first, second in ((ZEROBLOB, chart["query"]), (chart["query"], ZEROBLOB)):
+        query = httpx.QueryParams([("sql", first), ("sql", second)])
+        response = site.get(f"/serumscope.json?{query}")
+        assert response.status_code == 400 and "once" in response.text, response.text[:300]
+
+
 def test_repeated_or_too_many_facets_are_refused_at_once(site):
     started = time.monotonic()
     repeated = site.get("/serumscope/scores.json?" + "&".join(["_facet=shop"] * 3000))
@@ -169,11 +182,19 @@ def test_a_client_over_the_rate_limit_is_told_to_wait(hostile_db):
     try:
         statuses = [limited.get("/serumscope/scores.json?_size=1").status_code for _ in range(30)]
         refused = limited.get("/methodology")
+        spoofed = httpx.get(
+            limited.base + "/methodology", headers={"X-Forwarded-For": "10.1.2.3"}, timeout=30
+        )
+        other = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"))
+        with other:
+            another_client = other.get(limited.base + "/methodology", timeout=30)
     finally:
         limited.stop()
     # 20 a minute: the start-up check (wait_for_site) took one or more of them.
     assert statuses[:15] == [200] * 15 and statuses[-1] == 429
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert spoofed.status_code == 429  # a header cannot claim another address
+    assert another_client.status_code == 200  # the limit is per client, not global
 
 
 # 7. A listing with 100,000 variants.

@@ -98,8 +98,8 @@ def test_bad_input_is_judged_without_raising(listing):
 
 def test_evaluate_judges_again_listings_judged_with_other_rules(tmp_path):
     """A rule change needs no re-crawl: `evaluate` re-judges stale listings, then scores them."""
-    from serumscope.db import open_db
     from serumscope.evaluation_store import evaluate_db
+    from serumscope.store.database import open_db
 
     db = open_db(tmp_path / "stale.db")
     db["shops"].insert({"name": "shop"})

@@ -516,8 +516,8 @@ def test_the_log_file_holds_the_crawl_output_and_the_summary(tmp_path):
 
 
 def test_every_rubric_already_scored_is_kept_current(tmp_path):
-    from serumscope.db import open_db
     from serumscope.evaluation_store import evaluate_db
+    from serumscope.store.database import open_db
 
     with ShopifyShop(4) as shop:
         sites, db = write_sites(tmp_path, shop), tmp_path / "serumscope.db"

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from serumscope.child_process import serumscope_command
-from serumscope.db import open_db
 from serumscope.reconcile import ShopOutcome, reconcile_shop
 from serumscope.runlock import mark_interrupted_runs, process_alive, run_lock
 from serumscope.runs import EXIT_LOCKED, _overall
 from serumscope.schedule import parse_duration
+from serumscope.store.database import open_db
 
 
 @pytest.fixture

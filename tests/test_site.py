@@ -25,7 +25,6 @@ from datasette.utils import tilde_encode
 from markupsafe import escape
 
 from evaluator import load_rubric
-from serumscope.db import open_db
 from serumscope.paths import DATASETTE_DIR, REPO_ROOT
 from serumscope.site import (
     SITE_DB_NAME,
@@ -37,6 +36,7 @@ from serumscope.site import (
     safe_http_url,
 )
 from serumscope.site_fixtures import XSS_LISTING_ID, XSS_TITLE, write_demo_site_database
+from serumscope.store.database import open_db
 
 METADATA = yaml.safe_load((DATASETTE_DIR / "metadata.yml").read_text())
 SITE_METADATA = METADATA["databases"][SITE_DB_NAME]

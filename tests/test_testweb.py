@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from serumscope.demo.testweb import LAYOUTS, LayoutWeb, PageProduct, render_page, slug_of
+from serumscope.demo.testweb.pages_chrome import NOT_PRODUCTS, RELATED_BLURB, RELATED_SIZE, REVIEW
 
 PRODUCTS = [
     PageProduct(
@@ -116,7 +117,7 @@ SIZE_FROM = {
     "magento-specs": "html-specs", "swatches": "html-option", "title-size": "title",
     "residue": "html-label", "description-inci": "description", "shopify-theme": "html-option",
     "shopify-options": "api", "shopify-body": "description", "woo-short": "description",
-    "woo-long": "api",
+    "woo-long": "api", "chrome-related": "title", "chrome-money": "html-option",
 }  # fmt: skip
 
 
@@ -145,7 +146,7 @@ def crawled(tmp_path_factory):
     with sqlite3.connect(db) as conn:
         conn.row_factory = sqlite3.Row
         query = (
-            "select l.*, e.facts from listings l join evaluations e"
+            "select l.*, e.facts from listings l left join evaluations e"
             " on e.listing_id = l.id and e.rubric = 'post'"
         )
         for row in conn.execute(query):
@@ -157,7 +158,7 @@ def crawled(tmp_path_factory):
             ]
             found[(layout_of[row["shop"]], slug_of(row["url"]))] = (
                 listing,
-                json.loads(row["facts"]),
+                json.loads(row["facts"] or "null"),
             )
     return found
 
@@ -191,3 +192,32 @@ def test_the_crawl_reads_every_layout(crawled, layout, product):
     if product.packaging:  # the packaging sentence is read wherever the page puts it
         assert facts["light"]["value"] == "protective"
         assert facts["dispenser"]["value"] == "dropper"
+
+
+CHROME_CASES = [(layout, p) for layout in ("chrome-related", "chrome-money") for p in PRODUCTS]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("layout", "product"), CHROME_CASES, ids=[f"{name}-{p.slug}" for name, p in CHROME_CASES]
+)
+def test_the_crawl_ignores_the_page_chrome(crawled, layout, product):
+    """A promo badge, a reviews widget and related products give no price, size or description."""
+    listing, facts = crawled[(layout, product.slug)]
+    assert [Decimal(v["price"]) for v in listing["variants"]] == [Decimal(product.price)]
+    assert all(v["size_text"] != RELATED_SIZE for v in listing["variants"])
+    if SIZE_ML[product.slug] is None:
+        assert facts["size"]["ml"] is None
+    description = listing["description"] or ""
+    assert product.description.split("\n")[0] in description
+    assert REVIEW not in description and RELATED_BLURB not in description
+    assert "Night Cream" not in (listing["details"] or "")
+    assert facts["light"]["value"] != "clear"
+
+
+@pytest.mark.slow
+def test_category_pages_and_blog_posts_are_not_listings(crawled):
+    chrome = [key for key in crawled if key[0] in ("chrome-related", "chrome-money")]
+    assert {slug for _, slug in chrome} == {p.slug for p in PRODUCTS}
+    not_products = {path.rsplit("/", 1)[-1] for path in NOT_PRODUCTS}
+    assert not [key for key in crawled if key[1] in not_products]

@@ -10,6 +10,13 @@ from lxml import etree
 
 from crawler.extract.fields import size_in
 from crawler.extract.money import currency_from_text, decimal_string, regular_price_if_higher
+from crawler.extract.regions import (
+    FIRST_H1,
+    NOT_PRODUCT_CLASS,
+    is_within,
+    not_product,
+    product_container,
+)
 from crawler.extract.text import clean, element_text
 
 DESCRIPTION_SELECTORS = (
@@ -45,13 +52,17 @@ PRICE_XPATHS = (
     etree.XPath(_css.css_to_xpath(".price") + "/text()"),
     etree.XPath(_css.css_to_xpath(".product-price") + "//text()"),
 )
-# A shop without price markup still shows the price as a short money text near the title.
-MONEY_AFTER_TITLE = etree.XPath(
-    "(//h1)[1]/following::text()[normalize-space()][not(ancestor::script or ancestor::style"
-    " or ancestor::del or ancestor::s)]"
+# A shop without price markup still shows the price as a short money text near the title: the
+# whole text is one amount with its currency ("$24.00", "24,00 €", "USD 24"), not a promotion.
+AMOUNT = r"\d(?:[\d.,\u00a0 ]*\d)?"
+MONEY = re.compile(
+    rf"^(?:(?:[$£€¥₩₹]|[A-Z]{{3}}\s?|[A-Z]{{1,2}}\$)\s?{AMOUNT}|{AMOUNT}\s?(?:[$£€]|[A-Z]{{3}}))$"
 )
+PROMO = re.compile(r"(?i)\b(?:off|save|saving|sale|discount|was|from)\b|%")
 MONEY_LOOKAHEAD = 12
-MONEY = re.compile(r"^(?:[$£€¥₩₹]|[A-Z]{3}\s?|[A-Z]{1,2}\$)\s?\d|\d\s?(?:[$£€]|[A-Z]{3})$")
+NO_PRICE_TEXT = {"script", "style", "template", "noscript", "del", "s"}
+# A link or subheading after the title starts what is not the product: no price past it.
+PRICE_STOP = {"a", "h2", "h3"}
 PRODUCT_IMAGES = etree.XPath(
     "//main//img[@alt][not(ancestor::header or ancestor::nav or ancestor::footer)]"
     " | //*[contains(@itemtype, 'Product')]//img[@alt]"
@@ -63,14 +74,25 @@ BRAND = etree.XPath(
 
 
 def first_text(
-    tree: etree._Element, xpaths: tuple[etree.XPath, ...]
+    tree: etree._Element,
+    xpaths: tuple[etree.XPath, ...],
+    excluded: set[etree._Element] | frozenset = frozenset(),
 ) -> tuple[str | None, str | None]:
+    """(text, html) of the first element an xpath finds that has text, outside ``excluded``."""
     for xpath in xpaths:
         for element in xpath(tree):
+            if is_within(element, excluded):
+                continue
             text = element_text(element)
             if text:
                 return text, lxml.html.tostring(element, encoding="unicode", with_tail=False)
     return None, None
+
+
+def description(tree: etree._Element) -> tuple[str | None, str | None]:
+    """(text, html) of the page's description element, not one in the site's chrome or in a
+    related-product or review widget."""
+    return first_text(tree, DESCRIPTION_XPATHS, not_product(tree))
 
 
 def image_alts(tree: etree._Element) -> list[str]:
@@ -91,20 +113,78 @@ def breadcrumbs(tree: etree._Element) -> list[str]:
     return []
 
 
-def price_and_currency(tree: etree._Element) -> tuple[str | None, str | None]:
-    """The price shown in a price element, else the first short money text after the title."""
+def _texts_after_title(h1: etree._Element) -> list[str]:
+    """The first MONEY_LOOKAHEAD texts after the title, up to the first link or subheading."""
+    texts: list[str] = []
+    after = False
+    walker = etree.iterwalk(h1.getroottree().getroot(), events=("start", "end"))
+    for event, element in walker:
+        if event == "end":
+            after = after or element is h1
+            if after and element.tail and element.tail.strip():
+                texts.append(element.tail.strip())
+        elif after:
+            if element.tag in PRICE_STOP:
+                break
+            if element.tag in NO_PRICE_TEXT:
+                walker.skip_subtree()
+            elif element.text and element.text.strip():
+                texts.append(element.text.strip())
+        if len(texts) >= MONEY_LOOKAHEAD:
+            break
+    return texts
+
+
+def _money_text(text: str) -> bool:
+    return len(text) <= 24 and bool(MONEY.match(text)) and not PROMO.search(text)
+
+
+def price_and_currency(tree: etree._Element) -> tuple[str | None, str | None, str | None]:
+    """(price, currency, how): the price shown in a price element outside related-product and
+    review widgets ("element"), else the first money text after the title, before any link or
+    subheading ("text"); Nones when there is neither."""
+    excluded = None
     for xpath in PRICE_XPATHS:
         for raw in xpath(tree):
             price = decimal_string(str(raw))
-            if price:
-                return price, currency_from_text(str(raw))
-    for text in MONEY_AFTER_TITLE(tree)[:MONEY_LOOKAHEAD]:
-        text = str(text).strip()
-        if len(text) <= 24 and MONEY.search(text):
+            if not price:
+                continue
+            excluded = not_product(tree) if excluded is None else excluded
+            owner = raw.getparent() if hasattr(raw, "getparent") else None
+            if owner is not None and is_within(owner, excluded):
+                continue
+            return price, currency_from_text(str(raw)), "element"
+    h1 = FIRST_H1(tree)
+    for text in _texts_after_title(h1[0]) if h1 else ():
+        if _money_text(text):
             price = decimal_string(text)
             if price:
-                return price, currency_from_text(text)
-    return None, None
+                return price, currency_from_text(text), "text"
+    return None, None, None
+
+
+# What a product page has and a category page or a blog post has not: an add-to-cart form or
+# button, a size picker (not a cart drawer's form, action="/cart", which every page of a shop has).
+BUYING = etree.XPath(
+    "//form[re:test(@action, 'cart/add|add[-_]to[-_]cart', 'i')]"
+    " | //button[contains(translate(normalize-space(.), 'ADTOCRBGSKE', 'adtocrbgske'), 'add to')]"
+    " | //input[@type='submit'][contains(translate(@value, 'ADTOCRBG', 'adtocrbg'), 'add to')]"
+    " | //*[@name='add' or @name='add-to-cart'][self::button or self::input]"
+    " | //*[contains(@class, 'add-to-cart') or contains(@class, 'add_to_cart')]"
+    " | //select[re:test(concat(@name, ' ', @id, ' ', @class), 'size|volume', 'i')]",
+    namespaces={"re": "http://exslt.org/regular-expressions"},
+)
+
+
+def product_evidence(tree: etree._Element, price_how: str | None) -> bool:
+    """True when a page without structured data shows a product: a price element, an add-to-cart
+    form or button, a size picker, or a title inside a product's block."""
+    if price_how == "element":
+        return True
+    excluded = not_product(tree)
+    if any(not is_within(e, excluded) for e in BUYING(tree)):
+        return True
+    return product_container(tree) is not None
 
 
 def brand(tree: etree._Element) -> str | None:
@@ -121,9 +201,14 @@ STRUCK_IN = etree.XPath(".//del | .//s | .//*[contains(@class, 'price-was')]")
 
 
 def priced_options(tree: etree._Element, currency: str | None, available: int | None) -> list[dict]:
-    """Variants listed in the page as options carrying ``data-price`` (size pickers, price lists)."""
+    """Variants listed in the page as options carrying ``data-price`` (size pickers, price lists),
+    not the products of a related-products or review widget."""
     variants = []
-    for option in PRICED_OPTIONS(tree):
+    options = PRICED_OPTIONS(tree)
+    excluded = not_product(tree) if options else set()
+    for option in options:
+        if is_within(option, excluded):
+            continue
         price = decimal_string(option.get("data-price"))
         if not price:
             continue
@@ -152,8 +237,13 @@ STRUCK_PRICES = etree.XPath("//main//del | //main//s | //*[contains(@class, 'pri
 
 
 def struck_price(tree: etree._Element, price: str) -> str | None:
-    """A struck-through "was" price on a one-variant page, when it is higher than the price paid."""
-    for element in STRUCK_PRICES(tree):
+    """A struck-through "was" price on a one-variant page, when it is higher than the price paid
+    (not a related product's)."""
+    struck = STRUCK_PRICES(tree)
+    excluded = not_product(tree) if struck else set()
+    for element in struck:
+        if is_within(element, excluded):
+            continue
         was = regular_price_if_higher(decimal_string(" ".join(element.itertext())), price)
         if was:
             return was
@@ -172,6 +262,7 @@ NOT_DESCRIPTION = {
 NOT_DESCRIPTION_CLASS = re.compile(
     r"price|crumb|brand|vendor|rating|review|stock|sku|title|badge|cart|swatch|variant", re.I
 )
+DESCRIPTION_END = {"h2", "h3", "section"}
 CONTAINER_LEVELS = 3
 MIN_WORDS = 3
 
@@ -179,7 +270,10 @@ MIN_WORDS = 3
 def _excluded(element: etree._Element, container: etree._Element) -> bool:
     node = element
     while node is not None and node is not container:
-        if node.tag in NOT_DESCRIPTION or NOT_DESCRIPTION_CLASS.search(node.get("class") or ""):
+        marks = node.get("class") or ""
+        if node.tag in NOT_DESCRIPTION or NOT_DESCRIPTION_CLASS.search(marks):
+            return True
+        if NOT_PRODUCT_CLASS.search(f"{marks} {node.get('id') or ''}"):
             return True
         node = node.getparent()
     return False
@@ -192,7 +286,11 @@ def _description_blocks(container: etree._Element, h1: etree._Element, skip) -> 
         if element is h1:
             after_title = True
             continue
-        if not after_title or element.tag not in DESCRIPTION_BLOCKS:
+        if not after_title:
+            continue
+        if blocks and element.tag in DESCRIPTION_END:
+            break  # the next section: reviews, related products, another subject
+        if element.tag not in DESCRIPTION_BLOCKS:
             continue
         if any(d.tag in NESTED_BLOCKS for d in element.iterdescendants()):
             continue
@@ -206,8 +304,9 @@ def _description_blocks(container: etree._Element, h1: etree._Element, skip) -> 
 
 def container_description(h1: etree._Element, skip) -> tuple[str | None, str | None]:
     """(text, html) of the paragraphs after the title in the product's container (the title's
-    nearest ancestor that has any), leaving out prices, forms, specs tables, navigation and what
-    ``skip(text)`` refuses (the ingredient list, size labels)."""
+    nearest ancestor that has any) up to the next subheading or section, leaving out prices, forms,
+    specs tables, navigation, review and related-product widgets and what ``skip(text)`` refuses
+    (the ingredient list, size labels)."""
     node = h1.getparent()
     for _ in range(CONTAINER_LEVELS):
         if node is None or node.tag in ("html", "body"):

@@ -1,8 +1,7 @@
 """One pass over a page for the labels worth a closer look: ingredients, size and details labels.
 
-Only the elements whose own text (or the text after a child) starts with a label word in its usual
-casings are examined by the finders, so their cost grows with the page, not with the page times its
-depth. A label is short ("Ingredients", "Size:", "Full ingredient list (INCI)"), so only the start
+Only the elements whose own text (or the text after a child) starts with a label word are examined
+by the finders, so their cost grows with the page, not with the page times its depth. A label is short ("Ingredients", "Size:", "Full ingredient list (INCI)"), so only the start
 of each text node is looked at.
 """
 
@@ -12,16 +11,24 @@ import re
 
 from lxml import etree
 
-WORDS = {
-    "ingredients": ("ngredient", "NGREDIENT", "INCI", "Inci", "nside", "NSIDE", "omposition",
-                    "OMPOSITION"),
-    "size": ("ize", "IZE", "olume", "OLUME", "et w", "et W", "ET W", "ontents", "ONTENTS",
-             "apacity", "APACITY"),
-    "details": ("etails", "ETAILS", "ackaging", "ACKAGING", "pecification", "PECIFICATION", "pecs",
-                "PECS", "eatures", "EATURES", "nformation", "NFORMATION"),
-}  # fmt: skip
-PATTERNS = {kind: re.compile("|".join(map(re.escape, words))) for kind, words in WORDS.items()}
-ANY_WORD = re.compile("|".join(map(re.escape, (w for words in WORDS.values() for w in words))))
+from evaluator.labels import INGREDIENTS_LABEL
+from evaluator.size import SIZE_LABEL
+
+# The details labels ("Details", "Packaging", "Specifications", "More information").
+DETAILS_WORDS = (
+    r"details|packaging|specifications?|specs|features|(?:more|additional)\s+information"
+)
+# What starts a label of each kind: the very patterns the finders then match the label against
+# (evaluator.labels, evaluator.size), so no label they accept is missed here.
+PATTERNS = {
+    "ingredients": re.compile(INGREDIENTS_LABEL, re.IGNORECASE),
+    "size": SIZE_LABEL,
+    "details": re.compile(rf"\b(?:{DETAILS_WORDS})\b", re.IGNORECASE),
+}
+KINDS = tuple(PATTERNS)
+ANY_WORD = re.compile(
+    "|".join(f"(?:{p.pattern.removeprefix('(?i)')})" for p in PATTERNS.values()), re.IGNORECASE
+)
 LABEL_CHARS = 64  # a label word further into a text node than this starts no label
 # Every text node: an element's own text, or the tail after a child.
 TEXTS = etree.XPath("//text()")
@@ -30,7 +37,7 @@ NOT_LABELS = {"script", "style", "template", "noscript"}
 Labels = dict[str, list[tuple[etree._Element, str]]]
 
 
-def label_texts(root: etree._Element, kinds: tuple[str, ...] = tuple(WORDS)) -> Labels:
+def label_texts(root: etree._Element, kinds: tuple[str, ...] = KINDS) -> Labels:
     """{kind: [(element, text)]}: elements whose own text starts with a label word of that kind, and
     the parent of a child whose tail text does, in document order."""
     found: Labels = {kind: [] for kind in kinds}

@@ -14,11 +14,9 @@ from html import escape
 from typing import Any
 from urllib.parse import urljoin
 
+import extruct
 import lxml.html
 from extruct.jsonld import JsonLdExtractor
-from extruct.opengraph import OpenGraphExtractor
-from extruct.uniform import _umicrodata_microformat, _uopengraph
-from extruct.w3cmicrodata import MicrodataExtractor
 from lxml import etree
 from parsel import Selector
 
@@ -31,6 +29,7 @@ from crawler.extract.ingredients import (
 )
 from crawler.extract.label_scan import label_texts
 from crawler.extract.money import decimal_string
+from crawler.extract.regions import is_within, not_product
 from crawler.extract.sizes import (
     FoundSize,
     find_size,
@@ -42,9 +41,7 @@ from crawler.extract.text import clean, element_text
 from evaluator.labels import INGREDIENTS_START
 from evaluator.size import SIZE_LABEL
 
-_jsonld = JsonLdExtractor()
-_microdata = MicrodataExtractor()
-_opengraph = OpenGraphExtractor()
+SYNTAXES = ["json-ld", "microdata", "opengraph"]  # the others cost ~70x more and say nothing we use
 
 
 @dataclass
@@ -77,25 +74,34 @@ def parse_page(body: bytes | str, url: str, encoding: str = "utf-8") -> PageData
     if problem:
         page.errors.append(problem)
         return page
+    try:
+        found = extruct.extract(
+            tree, base_url=url, syntaxes=SYNTAXES, uniform=True, with_og_array=True
+        )
+    except Exception:
+        found = _extract_each(tree, url, page.errors)
+    page.jsonld = schema_org.walk_graph(found.get("json-ld", []))
+    page.microdata = schema_org.walk_graph(found.get("microdata", []))
+    for graph in found.get("opengraph", []):
+        page.opengraph.update({k: v for k, v in graph.items() if k not in page.opengraph})
+    return page
+
+
+def _extract_each(tree: etree._Element, url: str, errors: list[str]) -> dict[str, list]:
+    """Structured data of a page where one syntax failed: each JSON-LD script and each other syntax
+    on its own, so one broken ``<script>`` is reported and does not hide the rest."""
+    found: dict[str, list] = {"json-ld": []}
     for index, script in enumerate(tree.xpath('//script[@type="application/ld+json"]'), start=1):
         try:
-            page.jsonld.extend(item for item in _jsonld._extract_items(script) if item)
+            found["json-ld"].extend(JsonLdExtractor().extract_items(script))
         except Exception as error:
-            page.errors.append(f"invalid JSON-LD in script #{index}: {error}")
-    page.jsonld = schema_org.walk_graph(page.jsonld)
-    try:
-        page.microdata = schema_org.walk_graph(
-            _umicrodata_microformat(_microdata.extract_items(tree, url), "http://schema.org")
-        )
-    except Exception as error:
-        page.errors.append(f"unreadable microdata: {error}")
-    try:
-        graphs = _uopengraph(_opengraph.extract_items(tree), with_og_array=True)
-        for graph in graphs:
-            page.opengraph.update({k: v for k, v in graph.items() if k not in page.opengraph})
-    except Exception as error:
-        page.errors.append(f"unreadable OpenGraph: {error}")
-    return page
+            errors.append(f"invalid JSON-LD in script #{index}: {error}")
+    for syntax, options in (("microdata", {}), ("opengraph", {"with_og_array": True})):
+        try:
+            found |= extruct.extract(tree, base_url=url, syntaxes=[syntax], uniform=True, **options)
+        except Exception as error:
+            errors.append(f"unreadable {'OpenGraph' if syntax == 'opengraph' else syntax}: {error}")
+    return found
 
 
 CANONICAL = etree.XPath("//link[@rel='canonical']/@href")
@@ -181,21 +187,27 @@ def product_from_page(page: PageData) -> dict[str, Any] | None:
             )
 
     h1 = H1(page.tree)
-    if not fields and not is_og_product:
-        html_price = html_fields.price_and_currency(page.tree)
-        if not (h1 and html_price[0]):
-            return None
-    put("title", element_text(h1[0]) if h1 else None, "html")
+    html_price: list[tuple[str | None, str | None, str | None]] = []
+
+    def shown_price() -> tuple[str | None, str | None, str | None]:
+        """The HTML's price (html_fields.price_and_currency), read once, when needed."""
+        if not html_price:
+            html_price.append(html_fields.price_and_currency(page.tree))
+        return html_price[0]
+
     labels = label_texts(page.tree)
     found = find_ingredients_in_tree(page.tree, labels)
+    if not (
+        fields or is_og_product or h1 and _shows_product(page, shown_price()[2], labels, found)
+    ):
+        return None
+    put("title", element_text(h1[0]) if h1 else None, "html")
     if found:
         put("ingredients_text", found.text, "html")
     elif structured_description:
         found = find_ingredients_in_html(as_html(structured_description[1]))
         put("ingredients_text", found.text if found else None, structured_description[0])
-    description_text, description_html = html_fields.first_text(
-        page.tree, html_fields.DESCRIPTION_XPATHS
-    )
+    description_text, description_html = html_fields.description(page.tree)
     if not description_text and h1:
         # No description element: the paragraphs of the product's container, when structured data
         # has no description or only a summary of them.
@@ -215,7 +227,7 @@ def product_from_page(page: PageData) -> dict[str, Any] | None:
     if "image_alts" not in fields:
         put("image_alts", html_fields.image_alts(page.tree), "html")
     if "variants" not in fields:
-        price, currency = html_fields.price_and_currency(page.tree)
+        price, currency, _ = shown_price()
         if price:
             put(
                 "variants",
@@ -254,11 +266,32 @@ def product_from_page(page: PageData) -> dict[str, Any] | None:
         size = find_size(page.tree, labels)
         if size is None and structured_description and SIZE_LABEL.search(structured_description[1]):
             size = fragment_size(as_html(structured_description[1]))
+        if size is not None and size.outside and size_in(fields["title"]):
+            size = None  # the title's size beats a label outside the product's block
     put_sizes(variants, provenance, size, fields["title"])
     put("details", page_details(page.tree, size, labels), "html")
     fields["provenance"] = provenance
     fields["canonical_url"] = canonical_url(page)
     return fields
+
+
+def _shows_product(
+    page: PageData, price_how: str | None, labels, ingredients: FoundIngredients | None
+) -> bool:
+    """A page with only HTML shows a product when it has product evidence (html_fields), or a money
+    text after its title and an ingredient list or a size label line ("SIZE 1 oz•ITEM 123");
+    not any heading with a money text after it (a category page, a blog post)."""
+    if html_fields.product_evidence(page.tree, price_how):
+        return True
+    if price_how != "text":
+        return False
+    if ingredients:
+        return True
+    excluded = not_product(page.tree)
+    return any(
+        is_size_line(text.strip()) and not is_within(element, excluded)
+        for element, text in labels["size"]
+    )
 
 
 def clean_multiline(value: object) -> str | None:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from lxml import etree
 
 from crawler.extract.ingredients import find_labelled_section
-from crawler.extract.label_scan import Labels, label_texts
+from crawler.extract.label_scan import DETAILS_WORDS, Labels, label_texts
+from crawler.extract.regions import is_within, not_product, product_container
 from crawler.extract.text import clean, element_text, parse_fragment
 from evaluator.labels import INGREDIENTS_HEADING
 from evaluator.size import SIZE_LABEL, size_wording
@@ -24,16 +25,11 @@ LABEL_TAGS = {
     "div", "span", "li", "p", "dt", "th", "td", "label", "legend", "strong", "b", "em", "small",
     "h2", "h3", "h4", "h5", "h6", "button", "summary",
 }  # fmt: skip
-OUTSIDE_PRODUCT = ("header", "nav", "footer", "aside")
 SPECS_TAGS = {"th", "dt"}
 VALUE_CHARS = 200  # a size follows its label closely: only this much text after it is read
 MAX_DETAILS_CHARS = 20_000
 MAX_ROWS = 60
-DETAILS_HEADING = re.compile(
-    r"^\s*(?:product\s+)?(?:details|packaging|specifications?|specs|features|"
-    r"more\s+information|additional\s+information)\s*:?\s*$",
-    re.IGNORECASE,
-)
+DETAILS_HEADING = re.compile(rf"^\s*(?:product\s+)?(?:{DETAILS_WORDS})\s*:?\s*$", re.IGNORECASE)
 
 SIZE_PICKER = re.compile(r"size|volume|option|variant", re.IGNORECASE)
 
@@ -43,14 +39,8 @@ class FoundSize:
     wording: str  # the size as the shop wrote it ("1 oz/ 30 mL")
     text: str  # the text it was found in ("SIZE 1 oz/ 30 mL•ITEM 1234567", "Size: 1 oz/ 30 mL")
     how: str  # html-label | html-specs | html-option
-
-
-def _outside(root: etree._Element) -> set[etree._Element]:
-    return {element for element in root.iter(*OUTSIDE_PRODUCT)}
-
-
-def _is_outside(element: etree._Element, outside: set[etree._Element]) -> bool:
-    return bool(outside) and any(a in outside for a in element.iterancestors())
+    # Found outside the element the page marks as its product's (a title's size beats it).
+    outside: bool = False
 
 
 def _short_text(element: etree._Element) -> str:
@@ -149,25 +139,23 @@ def _labelled_size(element: etree._Element, root: etree._Element) -> FoundSize |
     return None
 
 
-def find_size(root: etree._Element, labels: Labels | None = None) -> FoundSize | None:
-    """The first size the page states under a size label, else the one its size picker shows
-    (``labels``: the page's ``label_texts``, when the caller has them)."""
-    labels = labels if labels is not None else label_texts(root, ("size",))
-    outside = _outside(root)
+def _first_size(root: etree._Element, labels: Labels, keep) -> FoundSize | None:
+    """The first size under a size label, else in a size picker, among the elements ``keep``
+    accepts."""
     examined = set()
     for element, _ in labels["size"]:
         text = element.text
         if element in examined or element.tag not in LABEL_TAGS or not text or len(text) > 2000:
             continue
         examined.add(element)
-        if not SIZE_LABEL.search(text[:40]) or _is_outside(element, outside):
+        if not SIZE_LABEL.search(text[:40]) or not keep(element):
             continue
         found = _labelled_size(element, root)
         if found:
             return found
     for picker in root.iter("select", "fieldset"):
         described = " ".join(picker.get(a) or "" for a in ("name", "id", "class"))
-        if not SIZE_PICKER.search(described) or _is_outside(picker, outside):
+        if not SIZE_PICKER.search(described) or not keep(picker):
             continue
         offered = _options(picker)
         if offered:
@@ -175,10 +163,34 @@ def find_size(root: etree._Element, labels: Labels | None = None) -> FoundSize |
     return None
 
 
+def find_size(root: etree._Element, labels: Labels | None = None) -> FoundSize | None:
+    """The first size the page states under a size label, else the one its size picker shows, in
+    the product's container when the page marks one, else elsewhere (``outside``); never in the
+    site's chrome or in related-product and review widgets (``labels``: the page's
+    ``label_texts``, when the caller has them)."""
+    labels = labels if labels is not None else label_texts(root, ("size",))
+    if not labels["size"] and not any(True for _ in root.iter("select", "fieldset")):
+        return None
+    excluded = not_product(root)
+    container = product_container(root)
+    if container is None:
+        return _first_size(root, labels, lambda e: not is_within(e, excluded))
+    inside = {container}
+    found = _first_size(root, labels, lambda e: is_within(e, inside) and not is_within(e, excluded))
+    if found is not None:
+        return found
+    found = _first_size(
+        root, labels, lambda e: not is_within(e, inside) and not is_within(e, excluded)
+    )
+    if found is not None:
+        found.outside = True
+    return found
+
+
 def _spec_rows(root: etree._Element, outside: set[etree._Element]) -> list[str]:
     rows = []
     for label in root.iter("th", "dt"):
-        if len(rows) >= MAX_ROWS or _is_outside(label, outside):
+        if len(rows) >= MAX_ROWS or is_within(label, outside):
             continue
         name = clean(element_text(label))
         value_element = next(
@@ -198,7 +210,7 @@ def page_details(
 ) -> str | None:
     """What the page states outside its description, as text: the size label the size was found
     under, specs table and list rows (not the ingredient list), a "Details"/"Packaging" panel."""
-    outside = _outside(root)
+    outside = not_product(root)
     lines = [size.text] if size and size.how != "html-option" else []
     lines += _spec_rows(root, outside)
     labels = labels if labels is not None else label_texts(root, ("details",))

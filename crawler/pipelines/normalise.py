@@ -8,7 +8,7 @@ from typing import Any
 from scrapy.exceptions import DropItem
 
 from crawler.extract.money import decimal_string
-from serumscope.db import storable_value
+from serumscope.store.rows import storable_value
 
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 COUNTED_FIELDS = ("brand", "description", "ingredients_text", "image_alts", "categories")
@@ -20,7 +20,7 @@ class UnusableListing(ValueError):
 
 
 def normalise_listing(item: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """Tidy ``item`` in place: empty fields become None, text storable (serumscope.db.storable_value),
+    """Tidy ``item`` in place: empty fields become None, text storable (serumscope.store.rows.storable_value),
     prices and regular prices decimal strings, currencies ISO codes (or None). Returns (missing fields, invalid fields); raises UnusableListing without a title."""
     if not item.get("title"):
         raise UnusableListing("listing without a title")

@@ -18,14 +18,21 @@ from typing import Any
 
 from crawler.extract.listing import utc_now
 from crawler.storage import save_shop, shared_db
-from serumscope.db import LISTING_JSON_COLUMNS, TABLES, storable_json, storable_row
+from evaluator.text import MAX_FIELD_CHARS
+from serumscope.store.database import transaction
+from serumscope.store.rows import storable_json, storable_row
+from serumscope.store.tables import LISTING_JSON_COLUMNS, TABLES
 
-# The listings columns a crawl writes (serumscope/db.py declares them); the rest are kept by the store.
+# The listings columns a crawl writes (serumscope/store/tables.py declares them); the rest are kept by the store.
 LISTING_COLUMNS = tuple(
     c
-    for c in TABLES["listings"][0]
+    for c in TABLES["listings"].columns
     if c not in ("first_seen", "last_seen", "last_run_id", "gone_since")
 )
+VARIANT_COLUMNS = frozenset(TABLES["variants"].columns)
+# Text longer than the evaluator reads (evaluator.text.MAX_FIELD_CHARS) is cut when stored: a shop's
+# megabyte description would otherwise cost every reader of the site its memory.
+MAX_TEXT_CHARS = MAX_FIELD_CHARS
 FLUSH_SECONDS = 2.0
 
 
@@ -75,10 +82,37 @@ class StorePipeline:
         self.flush()
 
     def flush(self) -> None:
+        """Write the pending items in one transaction; when that fails, each item on its own, so one
+        unwritable item costs only itself, and is recorded (crawl_errors kind "pipeline", which makes
+        the shop partial: a listing that could not be stored is never marked gone)."""
         self.last_flush = time.monotonic()
         if not self.pending:
             return
         items, self.pending = self.pending, []
+        try:
+            self.write(items)
+            return
+        except Exception:  # noqa: BLE001 - any failure: fall back to one item at a time below
+            if len(items) == 1:
+                self.record_unstored(items[0])
+                return
+        for item in items:
+            try:
+                self.write([item])
+            except Exception:  # noqa: BLE001
+                self.record_unstored(item)
+
+    def record_unstored(self, item: dict[str, Any]) -> None:
+        import sys
+
+        error = sys.exc_info()[1]
+        self.crawler.spider.record_error(
+            item.get("url") or str(item.get("id") or ""),
+            "pipeline",
+            f"could not store {item.get('id')}: {type(error).__name__}: {str(error)[:300]}",
+        )
+
+    def write(self, items: list[dict[str, Any]]) -> None:
         now = utc_now()
         ids = [item["id"] for item in items]
         marks = ",".join("?" * len(ids))
@@ -98,7 +132,7 @@ class StorePipeline:
                 touched.append(item["id"])
                 continue
             unread = set(item.get("_unread") or ()) if before else set()
-            row = self.storable(listing_row(item))
+            row = self.storable(listing_row(item), max_text=MAX_TEXT_CHARS)
             for column in unread & set(LISTING_COLUMNS):
                 row[column] = before[column]
             row["first_seen"] = before["first_seen"] if before and before.get("first_seen") else now
@@ -113,13 +147,17 @@ class StorePipeline:
             ):  # no variant at all is a page we misread more likely than a sold-out shop
                 complete[item["id"]] = [v["id"] for v in variants]
             for variant in variants:
-                variant_row = {**variant, "last_seen": now, "gone_since": None}
+                variant_row = {
+                    **{k: v for k, v in variant.items() if k in VARIANT_COLUMNS},
+                    "last_seen": now,
+                    "gone_since": None,
+                }
                 if "currency" in unread and not variant_row.get("currency"):
                     variant_row["currency"] = (stored_variants.get(variant["id"]) or {}).get(
                         "currency"
                     )
                 variant_rows.append(self.storable(variant_row, PRICE_COLUMNS))
-        with self.db.atomic():
+        with transaction(self.db):
             self.db["listings"].upsert_all(rows, pk="id")
             if variant_rows:
                 self.db["variants"].upsert_all(variant_rows, pk="id")
@@ -132,10 +170,22 @@ class StorePipeline:
         self.stored += len(rows)
         self.crawler.stats.inc_value("serumscope/listings_stored", len(rows))
 
-    def storable(self, row: dict[str, Any], number_columns: tuple[str, ...] = ()) -> dict:
-        """The row through the store boundary (serumscope.db.storable_row); what it had to change is
-        counted as an invalid field, whichever spider built the item."""
+    def storable(
+        self, row: dict[str, Any], number_columns: tuple[str, ...] = (), max_text: int | None = None
+    ) -> dict:
+        """The row through the store boundary (serumscope.store.rows.storable_row); what it had to
+        change (or cut at ``max_text`` characters) is counted as an invalid field, whichever spider
+        built the item."""
         clean, invalid = storable_row(row, number_columns)
+        if max_text is not None:
+            for column, value in clean.items():
+                if (
+                    isinstance(value, str)
+                    and len(value) > max_text
+                    and column not in LISTING_JSON_COLUMNS
+                ):
+                    clean[column] = value[:max_text]
+                    invalid.append(column)
         for column in invalid:
             self.crawler.stats.inc_value(f"serumscope/fields_invalid/{column}")
         return clean

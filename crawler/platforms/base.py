@@ -40,11 +40,12 @@ from twisted.internet.error import (
     TimeoutError,
 )
 from twisted.python.failure import Failure
-from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
+from twisted.web.client import ResponseFailed, ResponseNeverReceived
 
 from crawler.extensions import LIMITS_STAT
 from crawler.extract.listing import make_listing
-from crawler.sites import SitesError, load_sites, validate_shop
+from crawler.middlewares import ForbiddenByRobots, OffsiteRequest, RedirectRefused
+from crawler.sites import DEFAULT_SITES, SitesError, load_sites, validate_shop
 
 
 def shop_name_from_url(url: str) -> str:
@@ -52,64 +53,53 @@ def shop_name_from_url(url: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", f"{parsed.hostname}-{parsed.port or ''}".lower()).strip("-")
 
 
-def _says_too_large(message: str) -> bool:
-    """Scrapy's DOWNLOAD_MAXSIZE wording ("... larger than download max size (N) ...")."""
-    lowered = message.lower()
-    return "max size" in lowered or "maxsize" in lowered
-
-
 BYTES_META = "serumscope_bytes_received"
+EXPECTED_BYTES_META = "serumscope_bytes_expected"
+
+CONNECTION_ERRORS = (
+    ConnectionRefusedError,
+    ConnectionLost,
+    ConnectionDone,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    ResponseDataLossError,
+    ResponseFailed,
+    ResponseNeverReceived,
+)
+REFUSALS = (
+    (ForbiddenByRobots, "robots"),
+    (OffsiteRequest, "offsite"),
+    (RedirectRefused, "redirect"),
+    (IgnoreRequest, "ignored"),
+)
 
 
 def classify_failure(failure: Failure, maxsize: int = 0) -> tuple[str, int | None, str]:
     """(kind, HTTP status, message) for a failed request, in the words crawl_errors uses.
-    ``maxsize`` (DOWNLOAD_MAXSIZE) tells a streamed download cancelled for its size, whose error
-    says nothing about size, from another cancelled one."""
+    ``maxsize`` (DOWNLOAD_MAXSIZE) tells a download cancelled for its size (the bytes received, or
+    the Content-Length announced, counted in the request's meta) from another cancelled one."""
     error = failure.value
     message = str(error) or type(error).__name__
-    received = getattr(failure, "request", None) and failure.request.meta.get(BYTES_META, 0)
-    if isinstance(error, DownloadCancelledError) and maxsize and received and received > maxsize:
-        return "oversize", None, f"received {received} bytes, more than DOWNLOAD_MAXSIZE {maxsize}"
     if isinstance(error, HttpError):
         return "http", error.response.status, f"HTTP {error.response.status}"
     if isinstance(error, (TimeoutError, TCPTimedOutError, DownloadTimeoutError)):
         return "timeout", None, message
     if isinstance(error, (DNSLookupError, CannotResolveHostError)):
         return "dns", None, message
-    if isinstance(error, DownloadCancelledError) and _says_too_large(message):
-        return "oversize", None, message
-    if isinstance(
-        error,
-        (
-            ConnectionRefusedError,
-            ConnectionLost,
-            ConnectionDone,
-            DownloadCancelledError,
-            DownloadConnectionRefusedError,
-            DownloadFailedError,
-            ResponseDataLossError,
-        ),
-    ):
+    if isinstance(error, CONNECTION_ERRORS):
+        meta = failure.request.meta if getattr(failure, "request", None) else {}
+        received, expected = meta.get(BYTES_META, 0), meta.get(EXPECTED_BYTES_META, 0)
+        if maxsize and max(received, expected) > maxsize:
+            said = f"received {received}" if received > maxsize else f"announced {expected}"
+            return "oversize", None, f"{said} bytes, more than DOWNLOAD_MAXSIZE {maxsize}"
+        if isinstance(error, (ResponseFailed, ResponseNeverReceived)):
+            reasons = getattr(error, "reasons", None) or []
+            message = "; ".join(str(r.value) or type(r.value).__name__ for r in reasons) or message
         return "connection", None, message
-    if isinstance(error, (ResponseFailed, ResponseNeverReceived)):
-        reasons = getattr(error, "reasons", None) or []
-        detail = "; ".join(str(r.value) or type(r.value).__name__ for r in reasons) or message
-        if any(_says_too_large(str(r.value)) for r in reasons):
-            return "oversize", None, detail
-        return "connection", None, detail
-    if _says_too_large(message):
-        return "oversize", None, message
-    if isinstance(error, IgnoreRequest):
-        lowered = message.lower()
-        if "robots.txt" in lowered:
-            return "robots", None, message
-        if "offsite" in lowered:
-            return "offsite", None, message
-        if "redirect" in lowered:
-            return "redirect", None, message
-        if "filtered" in lowered:
-            return "offsite", None, message
-        return "ignored", None, message
+    for refusal, kind in REFUSALS:
+        if isinstance(error, refusal):
+            return kind, None, message
     return "error", None, f"{type(error).__name__}: {message}"
 
 
@@ -141,8 +131,6 @@ class ShopSpider(scrapy.Spider):
         if shop_config:
             return dict(shop_config)
         if shop:
-            from serumscope.paths import DEFAULT_SITES
-
             path = sites or DEFAULT_SITES
             for entry in load_sites(path):
                 if entry["name"] == shop:
@@ -166,11 +154,18 @@ class ShopSpider(scrapy.Spider):
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.count_bytes, signal=signals.bytes_received)
+        crawler.signals.connect(spider.note_expected_size, signal=signals.headers_received)
         return spider
 
     def count_bytes(self, data: bytes, request: Request, spider=None) -> None:
         """Bytes received per request, so a download cancelled for its size is named ``oversize``."""
         request.meta[BYTES_META] = request.meta.get(BYTES_META, 0) + len(data)
+
+    def note_expected_size(self, headers, body_length: Any, request: Request, spider=None) -> None:
+        """The Content-Length announced, so a download refused for it is named ``oversize``
+        (Twisted gives a marker string, not a number, when the length is unknown)."""
+        if isinstance(body_length, int) and body_length > 0:
+            request.meta[EXPECTED_BYTES_META] = body_length
 
     async def start(self) -> AsyncIterator[Any]:
         for request in self.start_shop():

@@ -6,12 +6,12 @@ extruct (JSON-LD, microdata, OpenGraph) plus visible HTML for what structured da
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlparse
 
 from scrapy.http import Request, Response
-from scrapy.utils.gz import gunzip, gzip_magic_number
+from scrapy.spiders import SitemapSpider
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
 from crawler.extract.listing import utc_now
@@ -25,39 +25,60 @@ def url_key(url: str) -> str:
     return parsed.path + (f"?{parsed.query}" if parsed.query else "")
 
 
-class SitemapSpider(ShopSpider):
+class SitemapShopSpider(ShopSpider, SitemapSpider):
+    """Scrapy's SitemapSpider for one shop: ``sitemap_rules`` send product URLs to
+    ``parse_product``; ``sitemap_filter`` drops junk and off-site URLs (recorded), repeats, and an
+    index's sitemaps beyond ``SERUMSCOPE_SITEMAPS_PER_INDEX``."""
+
     name = "sitemap"
     platform = "sitemap"
+    sitemap_rules = [("", "parse_product")]  # product_url_patterns are applied in sitemap_filter
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.product_patterns = [
             re.compile(p) for p in self.shop_config.get("product_url_patterns", [])
         ]
+        self.sitemap_urls = self.shop_config.get("sitemap_urls") or [f"{self.base_url}/robots.txt"]
         self.seen_sitemaps: set[str] = set()
         self.seen_products: set[str] = set()
+        self.current_sitemap = ""
 
     def start_shop(self) -> Iterator[Request]:
-        sitemaps = self.shop_config.get("sitemap_urls")
-        if sitemaps:
-            for url in sitemaps:
-                yield self.sitemap_request(url)
-        else:
+        for url in self.sitemap_urls:
+            yield Request(url, callback=self._parse_sitemap, errback=self.on_request_error)
+
+    def _parse_sitemap(self, response: Response) -> Iterator[Request]:
+        """Scrapy's, with the requests it makes given an errback (and product pages their meta),
+        ``/sitemap.xml`` tried when robots.txt names no sitemap, and unreadable sitemaps recorded."""
+        if response.url.endswith("/robots.txt") and not any(
+            sitemap_urls_from_robots(response.body, base_url=response.url)
+        ):
             yield Request(
-                f"{self.base_url}/robots.txt",
-                callback=self.parse_robots,
+                f"{self.base_url}/sitemap.xml",
+                callback=self._parse_sitemap,
                 errback=self.on_request_error,
             )
-
-    def sitemap_request(self, url: str) -> Request:
-        return Request(url, callback=self.parse_sitemap, errback=self.on_request_error)
-
-    def parse_robots(self, response: Response) -> Iterator[Request]:
-        urls = list(sitemap_urls_from_robots(response.body, base_url=response.url))
-        if not urls:
-            urls = [f"{self.base_url}/sitemap.xml"]
-        for url in urls:
-            yield self.sitemap_request(url)
+            return
+        self.current_sitemap, self.filtered = response.url, False
+        try:
+            requests = list(super()._parse_sitemap(response))
+        except Exception as error:
+            self.record_error(
+                response.url, "parse", f"unreadable sitemap: {error}", response.status
+            )
+            return
+        if not self.filtered and not response.url.endswith("/robots.txt"):
+            self.record_error(response.url, "parse", "not a sitemap", response.status)
+        for request in requests:
+            if request.callback == self.parse_product:
+                # dont_filter: a redirect back to this URL must count towards the redirect limit
+                # (and be reported), not vanish in the duplicate filter.
+                yield request.replace(
+                    dont_filter=True, errback=self.on_request_error, meta={"product_page": True}
+                )
+            else:
+                yield request.replace(errback=self.on_request_error)
 
     def is_usable_url(self, url: str) -> bool:
         parsed = urlparse(url)
@@ -71,51 +92,28 @@ class SitemapSpider(ShopSpider):
     def is_product_url(self, url: str) -> bool:
         return not self.product_patterns or any(p.search(url) for p in self.product_patterns)
 
-    def parse_sitemap(self, response: Response) -> Iterator[Request]:
-        body = response.body
-        if gzip_magic_number(response):
-            body = gunzip(body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
-        try:
-            sitemap = Sitemap(body)
-            entries = list(sitemap)
-        except Exception as error:
-            self.record_error(
-                response.url, "parse", f"unreadable sitemap: {error}", response.status
-            )
-            return
-        if sitemap.type not in ("sitemapindex", "urlset"):
-            self.record_error(
-                response.url, "parse", f"not a sitemap (root <{sitemap.type}>)", response.status
-            )
-            return
+    def sitemap_filter(self, entries: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        self.filtered = True
+        is_index = isinstance(entries, Sitemap) and entries.type == "sitemapindex"
+        entries = list(entries)
         per_index = self.settings.getint("SERUMSCOPE_SITEMAPS_PER_INDEX")
-        if sitemap.type == "sitemapindex" and per_index and len(entries) > per_index:
+        if is_index and per_index and len(entries) > per_index:
             self.reached_limit(
-                response.url,
+                self.current_sitemap,
                 f"sitemap index lists {len(entries)} sitemaps: the first "
                 f"SERUMSCOPE_SITEMAPS_PER_INDEX = {per_index} followed",
             )
             entries = entries[:per_index]
+        seen = self.seen_sitemaps if is_index else self.seen_products
         for entry in entries:
             loc = (entry.get("loc") or "").strip()
             if not self.is_usable_url(loc):
-                self.record_error(response.url, "junk-url", f"sitemap entry skipped: {loc[:200]!r}")
-                continue
-            if sitemap.type == "sitemapindex":
-                if loc not in self.seen_sitemaps:
-                    self.seen_sitemaps.add(loc)
-                    yield self.sitemap_request(loc)
-            elif self.is_product_url(loc) and loc not in self.seen_products:
-                self.seen_products.add(loc)
-                # dont_filter: a redirect back to this URL must count towards the redirect limit
-                # (and be reported), not vanish in the duplicate filter.
-                yield Request(
-                    loc,
-                    dont_filter=True,
-                    callback=self.parse_product,
-                    errback=self.on_request_error,
-                    meta={"product_page": True},
+                self.record_error(
+                    self.current_sitemap, "junk-url", f"sitemap entry skipped: {loc[:200]!r}"
                 )
+            elif loc not in seen and (is_index or self.is_product_url(loc)):
+                seen.add(loc)
+                yield {**entry, "loc": loc}
 
     def parse_product(self, response: Response) -> Iterator[Any]:
         if not hasattr(response, "text"):

@@ -240,6 +240,15 @@ class WooCommerceSpider(ShopSpider):
             for next_page in range(2, 2 + PAGE_WINDOW) if page == 1 else [page + PAGE_WINDOW]:
                 if next_page <= self.total_pages[search]:
                     yield self.page_request(search, next_page)
+        elif page < int(header):
+            # The window stops here, so the pages after it are not read: an error makes the shop
+            # partial, and a partial shop's listings are never marked gone.
+            self.record_error(
+                response.url,
+                "parse",
+                f"Store API page {page} of {header} listed no products; later pages not read",
+                response.status,
+            )
         fetched_at = utc_now()
         page_ids: set[str] = set()
         for product in products:

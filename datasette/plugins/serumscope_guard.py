@@ -21,10 +21,9 @@ import re
 import sqlite3
 from urllib.parse import parse_qsl
 
+from datasette import hookimpl
 from datasette.handle_exception import handle_exception as datasette_error_page
 from datasette.views.base import DatasetteError
-
-from datasette import hookimpl
 
 PLUGIN = "serumscope-guard"
 DEFAULTS = {"max_facets": 5, "max_response_bytes": 10_000_000, "max_value_bytes": 10_000_000}
@@ -94,10 +93,15 @@ class Guard:
         limits = _limits(self.datasette)
         path = scope.get("path") or ""
         as_json = ".json" in path
-        parameters = parse_qsl((scope.get("query_string") or b"").decode("latin-1"), True)
+        # decoded as Datasette decodes it, so the guard judges the same query Datasette would run
+        query = (scope.get("query_string") or b"").decode("utf-8", "replace")
+        parameters = parse_qsl(query, True)
         if problem := facet_problem(parameters, int(limits["max_facets"])):
             return await _send_error(send, 400, problem, as_json)
-        sql = dict(parameters).get("sql")
+        sqls = [value for name, value in parameters if name == "sql"]
+        if len(sqls) > 1:
+            return await _send_error(send, 400, "give the sql parameter once", as_json)
+        sql = sqls[0] if sqls else None
         dashboard = path.startswith("/-/dashboards") or (
             sql is not None and _normalised(sql) in dashboard_queries(self.datasette)
         )

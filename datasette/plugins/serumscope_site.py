@@ -11,11 +11,12 @@ import json
 from urllib.parse import urlencode
 
 import nh3
+from datasette import hookimpl
 from datasette.utils.asgi import NotFound, Response
 from markupsafe import Markup, escape
 
-from datasette import hookimpl
 from evaluator import load_rubric
+from evaluator.rubrics import scored_rubric
 from evaluator.vocab import RUBRIC_DIR
 from serumscope.site import (
     SITE_DB_NAME,
@@ -54,7 +55,7 @@ VARIANTS_SQL = (
 )
 VARIANT_COUNT_SQL = "select count(*) as n from variants where listing_id = ? and gone_since is null"
 EVALUATIONS_SQL = (
-    "select * from evaluations where listing_id = ? order by rubric = 'post' desc, rubric"
+    "select * from evaluations where listing_id = ? order by rubric = ? desc, rubric"
 )
 INGREDIENTS_SQL = "select * from ingredients where listing_id = ? order by position"
 PRICE_HISTORY_SQL = f"""
@@ -75,7 +76,7 @@ def _site_db(datasette):
 
 def _rubric_names() -> list[str]:
     names = {path.stem for path in RUBRIC_DIR.glob("*.toml")}
-    return sorted(names, key=lambda name: (name != "post", name))
+    return sorted(names, key=lambda name: (name != scored_rubric(), name))
 
 
 def _load_rubric(name: str) -> dict | None:
@@ -119,7 +120,7 @@ async def listing_page(datasette, request):
         raise NotFound(f"No listing {listing_id!r}")
     listing = listings[0]
     variants = await _rows(db, VARIANTS_SQL, [listing_id])
-    evaluations = await _rows(db, EVALUATIONS_SQL, [listing_id])
+    evaluations = await _rows(db, EVALUATIONS_SQL, [listing_id, scored_rubric()])
     for evaluation in evaluations:
         evaluation["vitamin_c_forms"] = _decoded(evaluation["vitamin_c_forms"]) or []
         breakdown = _decoded(evaluation["breakdown"]) or []
@@ -228,7 +229,7 @@ async def home_page(datasette, request):
                 "metadata": datasette.metadata(),
                 "top_picks": await _rows(db, TOP_PICKS_SQL),
                 "verdict_counts": await _rows(db, VERDICT_COUNTS_SQL),
-                "rubric": _load_rubric("post"),
+                "rubric": _load_rubric(scored_rubric()),
                 "db_name": SITE_DB_NAME,
             },
             request=request,

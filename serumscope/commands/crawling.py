@@ -23,7 +23,7 @@ def _parse_settings(values: tuple[str, ...]) -> dict[str, object]:
     return settings
 
 
-# Pages deliberately not fetched (crawl_errors kinds in serumscope.db.SOFT_ERROR_KINDS): no errors.
+# Pages deliberately not fetched (crawl_errors kinds in serumscope.store.tables.SOFT_ERROR_KINDS): no errors.
 SKIPPED_WORDING = {
     "robots": "skipped by robots.txt",
     "junk-url": "skipped, not a URL of the shop",

@@ -44,8 +44,8 @@ def is_demo_database(db_path: Path) -> bool:
 
 def prepare_for_serving(db_path: Path) -> None:
     """Bring views up to date and rebuild the search index: the one write, before the site starts."""
-    from serumscope.db import open_db
-    from serumscope.site_schema import refresh_site_tables
+    from serumscope.store.database import open_db
+    from serumscope.store.schema import refresh_site_tables
 
     db = open_db(db_path)
     refresh_site_tables(db)
@@ -71,7 +71,11 @@ def run_site(
     ds = make_datasette(db_path, settings, allow_sql=allow_sql, rate_limit=rate_limit)
     asyncio.run(ds.invoke_startup())
     click.echo(f"serumscope site: http://{host}:{port}/  (Ctrl-C to stop)", err=True)
-    uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on")
+    # No proxy headers: a client could name any address in X-Forwarded-For and so escape its rate
+    # limit. Behind a proxy, the rate-limit plugin's `header` setting names the header it overwrites.
+    uvicorn.run(
+        ds.app(), host=host, port=port, log_level="warning", lifespan="on", proxy_headers=False
+    )
 
 
 @click.command()
@@ -163,9 +167,9 @@ def parse_settings(pairs: tuple[tuple[str, str], ...]) -> dict:
 
 def build_demo_database(shops, db_path: Path) -> dict:
     """Crawl the running demo shops into a fresh ``db_path``, evaluate and index it; return counts."""
-    from serumscope.db import open_db
     from serumscope.evaluation_store import evaluate_db
-    from serumscope.site_schema import refresh_site_tables
+    from serumscope.store.database import open_db
+    from serumscope.store.schema import refresh_site_tables
 
     if db_path.exists() and not is_demo_database(db_path):
         raise click.ClickException(

@@ -16,9 +16,9 @@ LIST_KEYS = {"variants", "image_alts", "tags", "categories"}
 
 def listing_warnings(listing: dict) -> list[str]:
     """What in a hand-written listing will be ignored: unknown keys, values of the wrong type."""
-    from serumscope.db import TABLES  # imported on use: sqlite-utils costs ~0.1 s of start-up
+    from serumscope.store.tables import TABLES  # imported on use: sqlite-utils costs start-up time
 
-    LISTING_KEYS = set(TABLES["listings"][0]) | {"variants"}  # noqa: N806
+    LISTING_KEYS = set(TABLES["listings"].columns) | {"variants"}  # noqa: N806
     warnings = [f"unknown key {key!r} ignored" for key in sorted(set(listing) - LISTING_KEYS)]
     for key in sorted(LISTING_KEYS & set(listing)):
         value, wanted = listing[key], list if key in LIST_KEYS else (str, int, float, dict)
@@ -30,9 +30,9 @@ def listing_warnings(listing: dict) -> list[str]:
 def _rubric_option(function):
     return click.option(
         "--rubric",
-        default="post",
-        show_default=True,
-        help="Rubric name: a file data/rubrics/NAME.toml (post, extended).",
+        default=None,
+        help="Rubric name: a file data/rubrics/NAME.toml (post, extended); default: the rubric that "
+        "says scored = true (post).",
     )(function)
 
 
@@ -49,8 +49,10 @@ def score(listing_file, rubric: str, compact: bool) -> None:
     anything else gets the verdict "not-scored", as `serumscope evaluate` gives it.
     """
     from evaluator import evaluate, load_rubric
-    from serumscope.db import LISTING_JSON_COLUMNS
+    from evaluator.rubrics import scored_rubric
+    from serumscope.store.tables import LISTING_JSON_COLUMNS
 
+    rubric = rubric or scored_rubric()
     text = listing_file.read()
     try:
         listing = json.loads(text)
@@ -110,9 +112,11 @@ def evaluate(db_path: Path, rubric: str, everything: bool) -> None:
     (data/vocab/relevance.toml) are judged again first. Listings that are not vitamin C serum candidates keep their
     facts but get the verdict "not-scored".
     """
-    from serumscope.db import open_db
     from serumscope.evaluation_store import evaluate_db, ids_to_evaluate, rejudge_stale
+    from serumscope.store.database import open_db
+    from serumscope.store.site import SCORED_RUBRIC
 
+    rubric = rubric or SCORED_RUBRIC
     if not db_path.exists():
         raise click.ClickException(
             f"no database at {db_path}: crawl first (`serumscope crawl --db {db_path}`)"

@@ -72,6 +72,18 @@ LAYOUTS = {
             "woo-short", "woocommerce", "Store API; size in the short description; INCI in long"
         ),
         Layout("woo-long", "woocommerce", "Store API; size and ingredients as product attributes"),
+        Layout(
+            "chrome-related",
+            "sitemap",
+            "no structured data; size in the title; promo badge, reviews and related products;"
+            " a category page and a blog post in the sitemap",
+        ),
+        Layout(
+            "chrome-money",
+            "sitemap",
+            "no structured data; price as money text after a promo badge; size picker; reviews and"
+            " recommendations; a category page and a blog post in the sitemap",
+        ),
     )
 }
 

@@ -22,9 +22,10 @@ from serumscope.demo.http import (
     not_found_page,
     text_response,
 )
-from serumscope.demo.pages import sitemap_urlset
+from serumscope.demo.pages import frame, sitemap_urlset
 from serumscope.demo.shopify import ShopifyShop
 from serumscope.demo.shops import toml_value
+from serumscope.demo.testweb.pages_chrome import NOT_PRODUCTS, chrome_money, chrome_related
 from serumscope.demo.testweb.pages_html import opengraph, plain_html, residue, spec_dl, title_size
 from serumscope.demo.testweb.pages_schema import (
     description_inci,
@@ -59,7 +60,11 @@ RENDERERS = {
     "residue": residue,
     "description-inci": description_inci,
     "shopify-theme": shopify_theme,
+    "chrome-related": chrome_related,
+    "chrome-money": chrome_money,
 }
+# Layouts whose shop also lists pages that show no product, and has no product URL patterns.
+CHROME = {"chrome-related", "chrome-money"}
 PUBLISHED = "2025-06-01T09:00:00Z"
 ROBOTS_TXT = "User-agent: *\nDisallow: /cart\nDisallow: /checkout\n\nSitemap: {base}/sitemap.xml\n"
 
@@ -83,6 +88,8 @@ class SitemapLayoutShop:
             return text_response(ROBOTS_TXT.format(base=self.base_url), "text/plain")
         if path == "/sitemap.xml":
             entries = [(f"{self.base_url}/products/{slug}", None) for slug in self.products]
+            if self.layout in CHROME:
+                entries += [(f"{self.base_url}{path}", None) for path in NOT_PRODUCTS]
             return text_response(sitemap_urlset(entries), "application/xml")
         if path.startswith("/products/"):
             slug = path.removeprefix("/products/")
@@ -92,6 +99,8 @@ class SitemapLayoutShop:
             if product is None:
                 return not_found_page()
             return html_response(render_page(self.layout, product, self.base_url))
+        if self.layout in CHROME and path in NOT_PRODUCTS:
+            return html_response(frame("Vitamin C", NOT_PRODUCTS[path], shop_name=SHOP_TITLE))
         return not_found_page()
 
 
@@ -251,7 +260,8 @@ class LayoutWeb:
             site: dict[str, Any] = {"name": name, "platform": platform, "base_url": url}
             if platform == "sitemap":
                 site["sitemap_urls"] = [f"{url}/sitemap.xml"]
-                site["product_url_patterns"] = ["/products/"]
+                if layout not in CHROME:
+                    site["product_url_patterns"] = ["/products/"]
             sites.append(site)
         return sites
 

@@ -7,7 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from serumscope.db import TABLES, is_finite_number, open_db, storable_json, storable_row
+from serumscope.store.database import open_db
+from serumscope.store.rows import is_finite_number, storable_json, storable_row
+from serumscope.store.tables import TABLES
 
 
 def test_open_db_twice_keeps_rows(tmp_path):
@@ -21,7 +23,7 @@ def test_open_db_twice_keeps_rows(tmp_path):
 
 def test_concurrent_first_opens_all_succeed(tmp_path):
     path = tmp_path / "fresh.db"
-    code = "import sys; from serumscope.db import open_db; open_db(sys.argv[1])"
+    code = "import sys; from serumscope.store.database import open_db; open_db(sys.argv[1])"
     processes = [
         subprocess.Popen([sys.executable, "-c", code, str(path)], stderr=subprocess.PIPE, text=True)
         for _ in range(6)

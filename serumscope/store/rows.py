@@ -1,0 +1,78 @@
+"""The store boundary: every stage that writes rows (the crawler's store pipeline, the evaluation store)
+passes them through ``storable_row``, so no shop, custom spider or evaluator bug can put into the
+database what SQLite cannot encode (a lone UTF-16 surrogate, which JSON allows) or what JSON readers
+cannot parse (NaN, Infinity, or a number text such as "1e999" that only a float reads as infinite).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from decimal import Decimal, InvalidOperation
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable_text(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD (SQLite and UTF-8 cannot hold them)."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+
+
+def is_finite_number(value: object) -> bool:
+    """True for an int, float, Decimal or number text whose value is a finite float: the one check of
+    "a number we can store and publish" (NaN, ±Infinity and "1e999" fail it)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, str):
+        try:
+            value = Decimal(value.strip())
+        except InvalidOperation:
+            return False
+    if isinstance(value, int | float | Decimal):
+        try:
+            return math.isfinite(float(value))
+        except (OverflowError, ValueError):
+            return False
+    return False
+
+
+def storable_value(value: object) -> object:
+    """A value as it may be stored: text cleaned, non-finite floats as None, JSON-ready structures
+    (lists, dicts) walked the same way."""
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, float) and not is_finite_number(value):
+        return None
+    if isinstance(value, dict):
+        return {storable_text(str(k)): storable_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable_value(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(storable_value(v) for v in value)
+    if isinstance(value, Decimal):  # sqlite3 cannot bind a Decimal: its exact text, if finite
+        return str(value) if is_finite_number(value) else None
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+        return None  # beyond SQLite's integers
+    if value is not None and not isinstance(value, int | float | bytes):
+        return None  # nothing else can be bound; the caller counts it as invalid
+    return value
+
+
+def storable_json(value: object) -> str:
+    """JSON text of ``value`` after ``storable_value``: never NaN or Infinity, never a lone surrogate."""
+    return json.dumps(storable_value(value), ensure_ascii=False, allow_nan=False)
+
+
+def storable_row(row: dict, number_columns: tuple[str, ...] = ()) -> tuple[dict, list[str]]:
+    """``row`` ready for the database, and the columns that held a value that could not be stored
+    as it was. ``number_columns`` hold numbers as text (prices): one that is no finite number is None."""
+    clean, invalid = {}, []
+    for column, value in row.items():
+        stored = storable_value(value)
+        if column in number_columns and value is not None and not is_finite_number(value):
+            stored = None
+        if stored != value or (value is not None and stored is None):
+            invalid.append(column)
+        clean[column] = stored
+    return clean, invalid

@@ -1,0 +1,103 @@
+"""The one function that shapes the database: ``ensure_schema`` creates every table, index, view,
+trigger and the full-text index declared in store/tables.py, store/history.py and store/site.py, with
+sqlite-utils. Idempotent and cheap when everything is current (reads only), so every process opening
+the database calls it; it adds what is missing and never drops or rewrites stored data (``scores``,
+whose rows are derived, is rebuilt when its columns change).
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+from serumscope.store.history import HISTORY_TRIGGERS, HISTORY_VIEWS, NOW
+from serumscope.store.site import SITE_TRIGGERS, SITE_VIEWS, fill_scores_sql
+from serumscope.store.tables import (
+    INDEXES,
+    SCORES,
+    SCORES_INDEXES,
+    SEARCH_COLUMNS,
+    SEARCH_TABLE,
+    TABLES,
+)
+
+VIEWS = {**HISTORY_VIEWS, **SITE_VIEWS}
+TRIGGERS = {**HISTORY_TRIGGERS, **SITE_TRIGGERS}
+
+# A database that predates history: its current prices are the baseline of every variant.
+_VARIANT_HISTORY_BASELINE = f"""INSERT INTO variant_history (variant_id, listing_id, price,
+        regular_price, currency, available, change, changed_at, run_id)
+    SELECT v.id, v.listing_id, v.price, v.regular_price, v.currency, v.available, 'new',
+           coalesce(v.last_seen, {NOW}), l.last_run_id
+    FROM variants v LEFT JOIN listings l ON l.id = v.listing_id"""
+
+
+def trigger_sql(name: str) -> str:
+    return f"CREATE TRIGGER {name} {TRIGGERS[name]}"
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    """Create what is missing; replace views and triggers whose definition changed."""
+    tables = set(db.table_names())
+    with db.atomic():
+        for name, table in TABLES.items():
+            if name == "scores":
+                continue
+            if name not in tables:
+                db[name].create(
+                    table.columns,
+                    pk=table.pk,
+                    foreign_keys=list(table.foreign_keys) or None,
+                    not_null=set(table.not_null) or None,
+                )
+            else:
+                present = db[name].columns_dict
+                for column, kind in table.columns.items():
+                    if column not in present:
+                        db[name].add_column(column, kind)
+        if "variant_history" not in tables:
+            db.execute(_VARIANT_HISTORY_BASELINE)
+        _ensure_scores(db, tables)
+        for index in INDEXES:
+            db[index.table].create_index(index.columns, index_name=index.name, if_not_exists=True)
+        for index in db["scores"].indexes:
+            if index.name.startswith("idx_scores_") and index.columns not in SCORES_INDEXES:
+                db.execute(f"DROP INDEX [{index.name}]")
+    if not db[SEARCH_TABLE].exists():
+        # enable_fts runs a script, which commits: outside the transaction above.
+        db["listings"].enable_fts(SEARCH_COLUMNS, fts_version="FTS5", create_triggers=False)
+    with db.atomic():
+        for name, select in VIEWS.items():
+            db.create_view(name, select.strip(), replace=True)
+        stored = dict(db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
+        replaced = [name for name in TRIGGERS if stored.get(name) != trigger_sql(name)]
+        for name in replaced:
+            db.execute(f"DROP TRIGGER IF EXISTS [{name}]")
+            db.execute(trigger_sql(name))
+        if set(replaced) & set(SITE_TRIGGERS):
+            # scores rows computed the old way (a band, the scored rubric) are computed again
+            db.execute("DELETE FROM scores")
+            db.execute(fill_scores_sql())
+
+
+def _ensure_scores(db: sqlite_utils.Database, tables: set[str]) -> None:
+    if "scores" in db.view_names():
+        db.execute("DROP VIEW scores")  # what an early version had
+    elif "scores" in tables:
+        if list(db["scores"].columns_dict) == list(SCORES.columns):
+            return
+        db["scores"].drop()  # derived rows only: recreated and refilled below
+    db["scores"].create(SCORES.columns, pk=SCORES.pk)
+    db.execute(fill_scores_sql())
+
+
+def refresh_site_tables(db: sqlite_utils.Database) -> None:
+    """Rebuild ``scores`` and the full-text index from listings and evaluations (~2 s per 100k).
+
+    One transaction: a site serving meanwhile sees the old rows until the new ones are complete.
+    """
+    ensure_schema(db)
+    with db.atomic():
+        db.execute("DELETE FROM scores")
+        db.execute(fill_scores_sql())
+        db.execute(f"INSERT INTO [{SEARCH_TABLE}]([{SEARCH_TABLE}]) VALUES ('rebuild')")
+    db.execute("ANALYZE")

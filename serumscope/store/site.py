@@ -1,0 +1,183 @@
+"""What the site reads, kept current by SQLite: the ``scores`` table, the ``coverage`` view and the
+listings full-text index.
+
+``scores`` (store/tables.py) is one row per listing with the headline facts of its scored evaluation.
+Triggers on ``listings`` and ``evaluations`` keep each row current as the crawler and evaluator write,
+so it reads like a view.
+
+The full-text index is an external-content FTS5 table over ``listings`` without per-row triggers
+(they slow bulk upserts about fourfold): it is rebuilt once per crawl, by a trigger on the crawl run
+recording its end. After writing listings any other way, call
+:func:`serumscope.store.refresh_site_tables` (it also rebuilds ``scores`` whole); ``serumscope demo``
+and ``serumscope serve`` (at start) do.
+"""
+
+from __future__ import annotations
+
+from evaluator.rubrics import price_bands, scored_rubric
+from serumscope.store.tables import SCORES, SEARCH_TABLE, SOFT_ERROR_KINDS
+
+SCORED_RUBRIC = scored_rubric()
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _price_band_sql(rubric: str) -> str:
+    """The scored rubric's own price bands ("around $30", "pricier than needed", ...), so the site's
+    facet and the price criterion never disagree; the last band is everything above."""
+    bands = price_bands(rubric)
+    if not bands:
+        return "'unknown'"
+    whens = "".join(
+        f"\n    WHEN e.price_per_30ml <= {up_to!r} THEN {_sql_text(label)}"
+        for up_to, label in bands[:-1]
+    )
+    return (
+        f"CASE\n    WHEN e.price_per_30ml IS NULL THEN 'unknown'{whens}"
+        f"\n    ELSE {_sql_text(bands[-1][1])}\n  END"
+    )
+
+
+PRICE_BAND_SQL = _price_band_sql(SCORED_RUBRIC)
+
+SCORE_BAND_SQL = """CASE
+    WHEN e.score IS NULL THEN 'not scored'
+    WHEN e.score >= 80 THEN '80-100'
+    WHEN e.score >= 60 THEN '60-79'
+    WHEN e.score >= 40 THEN '40-59'
+    ELSE '0-39'
+  END"""
+
+# Pages skipped on purpose (robots.txt forbids them, junk or off-site URLs) are no errors of the shop.
+SOFT_ERROR_KINDS_SQL = ", ".join(f"'{kind}'" for kind in SOFT_ERROR_KINDS)
+
+# The rowid of each scores row is its listing's rowid, so the listings full-text index joins both.
+SCORES_SELECT = f"""
+SELECT
+  l.rowid,
+  l.id,
+  l.shop,
+  l.brand,
+  l.title,
+  l.url,
+  e.vitamin_c_forms,
+  json_extract(e.vitamin_c_forms, '$[0]'),
+  e.vitamin_c_percent,
+  e.light,
+  e.dispenser,
+  e.size_ml,
+  e.price,
+  e.currency,
+  e.price_per_30ml,
+  e.score,
+  e.verdict,
+  e.rubric,
+  l.last_seen,
+  l.gone_since,
+  {PRICE_BAND_SQL},
+  {SCORE_BAND_SQL}
+FROM listings AS l
+LEFT JOIN evaluations AS e ON e.listing_id = l.id AND e.rubric = '{SCORED_RUBRIC}'
+"""
+
+SITE_VIEWS: dict[str, str] = {
+    "coverage": f"""
+SELECT
+  l.shop,
+  count(*) AS listings,
+  sum(l.is_candidate = 1) AS candidates,
+  sum(l.relevance_rule = 'kind') AS not_candidate_kind,
+  sum(l.relevance_rule = 'not featured') AS vitamin_c_not_featured,
+  sum(l.relevance_rule = 'no vitamin C form') AS no_vitamin_c_form,
+  sum(l.relevance_rule = 'unknown kind') AS kind_unknown,
+  sum(l.relevance_rule IS NULL OR l.relevance_rule = 'error') AS not_judged,
+  sum(json_extract(l.provenance, '$.size') IN ('api', 'json-ld', 'microdata', 'opengraph'))
+    AS size_from_data,
+  sum(json_extract(l.provenance, '$.size') IN ('html-label', 'html-specs', 'html-option'))
+    AS size_from_page_labels,
+  sum(json_extract(l.provenance, '$.size') = 'description') AS size_from_description,
+  sum(json_extract(l.provenance, '$.size') = 'title') AS size_from_title,
+  sum(json_extract(l.provenance, '$.size') IS NULL) AS size_not_read,
+  sum(l.is_candidate = 1 AND l.ingredients_text IS NOT NULL) AS ingredients_read,
+  sum(l.is_candidate = 1 AND l.ingredients_text IS NULL) AS ingredients_unknown,
+  sum(l.is_candidate = 1 AND e.vitamin_c_percent IS NOT NULL) AS vitamin_c_percent_read,
+  sum(l.is_candidate = 1 AND e.vitamin_c_percent IS NULL) AS vitamin_c_percent_unknown,
+  sum(l.is_candidate = 1 AND coalesce(e.light, 'unknown') != 'unknown') AS packaging_read,
+  sum(l.is_candidate = 1 AND coalesce(e.light, 'unknown') = 'unknown') AS packaging_unknown,
+  sum(l.is_candidate = 1 AND e.size_ml IS NOT NULL) AS size_read,
+  sum(l.is_candidate = 1 AND e.size_ml IS NULL) AS size_unknown,
+  sum(l.is_candidate = 1 AND e.price IS NOT NULL) AS price_read,
+  sum(l.is_candidate = 1 AND e.price IS NULL) AS price_unknown,
+  (SELECT count(*) FROM crawl_errors AS ce
+    WHERE ce.shop = l.shop AND ce.run_id = (SELECT max(id) FROM crawl_runs)
+      AND ce.kind NOT IN ({SOFT_ERROR_KINDS_SQL})) AS errors_last_run,
+  max(l.last_seen) AS last_seen
+FROM listings AS l
+LEFT JOIN evaluations AS e ON e.listing_id = l.id AND e.rubric = '{SCORED_RUBRIC}'
+WHERE l.gone_since IS NULL
+GROUP BY l.shop
+""",
+}
+
+
+def scores_insert_columns() -> str:
+    return ", ".join(f"[{name}]" for name in ["rowid", *SCORES.columns])
+
+
+def _scores_row_sql(listing_id: str) -> str:
+    # Delete then insert: an outer upsert's conflict policy would override OR REPLACE in a trigger.
+    columns = scores_insert_columns()
+    return (
+        f"DELETE FROM scores WHERE listing_id = {listing_id}"
+        f" OR rowid = (SELECT rowid FROM listings WHERE id = {listing_id});\n"
+        f"  INSERT INTO scores ({columns}) {SCORES_SELECT} WHERE l.id = {listing_id};"
+    )
+
+
+SITE_TRIGGERS: dict[str, str] = {
+    "scores_listing_insert": f"""AFTER INSERT ON listings BEGIN
+  {_scores_row_sql("NEW.id")}
+END""",
+    # A re-crawl changes last_seen of every listing it sees: update in place, and only what changed.
+    "scores_listing_update": """AFTER UPDATE OF shop, brand, title, url, last_seen, gone_since
+ON listings WHEN OLD.id IS NEW.id AND (OLD.shop IS NOT NEW.shop OR OLD.brand IS NOT NEW.brand
+  OR OLD.title IS NOT NEW.title OR OLD.url IS NOT NEW.url OR OLD.last_seen IS NOT NEW.last_seen
+  OR OLD.gone_since IS NOT NEW.gone_since) BEGIN
+  UPDATE scores SET shop = NEW.shop, brand = NEW.brand, name = NEW.title, url = NEW.url,
+    last_seen = NEW.last_seen, gone_since = NEW.gone_since
+  WHERE listing_id = NEW.id;
+END""",
+    "scores_listing_id_change": f"""AFTER UPDATE OF id ON listings WHEN OLD.id IS NOT NEW.id BEGIN
+  DELETE FROM scores WHERE listing_id = OLD.id;
+  {_scores_row_sql("NEW.id")}
+END""",
+    "scores_listing_delete": """AFTER DELETE ON listings BEGIN
+  DELETE FROM scores WHERE listing_id = OLD.id;
+END""",
+    "scores_evaluation_insert": f"""AFTER INSERT ON evaluations
+WHEN NEW.rubric = '{SCORED_RUBRIC}' BEGIN
+  {_scores_row_sql("NEW.listing_id")}
+END""",
+    "scores_evaluation_update": f"""AFTER UPDATE ON evaluations
+WHEN NEW.rubric = '{SCORED_RUBRIC}' OR OLD.rubric = '{SCORED_RUBRIC}' BEGIN
+  {_scores_row_sql("OLD.listing_id")}
+  {_scores_row_sql("NEW.listing_id")}
+END""",
+    # One rebuild per finished crawl keeps search current for `serumscope run` and cron without
+    # per-row FTS triggers: ~0.5 s per 100k listings, once, as the crawl records its end.
+    "search_index_after_crawl": f"""AFTER UPDATE OF finished_at ON crawl_runs
+WHEN NEW.finished_at IS NOT NULL AND OLD.finished_at IS NULL BEGIN
+  INSERT INTO [{SEARCH_TABLE}]([{SEARCH_TABLE}]) VALUES ('rebuild');
+END""",
+    "scores_evaluation_delete": f"""AFTER DELETE ON evaluations
+WHEN OLD.rubric = '{SCORED_RUBRIC}' BEGIN
+  {_scores_row_sql("OLD.listing_id")}
+END""",
+}
+
+
+def fill_scores_sql() -> str:
+    """The statement that fills ``scores`` whole from listings and evaluations."""
+    return f"INSERT INTO scores ({scores_insert_columns()}) {SCORES_SELECT}"

@@ -1,0 +1,356 @@
+"""Every table of the serumscope database and its indexes, as data (docs/schema.md says what each
+column means). ``serumscope.store.schema.ensure_schema`` creates what is missing with sqlite-utils.
+
+Tables by the stage that writes them: the crawler ``shops``, ``crawl_runs``, ``listings``, ``variants``,
+``crawl_errors``, ``page_validators``; the evaluator ``evaluations``, ``ingredients``, ``actives``;
+``serumscope run`` its ``runs``; SQLite triggers (store/history.py, store/site.py) the history tables
+and ``scores``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from sqlite_utils.db import DescIndex
+
+
+class Table(NamedTuple):
+    columns: dict[str, type]
+    pk: str | tuple[str, ...]
+    foreign_keys: tuple[tuple[str, str, str], ...] = ()
+    not_null: frozenset[str] = frozenset()
+
+
+ANY = bytes  # no type affinity: the value is stored as given (a listing field's old and new value)
+
+CRAWL_TABLES: dict[str, Table] = {
+    "shops": Table(
+        {"name": str, "platform": str, "base_url": str, "config": str, "added_at": str}, "name"
+    ),
+    "crawl_runs": Table(
+        {
+            "id": int,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,
+            "shops": str,
+            "listings_seen": int,
+            "errors": int,
+            "stats": str,
+            "pid": int,
+        },
+        "id",
+    ),
+    "listings": Table(
+        {
+            "id": str,
+            "shop": str,
+            "platform": str,
+            "url": str,
+            "canonical_id": str,
+            "title": str,
+            "brand": str,
+            "description": str,
+            "description_html": str,
+            "ingredients_text": str,
+            "details": str,
+            "image_alts": str,
+            "tags": str,
+            "categories": str,
+            "provenance": str,
+            "is_candidate": int,
+            "relevance_reason": str,
+            "relevance_rule": str,
+            "product_kind": str,
+            "relevance_version": str,
+            "fetched_at": str,
+            "first_seen": str,
+            "last_seen": str,
+            "last_run_id": int,
+            "gone_since": str,
+            "input_hash": str,
+        },
+        "id",
+        (("shop", "shops", "name"),),
+    ),
+    "variants": Table(
+        {
+            "id": str,
+            "listing_id": str,
+            "position": int,
+            "title": str,
+            "size_text": str,
+            "price": str,
+            "regular_price": str,
+            "currency": str,
+            "available": int,
+            "sku": str,
+            "last_seen": str,
+            "gone_since": str,
+        },
+        "id",
+        (("listing_id", "listings", "id"),),
+    ),
+    "crawl_errors": Table(
+        {
+            "id": int,
+            "run_id": int,
+            "shop": str,
+            "url": str,
+            "kind": str,
+            "status": int,
+            "message": str,
+            "occurred_at": str,
+        },
+        "id",
+    ),
+    "page_validators": Table(
+        {"url": str, "etag": str, "last_modified": str, "listing_id": str, "stored_at": str}, "url"
+    ),
+}
+
+EVALUATION_TABLES: dict[str, Table] = {
+    "evaluations": Table(
+        {
+            "listing_id": str,
+            "rubric": str,
+            "rubric_version": str,
+            "score": int,
+            "verdict": str,
+            "vitamin_c_forms": str,
+            "vitamin_c_percent": float,
+            "light": str,
+            "dispenser": str,
+            "size_ml": float,
+            "price": float,
+            "currency": str,
+            "price_usd": float,
+            "price_converted": int,
+            "price_per_30ml": float,
+            "price_per_gram_vitamin_c": float,
+            "breakdown": str,
+            "facts": str,
+            "input_hash": str,
+            "evaluated_at": str,
+        },
+        ("listing_id", "rubric"),
+        (("listing_id", "listings", "id"),),
+    ),
+    "ingredients": Table(
+        {"listing_id": str, "position": int, "raw": str, "canonical": str, "known": int},
+        ("listing_id", "position"),
+        (("listing_id", "listings", "id"),),
+    ),
+    "actives": Table(
+        {
+            "id": int,
+            "listing_id": str,
+            "active": str,
+            "form": str,
+            "percent": float,
+            "percent_min": float,
+            "percent_max": float,
+            "evidence_field": str,
+            "evidence_text": str,
+        },
+        "id",
+        (("listing_id", "listings", "id"),),
+    ),
+}
+
+# Append-only, written by the triggers of store/history.py; docs/scheduling.md describes them.
+HISTORY_TABLES: dict[str, Table] = {
+    "variant_history": Table(
+        {
+            "id": int,
+            "variant_id": str,
+            "listing_id": str,
+            "price": str,
+            "regular_price": str,
+            "currency": str,
+            "available": int,
+            "change": str,
+            "changed_at": str,
+            "run_id": int,
+        },
+        "id",
+        not_null=frozenset({"variant_id", "listing_id", "change", "changed_at"}),
+    ),
+    "ingredient_changes": Table(
+        {
+            "id": int,
+            "listing_id": str,
+            "kind": str,
+            "old_text": str,
+            "new_text": str,
+            "changed_at": str,
+            "run_id": int,
+        },
+        "id",
+        not_null=frozenset({"listing_id", "kind", "changed_at"}),
+    ),
+    "listing_changes": Table(
+        {
+            "id": int,
+            "listing_id": str,
+            "field": str,
+            "old_value": ANY,
+            "new_value": ANY,
+            "changed_at": str,
+            "run_id": int,
+        },
+        "id",
+        not_null=frozenset({"listing_id", "field", "changed_at"}),
+    ),
+    "score_changes": Table(
+        {
+            "id": int,
+            "listing_id": str,
+            "rubric": str,
+            "old_score": int,
+            "new_score": int,
+            "old_verdict": str,
+            "new_verdict": str,
+            "old_rubric_version": str,
+            "new_rubric_version": str,
+            "changed_at": str,
+            "run_id": int,
+        },
+        "id",
+        not_null=frozenset({"listing_id", "rubric", "changed_at"}),
+    ),
+    "listing_events": Table(
+        {
+            "id": int,
+            "listing_id": str,
+            "shop": str,
+            "event": str,
+            "occurred_at": str,
+            "run_id": int,
+        },
+        "id",
+        not_null=frozenset({"listing_id", "event", "occurred_at"}),
+    ),
+    "runs": Table(
+        {
+            "id": int,
+            "crawl_run_id": int,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,
+            "exit_code": int,
+            "phase": str,
+            "pid": int,
+            "shops": str,
+            "listings_seen": int,
+            "gone": int,
+            "back": int,
+            "evaluated": int,
+            "timings": str,
+            "summary": str,
+            "error": str,
+            "log_path": str,
+        },
+        "id",
+        not_null=frozenset({"started_at", "status"}),
+    ),
+}
+
+# One row per listing with the headline facts of its scored evaluation, kept by the triggers of
+# store/site.py. A table, not a view: a view with five facets took ~2 s a page at 100k listings.
+SCORES = Table(
+    {
+        "listing_id": str,
+        "shop": str,
+        "brand": str,
+        "name": str,
+        "url": str,
+        "vitamin_c_forms": str,
+        "vitamin_c_form": str,
+        "vitamin_c_percent": float,
+        "light": str,
+        "dispenser": str,
+        "size_ml": float,
+        "price": float,
+        "currency": str,
+        "price_per_30ml": float,
+        "score": int,
+        "verdict": str,
+        "rubric": str,
+        "last_seen": str,
+        "gone_since": str,
+        "price_band": str,
+        "score_band": str,
+    },
+    "listing_id",
+)
+
+TABLES: dict[str, Table] = {
+    **CRAWL_TABLES,
+    **EVALUATION_TABLES,
+    **HISTORY_TABLES,
+    "scores": SCORES,
+}
+
+# listings columns stored as JSON text; the listing dict (docs/schema.md) holds them decoded.
+LISTING_JSON_COLUMNS = ("image_alts", "tags", "categories", "provenance")
+
+# crawl_errors kinds that are the shop's choice or a typo, not a failure: pages robots.txt forbids,
+# sitemap entries that are no URL of the shop, off-site links. Recorded, never counted as errors.
+SOFT_ERROR_KINDS = ("robots", "junk-url", "offsite")
+
+SEARCH_TABLE = "listings_fts"  # FTS5 over listings, rebuilt after each crawl (store/site.py)
+SEARCH_COLUMNS = ["title", "brand", "ingredients_text"]
+
+
+class Index(NamedTuple):
+    table: str
+    columns: list
+    name: str | None = None  # sqlite-utils names it idx_<table>_<columns> when None
+
+
+# Default facets run on every scores page, filtered or not. Each facet column leads an index that
+# also holds the common filter columns (verdict, price, gone_since): the facet's GROUP BY then reads
+# one index in order, skipping through it for a filtered page, and never touches the table (3-5x
+# faster than a single-column index in bench/serve.py, which SQLite prefers for GROUP BY and then
+# looks every row up to check the filter).
+# "score DESC, listing_id" because Datasette 0.65 adds the primary-key tie-breaker to ORDER BY only
+# from the second page on: rows are read in index order, so the first page must already break ties
+# by listing_id or `_next` paging repeats and skips rows of equal score.
+FACET_COLUMNS = ["verdict", "vitamin_c_form", "light", "shop", "brand"]
+FILTER_COLUMNS = ["verdict", "price_per_30ml", "gone_since"]
+SCORES_INDEXES: list[list] = [
+    [DescIndex("score"), "listing_id"],
+    [
+        "verdict",
+        DescIndex("score"),
+        "listing_id",
+        "price_band",
+        *FACET_COLUMNS[1:],
+        "gone_since",
+        "price_per_30ml",
+    ],
+    ["price_per_30ml"],
+    *([column, *(c for c in FILTER_COLUMNS if c != column)] for column in FACET_COLUMNS),
+]
+
+INDEXES: list[Index] = [
+    Index("listings", ["shop"]),
+    Index("listings", ["last_seen"]),
+    Index("variants", ["listing_id"]),
+    Index("crawl_errors", ["run_id"]),
+    Index("crawl_errors", ["shop", "run_id"]),
+    Index("actives", ["listing_id"]),
+    Index("variant_history", ["variant_id", "id"], "idx_variant_history_variant"),
+    Index("variant_history", ["listing_id"], "idx_variant_history_listing"),
+    Index("variant_history", ["run_id"], "idx_variant_history_run"),
+    Index("ingredient_changes", ["listing_id"], "idx_ingredient_changes_listing"),
+    Index("ingredient_changes", ["run_id"], "idx_ingredient_changes_run"),
+    Index("listing_changes", ["listing_id"], "idx_listing_changes_listing"),
+    Index("listing_changes", ["run_id"], "idx_listing_changes_run"),
+    Index("score_changes", ["listing_id", "rubric", "id"], "idx_score_changes_listing"),
+    Index("score_changes", ["run_id"], "idx_score_changes_run"),
+    Index("listing_events", ["listing_id"], "idx_listing_events_listing"),
+    Index("listing_events", ["run_id"], "idx_listing_events_run"),
+    *(Index("scores", columns) for columns in SCORES_INDEXES),
+]

@@ -1,0 +1,72 @@
+"""A database written before the store package (serumscope at 07ffc34, tests/fixtures/db_07ffc34.sql)
+opens with today's store in place: every row kept, every trigger, view and index current, history and
+search still working."""
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from serumscope.store.database import open_db
+from serumscope.store.schema import TRIGGERS, VIEWS
+from serumscope.store.tables import TABLES
+
+FIXTURE = Path(__file__).parent / "fixtures" / "db_07ffc34.sql"
+
+
+def table_rows(conn: sqlite3.Connection) -> dict[str, list[dict]]:
+    conn.row_factory = sqlite3.Row
+    names = [
+        row[0]
+        for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        if not row[0].startswith(("listings_fts", "sqlite_"))
+    ]
+    return {name: [dict(row) for row in conn.execute(f"SELECT * FROM [{name}]")] for name in names}
+
+
+@pytest.fixture
+def old_database(tmp_path):
+    path = tmp_path / "serumscope.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(FIXTURE.read_text())
+    conn.close()
+    return path
+
+
+def test_every_row_of_an_old_database_is_kept(old_database):
+    before = table_rows(sqlite3.connect(old_database))
+    assert before["listings"] and before["variant_history"] and before["score_changes"]
+    db = open_db(old_database)
+    after = table_rows(sqlite3.connect(old_database))
+    db.close()
+    # scores rows are derived: computed again, with today's price bands, for the same listings
+    scores = before.pop("scores")
+    assert [r["listing_id"] for r in after["scores"]] == [r["listing_id"] for r in scores]
+    assert [r["price_band"] for r in after["scores"]] == ["around $30"]
+    for table, rows in before.items():
+        columns = set(rows[0]) if rows else set()
+        kept = [{c: v for c, v in row.items() if c in columns} for row in after[table]]
+        assert sorted(map(repr, kept)) == sorted(map(repr, rows)), table
+
+
+def test_an_old_database_gets_every_declared_object_and_keeps_working(old_database):
+    db = open_db(old_database)
+    assert set(TABLES) <= set(db.table_names())
+    assert set(VIEWS) <= set(db.view_names())
+    triggers = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='trigger'")}
+    assert set(TRIGGERS) <= triggers
+    version = db.execute("PRAGMA schema_version").fetchone()[0]
+    open_db(old_database).close()
+    assert db.execute("PRAGMA schema_version").fetchone()[0] == version
+
+    history_before = db["variant_history"].count
+    db["variants"].update("glowjar:1:11", {"price": "21.00"})
+    assert db["variant_history"].count == history_before + 1
+    drops = [(r["old_price"], r["new_price"]) for r in db.query("SELECT * FROM price_drops")]
+    assert ("24.00", "21.00") in drops
+    db["evaluations"].update(("glowjar:1", "post"), {"score": 90, "verdict": "recommend"})
+    score = db.execute("SELECT score, verdict FROM scores WHERE listing_id = 'glowjar:1'")
+    assert score.fetchone() == (90, "recommend")
+    hits = db.execute("SELECT count(*) FROM listings_fts WHERE listings_fts MATCH 'ethyl'")
+    assert hits.fetchone() == (1,)
+    db.close()
