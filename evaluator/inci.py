@@ -9,29 +9,20 @@ made commas, so every span found in the view is the same span of the original te
 
 from __future__ import annotations
 
-import html
 import re
-from functools import cache
 
 from evaluator.inci_names import MAX_NAME_CHARS, canonicalise
+from evaluator.inci_view import GLUE, break_matches, view_of
 from evaluator.text import evidence, text_of
-from evaluator.vocab import Ingredient, alternation, lookup_key, toml_file
+from evaluator.vocab import Ingredient, lookup_key
 
 __all__ = ["MAX_NAME_CHARS", "canonicalise", "find_list", "parse_ingredients"]
 
-_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]{0,10})?[^<>]{0,2000}>")
-_INLINE_TAGS = frozenset(
-    ["b", "strong", "i", "em", "span", "a", "sup", "sub", "u", "font", "small", "mark", "abbr"]
-)
-_ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
-_RESIDUE_EDGE = re.compile(r"""^\s*\[\s*(['"])|(['"])\s*\]\s*$""")
-_RESIDUE_JOIN = re.compile(r"""(['"]),[ \t]*(['"])""")
-_ESCAPES = re.compile(r"\\(?:n|r|t|xa0|u00a0)")
-_SEPARATOR_CHARS = str.maketrans({c: "," for c in "•|·●▪◆♦"})
-_SPACE_CHARS = str.maketrans({c: " " for c in "\xa0\u2009\u200b\u202f\ufeff\t\r"})
 # "Water- Glycerin" (commas replaced by dashes) or "Water - Glycerin": a dash that separates names.
-_DASH = re.compile(r"(?<=[^\s\-–—])[-–—](?=[ \t]+\S)|(?<=[ \t])[-–—](?=[ \t]+\S)")
-_COMMA = re.compile(r"(?<!\d),|,(?!\d)")
+# Both start with the character they match (the look-behinds come after it, two characters wide),
+# so the regex engine skips to the next dash or comma instead of trying every position.
+_DASH = re.compile(r"[-–—](?:(?<=[^\s\-–—].)|(?<=[ \t].))(?=[ \t]+\S)")
+_COMMA = re.compile(r",(?:(?<!\d.)|(?!\d))")
 # One ingredient: text up to a top-level separator, with parentheses/brackets kept whole (2 levels).
 _ITEM = re.compile(
     r"(?:[^,;()\[\]\n]++|(?<=\d),(?=\d)|\((?:[^()\n]++|\([^()\n]*\))*\)|\[(?:[^\[\]\n]++|\[[^\[\]\n]*\])*\]|[()\[\]])+"
@@ -40,11 +31,11 @@ _MAY_CONTAIN = re.compile(
     r"(?i)[(\[]?\s*(?:\b(?:may contain|peut contenir)\b(?:\s*[(\[]\s*\+/-\s*[)\]])?|\+/-)"
     r"\s*[)\]]?\s*:?"
 )
+_ALNUM = re.compile(r"[^\W_]")  # what str.isalnum() accepts
 _SENTENCE_END = re.compile(r"[.!?](?=\s)|<")
 _SENTENCE_WORDS = re.compile(
     r"(?i)\b(?:helps?|the|your|skin|our|we|is|are|and|with|for|that|this|to|of|visibly|see|please)\b"
 )
-GLUE = "\x00"  # stands for markup inside a name in the view
 _ITEM_EDGE_START = " -–—.:;'\"*•·" + GLUE
 _ITEM_EDGE_END = " .:'\"" + GLUE
 
@@ -52,63 +43,6 @@ MIN_LIST_ITEMS = 3
 MAX_TEXT_CHARS = 1_000_000  # a longer field is read up to here only
 KIT_HEADING_CHARS = 120
 LONG_ITEM_CHARS = 4 * MAX_NAME_CHARS  # a longer item is never a name between names
-
-
-@cache
-def _breaks() -> re.Pattern[str]:
-    data = toml_file("inci")
-    # tries, not plain alternations: each position of a long text is tried against every phrase
-    words, boiler, others = (
-        alternation(data[key]) for key in ("labels", "boilerplate", "other_sections")
-    )
-    short = "".join(rf"(?<!(?i:\b{re.escape(a)})\.)" for a in data["abbreviations"])
-    return re.compile(
-        r"\n(?:[ \t]*\n)*"
-        rf"|(?<=[A-Za-z0-9)\]%][.!?]){short}[ \t]+(?![(\[]?\s*(?i:may contain|\+/-))(?=[-•*A-Z(])"
-        # every phrase starts a word: one look behind spares trying them inside words
-        rf"|(?<!\w)(?:(?P<other>(?i:(?<!-)(?:{others})[ \t]*:))"
-        rf"|(?P<boiler>(?i:{boiler}))"
-        r"|(?P<label>(?i:(?:full |other )?(?P<drug>(?:in)?active )ingredients?\s*:|"
-        r"(?:in)?active\s*:|"
-        rf"(?<!-)(?:{words})[ \t]*(?::|(?=\n)|$))))"
-    )
-
-
-def _blank(chars: list[str], start: int, end: int, first: str = " ", fill: str = " ") -> None:
-    chars[start:end] = [first] + [fill] * (end - start - 1)
-
-
-def view_of(text: str) -> str:
-    """``text`` with markup, entities and list residue blanked out and separators made commas; the
-    same length, so offsets in the view are offsets in ``text``. Inline tags and entities become
-    GLUE, which names drop when they are looked up ("Glyc<b>erin</b>" is glycerin)."""
-    chars = list(text.translate(_SPACE_CHARS).translate(_SEPARATOR_CHARS))
-    if "<" in text:
-        for m in _TAG.finditer(text):
-            if (m.group(2) or "").lower() in _INLINE_TAGS:
-                _blank(chars, m.start(), m.end(), GLUE, GLUE)
-            else:
-                _blank(chars, m.start(), m.end(), "\n")
-    if "&" in text:
-        for m in _ENTITY.finditer(text):
-            char = html.unescape(m.group())
-            char = char if len(char) == 1 and char.isprintable() else " "
-            _blank(chars, m.start(), m.end(), char.translate(_SPACE_CHARS), GLUE)
-    if "\\" in text:
-        for m in _ESCAPES.finditer(text):
-            _blank(chars, m.start(), m.end(), "\n" if m.group() in ("\\n", "\\r") else " ")
-    edges = list(_RESIDUE_EDGE.finditer(text))
-    if len(edges) == 2:
-        for m in edges:
-            _blank(chars, *m.span())
-        for m in _RESIDUE_JOIN.finditer(text, edges[0].end(), edges[1].start()):
-            before = m.start() - 1
-            while before > 0 and text[before].isspace() and m.start() - before < 20:
-                before -= 1
-            # a part ending in ":" names the next product of a kit, one ending in "." ends a list;
-            # other parts continue one list cut in the middle of a name
-            _blank(chars, *m.span(), "\n" if text[before] in ":." else " ")
-    return "".join(chars)
 
 
 def _may_contain(text: str, start: int, end: int) -> re.Match[str] | None:
@@ -123,7 +57,7 @@ def _segments(view: str) -> list[tuple[int, int, str]]:
     ("Active ingredients:") and "label" after another label, up to the next section or paragraph;
     "boilerplate" from retailer boilerplate up to the next label; else "text"."""
     spans, start, kind = [], 0, "text"
-    for match in _breaks().finditer(view):
+    for match in break_matches(view):
         if match.lastgroup is None and _ends_with_comma(view, start, match.start()):
             continue  # "Water,</p> Glycerin": the list goes on past a line or tag break
         filled = match.start() - start > 1 and not view[start : match.start()].isspace()
@@ -194,8 +128,9 @@ def _items_between(view: str, start: int, end: int) -> list[tuple[int, int]]:
             s += 1
         while e > s and view[e - 1] in _ITEM_EDGE_END:
             e -= 1
-        s, e = _balanced(view, s, e)
-        if e > s and any(c.isalnum() for c in view[s:e]):
+        if e > s and (view[s] in "([" or view[e - 1] in ")]"):
+            s, e = _balanced(view, s, e)
+        if e > s and (view[s].isalnum() or _ALNUM.search(view, s, e)):
             items.append((s, e))
         if ended:
             break
@@ -235,7 +170,12 @@ def _list_likeness(view: str, items: list[tuple[int, int]]) -> float:
     """How much a run of items looks like an INCI list: many short items, few sentence words."""
     if len(items) < MIN_LIST_ITEMS:
         return 0.0
-    short = sum(1 for s, e in items if _name_like(view, s, e))
+    short = 0
+    for s, e in items:  # _name_like, inlined: this runs for every item of every part
+        if e - s <= 80 and (
+            view.count(" ", s, e) < 3 or len(_SENTENCE_WORDS.findall(view, s, e)) < 2
+        ):
+            short += 1
     return short * (short / len(items))
 
 
@@ -353,8 +293,9 @@ def _rejoined(
     """(start, end, name, entry) per item; two unknown neighbours that make a known name together
     are one item ("Tetrahexyldecyl, Ascorbate": a comma typed inside a name)."""
     out: list[tuple[int, int, str, Ingredient | None]] = []
+    glued = GLUE in view
     for s, e in spans:
-        name = view[s:e].replace(GLUE, "")
+        name = view[s:e].replace(GLUE, "") if glued else view[s:e]
         found = canonicalise(name)
         if found is None and out and out[-1][3] is None and len(out[-1][2]) < MAX_NAME_CHARS:
             joined = canonicalise(f"{out[-1][2]} {name}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from functools import cache, lru_cache
 
 from evaluator.vocab import Ingredient, ingredients, lookup_key, toml_file
@@ -23,11 +24,13 @@ _PREFIX = re.compile(
     r"^(?:organic|certified organic|natural|pure|cold[- ]pressed|bio|wildcrafted)\s+", re.I
 )
 _SUFFIX = re.compile(r"\s+(?:\(?organic\)?|\(?bio\)?|\(?vegan\)?|\(?natural\)?)$", re.I)
+_SUFFIX_ENDS = tuple(w + p for w in ("organic", "bio", "vegan", "natural") for p in ("", ")"))
 _COLOUR_INDEX = re.compile(
     r"(?:ci|c\.i\.)\s*\d{5}"
     r"|(?:(?:ext\.\s*)?(?:fd\s*&\s*c|d\s*&\s*c)\s+|ext\.\s+)?"
     r"(?:red|yellow|blue|green|orange|violet|brown)\s+(?:no\.?\s*)?\d{1,2}(?:\s+\w+)?(?:\s+lake)?"
 )
+_DIGIT = re.compile(r"\d")
 _SLASH = re.compile(r"\s*[/\\]\s*")
 _SPACED_DASH = re.compile(r"\s+-\s+|(?<=\w)\s+-(?=\d)")
 _BROKEN_WORD = re.compile(r"(?<=[a-z]{3})-\s+(?=[a-z]{3})")
@@ -114,35 +117,55 @@ def _from_french(key: str) -> str | None:
     return translated if translated != key else None
 
 
-def _keys(raw: str) -> list[str]:
-    """Lookup keys for one name, most literal first; the fourth is the name without parentheses."""
-    key = lookup_key(_INLINE_PERCENT.sub("", raw)).rstrip("+ ")
-    key = _O_POSITION.sub(r"\1-o-", key)
-    keys = [key, _PREFIX.sub("", key), _SUFFIX.sub("", key)]
+def _literal(raw: str) -> tuple[str, str]:
+    """The name's key as written, and without its parentheses."""
+    # each pattern is applied only to names with the character it needs: most names have none
+    key = lookup_key(_INLINE_PERCENT.sub("", raw) if "%" in raw else raw).rstrip("+ ")
+    if "ethyl" in key:
+        key = _O_POSITION.sub(r"\1-o-", key)
     without_parens = key
-    for _ in range(3):  # "Shea Butter (Butyrospermum Parkii (Shea) Butter)": innermost first
-        without_parens = _PAREN.sub(" ", without_parens)
-    without_parens = lookup_key(without_parens)
-    keys.append(without_parens)
-    keys.append(_PREFIX.sub("", without_parens))
+    if "(" in key or "[" in key:
+        for _ in range(3):  # "Shea Butter (Butyrospermum Parkii (Shea) Butter)": innermost first
+            without_parens = _PAREN.sub(" ", without_parens)
+    return key, lookup_key(without_parens)
+
+
+def _spaced(without_parens: str) -> str:
     # "Caprylic / Capric", "PEG - 100", "Cyclopenta- siloxane" (a line broken inside a word)
-    spaced = _BROKEN_WORD.sub("", _SPACED_DASH.sub("-", _SLASH.sub("/", without_parens)))
-    keys.extend((spaced, _TRAILING_CI.sub("", spaced), _HYPHEN_IN_WORD.sub("", spaced)))
+    spaced = (
+        _SLASH.sub("/", without_parens)
+        if "/" in without_parens or "\\" in without_parens
+        else without_parens
+    )
+    return _BROKEN_WORD.sub("", _SPACED_DASH.sub("-", spaced)) if "-" in spaced else spaced
+
+
+def _all_keys(key: str, without_parens: str) -> Iterator[str]:
+    """Lookup keys for one name, most literal first; the fourth is the name without parentheses.
+    Made one at a time: most names are found by the first."""
+    yield key
+    yield _PREFIX.sub("", key)
+    yield _SUFFIX.sub("", key) if key.endswith(_SUFFIX_ENDS) or not key.isascii() else key
+    yield without_parens
+    yield _PREFIX.sub("", without_parens)
+    spaced = _spaced(without_parens)
+    yield spaced
+    yield _TRAILING_CI.sub("", spaced) if "ci" in spaced else spaced
+    yield _HYPHEN_IN_WORD.sub("", spaced) if "-" in spaced else spaced
     for part in (key, without_parens):
         if "/" in part or "\\" in part:
-            keys.extend(lookup_key(p) for p in _SLASH.split(part))
+            yield from (lookup_key(p) for p in _SLASH.split(part))
     folded = fold_accents(without_parens)
     if folded != without_parens:
-        keys.append(folded)
+        yield folded
     french = _from_french(without_parens)
     if french:
-        keys.append(french)
-    return keys
+        yield french
 
 
 def name_key(raw: str) -> str:
     """The key a name is looked up by, without its parentheses (common names, notes)."""
-    return _keys(raw)[3]
+    return _literal(raw)[1]
 
 
 def _vitamin_c_form(key: str) -> Ingredient | None:
@@ -194,16 +217,16 @@ def canonicalise(raw: str) -> Ingredient | None:
     if len(raw) > MAX_NAME_CHARS:
         return None
     vocab = ingredients().by_key
-    keys = _keys(raw)
-    without_parens = keys[3]
-    for key in (without_parens, keys[0], *_SLASH.split(without_parens)):
-        if _COLOUR_INDEX.fullmatch(key):
-            return Ingredient(canonical=without_parens or keys[0])
-    for key in keys:
+    literal, without_parens = _literal(raw)
+    if _DIGIT.search(literal):  # every colour index has a number
+        for key in (without_parens, literal, *_SLASH.split(without_parens)):
+            if _COLOUR_INDEX.fullmatch(key):
+                return Ingredient(canonical=without_parens or literal)
+    for key in _all_keys(literal, without_parens):
         found = vocab.get(key)
         if found is not None:
             return found
-    for content in _PAREN_CONTENT.findall(keys[0]):
+    for content in _PAREN_CONTENT.findall(literal):
         found = vocab.get(lookup_key(content))
         # "(Vitamin C)" after a name explains it: it does not make the name plain vitamin C, nor
         # a plant extract a vitamin C form
@@ -211,16 +234,17 @@ def canonicalise(raw: str) -> Ingredient | None:
             continue
         if not (found.vitamin_c_form and _NOT_A_FORM.search(without_parens)):
             return found
-    if "(and)" in keys[0] or " & " in keys[0]:
-        parts = [canonicalise(p) for p in _AND.split(keys[0]) if p]
+    if "(and)" in literal or " & " in literal:
+        parts = [canonicalise(p) for p in _AND.split(literal) if p]
         if parts and all(parts):
             return next((p for p in parts if p.vitamin_c_form), parts[0])
-    if ingredients().essential_oil_pattern.search(keys[0]) and "extract" not in keys[0]:
+    if ingredients().essential_oil_pattern.search(literal) and "extract" not in literal:
         return Ingredient(canonical=without_parens, essential_oil=True)
     form = _vitamin_c_form(without_parens)
     if form is not None:
         return form
-    for key in (without_parens, keys[5], *_SLASH.split(without_parens)):
-        if _family_member(key) or _family_member(fold_accents(key)):
+    for key in (without_parens, _spaced(without_parens), *_SLASH.split(without_parens)):
+        folded = fold_accents(key)
+        if _family_member(key) or (folded != key and _family_member(folded)):
             return Ingredient(canonical=without_parens)
     return None

@@ -23,6 +23,7 @@ _STATEMENT = re.compile(
 SIZE_LABEL = re.compile(
     r"(?i)\b(?:size|net\s+(?:wt\.?|weight|contents?|volume)|volume|contents?|capacity)\b\s*:?"
 )
+_DIGIT = re.compile(r"\d")
 MAX_ML = 5000.0
 MAX_SCAN = 200_000
 # Words before an amount that make it a dose, not the pack size.
@@ -53,8 +54,11 @@ def _amount(
 def _read(field: str, text: str) -> list[dict]:
     """Every amount in ``text``. An amount restated in other units counts as many units as the first
     ("2 x 0.33 oz/ 10 mL" is 20 mL), and then its evidence is the whole statement."""
-    found = []
-    for match in _STATEMENT.finditer(text):
+    found: list[dict] = []
+    digit = _DIGIT.search(text)
+    if digit is None:
+        return found  # every amount has a digit, and starts at it or at the "." or "," before it
+    for match in _STATEMENT.finditer(text, max(0, digit.start() - 1)):
         count = int(match.group("count")) if match.group("count") else 1
         items = [_amount(field, text, match, "", count, (match.start(), match.end("unit")))]
         if match.group("alt_num") is not None:

@@ -104,9 +104,7 @@ def tie_vitamin_c_forms(actives: list[dict], items: list[dict]) -> list[dict]:
     only vitamin C form in the ingredient list (marked ``form_from = "ingredients"``)."""
     specific = [a for a in actives if a["active"] == "vitamin_c" and a["form"] != "unspecified"]
     inci_forms = {
-        _specific_form(i.get("ingredient")): i["ingredient"]
-        for i in items
-        if _specific_form(i.get("ingredient"))
+        form: i["ingredient"] for i in items if (form := _specific_form(i.get("ingredient")))
     }
     tied = []
     for active in actives:

@@ -30,13 +30,12 @@ class Ingredient:
 
 
 _MARKERS = re.compile(r"[*†‡^°¹²³•✝#]+")
-_SPACES = re.compile(r"\s+")
 
 
 def lookup_key(name: str) -> str:
     """The form names are compared in: lower case, markers and trailing dots gone, spaces single."""
     key = _MARKERS.sub("", name).replace("’", "'").replace("–", "-").lower()
-    return _SPACES.sub(" ", key).strip(" .:")
+    return " ".join(key.split()).strip(" .:")  # runs of whitespace made one space
 
 
 @dataclass(frozen=True)

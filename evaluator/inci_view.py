@@ -1,0 +1,136 @@
+"""The text an INCI list is read in: its *view*, and where the view breaks into parts.
+
+The view (``view_of``) is the text with markup, entities and list residue blanked out and separators
+made commas, the same length, so every span found in the view is the same span of the original text.
+Breaks are line and tag breaks, sentence ends, labels ("Ingredients:"), other sections ("Directions:")
+and retailer boilerplate. One pattern says what a break is (``breaks``). Trying it at every character
+of a 1,000-character list costs more than the rest of the list's reading, so ``break_matches`` tries
+it only where a break can start: a new line, a space after a sentence end, or the first letters of a
+phrase (found with ``str.find``). The matches are the same as ``breaks().finditer(view)``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from functools import cache
+
+from evaluator.vocab import alternation, toml_file
+
+GLUE = "\x00"  # stands for markup inside a name in the view
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]{0,10})?[^<>]{0,2000}>")
+_INLINE_TAGS = frozenset(
+    ["b", "strong", "i", "em", "span", "a", "sup", "sub", "u", "font", "small", "mark", "abbr"]
+)
+_ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
+_RESIDUE_EDGE = re.compile(r"""^\s*\[\s*(['"])|(['"])\s*\]\s*$""")
+_RESIDUE_JOIN = re.compile(r"""(['"]),[ \t]*(['"])""")
+_ESCAPES = re.compile(r"\\(?:n|r|t|xa0|u00a0)")
+_SPACES = "\xa0\u2009\u200b\u202f\ufeff\t\r"
+_SPACE_CHARS = str.maketrans({c: " " for c in _SPACES})
+_SPACE_AND_SEPARATOR_CHARS = str.maketrans({**{c: "," for c in "•|·●▪◆♦"}, **_SPACE_CHARS})
+_TRANSLATED = re.compile(f"[{re.escape(_SPACES)}•|·●▪◆♦]")  # finding one is faster than translating
+
+PREFIX_CHARS = 4  # a phrase is looked for where the lower-cased text starts with its first letters
+# Letters that match an ASCII letter case-insensitively but do not lower-case to it.
+_ODD_CASE = re.compile("[ıſ]")
+_FIXED_LABEL_STARTS = ("full ", "other ", "active", "inactive")  # the drug-facts label below
+
+
+@cache
+def breaks() -> re.Pattern[str]:
+    data = toml_file("inci")
+    # tries, not plain alternations: each position of a long text is tried against every phrase
+    words, boiler, others = (
+        alternation(data[key]) for key in ("labels", "boilerplate", "other_sections")
+    )
+    short = "".join(rf"(?<!(?i:\b{re.escape(a)})\.)" for a in data["abbreviations"])
+    return re.compile(
+        r"\n(?:[ \t]*\n)*"
+        rf"|(?<=[A-Za-z0-9)\]%][.!?]){short}[ \t]+(?![(\[]?\s*(?i:may contain|\+/-))(?=[-•*A-Z(])"
+        # every phrase starts a word: one look behind spares trying them inside words
+        rf"|(?<!\w)(?:(?P<other>(?i:(?<!-)(?:{others})[ \t]*:))"
+        rf"|(?P<boiler>(?i:{boiler}))"
+        r"|(?P<label>(?i:(?:full |other )?(?P<drug>(?:in)?active )ingredients?\s*:|"
+        r"(?:in)?active\s*:|"
+        rf"(?<!-)(?:{words})[ \t]*(?::|(?=\n)|$))))"
+    )
+
+
+@cache
+def _starts() -> tuple[str, ...]:
+    """What a break can start with, in the lower-cased text: a new line, a sentence end (its break
+    is the space after it), or the first letters of a phrase."""
+    data = toml_file("inci")
+    phrases = [*_FIXED_LABEL_STARTS]
+    for key in ("labels", "boilerplate", "other_sections"):
+        phrases += data[key]
+    prefixes = sorted({p.lower()[:PREFIX_CHARS] for p in phrases})
+    if any(not p[:1].isalpha() for p in prefixes):
+        raise ValueError("every label, section and boilerplate phrase must start with a letter")
+    return ("\n", ".", "!", "?", *prefixes)
+
+
+def break_matches(view: str) -> list[re.Match[str]]:
+    """``breaks().finditer(view)``, tried only where a break can start (found with ``str.find``,
+    which is far faster than the regex engine trying every position)."""
+    pattern = breaks()
+    lowered = view.lower()
+    if len(lowered) != len(view) or _ODD_CASE.search(view):
+        return list(pattern.finditer(view))
+    positions = []
+    for start in _starts():
+        at = lowered.find(start)
+        shift = 1 if start in ".!?" else 0
+        while at >= 0:
+            positions.append(at + shift)
+            at = lowered.find(start, at + 1)
+    matches, end = [], 0
+    for position in sorted(positions):
+        if position >= end:
+            match = pattern.match(view, position)
+            if match is not None:
+                matches.append(match)
+                end = match.end()
+    return matches
+
+
+def view_of(text: str) -> str:
+    """``text`` with markup, entities and list residue blanked out and separators made commas; the
+    same length, so offsets in the view are offsets in ``text``. Inline tags and entities become
+    GLUE, which names drop when they are looked up ("Glyc<b>erin</b>" is glycerin)."""
+    translated = text.translate(_SPACE_AND_SEPARATOR_CHARS) if _TRANSLATED.search(text) else text
+    blanks: list[tuple[int, int, str, str]] = []  # (start, end, first, fill), applied in order
+    if "<" in text:
+        for m in _TAG.finditer(text):
+            if (m.group(2) or "").lower() in _INLINE_TAGS:
+                blanks.append((m.start(), m.end(), GLUE, GLUE))
+            else:
+                blanks.append((m.start(), m.end(), "\n", " "))
+    if "&" in text:
+        for m in _ENTITY.finditer(text):
+            char = html.unescape(m.group())
+            char = char if len(char) == 1 and char.isprintable() else " "
+            blanks.append((m.start(), m.end(), char.translate(_SPACE_CHARS), GLUE))
+    if "\\" in text:
+        for m in _ESCAPES.finditer(text):
+            blanks.append((m.start(), m.end(), "\n" if m.group() in ("\\n", "\\r") else " ", " "))
+    stripped = text.strip()
+    # the residue's edges are "['" at the start and "']" at the end: both, or nothing to blank
+    if stripped[:1] == "[" and stripped[-1:] == "]":
+        edges = list(_RESIDUE_EDGE.finditer(text))
+        if len(edges) == 2:
+            blanks += [(*m.span(), " ", " ") for m in edges]
+            for m in _RESIDUE_JOIN.finditer(text, edges[0].end(), edges[1].start()):
+                before = m.start() - 1
+                while before > 0 and text[before].isspace() and m.start() - before < 20:
+                    before -= 1
+                # a part ending in ":" names the next product of a kit, one ending in "." ends a
+                # list; other parts continue one list cut in the middle of a name
+                blanks.append((*m.span(), "\n" if text[before] in ":." else " ", " "))
+    if not blanks:
+        return translated
+    chars = list(translated)
+    for start, end, first, fill in blanks:
+        chars[start:end] = [first] + [fill] * (end - start - 1)
+    return "".join(chars)
