@@ -291,21 +291,29 @@ def test_home_page_shows_top_picks_and_how_scoring_works(ds, site_db):
         assert escape(criterion["title"]) in page.text
 
 
-def test_home_page_cautions_about_top_picks_their_ingredient_order_contradicts(ds, site_db):
+def test_no_listing_whose_ingredient_order_contradicts_a_percentage_is_recommended(ds, site_db):
     contradicted = rows(
         site_db,
-        "select s.name, json_extract(c.value, '$.reason') as reason from scores s "
-        "join evaluations e on e.listing_id = s.listing_id and e.rubric = 'post' "
-        "join json_each(e.facts, '$.order_contradictions') c "
-        "where s.verdict = 'recommend' and s.gone_since is null",
+        "select distinct s.listing_id, s.name, s.verdict from scores s "
+        "join evaluations e on e.listing_id = s.listing_id and e.rubric = s.rubric "
+        "join json_each(e.facts, '$.order_contradictions') c",
     )
-    assert contradicted, "the demo data should hold a recommended listing with a contradicted claim"
+    assert contradicted, "the demo data should hold a listing with a contradicted claim"
+    assert all(row["verdict"] == "avoid" for row in contradicted), contradicted
     page = get(ds, "/").text
-    cautions = re.findall(r'<span class="caution"', page)
-    shown = [row for row in contradicted if escape(row["name"]) in page]
-    assert shown and len(cautions) == len({row["name"] for row in shown})
-    for row in shown:
-        assert escape(row["reason"]) in page
+    for row in contradicted:
+        assert escape(row["name"]) not in page.split('class="top-picks"')[-1].split("</section>")[0]
+
+
+def test_scores_are_monotonic_in_verdict(ds):
+    """Every "avoid" scores below every "consider", every "consider" below every "recommend"."""
+    scored = get(ds, f"/{SITE_DB_NAME}/scores.json?_shape=array&_size=max&verdict__not=not-scored")
+    ranges: dict[str, list[int]] = {}
+    for row in scored.json():
+        ranges.setdefault(row["verdict"], []).append(row["score"])
+    assert set(ranges) == {"recommend", "consider", "avoid"}
+    assert max(ranges["avoid"]) < min(ranges["consider"])
+    assert max(ranges["consider"]) < min(ranges["recommend"])
 
 
 def test_listing_page_shows_breakdown_with_marked_evidence_and_shop_link(ds, site_db):
@@ -659,3 +667,12 @@ def test_canned_query_pages_are_titled_by_their_title_not_their_sql(ds, site_db)
     assert title == escape(SITE_METADATA["queries"]["avoid_list"]["title"]) + " · serumscope"
     arbitrary = get(make_datasette(site_db, allow_sql=True), f"/{SITE_DB_NAME}?sql=select+1").text
     assert "select 1" in re.search(r"<title>(.*?)</title>", arbitrary, re.S).group(1)
+
+
+def test_avoid_list_reasons_read_as_sentences(ds):
+    avoid = get(ds, f"/{SITE_DB_NAME}/avoid_list.json?_shape=array").json()
+    assert avoid
+    for row in avoid:
+        assert ".;" not in (row["reasons"] or "") and "known use limit of" not in (
+            row["reasons"] or ""
+        )
