@@ -14,6 +14,7 @@ TOP_KEYS = {
     "score": int,
     "verdict": str,
     "verdict_reason": str,
+    "red_flags": list,
     "breakdown": list,
     "facts": dict,
 }

@@ -75,7 +75,10 @@ def _stated_percentages(facts: dict, c: dict) -> Outcome:
         if contradicted:
             fields["case"] = "contradicted"
             fields["contradiction"] = "; ".join(x["reason"] for x in contradicted[:3])
-            return "fail", 0.0, fields, evidence + [e for x in contradicted for e in x["evidence"]]
+            quoted = evidence + [
+                e for x in contradicted for e in x["evidence"] if e not in evidence
+            ]
+            return "fail", 0.0, fields, quoted
     if missing_required:
         return "fail", 0.0, fields, evidence
     other_share = 1.0 if not highlighted else len(others_stated) / len(highlighted)
@@ -303,16 +306,18 @@ def apply_rubric(rubric: dict, facts: dict) -> tuple[int, str, str, list[dict]]:
     score = round(100 * earned / possible) if possible else 0
     thresholds = rubric["verdict"]
     if critical_failures:
-        verdict = "avoid"
-        score = min(score, thresholds["essential_failed_max_score"])
-        why = (
-            f"failed an essential criterion ({', '.join(critical_failures)}): "
-            f"score capped at {thresholds['essential_failed_max_score']}"
-        )
+        verdict, cap = "avoid", thresholds["essential_failed_max_score"]
+        why = f"failed an essential criterion: {', '.join(critical_failures)}"
+        if score > cap:
+            why += f" (its score of {score} is capped at {cap})"
+            score = cap
     elif score >= thresholds["recommend"]:
-        verdict, why = "recommend", f"score {score} >= {thresholds['recommend']}"
+        verdict = "recommend"
+        why = f"score {score} is at or above {thresholds['recommend']}, the recommend line"
     elif score >= thresholds["consider"]:
-        verdict, why = "consider", f"score {score} >= {thresholds['consider']}"
+        verdict = "consider"
+        why = f"score {score} is at or above {thresholds['consider']}, the consider line, below {thresholds['recommend']}"
     else:
-        verdict, why = "avoid", f"score {score} < {thresholds['consider']}"
+        verdict = "avoid"
+        why = f"score {score} is below {thresholds['consider']}, the consider line"
     return score, verdict, why, breakdown

@@ -227,7 +227,7 @@ def test_a_failed_essential_criterion_caps_the_score_below_consider(rubric):
     rules = load_rubric(rubric)["verdict"]
     result = evaluate(CONTRADICTED, rubric)
     assert result["score"] <= rules["essential_failed_max_score"] < rules["consider"]
-    assert "capped" in result["verdict_reason"]
+    assert result["verdict_reason"].startswith("failed an essential criterion")
 
 
 def test_a_typical_use_limit_is_a_caution_not_a_contradiction():

@@ -676,3 +676,45 @@ def test_avoid_list_reasons_read_as_sentences(ds):
         assert ".;" not in (row["reasons"] or "") and "known use limit of" not in (
             row["reasons"] or ""
         )
+
+
+def test_scores_json_explains_every_verdict_with_its_red_flags(ds, site_db):
+    scored = get(
+        ds, f"/{SITE_DB_NAME}/scores.json?_shape=array&_size=max&verdict__not=not-scored"
+    ).json()
+    assert scored and all(row["verdict_reason"] for row in scored)
+    flagged = {row["name"]: json.loads(row["red_flags"]) for row in scored}
+    assert (
+        "Fails an essential criterion"
+        in flagged["Art Naturals Enhanced Vitamin C Serum with Hyaluronic Acid"]
+    )
+    radiance = next(row for row in scored if row["name"] == "Radiance 20 Vitamin C Serum")
+    assert radiance["verdict"] == "avoid"
+    assert "Stated percentage contradicted by its own ingredient order" in json.loads(
+        radiance["red_flags"]
+    )
+    assert any("Clear packaging" in flags for flags in flagged.values())
+
+
+def test_listing_page_and_top_picks_show_the_reason_and_red_flags(ds, site_db):
+    radiance = rows(
+        site_db,
+        "select e.listing_id, e.verdict_reason, e.red_flags from evaluations e "
+        "join listings l on l.id = e.listing_id "
+        "where e.rubric = 'post' and l.title = 'Radiance 20 Vitamin C Serum'",
+    )[0]
+    page = get(ds, listing_path(radiance["listing_id"])).text
+    summary = page.split('class="verdict-summary"')[1].split("</section>")[0]
+    assert escape(radiance["verdict_reason"]) in summary
+    for flag in json.loads(radiance["red_flags"]):
+        assert escape(flag["label"]) in summary and escape(flag["detail"]) in summary
+    home = get(ds, "/").text.split('class="top-picks"')[1].split("</section>")[0]
+    picks = rows(
+        site_db,
+        "select verdict_reason from scores where verdict = 'recommend' and gone_since is null "
+        "order by score desc, price_per_30ml limit 10",
+    )
+    assert home.count('class="verdict-reason"') == len(picks)
+    assert home.count('class="red-flags') == len(picks)
+    for pick in picks:
+        assert escape(pick["verdict_reason"]) in home

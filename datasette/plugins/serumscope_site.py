@@ -29,10 +29,8 @@ from serumscope.site import (
 )
 
 TOP_PICKS_SQL = """
-select s.listing_id, s.name, s.brand, s.shop, s.score, s.verdict, s.price_per_30ml,
-  s.vitamin_c_percent, s.light,
-  (select json_extract(c.value, '$.reason') from json_each(e.facts, '$.order_contradictions') as c
-   limit 1) as order_contradiction
+select s.listing_id, s.name, s.brand, s.shop, s.score, s.verdict, s.verdict_reason,
+  s.price_per_30ml, s.vitamin_c_percent, s.light, e.red_flags
 from scores as s
 left join evaluations as e on e.listing_id = s.listing_id and e.rubric = s.rubric
 where s.verdict = 'recommend' and s.gone_since is null
@@ -123,6 +121,7 @@ async def listing_page(datasette, request):
     evaluations = await _rows(db, EVALUATIONS_SQL, [listing_id, scored_rubric()])
     for evaluation in evaluations:
         evaluation["vitamin_c_forms"] = _decoded(evaluation["vitamin_c_forms"]) or []
+        evaluation["red_flags"] = _red_flags(evaluation.get("red_flags"))
         breakdown = _decoded(evaluation["breakdown"]) or []
         for criterion in breakdown if isinstance(breakdown, list) else []:
             criterion["quotes"] = [
@@ -182,6 +181,12 @@ def sanitised_description(description_html: str | None) -> Markup | None:
     return Markup(nh3.clean(description_html, tags=DESCRIPTION_TAGS, attributes={}))
 
 
+def _red_flags(stored) -> list[dict]:
+    """The stored red flags (evaluator/red_flags.py), or none when unreadable."""
+    flags = _decoded(stored)
+    return [f for f in flags if isinstance(f, dict)] if isinstance(flags, list) else []
+
+
 def _is_number(text) -> bool:
     try:
         float(text)
@@ -222,12 +227,15 @@ async def home_page(datasette, request):
     # table first, which was two thirds of the home page's time on 100k listings.
     await datasette.ensure_permissions(request.actor, ["view-instance"])
     db = _site_db(datasette)
+    top_picks = await _rows(db, TOP_PICKS_SQL)
+    for pick in top_picks:
+        pick["red_flags"] = _red_flags(pick["red_flags"])
     return Response.html(
         await datasette.render_template(
             "home.html",
             {
                 "metadata": datasette.metadata(),
-                "top_picks": await _rows(db, TOP_PICKS_SQL),
+                "top_picks": top_picks,
                 "verdict_counts": await _rows(db, VERDICT_COUNTS_SQL),
                 "rubric": _load_rubric(scored_rubric()),
                 "db_name": SITE_DB_NAME,
