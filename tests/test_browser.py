@@ -236,3 +236,15 @@ def test_hostile_title_shows_as_literal_text(page: Page):
     for link in page.locator("a").all():
         href = link.get_attribute("href") or ""
         assert not href.strip().lower().startswith("javascript:"), href
+
+
+@pytest.mark.parametrize("table", ["variants", "evaluations", "actives", "ingredients"])
+def test_listing_id_links_of_every_table_open_the_listing(page: Page, table, tmp_path):
+    page.goto(f"/{SITE_DB_NAME}/{table}?_size=3")
+    link = page.locator("td.col-listing_id a").first
+    name = link.inner_text()
+    assert "{" not in name and "value" not in name
+    link.click()
+    page.wait_for_url(re.compile(r"/listing/"))
+    expect(page.locator("h1.listing-title")).to_have_text(name)
+    assert page.errors == []

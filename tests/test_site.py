@@ -718,3 +718,28 @@ def test_listing_page_and_top_picks_show_the_reason_and_red_flags(ds, site_db):
     assert home.count('class="red-flags') == len(picks)
     for pick in picks:
         assert escape(pick["verdict_reason"]) in home
+
+
+@pytest.mark.parametrize("table", ["variants", "evaluations", "actives", "ingredients"])
+def test_listing_id_cells_link_to_the_listing_page(ds, table):
+    page = get(ds, f"/{SITE_DB_NAME}/{table}?_size=5").text
+    cells = re.findall(r'<td class="col-listing_id[^"]*"><a href="([^"]+)"[^>]*>([^<]*)</a>', page)
+    assert len(cells) == 5, page[:2000]
+    for href, text in cells:
+        assert href.startswith("/listing/") and "value" not in text and "{" not in href
+        assert get(ds, html.unescape(href)).status_code == 200, href
+
+
+def test_a_default_facet_asked_for_again_shows_once(ds):
+    page = get(ds, f"/{SITE_DB_NAME}/scores?_facet=verdict&_facet=price_band").text
+    assert page.count('id="facet-verdict"') == 1
+    assert page.count('id="facet-price_band"') == 1
+
+
+@pytest.mark.parametrize("value", ["abc", "12x", "nan", "inf"])
+def test_a_canned_query_number_that_is_no_number_gets_a_message(ds, value):
+    for suffix in ("", ".json"):
+        response = get(ds, f"/{SITE_DB_NAME}/best_picks{suffix}?max_price_per_30ml={value}")
+        assert response.status_code == 400
+        assert "max_price_per_30ml must be a number" in response.text
+    assert get(ds, f"/{SITE_DB_NAME}/best_picks.json?max_price_per_30ml=35").status_code == 200

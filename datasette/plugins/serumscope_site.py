@@ -52,9 +52,7 @@ VARIANTS_SQL = (
     f" limit {VARIANTS_SHOWN}"
 )
 VARIANT_COUNT_SQL = "select count(*) as n from variants where listing_id = ? and gone_since is null"
-EVALUATIONS_SQL = (
-    "select * from evaluations where listing_id = ? order by rubric = ? desc, rubric"
-)
+EVALUATIONS_SQL = "select * from evaluations where listing_id = ? order by rubric = ? desc, rubric"
 INGREDIENTS_SQL = "select * from ingredients where listing_id = ? order by position"
 PRICE_HISTORY_SQL = f"""
 select h.changed_at, h.price, h.currency, coalesce(v.title, v.size_text, 'price') as variant
@@ -261,6 +259,12 @@ def render_cell(row, value, column, table, database):
             Markup(f'<a href="{escape(url)}" rel="nofollow noopener">{escape(value)}</a>')
             if url
             else None
+        )
+    if isinstance(value, dict) and column == "listing_id":  # a foreign key Datasette labelled
+        listing_id, label = value.get("value"), value.get("label")
+        href = escape(listing_path(str(listing_id)))
+        return Markup(
+            f'<a href="{href}" title="{escape(listing_id)}">{escape(label or listing_id)}</a>'
         )
     if column == "listing_id" or (column == "id" and table == "listings"):
         return Markup(f'<a href="{escape(listing_path(str(value)))}">{escape(value)}</a>')
