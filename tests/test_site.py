@@ -630,6 +630,8 @@ def test_demo_command_crawls_scores_and_serves(tmp_path):
         demo.send_signal(signal.SIGINT)
         output = demo.communicate(timeout=30)[1]
     assert f"http://127.0.0.1:{port}/" in output
+    for platform in ("shopify", "woocommerce", "retailer"):
+        assert re.search(rf"demo shop \({platform}\): http://127\.0\.0\.1:\d+", output), output
     assert demo.returncode == 0, output
 
 
@@ -743,3 +745,12 @@ def test_a_canned_query_number_that_is_no_number_gets_a_message(ds, value):
         assert response.status_code == 400
         assert "max_price_per_30ml must be a number" in response.text
     assert get(ds, f"/{SITE_DB_NAME}/best_picks.json?max_price_per_30ml=35").status_code == 200
+
+
+def test_home_page_says_when_its_data_is_from(ds, site_db):
+    finished = rows(site_db, "select max(finished_at) as at from crawl_runs where status = 'ok'")[
+        0
+    ]["at"]
+    assert finished
+    page = get(ds, "/").text
+    assert f'Data as of <time datetime="{finished}">' in page

@@ -42,6 +42,8 @@ select verdict, count(*) as listings from scores
 where verdict is not null and gone_since is null group by verdict
 order by case verdict when 'recommend' then 0 when 'consider' then 1 when 'avoid' then 2 else 3 end
 """
+# "Data as of": when the last crawl that finished without trouble ended.
+DATA_AS_OF_SQL = "select max(finished_at) as finished_at from crawl_runs where status = 'ok'"
 LISTING_SQL = "select * from listings where id = ?"
 # A listing page shows this many variants (a shop listing 100,000 made a 28 MB page), and links to
 # the variants table for the rest; the price history shows its latest changes only.
@@ -234,6 +236,7 @@ async def home_page(datasette, request):
             {
                 "metadata": datasette.metadata(),
                 "top_picks": top_picks,
+                "data_as_of": ((await _rows(db, DATA_AS_OF_SQL)) or [{}])[0].get("finished_at"),
                 "verdict_counts": await _rows(db, VERDICT_COUNTS_SQL),
                 "rubric": _load_rubric(scored_rubric()),
                 "db_name": SITE_DB_NAME,
