@@ -533,8 +533,13 @@ def test_atom_feed_lists_price_drops_and_new_recommendations(two_day_ds):
     titles = re.findall(r"<title>([^<]*)</title>", feed.text)
     assert any(title.startswith("Price drop: ") and "Daily C 15" in title for title in titles)
     assert any(title.startswith("Recommended: ") for title in titles)
-    for link in re.findall(r'<link href="([^"]*)"', feed.text):
-        assert link.startswith(("/listing/", "http://localhost/")), link
+    links = re.findall(r'<link href="([^"]*)"', feed.text)
+    assert any(link.startswith("http://localhost/listing/") for link in links)
+    for link in links:
+        assert link.startswith("http://localhost/"), link
+    summaries = re.findall(r"<content[^>]*>([^<]*)</content>", feed.text)
+    recommended = [s for s in summaries if s.startswith("Now scores")]
+    assert recommended and all("per 30 mL" in s and "recommend line" in s for s in recommended)
 
 
 def feed_ids(ds) -> list[str]:

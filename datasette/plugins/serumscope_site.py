@@ -214,6 +214,47 @@ def register_routes():
     ]
 
 
+class AbsoluteFeedLinks:
+    """Atom entries link to pages of this site by absolute URL, as feed readers need: the feed
+    query's ``atom_link`` is a path, made absolute here with the request's own scheme and host."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope.get("path", "").endswith(".atom"):
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        host = headers.get(b"host", b"").decode("latin-1") or "localhost"
+        base = f"{scope.get('scheme', 'http')}://{host}"
+        start, chunks = None, []
+
+        async def absolute_send(message):
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] != "http.response.body":
+                return await send(message)
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            body = b"".join(chunks).replace(b'href="/', f'href="{escape(base)}/'.encode())
+            response_headers = [
+                (k, str(len(body)).encode() if k == b"content-length" else v)
+                for k, v in start.get("headers", [])
+            ]
+            await send({**start, "headers": response_headers})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, absolute_send)
+
+
+@hookimpl
+def asgi_wrapper():
+    return AbsoluteFeedLinks
+
+
 @hookimpl
 def prepare_connection(conn):
     conn.create_function("fts_query", 1, fts_query, deterministic=True)
