@@ -7,6 +7,7 @@ Pure functions over a listing dict (docs/schema.md); rules and vocabularies are 
 from __future__ import annotations
 
 from evaluator.facts import read_facts
+from evaluator.red_flags import red_flags
 from evaluator.score import apply_rubric, load_rubric, rubric_rules
 
 __all__ = ["evaluate", "load_rubric"]
@@ -16,7 +17,7 @@ def evaluate(listing: dict, rubric: str = "post") -> dict:
     """Score ``listing`` with the rubric ``data/rubrics/<rubric>.toml``.
 
     Returns ``{"listing_id", "rubric", "rubric_version", "score", "verdict", "verdict_reason",
-    "breakdown", "facts"}`` (docs/evaluator.md). Raises only for an unknown rubric name.
+    "red_flags", "breakdown", "facts"}`` (docs/evaluator.md). Raises only for an unknown rubric name.
     """
     rules = rubric_rules(rubric)
     if not isinstance(listing, dict):
@@ -25,9 +26,11 @@ def evaluate(listing: dict, rubric: str = "post") -> dict:
     try:
         facts = read_facts(listing)
         score, verdict, why, breakdown = apply_rubric(rules, facts)
+        flags = red_flags(rules, facts, breakdown)
     except Exception as error:  # the readers guard themselves; this is the last line of defence
         facts = {"problems": [f"evaluation failed: {type(error).__name__}: {str(error)[:200]}"]}
         score, verdict, why, breakdown = 0, "not-scored", "the listing could not be evaluated", []
+        flags = []
     return {
         "listing_id": listing_id,
         "rubric": rules["id"],
@@ -35,6 +38,7 @@ def evaluate(listing: dict, rubric: str = "post") -> dict:
         "score": score,
         "verdict": verdict,
         "verdict_reason": why,
+        "red_flags": flags,
         "breakdown": breakdown,
         "facts": facts,
     }

@@ -2,7 +2,8 @@
 
 Ingredients above 1% are listed in descending order; below 1% in any order. So an active at position
 p is at most 100/p %, and anything listed after a typical <= 1% ingredient (a preservative, fragrance,
-a gum) is at most 1%. Known use limits tighten the bound. These are bounds, never a single guess.
+a gum) is at most 1%. These are bounds, never a single guess. A known typical-use limit is kept beside
+the bound (``use_limit``) as a caution: products may exceed it, so it never contradicts a claim.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ def _bound(item: dict, active: str, marker: dict | None, water_first: bool) -> d
     basis = f"listed at position {position} (at most 100/{position}%)"
     if marker is not None:
         upper, basis = 1.0, f"listed after {marker['raw']!r}, a typically <= 1% ingredient"
-    if ingredient.max_percent is not None and ingredient.max_percent < upper:
-        upper, basis = float(ingredient.max_percent), f"known use limit of {ingredient.canonical}"
+    use_limit = float(ingredient.max_percent) if ingredient.max_percent is not None else None
     return {
         "active": active,
         "ingredient": ingredient.canonical,
@@ -24,6 +24,7 @@ def _bound(item: dict, active: str, marker: dict | None, water_first: bool) -> d
         "min": 0.0,
         "max": upper,
         "basis": basis,
+        "use_limit": use_limit,
         "after_one_percent_marker": marker["raw"] if marker else None,
         "water_first": water_first,
     }

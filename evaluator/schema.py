@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+from evaluator.red_flags import FLAGS
+from evaluator.score import rubric_rules
 from evaluator.text import resolve_field
 
 TOP_KEYS = {
@@ -14,6 +16,7 @@ TOP_KEYS = {
     "score": int,
     "verdict": str,
     "verdict_reason": str,
+    "red_flags": list,
     "breakdown": list,
     "facts": dict,
 }
@@ -76,6 +79,12 @@ def problems(result: dict, listing: dict | None = None) -> list[str]:
             found.append(f"criterion {criterion.get('id')}: points outside 0..max_points")
         if criterion.get("status") in {"pass", "partial"} and not criterion.get("evidence"):
             found.append(f"criterion {criterion.get('id')}: {criterion['status']} without evidence")
+    for flag in result["red_flags"]:
+        if not isinstance(flag, dict) or flag.get("flag") not in FLAGS:
+            found.append(f"red flag {flag!r} is not one of {sorted(FLAGS)}")
+        elif flag.get("label") != FLAGS[flag["flag"]] or not isinstance(flag.get("detail"), str):
+            found.append(f"red flag {flag['flag']}: label or detail wrong")
+    found.extend(_verdict_disagrees(result))
     if result["verdict"] != "not-scored":
         missing = [k for k in FACT_KEYS if k not in result["facts"]]
         if missing:
@@ -94,3 +103,22 @@ def problems(result: dict, listing: dict | None = None) -> list[str]:
                     f"evidence {item['field']}[{item['start']}:{item['end']}] != {item['text']!r}"
                 )
     return found
+
+
+def _verdict_disagrees(result: dict) -> list[str]:
+    """The verdict's score range under its rubric: recommend at or above the recommend line, consider
+    between the lines, avoid below the consider line (so scores are monotonic in verdict)."""
+    try:
+        lines = rubric_rules(result["rubric"])["verdict"]
+    except (ValueError, KeyError):
+        return []
+    score, verdict = result["score"], result["verdict"]
+    ranges = {
+        "recommend": (lines["recommend"], 100),
+        "consider": (lines["consider"], lines["recommend"] - 1),
+        "avoid": (0, lines["consider"] - 1),
+    }
+    low, high = ranges.get(verdict, (0, 100))
+    if not low <= score <= high:
+        return [f"{verdict} with score {score}, outside {low}-{high}"]
+    return []

@@ -70,6 +70,15 @@ def _stated_percentages(facts: dict, c: dict) -> Outcome:
         "missing": ", ".join(label(a) for a in missing_required + others_missing) or "none",
     }
     required_share = c.get("required_share", 0.5)
+    if c.get("contradicted_by_inci_order") == "not stated":
+        contradicted = [x for x in facts["order_contradictions"] if x["active"] in tracked]
+        if contradicted:
+            fields["case"] = "contradicted"
+            fields["contradiction"] = "; ".join(x["reason"] for x in contradicted[:3])
+            quoted = evidence + [
+                e for x in contradicted for e in x["evidence"] if e not in evidence
+            ]
+            return "fail", 0.0, fields, quoted
     if missing_required:
         return "fail", 0.0, fields, evidence
     other_share = 1.0 if not highlighted else len(others_stated) / len(highlighted)
@@ -143,7 +152,8 @@ def _pair(facts: dict, c: dict) -> Outcome:
             field = facts["ingredients"]["field"]
             present[active] = [{"field": field, **_item_span(facts, bound["position"])}]
     evidence = [e for v in present.values() for e in v]
-    fields = {"present": ", ".join(a.replace("_", " ") for a in present) or "neither"}
+    names = c.get("names", {})
+    fields = {"present": ", ".join(names.get(a, a.replace("_", " ")) for a in present) or "neither"}
     if len(present) == len(wanted):
         return "pass", 1.0, fields, evidence
     return ("partial" if present else "fail"), (0.5 if present else 0.0), fields, evidence
@@ -202,12 +212,12 @@ def _inci_order(facts: dict, c: dict) -> Outcome:
     if bound["max"] <= c.get("barely_water_max_percent", 1.0) and bound["water_first"]:
         detail = f"vitamin C is listed after {bound['after_one_percent_marker'] or 'typically <= 1% ingredients'} in a water-first list: at most {bound['max']:g}%"
         return "fail", 0.0, {"detail": detail}, evidence
-    return (
-        "pass",
-        1.0,
-        {"detail": f"{bound['ingredient']} {bound['basis']}; at most {bound['max']:g}%"},
-        evidence,
-    )
+    detail = f"{bound['ingredient']} is {bound['basis']}"
+    if bound.get("use_limit") is not None and bound["use_limit"] < bound["max"]:
+        detail += (
+            f"; its typical use limit is {bound['use_limit']:g}% (a caution, not a contradiction)"
+        )
+    return "pass", 1.0, {"detail": detail}, evidence
 
 
 def _item_span(facts: dict, position: int) -> dict:
@@ -251,6 +261,12 @@ def rubric_rules(name: str) -> dict:
                 f"rubric {name}: criterion {criterion['id']} has unknown check {criterion['check']!r}"
             )
     rubric.setdefault("id", name)
+    verdict = rubric["verdict"]
+    if not verdict.get("essential_failed_max_score", verdict["consider"]) < verdict["consider"]:
+        raise ValueError(
+            f"rubric {name}: verdict.essential_failed_max_score must be below verdict.consider,"
+            " so a failed essential criterion never out-scores a listing it ranks below"
+        )
     return rubric
 
 
@@ -263,7 +279,10 @@ def apply_rubric(rubric: dict, facts: dict) -> tuple[int, str, str, list[dict]]:
         max_points = int(criterion["max_points"])
         try:
             status, share, fields, evidence = CHECKS[criterion["check"]](facts, criterion)
-            template = criterion.get("reasons", {}).get(status, "{detail}")
+            # A check may name a more specific case than its status ("contradicted" for a fail).
+            case = fields.get("case", status)
+            reasons = criterion.get("reasons", {})
+            template = reasons.get(case) or reasons.get(status, "{detail}")
             reason = template.format_map(_Blank(fields))
         except Exception as error:  # one broken criterion must not hide the others
             status, share, evidence = "unknown", 0.0, []
@@ -287,12 +306,18 @@ def apply_rubric(rubric: dict, facts: dict) -> tuple[int, str, str, list[dict]]:
     score = round(100 * earned / possible) if possible else 0
     thresholds = rubric["verdict"]
     if critical_failures:
-        verdict = "avoid"
+        verdict, cap = "avoid", thresholds["essential_failed_max_score"]
         why = f"failed an essential criterion: {', '.join(critical_failures)}"
+        if score > cap:
+            why += f" (its score of {score} is capped at {cap})"
+            score = cap
     elif score >= thresholds["recommend"]:
-        verdict, why = "recommend", f"score {score} >= {thresholds['recommend']}"
+        verdict = "recommend"
+        why = f"score {score} is at or above {thresholds['recommend']}, the recommend line"
     elif score >= thresholds["consider"]:
-        verdict, why = "consider", f"score {score} >= {thresholds['consider']}"
+        verdict = "consider"
+        why = f"score {score} is at or above {thresholds['consider']}, the consider line, below {thresholds['recommend']}"
     else:
-        verdict, why = "avoid", f"score {score} < {thresholds['consider']}"
+        verdict = "avoid"
+        why = f"score {score} is below {thresholds['consider']}, the consider line"
     return score, verdict, why, breakdown

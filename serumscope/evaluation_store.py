@@ -22,14 +22,10 @@ from serumscope.store.database import transaction
 from serumscope.store.rows import storable_json, storable_row, storable_value
 from serumscope.store.schema import ensure_schema
 from serumscope.store.site import SCORED_RUBRIC
-from serumscope.store.tables import LISTING_JSON_COLUMNS
+from serumscope.store.tables import EVALUATION_TABLES, LISTING_JSON_COLUMNS
 
 BATCH_SIZE = 500
-EVALUATION_COLUMNS = (
-    "listing_id", "rubric", "rubric_version", "score", "verdict", "vitamin_c_forms", "vitamin_c_percent",
-    "light", "dispenser", "size_ml", "price", "currency", "price_usd", "price_converted",
-    "price_per_30ml", "price_per_gram_vitamin_c", "breakdown", "facts", "input_hash", "evaluated_at",
-)  # fmt: skip
+EVALUATION_COLUMNS = tuple(EVALUATION_TABLES["evaluations"].columns)
 
 
 def _decode(value: str | None) -> object:
@@ -97,6 +93,10 @@ def evaluation_row(listing: dict, result: dict, evaluated_at: str) -> dict:
         "rubric_version": result["rubric_version"],
         "score": result["score"] if candidate else None,
         "verdict": result["verdict"] if candidate else "not-scored",
+        "verdict_reason": result["verdict_reason"]
+        if candidate
+        else f"not a vitamin C serum candidate: {listing.get('relevance_reason') or 'not judged'}",
+        "red_flags": storable_json(result.get("red_flags", []) if candidate else []),
         "vitamin_c_forms": storable_json(
             [f["form"] for f in facts.get("vitamin_c", {}).get("forms", [])]
         ),

@@ -6,6 +6,7 @@ Screenshots land in each test's temporary directory (pytest prints it on failure
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -105,9 +106,37 @@ def test_home_page_shows_the_demo_top_picks(page: Page, site_db, tmp_path):
     expect(picks).to_have_count(len(expected))
     shown = [row.locator("td").nth(1).locator("a").inner_text() for row in picks.all()]
     assert shown == [pick["name"] for pick in expected]
-    cautions = page.locator("section.top-picks .caution")
-    expect(cautions.first).to_contain_text("contradicts its ingredient order")
     page.screenshot(path=str(tmp_path / "home.png"), full_page=True)
+
+
+def test_reason_and_red_flags_are_visible_on_a_listing_page_and_beside_top_picks(
+    page: Page, site_db, tmp_path
+):
+    radiance = query(
+        site_db,
+        "select listing_id, verdict_reason, red_flags from scores "
+        "where name = 'Radiance 20 Vitamin C Serum'",
+    )[0]
+    page.goto(listing_path(radiance["listing_id"]))
+    summary = page.locator("section.verdict-summary")
+    expect(summary.locator(".verdict-reason")).to_have_text(radiance["verdict_reason"])
+    expect(summary.locator(".verdict")).to_have_text("avoid")
+    flags = summary.locator("li.red-flag")
+    expect(flags).to_have_count(len(json.loads(radiance["red_flags"])))
+    expect(flags.filter(has_text="contradicted by its own ingredient order")).to_be_visible()
+    assert (
+        summary.bounding_box()["y"] < page.locator("section.evaluation").first.bounding_box()["y"]
+    )
+    page.screenshot(path=str(tmp_path / "listing-summary.png"), full_page=True)
+
+    page.goto("/")
+    picks = page.locator("section.top-picks tbody tr")
+    assert picks.count() > 0
+    for pick in picks.all():
+        expect(pick.locator(".verdict-reason")).to_be_visible()
+        expect(pick.locator(".verdict-reason")).to_contain_text("recommend")
+        expect(pick.locator(".red-flags")).to_be_visible()
+    assert page.errors == []
 
 
 def test_clicking_a_facet_filters_the_scores(page: Page, site_db, tmp_path):
@@ -207,3 +236,15 @@ def test_hostile_title_shows_as_literal_text(page: Page):
     for link in page.locator("a").all():
         href = link.get_attribute("href") or ""
         assert not href.strip().lower().startswith("javascript:"), href
+
+
+@pytest.mark.parametrize("table", ["variants", "evaluations", "actives", "ingredients"])
+def test_listing_id_links_of_every_table_open_the_listing(page: Page, table, tmp_path):
+    page.goto(f"/{SITE_DB_NAME}/{table}?_size=3")
+    link = page.locator("td.col-listing_id a").first
+    name = link.inner_text()
+    assert "{" not in name and "value" not in name
+    link.click()
+    page.wait_for_url(re.compile(r"/listing/"))
+    expect(page.locator("h1.listing-title")).to_have_text(name)
+    assert page.errors == []

@@ -7,9 +7,12 @@ import sys
 import pytest
 from click.testing import CliRunner
 
+from evaluator import load_rubric
 from serumscope.cli import cli
 from serumscope.evaluation_store import evaluate_db
 from serumscope.store.database import open_db
+
+POST_VERSION = str(load_rubric("post")["version"])
 
 SERUM = {
     "id": "glowjar:c20",
@@ -130,7 +133,7 @@ def test_evaluate_writes_tables_and_skips_unchanged(db_path):
     assert json.loads(serum["vitamin_c_forms"]) == ["L-ascorbic acid"]
     assert serum["vitamin_c_percent"] == 20.0
     assert serum["price_per_gram_vitamin_c"] == pytest.approx(32 / 6, abs=0.01)
-    assert serum["input_hash"] == "hash-1" and serum["rubric_version"] == "1.0.0"
+    assert serum["input_hash"] == "hash-1" and serum["rubric_version"] == POST_VERSION
     assert (
         rows["glowjar:shampoo"]["verdict"] == "not-scored"
         and rows["glowjar:shampoo"]["score"] is None
@@ -186,7 +189,7 @@ def test_a_new_rubric_version_rescores_everything(db_path):
         db.execute(
             "select rubric_version from evaluations where listing_id = 'glowjar:c20'"
         ).fetchone()[0]
-        == "1.0.0"
+        == POST_VERSION
     )
 
 

@@ -76,7 +76,7 @@ def test_every_candidate_is_scored_with_checkable_evidence(scored_db):
             assert row["verdict"] == "not-scored" and row["score"] is None
         result = {
             "listing_id": row["listing_id"], "rubric": row["rubric"], "rubric_version": row["rubric_version"],
-            "score": row["score"] or 0, "verdict": row["verdict"], "verdict_reason": "",
-            "breakdown": json.loads(row["breakdown"]), "facts": json.loads(row["facts"]),
+            "score": row["score"] or 0, "verdict": row["verdict"], "verdict_reason": row["verdict_reason"],
+            "red_flags": json.loads(row["red_flags"]), "breakdown": json.loads(row["breakdown"]), "facts": json.loads(row["facts"]),
         }  # fmt: skip
         assert problems(result, listings[row["listing_id"]]) == [], row["listing_id"]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from evaluator import evaluate
+from evaluator import evaluate, load_rubric
 
 
 def facts(**listing) -> dict:
@@ -203,3 +203,48 @@ def test_price_per_gram_of_vitamin_c_only_from_an_exact_percentage(stated, per_g
 def test_a_labelled_size_is_read_on_its_own_line_and_never_a_dose(details, ml):
     size = evaluate({"title": "C Serum", "details": details})["facts"]["size"]
     assert size["ml"] == ml, size
+
+
+CONTRADICTED = {
+    "title": "Radiant 20% Vitamin C Serum",
+    "description": "20% vitamin C in an amber glass bottle.",
+    "ingredients_text": "Aqua, Glycerin, Xanthan Gum, Phenoxyethanol, Sodium Ascorbyl Phosphate",
+    "variants": [{"title": "30 ml", "price": "29.00", "currency": "USD"}],
+}
+
+
+@pytest.mark.parametrize("rubric", ["post", "extended"])
+def test_a_percentage_the_inci_order_contradicts_earns_no_stated_points(rubric):
+    result = evaluate(CONTRADICTED, rubric)
+    criterion = {c["id"]: c for c in result["breakdown"]}["active_percentages"]
+    assert criterion["status"] == "fail" and criterion["points"] == 0
+    assert "contradicts" in criterion["reason"] and "Xanthan Gum" in criterion["reason"]
+    assert result["verdict"] == "avoid"
+
+
+@pytest.mark.parametrize("rubric", ["post", "extended"])
+def test_a_failed_essential_criterion_caps_the_score_below_consider(rubric):
+    rules = load_rubric(rubric)["verdict"]
+    result = evaluate(CONTRADICTED, rubric)
+    assert result["score"] <= rules["essential_failed_max_score"] < rules["consider"]
+    assert result["verdict_reason"].startswith("failed an essential criterion")
+
+
+def test_a_typical_use_limit_is_a_caution_not_a_contradiction():
+    listing = {
+        "description": "30% vitamin C (ascorbyl palmitate) in an amber bottle.",
+        "ingredients_text": "Ascorbyl Palmitate, Squalane, Tocopherol",
+    }
+    found = facts(**listing)
+    assert found["concentration_bounds"]["vitamin_c"]["use_limit"] == 2.0
+    assert found["order_contradictions"] == []
+    order = breakdown("extended", **listing)["inci_order"]
+    assert order["status"] == "pass" and "typical use limit is 2%" in order["reason"]
+    assert "known use limit of" not in order["reason"]
+
+
+def test_pair_reason_names_vitamin_e_properly():
+    reason = breakdown("extended", description="With ferulic acid and vitamin E.")[
+        "ferulic_and_vitamin_e"
+    ]["reason"]
+    assert "vitamin E" in reason and "vitamin e" not in reason

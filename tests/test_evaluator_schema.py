@@ -76,6 +76,8 @@ def test_random_listings_give_valid_output(data, rubric):
     assert problems(result, data) == []
     assert result["verdict"] in ("recommend", "consider", "avoid")
     assert result["facts"]["problems"] == []
+    if result["facts"]["order_contradictions"]:
+        assert result["verdict"] != "recommend"
 
 
 @pytest.mark.parametrize(
@@ -227,3 +229,11 @@ def test_points_without_evidence_are_a_schema_problem():
     light["status"] = "unknown"
     light["points"] = 0
     assert problems(result, listing) == []
+
+
+@pytest.mark.parametrize(
+    ("verdict", "score"), [("avoid", 60), ("consider", 49), ("consider", 75), ("recommend", 74)]
+)
+def test_a_score_outside_its_verdicts_range_is_a_schema_problem(verdict, score):
+    result = {**evaluate({"title": "C serum"}, "post"), "verdict": verdict, "score": score}
+    assert any("outside" in problem for problem in problems(result))

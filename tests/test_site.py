@@ -291,21 +291,29 @@ def test_home_page_shows_top_picks_and_how_scoring_works(ds, site_db):
         assert escape(criterion["title"]) in page.text
 
 
-def test_home_page_cautions_about_top_picks_their_ingredient_order_contradicts(ds, site_db):
+def test_no_listing_whose_ingredient_order_contradicts_a_percentage_is_recommended(ds, site_db):
     contradicted = rows(
         site_db,
-        "select s.name, json_extract(c.value, '$.reason') as reason from scores s "
-        "join evaluations e on e.listing_id = s.listing_id and e.rubric = 'post' "
-        "join json_each(e.facts, '$.order_contradictions') c "
-        "where s.verdict = 'recommend' and s.gone_since is null",
+        "select distinct s.listing_id, s.name, s.verdict from scores s "
+        "join evaluations e on e.listing_id = s.listing_id and e.rubric = s.rubric "
+        "join json_each(e.facts, '$.order_contradictions') c",
     )
-    assert contradicted, "the demo data should hold a recommended listing with a contradicted claim"
+    assert contradicted, "the demo data should hold a listing with a contradicted claim"
+    assert all(row["verdict"] == "avoid" for row in contradicted), contradicted
     page = get(ds, "/").text
-    cautions = re.findall(r'<span class="caution"', page)
-    shown = [row for row in contradicted if escape(row["name"]) in page]
-    assert shown and len(cautions) == len({row["name"] for row in shown})
-    for row in shown:
-        assert escape(row["reason"]) in page
+    for row in contradicted:
+        assert escape(row["name"]) not in page.split('class="top-picks"')[-1].split("</section>")[0]
+
+
+def test_scores_are_monotonic_in_verdict(ds):
+    """Every "avoid" scores below every "consider", every "consider" below every "recommend"."""
+    scored = get(ds, f"/{SITE_DB_NAME}/scores.json?_shape=array&_size=max&verdict__not=not-scored")
+    ranges: dict[str, list[int]] = {}
+    for row in scored.json():
+        ranges.setdefault(row["verdict"], []).append(row["score"])
+    assert set(ranges) == {"recommend", "consider", "avoid"}
+    assert max(ranges["avoid"]) < min(ranges["consider"])
+    assert max(ranges["consider"]) < min(ranges["recommend"])
 
 
 def test_listing_page_shows_breakdown_with_marked_evidence_and_shop_link(ds, site_db):
@@ -525,8 +533,13 @@ def test_atom_feed_lists_price_drops_and_new_recommendations(two_day_ds):
     titles = re.findall(r"<title>([^<]*)</title>", feed.text)
     assert any(title.startswith("Price drop: ") and "Daily C 15" in title for title in titles)
     assert any(title.startswith("Recommended: ") for title in titles)
-    for link in re.findall(r'<link href="([^"]*)"', feed.text):
-        assert link.startswith(("/listing/", "http://localhost/")), link
+    links = re.findall(r'<link href="([^"]*)"', feed.text)
+    assert any(link.startswith("http://localhost/listing/") for link in links)
+    for link in links:
+        assert link.startswith("http://localhost/"), link
+    summaries = re.findall(r"<content[^>]*>([^<]*)</content>", feed.text)
+    recommended = [s for s in summaries if s.startswith("Now scores")]
+    assert recommended and all("per 30 mL" in s and "recommend line" in s for s in recommended)
 
 
 def feed_ids(ds) -> list[str]:
@@ -622,6 +635,8 @@ def test_demo_command_crawls_scores_and_serves(tmp_path):
         demo.send_signal(signal.SIGINT)
         output = demo.communicate(timeout=30)[1]
     assert f"http://127.0.0.1:{port}/" in output
+    for platform in ("shopify", "woocommerce", "retailer"):
+        assert re.search(rf"demo shop \({platform}\): http://127\.0\.0\.1:\d+", output), output
     assert demo.returncode == 0, output
 
 
@@ -659,3 +674,88 @@ def test_canned_query_pages_are_titled_by_their_title_not_their_sql(ds, site_db)
     assert title == escape(SITE_METADATA["queries"]["avoid_list"]["title"]) + " · serumscope"
     arbitrary = get(make_datasette(site_db, allow_sql=True), f"/{SITE_DB_NAME}?sql=select+1").text
     assert "select 1" in re.search(r"<title>(.*?)</title>", arbitrary, re.S).group(1)
+
+
+def test_avoid_list_reasons_read_as_sentences(ds):
+    avoid = get(ds, f"/{SITE_DB_NAME}/avoid_list.json?_shape=array").json()
+    assert avoid
+    for row in avoid:
+        assert ".;" not in (row["reasons"] or "") and "known use limit of" not in (
+            row["reasons"] or ""
+        )
+
+
+def test_scores_json_explains_every_verdict_with_its_red_flags(ds, site_db):
+    scored = get(
+        ds, f"/{SITE_DB_NAME}/scores.json?_shape=array&_size=max&verdict__not=not-scored"
+    ).json()
+    assert scored and all(row["verdict_reason"] for row in scored)
+    flagged = {row["name"]: json.loads(row["red_flags"]) for row in scored}
+    assert (
+        "Fails an essential criterion"
+        in flagged["Art Naturals Enhanced Vitamin C Serum with Hyaluronic Acid"]
+    )
+    radiance = next(row for row in scored if row["name"] == "Radiance 20 Vitamin C Serum")
+    assert radiance["verdict"] == "avoid"
+    assert "Stated percentage contradicted by its own ingredient order" in json.loads(
+        radiance["red_flags"]
+    )
+    assert any("Clear packaging" in flags for flags in flagged.values())
+
+
+def test_listing_page_and_top_picks_show_the_reason_and_red_flags(ds, site_db):
+    radiance = rows(
+        site_db,
+        "select e.listing_id, e.verdict_reason, e.red_flags from evaluations e "
+        "join listings l on l.id = e.listing_id "
+        "where e.rubric = 'post' and l.title = 'Radiance 20 Vitamin C Serum'",
+    )[0]
+    page = get(ds, listing_path(radiance["listing_id"])).text
+    summary = page.split('class="verdict-summary"')[1].split("</section>")[0]
+    assert escape(radiance["verdict_reason"]) in summary
+    for flag in json.loads(radiance["red_flags"]):
+        assert escape(flag["label"]) in summary and escape(flag["detail"]) in summary
+    home = get(ds, "/").text.split('class="top-picks"')[1].split("</section>")[0]
+    picks = rows(
+        site_db,
+        "select verdict_reason from scores where verdict = 'recommend' and gone_since is null "
+        "order by score desc, price_per_30ml limit 10",
+    )
+    assert home.count('class="verdict-reason"') == len(picks)
+    assert home.count('class="red-flags') == len(picks)
+    for pick in picks:
+        assert escape(pick["verdict_reason"]) in home
+
+
+@pytest.mark.parametrize("table", ["variants", "evaluations", "actives", "ingredients"])
+def test_listing_id_cells_link_to_the_listing_page(ds, table):
+    page = get(ds, f"/{SITE_DB_NAME}/{table}?_size=5").text
+    cells = re.findall(r'<td class="col-listing_id[^"]*"><a href="([^"]+)"[^>]*>([^<]*)</a>', page)
+    assert len(cells) == 5, page[:2000]
+    for href, text in cells:
+        assert href.startswith("/listing/") and "value" not in text and "{" not in href
+        assert get(ds, html.unescape(href)).status_code == 200, href
+
+
+def test_a_default_facet_asked_for_again_shows_once(ds):
+    page = get(ds, f"/{SITE_DB_NAME}/scores?_facet=verdict&_facet=price_band").text
+    assert page.count('id="facet-verdict"') == 1
+    assert page.count('id="facet-price_band"') == 1
+
+
+@pytest.mark.parametrize("value", ["abc", "12x", "nan", "inf"])
+def test_a_canned_query_number_that_is_no_number_gets_a_message(ds, value):
+    for suffix in ("", ".json"):
+        response = get(ds, f"/{SITE_DB_NAME}/best_picks{suffix}?max_price_per_30ml={value}")
+        assert response.status_code == 400
+        assert "max_price_per_30ml must be a number" in response.text
+    assert get(ds, f"/{SITE_DB_NAME}/best_picks.json?max_price_per_30ml=35").status_code == 200
+
+
+def test_home_page_says_when_its_data_is_from(ds, site_db):
+    finished = rows(site_db, "select max(finished_at) as at from crawl_runs where status = 'ok'")[
+        0
+    ]["at"]
+    assert finished
+    page = get(ds, "/").text
+    assert f'Data as of <time datetime="{finished}">' in page

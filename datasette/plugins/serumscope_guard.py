@@ -6,6 +6,10 @@
 - An answer larger than ``max_response_bytes`` is refused with 400 (or cut, if it was streaming).
 - No SQL value may grow past ``max_value_bytes`` (SQLite's length limit), so one step such as
   ``zeroblob(1e9)`` fails at once instead of taking gigabytes the time limit cannot stop.
+- A canned query parameter the configuration names as numeric (``numeric_parameters``) that is not
+  a number answers 400 with a message, instead of a query that quietly matches nothing.
+- A ``_facet`` that is already one of the table's default facets is dropped (Datasette 0.65 would
+  show that facet twice).
 - Bad parameters (a missing sort column, an integer SQLite cannot hold, two statements in
   ``_where``...) answer 400 with the reason, not 500.
 
@@ -19,14 +23,19 @@ import contextvars
 import json
 import re
 import sqlite3
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from datasette import hookimpl
 from datasette.handle_exception import handle_exception as datasette_error_page
 from datasette.views.base import DatasetteError
 
 PLUGIN = "serumscope-guard"
-DEFAULTS = {"max_facets": 5, "max_response_bytes": 10_000_000, "max_value_bytes": 10_000_000}
+DEFAULTS = {
+    "max_facets": 5,
+    "max_response_bytes": 10_000_000,
+    "max_value_bytes": 10_000_000,
+    "numeric_parameters": [],
+}
 FACET_PARAMETERS = ("_facet", "_facet_array", "_facet_date")
 # Set for the request of a dashboard page or of one of its charts' fixed queries.
 _dashboard_request: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -51,6 +60,31 @@ def dashboard_queries(datasette) -> set[str]:
                 if isinstance(item, dict) and item.get("query"):
                     queries.add(_normalised(item["query"]))
     return queries
+
+
+def number_problem(parameters: list[tuple[str, str]], numeric: list[str]) -> str | None:
+    """Why a numeric parameter is refused (not a finite number), or None."""
+    for name, value in parameters:
+        if name in numeric and value.strip():
+            try:
+                number = float(value)
+            except ValueError:
+                number = None
+            if number is None or number != number or number in (float("inf"), float("-inf")):
+                return f"{name} must be a number, not {value[:50]!r}"
+    return None
+
+
+def without_default_facets(datasette, path: str, parameters: list[tuple[str, str]]):
+    """``parameters`` without ``_facet`` values the table at ``path`` already facets by default."""
+    parts = path.strip("/").split("/")
+    if len(parts) != 2:
+        return parameters
+    table = re.sub(r"\.(json|csv)$", "", parts[1])
+    defaults = (datasette.table_metadata(parts[0], table) or {}).get("facets") or []
+    return [
+        (name, value) for name, value in parameters if not (name == "_facet" and value in defaults)
+    ]
 
 
 def facet_problem(parameters: list[tuple[str, str]], max_facets: int) -> str | None:
@@ -98,6 +132,13 @@ class Guard:
         parameters = parse_qsl(query, True)
         if problem := facet_problem(parameters, int(limits["max_facets"])):
             return await _send_error(send, 400, problem, as_json)
+        if problem := number_problem(parameters, list(limits["numeric_parameters"])):
+            return await _send_error(send, 400, problem, as_json)
+        if "_facet" in query:
+            kept = without_default_facets(self.datasette, path, parameters)
+            if kept != parameters:
+                parameters = kept
+                scope = {**scope, "query_string": urlencode(kept).encode()}
         sqls = [value for name, value in parameters if name == "sql"]
         if len(sqls) > 1:
             return await _send_error(send, 400, "give the sql parameter once", as_json)

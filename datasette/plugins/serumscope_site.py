@@ -29,10 +29,8 @@ from serumscope.site import (
 )
 
 TOP_PICKS_SQL = """
-select s.listing_id, s.name, s.brand, s.shop, s.score, s.verdict, s.price_per_30ml,
-  s.vitamin_c_percent, s.light,
-  (select json_extract(c.value, '$.reason') from json_each(e.facts, '$.order_contradictions') as c
-   limit 1) as order_contradiction
+select s.listing_id, s.name, s.brand, s.shop, s.score, s.verdict, s.verdict_reason,
+  s.price_per_30ml, s.vitamin_c_percent, s.light, e.red_flags
 from scores as s
 left join evaluations as e on e.listing_id = s.listing_id and e.rubric = s.rubric
 where s.verdict = 'recommend' and s.gone_since is null
@@ -44,6 +42,8 @@ select verdict, count(*) as listings from scores
 where verdict is not null and gone_since is null group by verdict
 order by case verdict when 'recommend' then 0 when 'consider' then 1 when 'avoid' then 2 else 3 end
 """
+# "Data as of": when the last crawl that finished without trouble ended.
+DATA_AS_OF_SQL = "select max(finished_at) as finished_at from crawl_runs where status = 'ok'"
 LISTING_SQL = "select * from listings where id = ?"
 # A listing page shows this many variants (a shop listing 100,000 made a 28 MB page), and links to
 # the variants table for the rest; the price history shows its latest changes only.
@@ -54,9 +54,7 @@ VARIANTS_SQL = (
     f" limit {VARIANTS_SHOWN}"
 )
 VARIANT_COUNT_SQL = "select count(*) as n from variants where listing_id = ? and gone_since is null"
-EVALUATIONS_SQL = (
-    "select * from evaluations where listing_id = ? order by rubric = ? desc, rubric"
-)
+EVALUATIONS_SQL = "select * from evaluations where listing_id = ? order by rubric = ? desc, rubric"
 INGREDIENTS_SQL = "select * from ingredients where listing_id = ? order by position"
 PRICE_HISTORY_SQL = f"""
 select h.changed_at, h.price, h.currency, coalesce(v.title, v.size_text, 'price') as variant
@@ -123,6 +121,7 @@ async def listing_page(datasette, request):
     evaluations = await _rows(db, EVALUATIONS_SQL, [listing_id, scored_rubric()])
     for evaluation in evaluations:
         evaluation["vitamin_c_forms"] = _decoded(evaluation["vitamin_c_forms"]) or []
+        evaluation["red_flags"] = _red_flags(evaluation.get("red_flags"))
         breakdown = _decoded(evaluation["breakdown"]) or []
         for criterion in breakdown if isinstance(breakdown, list) else []:
             criterion["quotes"] = [
@@ -182,6 +181,12 @@ def sanitised_description(description_html: str | None) -> Markup | None:
     return Markup(nh3.clean(description_html, tags=DESCRIPTION_TAGS, attributes={}))
 
 
+def _red_flags(stored) -> list[dict]:
+    """The stored red flags (evaluator/red_flags.py), or none when unreadable."""
+    flags = _decoded(stored)
+    return [f for f in flags if isinstance(f, dict)] if isinstance(flags, list) else []
+
+
 def _is_number(text) -> bool:
     try:
         float(text)
@@ -209,6 +214,47 @@ def register_routes():
     ]
 
 
+class AbsoluteFeedLinks:
+    """Atom entries link to pages of this site by absolute URL, as feed readers need: the feed
+    query's ``atom_link`` is a path, made absolute here with the request's own scheme and host."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope.get("path", "").endswith(".atom"):
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        host = headers.get(b"host", b"").decode("latin-1") or "localhost"
+        base = f"{scope.get('scheme', 'http')}://{host}"
+        start, chunks = None, []
+
+        async def absolute_send(message):
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] != "http.response.body":
+                return await send(message)
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            body = b"".join(chunks).replace(b'href="/', f'href="{escape(base)}/'.encode())
+            response_headers = [
+                (k, str(len(body)).encode() if k == b"content-length" else v)
+                for k, v in start.get("headers", [])
+            ]
+            await send({**start, "headers": response_headers})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, absolute_send)
+
+
+@hookimpl
+def asgi_wrapper():
+    return AbsoluteFeedLinks
+
+
 @hookimpl
 def prepare_connection(conn):
     conn.create_function("fts_query", 1, fts_query, deterministic=True)
@@ -222,12 +268,16 @@ async def home_page(datasette, request):
     # table first, which was two thirds of the home page's time on 100k listings.
     await datasette.ensure_permissions(request.actor, ["view-instance"])
     db = _site_db(datasette)
+    top_picks = await _rows(db, TOP_PICKS_SQL)
+    for pick in top_picks:
+        pick["red_flags"] = _red_flags(pick["red_flags"])
     return Response.html(
         await datasette.render_template(
             "home.html",
             {
                 "metadata": datasette.metadata(),
-                "top_picks": await _rows(db, TOP_PICKS_SQL),
+                "top_picks": top_picks,
+                "data_as_of": ((await _rows(db, DATA_AS_OF_SQL)) or [{}])[0].get("finished_at"),
                 "verdict_counts": await _rows(db, VERDICT_COUNTS_SQL),
                 "rubric": _load_rubric(scored_rubric()),
                 "db_name": SITE_DB_NAME,
@@ -253,6 +303,12 @@ def render_cell(row, value, column, table, database):
             Markup(f'<a href="{escape(url)}" rel="nofollow noopener">{escape(value)}</a>')
             if url
             else None
+        )
+    if isinstance(value, dict) and column == "listing_id":  # a foreign key Datasette labelled
+        listing_id, label = value.get("value"), value.get("label")
+        href = escape(listing_path(str(listing_id)))
+        return Markup(
+            f'<a href="{href}" title="{escape(listing_id)}">{escape(label or listing_id)}</a>'
         )
     if column == "listing_id" or (column == "id" and table == "listings"):
         return Markup(f'<a href="{escape(listing_path(str(value)))}">{escape(value)}</a>')

@@ -220,7 +220,8 @@ def demo(port: int, db_path: Path) -> None:
     ensure_port_free("127.0.0.1", port)
     started = time.monotonic()
     with DemoShops() as shops:
-        click.echo(f"demo shops: {', '.join(shops.urls.values())}", err=True)
+        for platform, url in shops.urls.items():
+            click.echo(f"demo shop ({platform}): {url}", err=True)
         counts = build_demo_database(shops, db_path)
         click.echo(
             f"crawled and scored {counts['listings']} listings "

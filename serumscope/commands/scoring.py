@@ -89,6 +89,7 @@ def score(listing_file, rubric: str, compact: bool) -> None:
             score=None,
             verdict="not-scored",
             breakdown=[],
+            red_flags=[],
             verdict_reason="not a vitamin C serum candidate: "
             + str(listing.get("relevance_reason") or "is_candidate is not 1"),
         )

@@ -73,6 +73,10 @@ SELECT
   e.price_per_30ml,
   e.score,
   e.verdict,
+  e.verdict_reason,
+  CASE WHEN e.red_flags IS NOT NULL THEN
+    (SELECT json_group_array(json_extract(f.value, '$.label')) FROM json_each(e.red_flags) AS f)
+  END,
   e.rubric,
   l.last_seen,
   l.gone_since,
