@@ -34,6 +34,11 @@ def limit_reason(finish_reason: str, settings) -> str | None:
     return f"{words} reached: {setting} = {settings.get(setting)} {unit}; the crawl stopped there"
 
 
+def _counts(stats: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """The stats under ``prefix``, keyed by the rest of their name."""
+    return {k.removeprefix(prefix): v for k, v in stats.items() if k.startswith(prefix)}
+
+
 def shop_summary(stats: dict[str, Any]) -> dict[str, Any]:
     """Per-shop figures from one crawler's stats (also what ``crawl`` returns per shop)."""
     errors = {
@@ -63,35 +68,15 @@ def shop_summary(stats: dict[str, Any]) -> dict[str, Any]:
         "listings": listings,
         "not_modified": not_modified,
         "candidates": stats.get("serumscope/candidates", 0),
-        "relevance": {
-            k.removeprefix("serumscope/relevance/"): v
-            for k, v in stats.items()
-            if k.startswith("serumscope/relevance/")
-        },
-        "kinds": {
-            k.removeprefix("serumscope/kinds/"): v
-            for k, v in stats.items()
-            if k.startswith("serumscope/kinds/")
-        },
-        "size_from": {
-            k.removeprefix("serumscope/size_from/"): v
-            for k, v in stats.items()
-            if k.startswith("serumscope/size_from/")
-        },
+        "relevance": _counts(stats, "serumscope/relevance/"),
+        "kinds": _counts(stats, "serumscope/kinds/"),
+        "size_from": _counts(stats, "serumscope/size_from/"),
         "errors": hard_errors,
         "hard_errors": hard_errors,
         "errors_by_kind": hard,
         "skipped_by_kind": skipped,
-        "fields_missing": {
-            k.removeprefix("serumscope/fields_missing/"): v
-            for k, v in stats.items()
-            if k.startswith("serumscope/fields_missing/")
-        },
-        "fields_invalid": {
-            k.removeprefix("serumscope/fields_invalid/"): v
-            for k, v in stats.items()
-            if k.startswith("serumscope/fields_invalid/")
-        },
+        "fields_missing": _counts(stats, "serumscope/fields_missing/"),
+        "fields_invalid": _counts(stats, "serumscope/fields_invalid/"),
         "limits": list(stats.get(LIMITS_STAT) or []),
         "pages": stats.get("response_received_count", 0),
         "elapsed_seconds": stats.get("elapsed_time_seconds"),

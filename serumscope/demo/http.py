@@ -6,12 +6,14 @@ import hashlib
 import json
 import logging
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
+from types import TracebackType
+from typing import Any, Protocol, Self
 from urllib.parse import parse_qs, urlsplit
 
 log = logging.getLogger(__name__)
@@ -157,3 +159,43 @@ class ShopServer(ThreadingHTTPServer):
         self.server_close()
         if self.thread is not None:
             self.thread.join(timeout=5)
+
+
+class ServedShops:
+    """Shops served each by its own ShopServer on 127.0.0.1, started and stopped together; a context
+    manager. Subclasses say which shops, by name, in ``served()``."""
+
+    servers: dict[str, ShopServer]
+
+    def served(self) -> Iterable[tuple[str, Shop]]:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        if self.servers:
+            return self
+        try:
+            for name, shop in self.served():
+                server = ShopServer(shop)
+                shop.base_url = server.url
+                server.start()
+                self.servers[name] = server
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+        self.servers = {}
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

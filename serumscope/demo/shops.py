@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from serumscope.demo.catalog import DEMO_DATA_DIR, Catalog, build_catalog
-from serumscope.demo.http import ShopServer
+from serumscope.demo.http import ServedShops, Shop, ShopServer
 from serumscope.demo.retailer import DISALLOWED_SECTION, RetailerShop
 from serumscope.demo.shopify import ShopifyShop
 from serumscope.demo.woocommerce import WooCommerceShop
@@ -20,7 +20,7 @@ def toml_value(value: Any) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-class DemoShops:
+class DemoShops(ServedShops):
     """A Shopify storefront, a WooCommerce store and a sitemap-driven retailer, served locally.
 
     >>> with DemoShops() as shops:
@@ -52,35 +52,8 @@ class DemoShops:
             raise RuntimeError("the demo shops are not running: call start() or use `with`")
         return {platform: server.url for platform, server in self.servers.items()}
 
-    def start(self) -> DemoShops:
-        if self.servers:
-            return self
-        try:
-            for platform, shop in self.shops.items():
-                server = ShopServer(shop)
-                shop.base_url = server.url
-                server.start()
-                self.servers[platform] = server
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def stop(self) -> None:
-        for server in self.servers.values():
-            server.stop()
-        self.servers = {}
-
-    def __enter__(self) -> DemoShops:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def served(self) -> Iterable[tuple[str, Shop]]:
+        return self.shops.items()
 
     def set_day(self, day: int) -> None:
         """Serve day ``day``'s content (1 = the base files; 2 adds ``days/day2.toml`` ...)."""

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from html import escape
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from serumscope.demo.catalog import Catalog
 from serumscope.demo.http import (
     Response,
+    ServedShops,
+    Shop,
     ShopServer,
     html_response,
     image_response,
@@ -192,7 +193,7 @@ def api_shop(layout: str, name: str, currency: str, products: list[PageProduct])
     return WooCommerceShop(catalog)
 
 
-class LayoutWeb:
+class LayoutWeb(ServedShops):
     """Every layout of ``layouts`` (default: all of LAYOUTS) serving ``products``, each its own shop.
 
     >>> with LayoutWeb(products) as web:
@@ -221,33 +222,8 @@ class LayoutWeb:
     def layout_of(self, shop_name: str) -> str:
         return self.shops[shop_name][0]
 
-    def start(self) -> LayoutWeb:
-        try:
-            for name, (_, shop) in self.shops.items():
-                server = ShopServer(shop)
-                shop.base_url = server.url
-                server.start()
-                self.servers[name] = server
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def stop(self) -> None:
-        for server in self.servers.values():
-            server.stop()
-        self.servers = {}
-
-    def __enter__(self) -> LayoutWeb:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def served(self) -> Iterable[tuple[str, Shop]]:
+        return ((name, shop) for name, (_, shop) in self.shops.items())
 
     def sites(self) -> list[dict[str, Any]]:
         """The running shops as ``[[shop]]`` tables of a sites file."""
