@@ -22,8 +22,10 @@ from pathlib import Path
 import httpx
 
 from serumscope.site import listing_path
-from serumscope.site_fixtures import write_generated_listings
 from serumscope.store.database import open_db
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from site_fixtures import write_generated_listings  # noqa: E402  (a test fixture, not the package)
 
 BASELINE = "plain table JSON (baseline)"
 

@@ -11,6 +11,7 @@ from twisted.internet import task
 
 from crawler.extract.listing import utc_now
 from crawler.storage import finish_run, save_errors, shared_db, start_run
+from serumscope.store.status import crawler_shop_status
 from serumscope.store.tables import SOFT_ERROR_KINDS
 
 logger = logging.getLogger("serumscope.crawl")
@@ -55,14 +56,12 @@ def shop_summary(stats: dict[str, Any]) -> dict[str, Any]:
     # Product pages answered "304 Not Modified" (crawler.incremental) were seen, just not re-stored.
     not_modified = stats.get("incremental/not_modified", 0)
     finish_reason = stats.get("finish_reason", "")
-    if listings + not_modified == 0 and (
-        sum(errors.values()) or finish_reason not in ("finished", "")
-    ):
-        status = "failed"
-    elif hard_errors or finish_reason not in ("finished", ""):
-        status = "partial"
-    else:
-        status = "ok"
+    status = crawler_shop_status(
+        seen=listings + not_modified,
+        errors=sum(errors.values()),
+        hard_errors=hard_errors,
+        finish_reason=finish_reason,
+    )
     return {
         "status": status,
         "listings": listings,

@@ -15,6 +15,7 @@ from scrapy.spiderloader import SpiderLoader
 
 from crawler.extensions import shop_summary
 from crawler.storage import finish_run, shared_db, start_run
+from serumscope.store.status import crawl_status
 
 
 def crawler_settings(
@@ -28,13 +29,6 @@ def crawler_settings(
     for key, value in (overrides or {}).items():
         settings.set(key, value, priority="cmdline")
     return settings
-
-
-def run_status(shops: dict[str, dict[str, Any]]) -> str:
-    statuses = {shop["status"] for shop in shops.values()}
-    if not statuses or statuses == {"failed"}:
-        return "failed"
-    return "ok" if statuses == {"ok"} else "partial"
 
 
 def crawl(
@@ -80,7 +74,7 @@ def crawl(
         shops[name] = shop_summary(stats)
     for name, message in startup_errors.items():
         shops[name] = {**shop_summary({}), "status": "failed", "startup_error": message}
-    status = run_status(shops)
+    status = crawl_status(shop["status"] for shop in shops.values())
     finish_run(
         db,
         run_id,

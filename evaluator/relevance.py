@@ -18,7 +18,7 @@ from typing import Any
 from evaluator.actives import find_mentions
 from evaluator.inci import canonicalise, find_list, parse_ingredients
 from evaluator.text import MAX_FIELD_CHARS, evidence, text_of
-from evaluator.vocab import VOCAB_DIR, ingredients, lookup_key, read_toml
+from evaluator.vocab import VOCAB_DIR, data_version, ingredients, lookup_key, read_toml
 
 MAX_TITLE_CHARS = 2_000
 MAX_LIST_ITEMS = 50
@@ -326,8 +326,9 @@ def judge(listing: Any) -> dict:
 
 
 def relevance_version() -> str:
-    """The version of the rules and vocabulary a judgement was made with (stored per listing)."""
-    return rules().version
+    """The version of the rules and vocabulary a judgement was made with (stored per listing): the
+    rules' own version and a fingerprint of the vocabularies (it reads ingredient lists too)."""
+    return f"{rules().version}:{data_version()}"
 
 
 def relevance_columns(listing: Any) -> dict:

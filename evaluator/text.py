@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from evaluator.listing import LIST_FIELDS
+
 MAX_FIELD_CHARS = 200_000  # longer text is read up to here only; the reason is reported
 
-LIST_FIELDS = ("image_alts", "tags", "categories")
 VARIANT_TEXT_FIELDS = ("title", "size_text")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from dataclasses import dataclass
@@ -16,6 +17,26 @@ RUBRIC_DIR = DATA_DIR / "rubrics"
 def read_toml(path: Path) -> dict:
     with path.open("rb") as handle:
         return tomllib.load(handle)
+
+
+@cache
+def data_version(*names: str) -> str:
+    """A fingerprint of data files named relative to ``data/`` (every vocabulary when none is named):
+    stored with each evaluation and relevance judgement, so editing a file re-scores and re-judges
+    what was made with the old one, whether or not its ``version`` was bumped."""
+    paths = [DATA_DIR / name for name in names] or sorted(VOCAB_DIR.glob("*.toml"))
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.relative_to(DATA_DIR).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+def vocabulary_version() -> str:
+    """The fingerprint of what an evaluation reads besides the listing and its rubric: every
+    vocabulary and the exchange rates."""
+    vocabularies = (path.relative_to(DATA_DIR).as_posix() for path in VOCAB_DIR.glob("*.toml"))
+    return data_version(*sorted(vocabularies), "exchange_rates.toml")
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 Reading (listings + variants -> listing dicts), scoring (``evaluator.evaluate``, pure) and writing are
 separate steps; writes happen in one transaction per batch so an interrupted run never leaves a listing
-half-written. Only listings whose ``input_hash`` or the rubric's version changed, or whose candidacy
+half-written. Only listings whose ``input_hash``, the rubric's version or the vocabularies changed, or whose candidacy
 (``is_candidate``, set by the relevance step and not part of the input hash) no longer matches the
 stored scored / not-scored state, are re-scored unless ``everything`` is asked for.
 """
@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 
 import sqlite_utils
 
 from evaluator import evaluate, load_rubric
+from evaluator.headline import HEADLINE_FACTS, headline_values
 from evaluator.relevance import relevance_columns, relevance_version
+from evaluator.vocab import vocabulary_version
+from serumscope.store.clock import utc_now
 from serumscope.store.database import transaction
 from serumscope.store.rows import storable_json, storable_row, storable_value
 from serumscope.store.schema import ensure_schema
@@ -70,6 +72,7 @@ def _ids_to_score(db: sqlite_utils.Database, rubric: dict, everything: bool) -> 
         left join evaluations e on e.listing_id = l.id and e.rubric = :rubric
         where :everything or e.listing_id is null
            or e.input_hash is not l.input_hash or e.rubric_version is not :version
+           or e.vocabulary_version is not :vocabulary
            or (e.verdict = 'not-scored') is not (l.is_candidate is not 1)
         order by l.id
     """
@@ -77,6 +80,7 @@ def _ids_to_score(db: sqlite_utils.Database, rubric: dict, everything: bool) -> 
         "rubric": rubric["id"],
         "everything": int(everything),
         "version": str(rubric["version"]),
+        "vocabulary": vocabulary_version(),
     }
     return [row[0] for row in db.execute(sql, params).fetchall()]
 
@@ -85,8 +89,10 @@ def evaluation_row(listing: dict, result: dict, evaluated_at: str) -> dict:
     """The ``evaluations`` row for one result; non-candidates keep their facts but get no score."""
     facts = result["facts"]
     candidate = listing.get("is_candidate") == 1
-    price = facts.get("price") or {}
-    size = facts.get("size") or {}
+    headline = {
+        fact.column: storable_json(value) if fact.json else value
+        for fact, value in zip(HEADLINE_FACTS, headline_values(facts).values(), strict=True)
+    }
     return {
         "listing_id": listing["id"],
         "rubric": result["rubric"],
@@ -97,25 +103,12 @@ def evaluation_row(listing: dict, result: dict, evaluated_at: str) -> dict:
         if candidate
         else f"not a vitamin C serum candidate: {listing.get('relevance_reason') or 'not judged'}",
         "red_flags": storable_json(result.get("red_flags", []) if candidate else []),
-        "vitamin_c_forms": storable_json(
-            [f["form"] for f in facts.get("vitamin_c", {}).get("forms", [])]
-        ),
-        "vitamin_c_percent": facts.get("vitamin_c", {}).get("percent"),
-        "light": (facts.get("light") or {}).get("value"),
-        "dispenser": (facts.get("dispenser") or {}).get("value"),
-        "size_ml": size.get("ml"),
-        "price": price.get("amount"),
-        "currency": price.get("currency"),
-        "price_usd": price.get("usd"),
-        "price_converted": int(bool(price.get("converted")))
-        if price.get("amount") is not None
-        else None,
-        "price_per_30ml": facts.get("price_per_30ml"),
-        "price_per_gram_vitamin_c": facts.get("price_per_gram_vitamin_c"),
+        **headline,
         "breakdown": storable_json(result["breakdown"] if candidate else []),
         "facts": storable_json(facts),
         "input_hash": listing.get("input_hash"),
         "evaluated_at": evaluated_at,
+        "vocabulary_version": vocabulary_version(),
     }
 
 
@@ -148,7 +141,7 @@ def active_rows(listing_id: str, facts: dict) -> Iterator[tuple]:
 
 
 def _write(db: sqlite_utils.Database, listings: list[dict], results: list[dict]) -> None:
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = utc_now()
     ids = [listing["id"] for listing in listings]
     marks = ",".join("?" * len(ids))
     placeholders = ",".join("?" * len(EVALUATION_COLUMNS))

@@ -2,19 +2,9 @@
 answer can be trusted to say so.
 
 A listing the crawl saw again loses its ``gone_since``. A listing the crawl did not see gets
-``gone_since`` only when the shop's answer was sound (status ``ok``). Otherwise the shop is:
-
-``failed``
-    the crawl did not complete, the shop ended early, or nothing was stored and there were errors;
-``suspect``
-    it suddenly lost most of its listings (a broken template or an emptied feed looks exactly like a
-    shop that sold out everything);
-``partial``
-    the crawl stopped at one of its limits (pages, listings, time, sitemaps per index), listings
-    could not be stored (an item pipeline failed), or pages that list products (feeds, sitemaps)
-    failed, hiding an unknown set of products.
-
-Those shops keep their listings as they were.
+``gone_since`` only when the shop's answer was sound (status ``ok``, decided by
+``serumscope.store.status.shop_answer_status``); a ``failed``, ``suspect`` or ``partial`` shop keeps
+its listings as they were.
 """
 
 from __future__ import annotations
@@ -24,15 +14,11 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from serumscope.clock import utc_now
+from serumscope.store.clock import utc_now
 from serumscope.store.database import transaction
+from serumscope.store.status import ShopAnswer, shop_answer_status
 from serumscope.store.tables import SOFT_ERROR_KINDS
 
-# A shop whose run sees fewer than this share of the listings it had is not trusted to mark the rest
-# gone: a broken page template or an emptied feed looks exactly like a shop that sold out everything.
-SUSPECT_SHARE = 0.5
-# ...but only from this many listings up: in a tiny shop, losing half is ordinary.
-SUSPECT_MIN_LISTINGS = 4
 # Per-URL errors that mean "this product no longer exists" rather than "could not tell".
 GONE_HTTP_STATUSES = (404, 410)
 
@@ -125,47 +111,25 @@ def reconcile_shop(
         listed_before=_count(db, LISTED_BEFORE_SQL, params),
         errors=_count(db, ERRORS_SQL, params),
     )
-    outcome.status, outcome.reason = _judge_answer(
-        db, outcome, params, crawl_completed, crawler_summary or {}
+    summary = crawler_summary or {}
+    outcome.status, outcome.reason = shop_answer_status(
+        ShopAnswer(
+            crawl_completed=crawl_completed,
+            seen=outcome.seen,
+            listed_before=outcome.listed_before,
+            errors=outcome.errors,
+            crawler_status=summary.get("status"),
+            finish_reason=summary.get("finish_reason"),
+            limits=summary.get("limits") or [],
+            not_stored=_count(db, PIPELINE_ERRORS_SQL, params),
+            failed_catalogue_pages=_count(db, FAILED_CATALOGUE_PAGES_SQL, params),
+        )
     )
     with transaction(db):
         outcome.back = db.execute(MARK_BACK_SQL, params).rowcount
         if outcome.status == "ok":
             outcome.gone = db.execute(MARK_GONE_SQL, {**params, "gone_at": gone_at}).rowcount
     return outcome
-
-
-def _judge_answer(
-    db: sqlite_utils.Database,
-    outcome: ShopOutcome,
-    params: dict,
-    crawl_completed: bool,
-    crawler_summary: dict,
-) -> tuple[str, str]:
-    """The shop's status and the reason for it, the first sign of an unsound answer deciding."""
-    seen, listed_before, errors = outcome.seen, outcome.listed_before, outcome.errors
-    if not crawl_completed:
-        return "failed", "the crawl did not complete"
-    if seen == 0 and listed_before > 0:
-        return "suspect", f"found nothing where it had {listed_before} listings"
-    if listed_before >= SUSPECT_MIN_LISTINGS and seen < listed_before * SUSPECT_SHARE:
-        return "suspect", f"found {seen} of its {listed_before} listings"
-    if seen == 0 and (errors or crawler_summary.get("status") == "failed"):
-        return "failed", f"nothing stored, {errors} errors"
-    finish_reason = crawler_summary.get("finish_reason")
-    if limits := crawler_summary.get("limits"):  # crawler/settings.py: pages, listings, time...
-        return "partial", "; ".join(limits)
-    if finish_reason not in (None, "", "finished"):
-        return "failed", f"the shop's crawl ended early ({finish_reason})"
-    if not_stored := _count(db, PIPELINE_ERRORS_SQL, params):
-        return "partial", f"{not_stored} listings could not be stored (an item pipeline failed)"
-    # A feed page or sitemap that failed hides an unknown set of products.
-    if failed_catalogue_pages := _count(db, FAILED_CATALOGUE_PAGES_SQL, params):
-        return (
-            "partial",
-            f"{failed_catalogue_pages} failed pages that list products (feeds, sitemaps)",
-        )
-    return "ok", ""
 
 
 def _count(db: sqlite_utils.Database, sql: str, params: dict) -> int:

@@ -16,7 +16,7 @@ from typing import IO
 
 import sqlite_utils
 
-from serumscope.clock import utc_now
+from serumscope.store.clock import utc_now
 from serumscope.store.database import transaction
 
 

@@ -39,16 +39,12 @@ from typing import IO
 import sqlite_utils
 
 from serumscope.child_process import serumscope_command
-from serumscope.clock import utc_now
 from serumscope.reconcile import ShopOutcome, crawler_shop_summaries, reconcile_shop
 from serumscope.runlock import mark_interrupted_runs, run_lock
+from serumscope.store.clock import utc_now
 from serumscope.store.database import open_db
 from serumscope.store.site import SCORED_RUBRIC
-
-EXIT_OK = 0
-EXIT_PARTIAL = 1
-EXIT_FAILED = 2
-EXIT_LOCKED = 75
+from serumscope.store.status import EXIT_FAILED, run_status
 
 
 class RunInterrupted(BaseException):
@@ -107,19 +103,6 @@ def _change_counts(db: sqlite_utils.Database, crawl_run_id: int) -> dict[str, in
         "reformulated": "SELECT count(*) FROM ingredient_changes WHERE run_id = ? AND kind = 'changed'",
     }
     return {k: db.execute(q, [crawl_run_id]).fetchone()[0] for k, q in queries.items()}
-
-
-def _overall(shops: dict[str, ShopOutcome], evaluation_error: str | None) -> tuple[str, int]:
-    statuses = [s.status for s in shops.values()]
-    answered = statuses.count("ok") + statuses.count("partial")
-    if answered == 0:
-        status = "suspect" if "suspect" in statuses else "failed"
-        return status, EXIT_FAILED
-    if answered < len(statuses) or "partial" in statuses:
-        return ("suspect" if "suspect" in statuses else "partial"), EXIT_PARTIAL
-    if evaluation_error:
-        return "partial", EXIT_PARTIAL
-    return "ok", EXIT_OK
 
 
 class _Cycle:
@@ -182,7 +165,7 @@ class _Cycle:
         shops = self.reconcile(shop_names, crawl_run_id, completed)
         self.db["runs"].update(self.run_id, {"crawl_run_id": crawl_run_id})
         evaluated, evaluation_error = self.evaluate()
-        status, exit_code = _overall(shops, evaluation_error)
+        status, exit_code = run_status([s.status for s in shops.values()], evaluation_error)
         changes = _change_counts(self.db, crawl_run_id) if crawl_run_id else {}
         summary = self.summary_line(status, shops, changes, evaluated, evaluation_error)
         result = RunResult(

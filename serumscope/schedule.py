@@ -15,8 +15,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from serumscope.child_process import serumscope_command
-from serumscope.clock import ISO_UTC, utc_now
-from serumscope.runs import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL
+from serumscope.store.clock import ISO_UTC, utc_now
+from serumscope.store.status import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL
 
 DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
 DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}

@@ -18,7 +18,10 @@ from datasette.app import Datasette
 from datasette.database import Database
 from datasette.utils import tilde_decode, tilde_encode
 
+from evaluator.headline import HEADLINE_FACTS
+from evaluator.text import resolve_field
 from serumscope.paths import DATASETTE_DIR
+from serumscope.store.tables import LISTING_JSON_COLUMNS
 
 SITE_DB_NAME = "serumscope"
 
@@ -46,9 +49,15 @@ EVIDENCE_CONTEXT_CHARS = 70
 
 
 def site_metadata(rate_limit: int | None = None) -> dict[str, Any]:
-    """``datasette/metadata.yml``, with the per-client limit of requests per minute replaced by
+    """``datasette/metadata.yml``, with the headline facts' column descriptions
+    (evaluator/headline.py) and the per-client limit of requests per minute replaced by
     ``rate_limit`` when given (0 switches it off)."""
     metadata = yaml.safe_load((DATASETTE_DIR / "metadata.yml").read_text())
+    tables = metadata["databases"][SITE_DB_NAME]["tables"]
+    for fact in HEADLINE_FACTS:  # described once, where they are declared
+        tables["evaluations"]["columns"][fact.column] = fact.description
+        if fact.on_scores:
+            tables["scores"]["columns"][fact.column] = fact.description
     if rate_limit is not None:
         config = metadata["plugins"][RATE_LIMIT_PLUGIN]
         if rate_limit <= 0:
@@ -127,27 +136,17 @@ def highlighted_evidence(source: str | None, evidence: dict) -> list[tuple[str, 
     return [segment for segment in segments if segment[0]]
 
 
-FIELD_PATH = re.compile(r"^(?P<name>\w+)(?:\[(?P<index>\d+)\])?(?:\.(?P<key>\w+))?$")
-
-
 def field_text(listing: dict, variants: list[dict], field: str | None) -> str | None:
-    """The text an evidence ``field`` names: ``description``, ``image_alts[0]``,
-    ``variants[1].price``; None when the path does not lead to text."""
-    match = FIELD_PATH.match(field or "")
-    if not match:
-        return None
-    name, index, key = match["name"], match["index"], match["key"]
-    value: Any = variants if name == "variants" else listing.get(name)
-    if isinstance(value, str) and index is not None:
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return None
-    if index is not None:
-        value = value[int(index)] if isinstance(value, list) and int(index) < len(value) else None
-    if key is not None:
-        value = value.get(key) if isinstance(value, dict) else None
-    return value if isinstance(value, str) else None
+    """The text an evidence ``field`` names (``description``, ``image_alts[0]``,
+    ``variants[1].price``) in a stored listing row; None when the path does not lead to text."""
+    decoded: dict[str, Any] = {**listing, "variants": variants}
+    for column in LISTING_JSON_COLUMNS:
+        if isinstance(decoded.get(column), str):
+            try:
+                decoded[column] = json.loads(decoded[column])
+            except ValueError:
+                decoded[column] = None
+    return resolve_field(decoded, field or "")
 
 
 def fts_query(text: str | None) -> str:

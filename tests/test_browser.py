@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 from conftest import wait_for_site
+from site_fixtures import XSS_LISTING_ID, XSS_TITLE, write_demo_site_database
 
 from serumscope.site import SITE_DB_NAME, listing_path
-from serumscope.site_fixtures import XSS_LISTING_ID, XSS_TITLE, write_demo_site_database
 from serumscope.store.database import open_db
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -14,12 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import wait_for_site
+from site_fixtures import write_demo_site_database
 from test_site import free_port
 
 from serumscope.child_process import serumscope_command
 from serumscope.evaluation_store import evaluate_db
 from serumscope.site import listing_path
-from serumscope.site_fixtures import write_demo_site_database
 from serumscope.store.database import open_db
 from serumscope.store.schema import refresh_site_tables
 

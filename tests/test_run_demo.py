@@ -21,7 +21,7 @@ import pytest
 
 from serumscope.child_process import serumscope_command
 from serumscope.demo import build_catalog
-from serumscope.runs import EXIT_OK
+from serumscope.store.status import EXIT_OK
 
 pytestmark = pytest.mark.slow
 

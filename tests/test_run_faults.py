@@ -24,7 +24,7 @@ import pytest
 
 from serumscope.child_process import serumscope_command
 from serumscope.runlock import process_alive
-from serumscope.runs import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL
+from serumscope.store.status import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL
 
 pytestmark = pytest.mark.slow
 

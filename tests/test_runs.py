@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from serumscope.child_process import serumscope_command
-from serumscope.reconcile import ShopOutcome, reconcile_shop
+from serumscope.reconcile import reconcile_shop
 from serumscope.runlock import mark_interrupted_runs, process_alive, run_lock
-from serumscope.runs import EXIT_LOCKED, _overall
 from serumscope.schedule import parse_duration
 from serumscope.store.database import open_db
+from serumscope.store.status import EXIT_LOCKED, run_status
 
 
 @pytest.fixture
@@ -195,8 +195,7 @@ def test_first_crawl_of_a_shop_that_only_errors_is_failed(db):
     ],
 )
 def test_run_status_and_exit_code(statuses, evaluation_error, expected):
-    shops = {f"s{i}": ShopOutcome(s, 0, 0, 0) for i, s in enumerate(statuses)}
-    assert _overall(shops, evaluation_error) == expected
+    assert run_status(statuses, evaluation_error) == expected
 
 
 def test_stale_running_rows_are_marked_interrupted(db):

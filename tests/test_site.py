@@ -19,10 +19,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 from conftest import wait_for_site
 from datasette.utils import tilde_encode
 from markupsafe import escape
+from site_fixtures import XSS_LISTING_ID, XSS_TITLE, write_demo_site_database
 
 from evaluator import load_rubric
 from serumscope.paths import DATASETTE_DIR, REPO_ROOT
@@ -34,11 +34,11 @@ from serumscope.site import (
     listing_path,
     make_datasette,
     safe_http_url,
+    site_metadata,
 )
-from serumscope.site_fixtures import XSS_LISTING_ID, XSS_TITLE, write_demo_site_database
 from serumscope.store.database import open_db
 
-METADATA = yaml.safe_load((DATASETTE_DIR / "metadata.yml").read_text())
+METADATA = site_metadata()
 SITE_METADATA = METADATA["databases"][SITE_DB_NAME]
 
 # The columns docs/api.md promises for each canned query, and parameters that make each return rows.

@@ -2,33 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-LISTING_FIELDS = (
-    "title",
-    "brand",
-    "description",
-    "description_html",
-    "ingredients_text",
-    "details",
-    "image_alts",
-    "tags",
-    "categories",
-)
-VARIANT_FIELDS = (
-    "title",
-    "size_text",
-    "price",
-    "regular_price",
-    "currency",
-    "available",
-    "sku",
-)
+from evaluator.listing import CONTENT_NAMES, VARIANT_NAMES
+from serumscope.store.clock import utc_now
 
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+__all__ = ["make_listing", "utc_now"]
 
 
 def make_listing(
@@ -51,7 +30,7 @@ def make_listing(
         "url": url,
         "canonical_id": str(canonical_id),
     }
-    for name in LISTING_FIELDS:
+    for name in CONTENT_NAMES:
         value = fields.get(name)
         listing[name] = value if value not in ("", [], {}) else None
     listing["provenance"] = {
@@ -70,7 +49,7 @@ def make_listing(
             variant_id = f"{listing_id}:{position}"
         used_ids.add(variant_id)
         variant = {"id": variant_id, "listing_id": listing_id, "position": position}
-        for name in VARIANT_FIELDS:
+        for name in VARIANT_NAMES:
             value = raw.get(name)
             variant[name] = value if value != "" else None
         listing["variants"].append(variant)

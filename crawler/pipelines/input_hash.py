@@ -6,10 +6,7 @@ import hashlib
 import json
 from typing import Any
 
-HASHED_FIELDS = (
-    "title", "description", "ingredients_text", "details", "image_alts", "tags", "categories",
-)  # fmt: skip
-HASHED_VARIANT_FIELDS = ("title", "size_text", "price", "regular_price", "currency")
+from evaluator.listing import HASHED_FIELDS, HASHED_VARIANT_FIELDS
 
 
 def input_hash(listing: dict[str, Any]) -> str:

@@ -8,11 +8,10 @@ from typing import Any
 from scrapy.exceptions import DropItem
 
 from crawler.extract.money import decimal_string
+from evaluator.listing import COUNTED_FIELDS, COUNTED_VARIANT_FIELDS
 from serumscope.store.rows import storable_value
 
 CURRENCY = re.compile(r"^[A-Z]{3}$")
-COUNTED_FIELDS = ("brand", "description", "ingredients_text", "image_alts", "categories")
-COUNTED_VARIANT_FIELDS = ("price", "currency", "size_text", "available")
 
 
 class UnusableListing(ValueError):

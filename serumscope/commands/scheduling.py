@@ -75,7 +75,8 @@ def run_command(
     """
     from crawler.sites import SitesError
     from serumscope.runlock import RunLocked
-    from serumscope.runs import EXIT_FAILED, EXIT_LOCKED, RunInterrupted, run_once
+    from serumscope.runs import RunInterrupted, run_once
+    from serumscope.store.status import EXIT_FAILED, EXIT_LOCKED
 
     def echo(message: str, err: bool = False) -> None:
         if not quiet:

@@ -10,10 +10,9 @@ from __future__ import annotations
 import sqlite_utils
 
 from serumscope.store.history import HISTORY_TRIGGERS, HISTORY_VIEWS, NOW
-from serumscope.store.site import SITE_TRIGGERS, SITE_VIEWS, fill_scores_sql
+from serumscope.store.site import SCORES, SITE_TRIGGERS, SITE_VIEWS, fill_scores_sql
 from serumscope.store.tables import (
     INDEXES,
-    SCORES,
     SCORES_INDEXES,
     SEARCH_COLUMNS,
     SEARCH_TABLE,
@@ -40,8 +39,6 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     tables = set(db.table_names())
     with db.atomic():
         for name, table in TABLES.items():
-            if name == "scores":
-                continue
             if name not in tables:
                 db[name].create(
                     table.columns,

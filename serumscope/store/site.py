@@ -1,7 +1,7 @@
 """What the site reads, kept current by SQLite: the ``scores`` table, the ``coverage`` view and the
 listings full-text index.
 
-``scores`` (store/tables.py) is one row per listing with the headline facts of its scored evaluation.
+``scores`` (SCORES_COLUMNS below) is one row per listing with the headline facts of its scored evaluation.
 Triggers on ``listings`` and ``evaluations`` keep each row current as the crawler and evaluator write,
 so it reads like a view.
 
@@ -14,8 +14,9 @@ and ``serumscope serve`` (at start) do.
 
 from __future__ import annotations
 
+from evaluator.headline import HEADLINE_FACTS
 from evaluator.rubrics import price_bands, scored_rubric
-from serumscope.store.tables import SCORES, SEARCH_TABLE, SOFT_ERROR_KINDS
+from serumscope.store.tables import SEARCH_TABLE, SOFT_ERROR_KINDS, Table
 
 SCORED_RUBRIC = scored_rubric()
 
@@ -53,35 +54,39 @@ SCORE_BAND_SQL = """CASE
 # Pages skipped on purpose (robots.txt forbids them, junk or off-site URLs) are no errors of the shop.
 SOFT_ERROR_KINDS_SQL = ", ".join(f"'{kind}'" for kind in SOFT_ERROR_KINDS)
 
+RED_FLAG_LABELS_SQL = """CASE WHEN e.red_flags IS NOT NULL THEN
+    (SELECT json_group_array(json_extract(f.value, '$.label')) FROM json_each(e.red_flags) AS f)
+  END"""
+
+# The scores table, one row per listing: each column with the SQL that reads it from the listing (l)
+# and its evaluation under the scored rubric (e). The headline facts come from their one
+# declaration (evaluator/headline.py).
+SCORES_COLUMNS: dict[str, tuple[type, str]] = {
+    "listing_id": (str, "l.id"),
+    "shop": (str, "l.shop"),
+    "brand": (str, "l.brand"),
+    "name": (str, "l.title"),
+    "url": (str, "l.url"),
+    **{fact.column: (fact.type, f"e.{fact.column}") for fact in HEADLINE_FACTS if fact.on_scores},
+    "vitamin_c_form": (str, "json_extract(e.vitamin_c_forms, '$[0]')"),
+    "score": (int, "e.score"),
+    "verdict": (str, "e.verdict"),
+    "verdict_reason": (str, "e.verdict_reason"),
+    "red_flags": (str, RED_FLAG_LABELS_SQL),
+    "rubric": (str, "e.rubric"),
+    "last_seen": (str, "l.last_seen"),
+    "gone_since": (str, "l.gone_since"),
+    "price_band": (str, PRICE_BAND_SQL),
+    "score_band": (str, SCORE_BAND_SQL),
+}
+# A table, not a view: a view with five facets took ~2 s a page at 100k listings.
+SCORES = Table({name: kind for name, (kind, _) in SCORES_COLUMNS.items()}, "listing_id")
+
 # The rowid of each scores row is its listing's rowid, so the listings full-text index joins both.
+_SCORES_EXPRESSIONS = ",\n  ".join(["l.rowid", *(sql for _, sql in SCORES_COLUMNS.values())])
 SCORES_SELECT = f"""
 SELECT
-  l.rowid,
-  l.id,
-  l.shop,
-  l.brand,
-  l.title,
-  l.url,
-  e.vitamin_c_forms,
-  json_extract(e.vitamin_c_forms, '$[0]'),
-  e.vitamin_c_percent,
-  e.light,
-  e.dispenser,
-  e.size_ml,
-  e.price,
-  e.currency,
-  e.price_per_30ml,
-  e.score,
-  e.verdict,
-  e.verdict_reason,
-  CASE WHEN e.red_flags IS NOT NULL THEN
-    (SELECT json_group_array(json_extract(f.value, '$.label')) FROM json_each(e.red_flags) AS f)
-  END,
-  e.rubric,
-  l.last_seen,
-  l.gone_since,
-  {PRICE_BAND_SQL},
-  {SCORE_BAND_SQL}
+  {_SCORES_EXPRESSIONS}
 FROM listings AS l
 LEFT JOIN evaluations AS e ON e.listing_id = l.id AND e.rubric = '{SCORED_RUBRIC}'
 """

@@ -3,8 +3,8 @@ column means). ``serumscope.store.schema.ensure_schema`` creates what is missing
 
 Tables by the stage that writes them: the crawler ``shops``, ``crawl_runs``, ``listings``, ``variants``,
 ``crawl_errors``, ``page_validators``; the evaluator ``evaluations``, ``ingredients``, ``actives``;
-``serumscope run`` its ``runs``; SQLite triggers (store/history.py, store/site.py) the history tables
-and ``scores``.
+``serumscope run`` its ``runs``; SQLite triggers (store/history.py) the history tables; ``scores`` is
+declared with the site's objects in store/site.py.
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from sqlite_utils.db import DescIndex
+
+from evaluator.headline import HEADLINE_FACTS
+from evaluator.listing import JSON_COLUMNS, listing_columns, variant_columns
 
 
 class Table(NamedTuple):
@@ -41,56 +44,8 @@ CRAWL_TABLES: dict[str, Table] = {
         },
         "id",
     ),
-    "listings": Table(
-        {
-            "id": str,
-            "shop": str,
-            "platform": str,
-            "url": str,
-            "canonical_id": str,
-            "title": str,
-            "brand": str,
-            "description": str,
-            "description_html": str,
-            "ingredients_text": str,
-            "details": str,
-            "image_alts": str,
-            "tags": str,
-            "categories": str,
-            "provenance": str,
-            "is_candidate": int,
-            "relevance_reason": str,
-            "relevance_rule": str,
-            "product_kind": str,
-            "relevance_version": str,
-            "fetched_at": str,
-            "first_seen": str,
-            "last_seen": str,
-            "last_run_id": int,
-            "gone_since": str,
-            "input_hash": str,
-        },
-        "id",
-        (("shop", "shops", "name"),),
-    ),
-    "variants": Table(
-        {
-            "id": str,
-            "listing_id": str,
-            "position": int,
-            "title": str,
-            "size_text": str,
-            "price": str,
-            "regular_price": str,
-            "currency": str,
-            "available": int,
-            "sku": str,
-            "last_seen": str,
-            "gone_since": str,
-        },
-        "id",
-        (("listing_id", "listings", "id"),),
-    ),
+    "listings": Table(listing_columns(), "id", (("shop", "shops", "name"),)),
+    "variants": Table(variant_columns(), "id", (("listing_id", "listings", "id"),)),
     "crawl_errors": Table(
         {
             "id": int,
@@ -119,21 +74,12 @@ EVALUATION_TABLES: dict[str, Table] = {
             "verdict": str,
             "verdict_reason": str,
             "red_flags": str,
-            "vitamin_c_forms": str,
-            "vitamin_c_percent": float,
-            "light": str,
-            "dispenser": str,
-            "size_ml": float,
-            "price": float,
-            "currency": str,
-            "price_usd": float,
-            "price_converted": int,
-            "price_per_30ml": float,
-            "price_per_gram_vitamin_c": float,
+            **{fact.column: fact.type for fact in HEADLINE_FACTS},
             "breakdown": str,
             "facts": str,
             "input_hash": str,
             "evaluated_at": str,
+            "vocabulary_version": str,
         },
         ("listing_id", "rubric"),
         (("listing_id", "listings", "id"),),
@@ -258,46 +204,14 @@ HISTORY_TABLES: dict[str, Table] = {
     ),
 }
 
-# One row per listing with the headline facts of its scored evaluation, kept by the triggers of
-# store/site.py. A table, not a view: a view with five facets took ~2 s a page at 100k listings.
-SCORES = Table(
-    {
-        "listing_id": str,
-        "shop": str,
-        "brand": str,
-        "name": str,
-        "url": str,
-        "vitamin_c_forms": str,
-        "vitamin_c_form": str,
-        "vitamin_c_percent": float,
-        "light": str,
-        "dispenser": str,
-        "size_ml": float,
-        "price": float,
-        "currency": str,
-        "price_per_30ml": float,
-        "score": int,
-        "verdict": str,
-        "verdict_reason": str,
-        "red_flags": str,
-        "rubric": str,
-        "last_seen": str,
-        "gone_since": str,
-        "price_band": str,
-        "score_band": str,
-    },
-    "listing_id",
-)
-
 TABLES: dict[str, Table] = {
     **CRAWL_TABLES,
     **EVALUATION_TABLES,
     **HISTORY_TABLES,
-    "scores": SCORES,
-}
+}  # and ``scores``, derived from listings and evaluations: store/site.py
 
 # listings columns stored as JSON text; the listing dict (docs/schema.md) holds them decoded.
-LISTING_JSON_COLUMNS = ("image_alts", "tags", "categories", "provenance")
+LISTING_JSON_COLUMNS = JSON_COLUMNS
 
 # crawl_errors kinds that are the shop's choice or a typo, not a failure: pages robots.txt forbids,
 # sitemap entries that are no URL of the shop, off-site links. Recorded, never counted as errors.
