@@ -21,13 +21,13 @@ from evaluator.relevance import relevance_columns, relevance_version
 from evaluator.vocab import vocabulary_version
 from serumscope.store.clock import utc_now
 from serumscope.store.database import transaction
-from serumscope.store.rows import storable_json, storable_row, storable_value
+from serumscope.store.rows import storable_json
 from serumscope.store.schema import ensure_schema
 from serumscope.store.site import SCORED_RUBRIC
-from serumscope.store.tables import EVALUATION_TABLES, LISTING_JSON_COLUMNS
+from serumscope.store.tables import LISTING_JSON_COLUMNS
+from serumscope.store.writers import replace_evaluations
 
 BATCH_SIZE = 500
-EVALUATION_COLUMNS = tuple(EVALUATION_TABLES["evaluations"].columns)
 
 
 def _decode(value: str | None) -> object:
@@ -112,67 +112,55 @@ def evaluation_row(listing: dict, result: dict, evaluated_at: str) -> dict:
     }
 
 
-def ingredient_rows(listing_id: str, facts: dict) -> Iterator[tuple]:
+def ingredient_rows(listing_id: str, facts: dict) -> Iterator[dict]:
     for item in (facts.get("ingredients") or {}).get("items", []):
-        yield listing_id, item["position"], item["raw"], item["canonical"], int(item["known"])
+        yield {
+            "listing_id": listing_id,
+            "position": item["position"],
+            "raw": item["raw"],
+            "canonical": item["canonical"],
+            "known": int(item["known"]),
+        }
 
 
-def active_rows(listing_id: str, facts: dict) -> Iterator[tuple]:
+def _active_row(listing_id: str, active: dict, form: str, evidence: list[dict]) -> dict:
+    first = evidence[0] if evidence else {}
+    return {
+        "listing_id": listing_id,
+        "active": active.get("active", "vitamin_c"),
+        "form": form,
+        "percent": active.get("percent"),
+        "percent_min": active.get("percent_min"),
+        "percent_max": active.get("percent_max"),
+        "evidence_field": first.get("field"),
+        "evidence_text": first.get("text"),
+    }
+
+
+def active_rows(listing_id: str, facts: dict) -> Iterator[dict]:
+    """The stated actives, then the vitamin C forms of the ingredient list no statement names."""
     for active in facts.get("actives", []):
-        first = active["evidence"][0] if active["evidence"] else {}
-        yield (
-            listing_id, active["active"], active["form"], active["percent"], active["percent_min"],
-            active["percent_max"], first.get("field"), first.get("text"),
-        )  # fmt: skip
+        yield _active_row(listing_id, active, active["form"], active["evidence"])
     stated_forms = {a["form"] for a in facts.get("actives", []) if a["active"] == "vitamin_c"}
     for form in (facts.get("vitamin_c") or {}).get("forms", []):
         if form["form"] not in stated_forms:
-            first = form["evidence"][0] if form["evidence"] else {}
-            yield (
-                listing_id,
-                "vitamin_c",
-                form["form"],
-                None,
-                None,
-                None,
-                first.get("field"),
-                first.get("text"),
-            )
+            yield _active_row(listing_id, {}, form["form"], form["evidence"])
 
 
 def _write(db: sqlite_utils.Database, listings: list[dict], results: list[dict]) -> None:
     now = utc_now()
-    ids = [listing["id"] for listing in listings]
-    marks = ",".join("?" * len(ids))
-    placeholders = ",".join("?" * len(EVALUATION_COLUMNS))
     pairs = list(zip(listings, results, strict=True))
-    # Through the store boundary: no NaN/Infinity (say from a price only a float reads as infinite)
-    # and no lone surrogate reaches the database or the site's JSON.
-    rows = [storable_row(evaluation_row(listing, result, now))[0] for listing, result in pairs]
-    with transaction(db):
-        db.conn.execute(f"delete from ingredients where listing_id in ({marks})", ids)
-        db.conn.execute(f"delete from actives where listing_id in ({marks})", ids)
-        db.conn.executemany(
-            f"insert or replace into evaluations ({', '.join(EVALUATION_COLUMNS)}) values ({placeholders})",
-            [tuple(row[c] for c in EVALUATION_COLUMNS) for row in rows],
-        )
-        db.conn.executemany(
-            "insert or replace into ingredients (listing_id, position, raw, canonical, known) values (?, ?, ?, ?, ?)",
-            [
-                storable_value(row)
-                for listing, result in pairs
-                for row in ingredient_rows(listing["id"], result["facts"])
-            ],
-        )
-        db.conn.executemany(
-            "insert into actives (listing_id, active, form, percent, percent_min, percent_max, evidence_field,"
-            " evidence_text) values (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                storable_value(row)
-                for listing, result in pairs
-                for row in active_rows(listing["id"], result["facts"])
-            ],
-        )
+    replace_evaluations(
+        db,
+        [listing["id"] for listing in listings],
+        (evaluation_row(listing, result, now) for listing, result in pairs),
+        (
+            row
+            for listing, result in pairs
+            for row in ingredient_rows(listing["id"], result["facts"])
+        ),
+        (row for listing, result in pairs for row in active_rows(listing["id"], result["facts"])),
+    )
 
 
 def rejudge_stale(db: sqlite_utils.Database) -> int:

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from evaluator import load_rubric
+from evaluator.vocab import vocabulary_version
 from serumscope.cli import cli
 from serumscope.evaluation_store import evaluate_db
 from serumscope.store.database import open_db
@@ -191,6 +192,40 @@ def test_a_new_rubric_version_rescores_everything(db_path):
         ).fetchone()[0]
         == POST_VERSION
     )
+
+
+def test_evaluations_made_with_other_vocabularies_are_scored_again(db_path):
+    db = open_db(db_path)
+    evaluate_db(db, rubric="post")
+    stored = db.execute("select distinct vocabulary_version from evaluations").fetchall()
+    assert stored == [(vocabulary_version(),)]
+    db.execute(
+        "update evaluations set vocabulary_version = 'edited' where listing_id = 'glowjar:c20'"
+    )
+    db.execute("update listings set relevance_version = '3' where id = 'glowjar:shampoo'")
+    db.conn.commit()
+    summary = evaluate_db(db, rubric="post")
+    assert summary["evaluated"] == 1 and summary["rejudged"] == 1
+    assert db.execute("select count(distinct relevance_version) from listings").fetchone()[0] == 1
+
+
+def test_the_vocabulary_fingerprint_covers_every_vocabulary_and_the_rates(tmp_path, monkeypatch):
+    import evaluator.vocab as vocab
+
+    (tmp_path / "vocab").mkdir()
+    for name in ("vocab/a.toml", "vocab/b.toml", "exchange_rates.toml"):
+        (tmp_path / name).write_text("version = 1\n")
+    monkeypatch.setattr(vocab, "DATA_DIR", tmp_path)
+    monkeypatch.setattr(vocab, "VOCAB_DIR", tmp_path / "vocab")
+    vocab.data_version.cache_clear()
+    before = vocab.vocabulary_version()
+    for name in ("vocab/b.toml", "exchange_rates.toml"):
+        (tmp_path / name).write_text("version = 1\n# an edit, version not bumped\n")
+        vocab.data_version.cache_clear()
+        after = vocab.vocabulary_version()
+        assert after != before, name
+        before = after
+    vocab.data_version.cache_clear()
 
 
 def test_load_rubric_returns_a_copy():
