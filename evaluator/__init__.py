@@ -10,7 +10,7 @@ from evaluator.facts import read_facts
 from evaluator.red_flags import red_flags
 from evaluator.score import apply_rubric, load_rubric, rubric_rules
 
-__all__ = ["evaluate", "load_rubric"]
+__all__ = ["evaluate", "load_rubric", "unless_not_a_candidate"]
 
 
 def evaluate(listing: dict, rubric: str = "post") -> dict:
@@ -41,4 +41,21 @@ def evaluate(listing: dict, rubric: str = "post") -> dict:
         "red_flags": flags,
         "breakdown": breakdown,
         "facts": facts,
+    }
+
+
+def unless_not_a_candidate(listing: dict, result: dict) -> dict:
+    """``result`` as stored and shown: a listing the relevance judgement did not make a candidate
+    (``is_candidate`` is not 1) keeps its facts but gets no score, the verdict "not-scored" and the
+    judgement's reason."""
+    if listing.get("is_candidate") == 1:
+        return result
+    reason = listing.get("relevance_reason") or "not judged"
+    return {
+        **result,
+        "score": None,
+        "verdict": "not-scored",
+        "verdict_reason": f"not a vitamin C serum candidate: {reason}",
+        "red_flags": [],
+        "breakdown": [],
     }

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 
 import sqlite_utils
 
-from evaluator import evaluate, load_rubric
+from evaluator import evaluate, load_rubric, unless_not_a_candidate
 from evaluator.headline import HEADLINE_FACTS, headline_values
 from evaluator.relevance import relevance_columns, relevance_version
 from evaluator.vocab import vocabulary_version
@@ -87,8 +87,8 @@ def _ids_to_score(db: sqlite_utils.Database, rubric: dict, everything: bool) -> 
 
 def evaluation_row(listing: dict, result: dict, evaluated_at: str) -> dict:
     """The ``evaluations`` row for one result; non-candidates keep their facts but get no score."""
+    result = unless_not_a_candidate(listing, result)
     facts = result["facts"]
-    candidate = listing.get("is_candidate") == 1
     headline = {
         fact.column: storable_json(value) if fact.json else value
         for fact, value in zip(HEADLINE_FACTS, headline_values(facts).values(), strict=True)
@@ -97,14 +97,12 @@ def evaluation_row(listing: dict, result: dict, evaluated_at: str) -> dict:
         "listing_id": listing["id"],
         "rubric": result["rubric"],
         "rubric_version": result["rubric_version"],
-        "score": result["score"] if candidate else None,
-        "verdict": result["verdict"] if candidate else "not-scored",
-        "verdict_reason": result["verdict_reason"]
-        if candidate
-        else f"not a vitamin C serum candidate: {listing.get('relevance_reason') or 'not judged'}",
-        "red_flags": storable_json(result.get("red_flags", []) if candidate else []),
+        "score": result["score"],
+        "verdict": result["verdict"],
+        "verdict_reason": result["verdict_reason"],
+        "red_flags": storable_json(result.get("red_flags", [])),
         **headline,
-        "breakdown": storable_json(result["breakdown"] if candidate else []),
+        "breakdown": storable_json(result["breakdown"]),
         "facts": storable_json(facts),
         "input_hash": listing.get("input_hash"),
         "evaluated_at": evaluated_at,
@@ -203,11 +201,12 @@ def evaluate_db(
     verdicts: dict[str, int] = {}
     for offset in range(0, len(ids), BATCH_SIZE):
         listings = listing_dicts(db, ids[offset : offset + BATCH_SIZE])
-        results = [evaluate(listing, rubric) for listing in listings]
+        results = [
+            unless_not_a_candidate(listing, evaluate(listing, rubric)) for listing in listings
+        ]
         _write(db, listings, results)
-        for listing, result in zip(listings, results, strict=True):
-            verdict = result["verdict"] if listing.get("is_candidate") == 1 else "not-scored"
-            verdicts[verdict] = verdicts.get(verdict, 0) + 1
+        for result in results:
+            verdicts[result["verdict"]] = verdicts.get(result["verdict"], 0) + 1
         if progress is not None:
             progress(len(listings))
     return {

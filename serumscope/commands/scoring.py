@@ -48,7 +48,7 @@ def score(listing_file, rubric: str, compact: bool) -> None:
     Without "is_candidate", the crawler's relevance rule decides whether it is a vitamin C serum;
     anything else gets the verdict "not-scored", as `serumscope evaluate` gives it.
     """
-    from evaluator import evaluate, load_rubric
+    from evaluator import evaluate, load_rubric, unless_not_a_candidate
     from evaluator.rubrics import scored_rubric
     from serumscope.store.tables import LISTING_JSON_COLUMNS
 
@@ -83,16 +83,7 @@ def score(listing_file, rubric: str, compact: bool) -> None:
         from evaluator.relevance import relevance_columns  # the crawler's judgement
 
         listing.update(relevance_columns(listing))
-    result = evaluate(listing, rubric)
-    if listing["is_candidate"] != 1:
-        result.update(
-            score=None,
-            verdict="not-scored",
-            breakdown=[],
-            red_flags=[],
-            verdict_reason="not a vitamin C serum candidate: "
-            + str(listing.get("relevance_reason") or "is_candidate is not 1"),
-        )
+    result = unless_not_a_candidate(listing, evaluate(listing, rubric))
     click.echo(json.dumps(result, ensure_ascii=False, indent=None if compact else 2))
 
 
