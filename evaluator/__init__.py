@@ -8,18 +8,20 @@ from __future__ import annotations
 
 from evaluator.facts import read_facts
 from evaluator.red_flags import red_flags
+from evaluator.rubrics import scored_rubric
 from evaluator.score import apply_rubric, load_rubric, rubric_rules
 
 __all__ = ["evaluate", "load_rubric", "unless_not_a_candidate"]
 
 
-def evaluate(listing: dict, rubric: str = "post") -> dict:
-    """Score ``listing`` with the rubric ``data/rubrics/<rubric>.toml``.
+def evaluate(listing: dict, rubric: str | None = None) -> dict:
+    """Score ``listing`` with the rubric ``data/rubrics/<rubric>.toml`` (by default the one whose file
+    says ``scored = true``).
 
     Returns ``{"listing_id", "rubric", "rubric_version", "score", "verdict", "verdict_reason",
     "red_flags", "breakdown", "facts"}`` (docs/evaluator.md). Raises only for an unknown rubric name.
     """
-    rules = rubric_rules(rubric)
+    rules = rubric_rules(rubric or scored_rubric())
     if not isinstance(listing, dict):
         listing = {}
     listing_id = listing.get("id") if isinstance(listing.get("id"), str) else None
