@@ -43,6 +43,11 @@ SITE_METADATA = METADATA["databases"][SITE_DB_NAME]
 
 # The columns docs/api.md promises for each canned query, and parameters that make each return rows.
 CANNED_QUERIES = {
+    "find": (
+        "max_price=40&in_stock=1&sort=price",
+        "listing_id name score verdict price_per_30ml vitamin_c_percent vitamin_c_form light "
+        "dispenser shop verdict_reason",
+    ),
     "best_picks": (
         "max_price_per_30ml=40",
         "listing_id name brand shop score verdict price_per_30ml vitamin_c_percent light url",
@@ -664,8 +669,9 @@ def test_stock_the_shop_did_not_state_shows_as_unknown(site_db, tmp_path):
     db.conn.commit()
     db.close()
     page = get(make_datasette(copy), listing_path(listing_id)).text
-    stock_cells = re.findall(r"<td>(yes|no|unknown)</td></tr>", page)
+    stock_cells = re.findall(r'<td data-label="In stock">(yes|no|unknown)</td></tr>', page)
     assert stock_cells and set(stock_cells) == {"unknown"}
+    assert re.search(r"<dt>In stock</dt><dd>unknown</dd>", page)
 
 
 def test_canned_query_pages_are_titled_by_their_title_not_their_sql(ds, site_db):
