@@ -17,9 +17,9 @@ import click
 import httpx
 from playwright.sync_api import sync_playwright
 
+from serumscope.commands.publishing import build_demo_database
 from serumscope.demo import DemoShops
 from serumscope.site import SITE_DB_NAME, listing_path
-from serumscope.site_fixtures import write_demo_site_database
 from serumscope.store.database import open_db
 
 CHROMIUM = "/usr/bin/chromium"
@@ -67,7 +67,8 @@ def main(out: Path) -> None:
     """Serve the demo and save one PNG per page in OUT."""
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder, DemoShops() as shops:
-        db_path = write_demo_site_database(shops, Path(folder) / "demo.db")
+        db_path = Path(folder) / "demo.db"
+        build_demo_database(shops, db_path)
         port = free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "serumscope.cli", "serve", "--db", str(db_path)]
@@ -89,7 +90,7 @@ def main(out: Path) -> None:
                     page = browser.new_page(viewport=viewport)
                     page.goto(base + path)
                     page.wait_for_load_state("networkidle")
-                    page.screenshot(path=str(out / f"{name}.png"), full_page=name != "scores")
+                    page.screenshot(path=str(out / f"{name}.png"), full_page=True)
                     page.close()
                     click.echo(f"{out / name}.png  {path}")
                 browser.close()
