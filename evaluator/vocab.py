@@ -156,3 +156,20 @@ def toml_file(name: str) -> dict:
         if path.exists():
             return read_toml(path)
     raise FileNotFoundError(f"no data file {name}.toml in {VOCAB_DIR} or {DATA_DIR}")
+
+
+@cache
+def ingredient_roles() -> dict[str, str]:
+    """Canonical ingredient name -> what it does in a formula ("humectant", "preservative", ...):
+    the vocabulary's [roles], else what its flags say (a vitamin C form, fragrance, essential oil)."""
+    data = read_toml(VOCAB_DIR / "ingredients.toml")
+    roles = {name: role for role, names in data.get("roles", {}).items() for name in names}
+    for entry in data.get("ingredient", []):
+        flagged = (
+            "vitamin C" if entry.get("vitamin_c_form") else
+            "fragrance" if entry.get("fragrance") else
+            "essential oil (fragrance)" if entry.get("essential_oil") else None
+        )  # fmt: skip
+        if flagged:
+            roles.setdefault(entry["canonical"], flagged)
+    return roles

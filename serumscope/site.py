@@ -112,28 +112,56 @@ def safe_http_url(url: Any) -> str | None:
 
 
 def highlighted_evidence(source: str | None, evidence: dict) -> list[tuple[str, bool]]:
-    """The evidence span with some text either side, as ``(text, is_evidence)`` segments.
+    """One evidence span with some text either side, as ``(text, is_evidence)`` segments."""
+    return highlighted_spans(source, [evidence])
+
+
+def highlighted_spans(source: str | None, evidence: list[dict]) -> list[tuple[str, bool]]:
+    """Every evidence span of one field in one snippet: each span with some text either side,
+    windows that touch merged, "…" where text is left out; as ``(text, is_evidence)`` segments.
 
     Segments, not HTML: the template escapes each one and wraps the evidence in ``<mark>``.
     Falls back to finding the quoted text when the offsets no longer match the stored field.
     """
-    quote = evidence.get("text") or ""
-    start, end = evidence.get("start"), evidence.get("end")
+    quotes = [item.get("text") or "" for item in evidence]
     if not source:
-        return [(quote, True)] if quote else []
-    if not (isinstance(start, int) and isinstance(end, int) and source[start:end] == quote):
-        start = source.find(quote) if quote else -1
-        if start < 0:
-            return [(quote, True)] if quote else []
-        end = start + len(quote)
-    before_start = max(0, start - EVIDENCE_CONTEXT_CHARS)
-    after_end = min(len(source), end + EVIDENCE_CONTEXT_CHARS)
-    segments = [
-        (("…" if before_start else "") + source[before_start:start], False),
-        (source[start:end], True),
-        (source[end:after_end] + ("…" if after_end < len(source) else ""), False),
-    ]
-    return [segment for segment in segments if segment[0]]
+        return [(quote, True) for quote in dict.fromkeys(quotes) if quote]
+    spans, unplaced = [], []
+    for item, quote in zip(evidence, quotes, strict=True):
+        start, end = item.get("start"), item.get("end")
+        if not (isinstance(start, int) and isinstance(end, int) and source[start:end] == quote):
+            start = source.find(quote) if quote else -1
+            end = start + len(quote)
+        if quote and start >= 0:
+            spans.append([start, end])
+        elif quote:
+            unplaced.append(quote)
+    marks: list[list[int]] = []  # overlapping spans ("20% vitamin C", "vitamin C") marked as one
+    for span in sorted(spans):
+        if marks and span[0] <= marks[-1][1]:
+            marks[-1][1] = max(marks[-1][1], span[1])
+        else:
+            marks.append(span)
+    segments: list[tuple[str, bool]] = []
+    shown_to = 0
+    for start, end in marks:
+        context_from = max(shown_to, start - EVIDENCE_CONTEXT_CHARS)
+        gap = "…" if context_from > shown_to else ""
+        segments += [(gap + source[context_from:start], False), (source[start:end], True)]
+        shown_to = end
+        next_start = next((m[0] for m in marks if m[0] >= end), len(source))
+        context_to = min(len(source), end + EVIDENCE_CONTEXT_CHARS, next_start)
+        segments.append((source[end:context_to], False))
+        shown_to = context_to
+    if segments and shown_to < len(source):
+        segments.append(("…", False))
+    joined: list[tuple[str, bool]] = []
+    for text, is_evidence in segments:
+        if joined and not is_evidence and not joined[-1][1]:
+            joined[-1] = (joined[-1][0] + text, False)
+        elif text:
+            joined.append((text, is_evidence))
+    return joined + [(quote, True) for quote in unplaced]
 
 
 def field_text(listing: dict, variants: list[dict], field: str | None) -> str | None:
@@ -147,6 +175,44 @@ def field_text(listing: dict, variants: list[dict], field: str | None) -> str | 
             except ValueError:
                 decoded[column] = None
     return resolve_field(decoded, field or "")
+
+
+FIELD_WORDS = {
+    "title": "name",
+    "brand": "brand",
+    "description": "description",
+    "description_html": "description",
+    "ingredients_text": "ingredient list",
+    "details": "product details",
+    "image_alts": "image text",
+    "tags": "shop tag",
+    "categories": "category",
+    "variants": "variant",
+}
+VARIANT_FIELD_WORDS = {
+    "price": "price",
+    "regular_price": "regular price",
+    "size_text": "size",
+    "title": "name",
+    "sku": "SKU",
+}
+ORDINALS = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth"]
+
+
+def field_label(field: str | None) -> str:
+    """An evidence field path in words: ``image_alts[1]`` "second image text",
+    ``variants[0].price`` "first variant's price"; an unknown path as it is."""
+    match = FIELD_PATH.match(field or "")
+    if not match or match["name"] not in FIELD_WORDS:
+        return field or ""
+    words, index, key = FIELD_WORDS[match["name"]], match["index"], match["key"]
+    if index is not None:
+        position = int(index)
+        ordinal = ORDINALS[position] if position < len(ORDINALS) else f"no. {position + 1}"
+        words = f"{ordinal} {words}" if match["name"] != "image_alts" or position else words
+    if key is not None:
+        words = f"{words}'s {VARIANT_FIELD_WORDS.get(key, key.replace('_', ' '))}"
+    return words
 
 
 def fts_query(text: str | None) -> str:

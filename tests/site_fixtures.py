@@ -75,6 +75,8 @@ def generated_listing(i: int, rng: random.Random, now: datetime) -> tuple[dict, 
     extras = rng.sample(EXTRAS, 3)
     botanicals = rng.sample(BOTANICALS, 2)
     ingredients = ", ".join(["Aqua", form_name, *extras, *botanicals, "Phenoxyethanol"])
+    if i % 7 == 3:  # the form after a <= 1% preservative: a stated percentage it contradicts
+        ingredients = ", ".join(["Aqua", *extras, "Phenoxyethanol", form_name, *botanicals])
     description = f"A daily vitamin C serum with {form_name}."
     if percent:
         description += f" Contains {percent}% {form_name}."

@@ -82,15 +82,19 @@ def page(browser, site_url, tmp_path):
     page.errors = []
     page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
     page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: page.errors.append(message.text) if message.type == "error" else None,
+    )
     yield page
     page.screenshot(path=str(tmp_path / "last.png"), full_page=True)
     context.close()
 
 
-def query(site_db: Path, sql: str) -> list[dict]:
+def query(site_db: Path, sql: str, *params) -> list[dict]:
     db = open_db(site_db)
     try:
-        return list(db.query(sql))
+        return list(db.query(sql, params))
     finally:
         db.close()
 
@@ -153,8 +157,16 @@ def test_clicking_a_facet_filters_the_scores(page: Page, site_db, tmp_path):
 def test_listing_page_shows_the_breakdown_with_evidence(page: Page, site_db, tmp_path):
     listing = query(site_db, "select id, url from listings where title like 'Skin Solutions%'")[0]
     page.goto(listing_path(listing["id"]))
-    rows = page.locator("#rubric-post tr.criterion")
+    rows = page.locator("#rubric-post .criterion")
     expect(rows).to_have_count(3)
+    expect(page.locator("#rubric-extended")).to_be_hidden()  # the other rubric, behind a click
+    for quote in page.locator("#rubric-post blockquote.evidence").all():  # one snippet per field
+        criterion_fields = quote.locator("xpath=..").locator(".field-name").all_inner_texts()
+        assert len(criterion_fields) == len(set(criterion_fields)), criterion_fields
+    expect(
+        page.locator("#rubric-post .field-name", has_text="first variant's price")
+    ).to_have_count(1)
+    expect(page.locator("ol.inci li", has_text="Phenoxyethanol")).to_contain_text("preservative")
     marks = page.locator("#rubric-post blockquote.evidence mark")
     assert marks.count() >= 3
     for text in marks.all_inner_texts():
@@ -248,3 +260,106 @@ def test_listing_id_links_of_every_table_open_the_listing(page: Page, table, tmp
     page.wait_for_url(re.compile(r"/listing/"))
     expect(page.locator("h1.listing-title")).to_have_text(name)
     assert page.errors == []
+
+
+def listing_ids(site_db, names: list[str]) -> list[str]:
+    return [
+        query(site_db, "select listing_id from scores where name like ?", name)[0]["listing_id"]
+        for name in names
+    ]
+
+
+def test_compare_shows_three_listings_side_by_side(page: Page, site_db, tmp_path):
+    page.goto(f"/{SITE_DB_NAME}/scores")
+    names = ["Skin Solutions%", "Serumtologie%", "Radiance 20%"]
+    ids = listing_ids(site_db, names)
+    for listing_id in ids:
+        page.locator(f"input.compare-pick[value='{listing_id}']").check()
+    page.locator("#compare button").click()
+    page.wait_for_url(re.compile(r"/compare\?"))
+    headers = page.locator("table.compare-table thead th")
+    expect(headers).to_have_count(3)
+    boxes = [header.bounding_box() for header in headers.all()]
+    assert boxes[0]["x"] < boxes[1]["x"] < boxes[2]["x"]  # side by side, not stacked
+    assert len({round(box["y"]) for box in boxes}) == 1
+    expect(page.locator("table.compare-table tr.row-label", has_text="Red flags")).to_have_count(1)
+    evidence = page.locator("details.evidence-details").first
+    expect(evidence.locator("blockquote.evidence").first).to_be_hidden()
+    evidence.locator("summary").click()
+    expect(evidence.locator("blockquote.evidence").first).to_be_visible()
+    linked = page.url
+    page.goto(linked)  # the URL alone brings the same comparison back
+    expect(page.locator("table.compare-table thead th")).to_have_count(3)
+    assert page.errors == []
+    page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
+
+
+def test_home_page_checkboxes_open_compare(page: Page):
+    page.goto("/")
+    picks = page.locator("section.top-picks input.compare-pick")
+    assert picks.count() >= 2
+    picks.nth(0).check()
+    picks.nth(1).check()
+    page.locator("#compare button").click()
+    page.wait_for_url(re.compile(r"/compare\?"))
+    expect(page.locator("table.compare-table thead th")).to_have_count(2)
+
+
+def test_shopper_filters_find_serums_and_put_unknown_prices_last(page: Page, site_db):
+    page.goto(f"/{SITE_DB_NAME}/find")
+    expect(page.locator("pre#sql-query")).to_have_count(0)  # SQL hidden, behind "show SQL"
+    expect(page.locator(".show-hide-sql a")).to_be_visible()
+    page.fill("input[name=max_price]", "40")
+    page.check("input[name=in_stock]")
+    page.select_option("select[name=sort]", "price")
+    page.click("form.shopper-filters input[type=submit]")
+    page.wait_for_url(re.compile(r"max_price=40"))
+    prices = [float(p) for p in page.locator("td.col-price_per_30ml").all_inner_texts()]
+    assert prices and prices == sorted(prices) and max(prices) <= 40
+    page.goto(f"/{SITE_DB_NAME}/find?sort=price")
+    cells = page.locator("td.col-price_per_30ml").all_inner_texts()
+    known = [cell for cell in cells if cell.strip()]
+    assert cells[: len(known)] == known  # unknown prices after every known one
+    assert page.errors == []
+
+
+def test_scores_table_puts_the_shopper_columns_first(page: Page):
+    page.goto(f"/{SITE_DB_NAME}/scores")
+    headers = page.locator("table.rows-and-columns thead th").all_inner_texts()
+    first = [header.replace("\xa0▲", "").replace("\xa0▼", "").strip() for header in headers[:4]]
+    assert first == ["name", "score", "verdict", "price_per_30ml"]
+    expect(page.locator("dl.column-descriptions")).to_be_hidden()
+    expect(page.locator("details.column-help dl")).to_be_hidden()
+    page.locator("details.column-help summary").click()
+    expect(page.locator("details.column-help dl")).to_be_visible()
+
+
+PHONE_PAGES = [
+    "/",
+    f"/{SITE_DB_NAME}/scores",
+    "listing",
+    "compare",
+    "/methodology",
+    f"/{SITE_DB_NAME}/find",
+]
+
+
+@pytest.mark.parametrize("path", PHONE_PAGES)
+def test_no_sideways_scroll_on_a_phone(browser, site_url, site_db, path, tmp_path):
+    ids = listing_ids(site_db, ["Skin Solutions%", "Serumtologie%", "Radiance 20%"])
+    path = {
+        "listing": listing_path(ids[0]),
+        "compare": "/compare?" + "&".join(f"id={i}" for i in ids),
+    }.get(path, path)
+    context = browser.new_context(base_url=site_url, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(path)
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"{path} is {width} px wide at a 390 px viewport"
+    assert errors == []
+    context.close()

@@ -43,6 +43,11 @@ SITE_METADATA = METADATA["databases"][SITE_DB_NAME]
 
 # The columns docs/api.md promises for each canned query, and parameters that make each return rows.
 CANNED_QUERIES = {
+    "find": (
+        "max_price=40&in_stock=1&sort=price",
+        "listing_id name score verdict price_per_30ml vitamin_c_percent vitamin_c_form light "
+        "dispenser shop verdict_reason",
+    ),
     "best_picks": (
         "max_price_per_30ml=40",
         "listing_id name brand shop score verdict price_per_30ml vitamin_c_percent light url",
@@ -664,8 +669,9 @@ def test_stock_the_shop_did_not_state_shows_as_unknown(site_db, tmp_path):
     db.conn.commit()
     db.close()
     page = get(make_datasette(copy), listing_path(listing_id)).text
-    stock_cells = re.findall(r"<td>(yes|no|unknown)</td></tr>", page)
+    stock_cells = re.findall(r'<td data-label="In stock">(yes|no|unknown)</td></tr>', page)
     assert stock_cells and set(stock_cells) == {"unknown"}
+    assert re.search(r"<dt>In stock</dt><dd>unknown</dd>", page)
 
 
 def test_canned_query_pages_are_titled_by_their_title_not_their_sql(ds, site_db):
@@ -759,3 +765,26 @@ def test_home_page_says_when_its_data_is_from(ds, site_db):
     assert finished
     page = get(ds, "/").text
     assert f'Data as of <time datetime="{finished}">' in page
+
+
+def test_every_ingredient_role_names_an_ingredient_the_vocabulary_knows():
+    from evaluator.vocab import ingredient_roles, ingredients, lookup_key
+
+    known = ingredients().by_key
+    unknown = [name for name in ingredient_roles() if lookup_key(name) not in known]
+    assert unknown == []
+    assert ingredient_roles()["phenoxyethanol"] == "preservative"
+    assert ingredient_roles()["ascorbic acid"] == "vitamin C"
+
+
+def test_listing_page_names_evidence_fields_in_words_with_one_snippet_per_field(ds, site_db):
+    listing_id = rows(site_db, "select id from listings where title like 'Skin Solutions%'")[0][
+        "id"
+    ]
+    page = get(ds, listing_path(listing_id)).text
+    post = page.split('id="rubric-post"')[1].split("</section>")[0]
+    for criterion in post.split('<div class="criterion"')[1:]:
+        fields = re.findall(r'<span class="field-name">([^<]*):</span>', criterion)
+        assert len(fields) == len(set(fields)), fields  # one snippet per field
+    assert "first variant&#39;s price:" in post or "first variant's price:" in post
+    assert "variants[0]" not in post and "image_alts[" not in post

@@ -7,7 +7,6 @@ first cut down by nh3 to a few formatting tags without attributes.
 
 from __future__ import annotations
 
-import json
 from urllib.parse import urlencode
 
 import nh3
@@ -20,13 +19,12 @@ from evaluator.rubrics import scored_rubric
 from evaluator.vocab import RUBRIC_DIR
 from serumscope.site import (
     SITE_DB_NAME,
-    field_text,
     fts_query,
-    highlighted_evidence,
     listing_id_from_path,
     listing_path,
     safe_http_url,
 )
+from serumscope.site_pages import COMPARE_MAX, compare_context, listing_context, red_flags, rows
 
 TOP_PICKS_SQL = """
 select s.listing_id, s.name, s.brand, s.shop, s.score, s.verdict, s.verdict_reason,
@@ -44,25 +42,14 @@ order by case verdict when 'recommend' then 0 when 'consider' then 1 when 'avoid
 """
 # "Data as of": when the last crawl that finished without trouble ended.
 DATA_AS_OF_SQL = "select max(finished_at) as finished_at from crawl_runs where status = 'ok'"
-LISTING_SQL = "select * from listings where id = ?"
-# A listing page shows this many variants (a shop listing 100,000 made a 28 MB page), and links to
-# the variants table for the rest; the price history shows its latest changes only.
-VARIANTS_SHOWN = 100
-PRICE_CHANGES_SHOWN = 500
-VARIANTS_SQL = (
-    "select * from variants where listing_id = ? and gone_since is null order by position"
-    f" limit {VARIANTS_SHOWN}"
-)
-VARIANT_COUNT_SQL = "select count(*) as n from variants where listing_id = ? and gone_since is null"
-EVALUATIONS_SQL = "select * from evaluations where listing_id = ? order by rubric = ? desc, rubric"
-INGREDIENTS_SQL = "select * from ingredients where listing_id = ? order by position"
-PRICE_HISTORY_SQL = f"""
-select h.changed_at, h.price, h.currency, coalesce(v.title, v.size_text, 'price') as variant
-from variant_history as h left join variants as v on v.id = h.variant_id
-where h.listing_id = ? and h.price is not null
-order by h.id desc
-limit {PRICE_CHANGES_SHOWN}
-"""
+# The shopper's filter page (the `find` canned query) offers these columns' values as choices.
+FIND_CHOICES_SQL = {
+    "form": "select distinct vitamin_c_form as value from scores where vitamin_c_form is not null"
+    " and gone_since is null order by 1",
+    "light": "select distinct light as value from scores where light is not null"
+    " and gone_since is null order by 1",
+    "shop": "select distinct shop as value from scores where gone_since is null order by 1",
+}
 
 
 def _site_db(datasette):
@@ -84,24 +71,6 @@ def _load_rubric(name: str) -> dict | None:
         return None
 
 
-async def _rows(db, sql: str, params=()) -> list[dict]:
-    try:
-        return [dict(row) for row in (await db.execute(sql, params)).rows]
-    except Exception as error:  # a table another stage creates may not exist yet
-        if "no such table" in str(error):
-            return []
-        raise
-
-
-def _decoded(value):
-    if isinstance(value, str) and value[:1] in "[{":
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
 async def listing_page(datasette, request):
     await datasette.ensure_permissions(
         request.actor,
@@ -113,59 +82,39 @@ async def listing_page(datasette, request):
     )
     db = _site_db(datasette)
     listing_id = listing_id_from_path(request.url_vars["listing_id"])
-    listings = await _rows(db, LISTING_SQL, [listing_id])
-    if not listings:
+    context = await listing_context(db, listing_id)
+    if context is None:
         raise NotFound(f"No listing {listing_id!r}")
-    listing = listings[0]
-    variants = await _rows(db, VARIANTS_SQL, [listing_id])
-    evaluations = await _rows(db, EVALUATIONS_SQL, [listing_id, scored_rubric()])
-    for evaluation in evaluations:
-        evaluation["vitamin_c_forms"] = _decoded(evaluation["vitamin_c_forms"]) or []
-        evaluation["red_flags"] = _red_flags(evaluation.get("red_flags"))
-        breakdown = _decoded(evaluation["breakdown"]) or []
-        for criterion in breakdown if isinstance(breakdown, list) else []:
-            criterion["quotes"] = [
-                {
-                    "field": item.get("field"),
-                    "segments": highlighted_evidence(
-                        field_text(listing, variants, item.get("field")), item
-                    ),
-                }
-                for item in criterion.get("evidence") or []
-            ]
-        evaluation["breakdown"] = breakdown if isinstance(breakdown, list) else []
-    price_history = list(reversed(await _rows(db, PRICE_HISTORY_SQL, [listing_id])))
-    variant_count = (await _rows(db, VARIANT_COUNT_SQL, [listing_id]))[0]["n"]
+    listing = context["listing"]
     return Response.html(
         await datasette.render_template(
             "listing.html",
             {
-                "listing": listing,
-                "shop_url": safe_http_url(listing.get("url")),
+                **context,
                 "description_formatted": sanitised_description(listing.get("description_html")),
-                "variants": variants,
-                "variant_count": variant_count,
                 "all_variants_url": datasette.urls.table(SITE_DB_NAME, "variants")
                 + "?"
                 + urlencode(
                     {"listing_id": listing_id, "gone_since__isnull": "1", "_sort": "position"}
                 ),
-                "evaluations": evaluations,
-                "ingredients": await _rows(db, INGREDIENTS_SQL, [listing_id]),
-                "price_history": price_history,
-                "price_history_json": json.dumps(
-                    [
-                        {
-                            "changed_at": row["changed_at"],
-                            "price": float(row["price"]),
-                            "variant": row["variant"],
-                        }
-                        for row in price_history
-                        if _is_number(row["price"])
-                    ]
-                ),
                 "db_name": SITE_DB_NAME,
             },
+            request=request,
+        )
+    )
+
+
+async def compare_page(datasette, request):
+    await datasette.ensure_permissions(
+        request.actor,
+        [("view-table", (SITE_DB_NAME, "listings")), ("view-database", SITE_DB_NAME)],
+    )
+    db = _site_db(datasette)
+    ids = [listing_id_from_path(i) if i.startswith("/") else i for i in request.args.getlist("id")]
+    return Response.html(
+        await datasette.render_template(
+            "compare.html",
+            {**await compare_context(db, ids), "db_name": SITE_DB_NAME},
             request=request,
         )
     )
@@ -179,20 +128,6 @@ def sanitised_description(description_html: str | None) -> Markup | None:
     if not description_html:
         return None
     return Markup(nh3.clean(description_html, tags=DESCRIPTION_TAGS, attributes={}))
-
-
-def _red_flags(stored) -> list[dict]:
-    """The stored red flags (evaluator/red_flags.py), or none when unreadable."""
-    flags = _decoded(stored)
-    return [f for f in flags if isinstance(f, dict)] if isinstance(flags, list) else []
-
-
-def _is_number(text) -> bool:
-    try:
-        float(text)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 async def methodology_page(datasette, request):
@@ -211,6 +146,7 @@ def register_routes():
         (r"^/$", home_page),
         (r"^/listing/(?P<listing_id>[^/]+)$", listing_page),
         (r"^/methodology$", methodology_page),
+        (r"^/compare$", compare_page),
     ]
 
 
@@ -268,17 +204,17 @@ async def home_page(datasette, request):
     # table first, which was two thirds of the home page's time on 100k listings.
     await datasette.ensure_permissions(request.actor, ["view-instance"])
     db = _site_db(datasette)
-    top_picks = await _rows(db, TOP_PICKS_SQL)
+    top_picks = await rows(db, TOP_PICKS_SQL)
     for pick in top_picks:
-        pick["red_flags"] = _red_flags(pick["red_flags"])
+        pick["red_flags"] = red_flags(pick["red_flags"])
     return Response.html(
         await datasette.render_template(
             "home.html",
             {
                 "metadata": datasette.metadata(),
                 "top_picks": top_picks,
-                "data_as_of": ((await _rows(db, DATA_AS_OF_SQL)) or [{}])[0].get("finished_at"),
-                "verdict_counts": await _rows(db, VERDICT_COUNTS_SQL),
+                "data_as_of": ((await rows(db, DATA_AS_OF_SQL)) or [{}])[0].get("finished_at"),
+                "verdict_counts": await rows(db, VERDICT_COUNTS_SQL),
                 "rubric": _load_rubric(scored_rubric()),
                 "db_name": SITE_DB_NAME,
             },
@@ -288,8 +224,39 @@ async def home_page(datasette, request):
 
 
 @hookimpl
-def extra_template_vars():
-    return {"listing_path": listing_path}
+def extra_template_vars(view_name, request, datasette):
+    async def template_vars():
+        variables = {
+            "listing_path": listing_path,
+            "compare_max": COMPARE_MAX,
+            "column_order": column_order,
+            "scores_columns_first": (datasette.plugin_config("serumscope-site") or {}).get(
+                "scores_columns_first", []
+            ),
+        }
+        if request is not None and request.path == f"/{SITE_DB_NAME}/find":
+            db = _site_db(datasette)
+            variables["find_choices"] = {
+                name: [row["value"] for row in await rows(db, sql)]
+                for name, sql in FIND_CHOICES_SQL.items()
+            }
+        return variables
+
+    return template_vars
+
+
+def column_order(names: list[str], first: list[str]) -> list[int]:
+    """Positions of ``names`` with those in ``first`` leading, in that order, the rest after."""
+    leading = [names.index(name) for name in first if name in names]
+    return leading + [i for i in range(len(names)) if i not in leading]
+
+
+def compare_checkbox(listing_id: str, name: str) -> str:
+    """A checkbox of the page's compare form (``form="compare"``, templates/_compare_form.html)."""
+    return (
+        f'<input type="checkbox" class="compare-pick" form="compare" name="id"'
+        f' value="{escape(listing_id)}" aria-label="compare {escape(name)}"> '
+    )
 
 
 @hookimpl
@@ -313,6 +280,10 @@ def render_cell(row, value, column, table, database):
     if column == "listing_id" or (column == "id" and table == "listings"):
         return Markup(f'<a href="{escape(listing_path(str(value)))}">{escape(value)}</a>')
     if column in ("name", "title") and "listing_id" in columns and row["listing_id"]:
-        href = listing_path(str(row["listing_id"]))
-        return Markup(f'<a href="{escape(href)}">{escape(value)}</a>')
+        listing_id = row["listing_id"]
+        listing_id = listing_id.get("value") if isinstance(listing_id, dict) else listing_id
+        link = f'<a href="{escape(listing_path(str(listing_id)))}">{escape(value)}</a>'
+        if table == "scores" or table is None and "score" in columns:  # scores and its queries
+            link = compare_checkbox(str(listing_id), str(value)) + link
+        return Markup(link)
     return None

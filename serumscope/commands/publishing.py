@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import socket
 import sqlite3
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import click
 
-from serumscope.child_process import serumscope_command
 from serumscope.commands.options import db_option
 from serumscope.paths import DATA_DIR
 
@@ -165,9 +163,12 @@ def parse_settings(pairs: tuple[tuple[str, str], ...]) -> dict:
     return settings
 
 
-def build_demo_database(shops, db_path: Path) -> dict:
-    """Crawl the running demo shops into a fresh ``db_path``, evaluate and index it; return counts."""
-    from serumscope.evaluation_store import evaluate_db
+def build_demo_database(shops, db_path: Path, days: int = 2) -> dict:
+    """Crawl the running demo shops into a fresh ``db_path`` as ``serumscope run`` would, once per
+    demo day (day 1, then day 2 on the same ports: prices drop, a formula changes, a listing goes),
+    evaluate and index it; return counts. The shops are left serving the day they started on."""
+    from evaluator.rubrics import scored_rubric
+    from serumscope.runs import run_once
     from serumscope.store.database import open_db
     from serumscope.store.schema import refresh_site_tables
 
@@ -178,26 +179,35 @@ def build_demo_database(shops, db_path: Path) -> dict:
         )
     for stale in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
         stale.unlink(missing_ok=True)
-    with tempfile.TemporaryDirectory() as folder:
-        sites_file = Path(folder) / "sites.toml"
-        shops.write_sites(sites_file)
-        crawl = subprocess.run(
-            [*serumscope_command(), "crawl", "--sites", str(sites_file), "--db", str(db_path)],
-            stdin=subprocess.DEVNULL,
-        )
-    if crawl.returncode != 0:
-        raise click.ClickException(f"the demo crawl failed (exit status {crawl.returncode})")
+    first_day = shops.day
+    runs = []
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            sites_file = Path(folder) / "sites.toml"
+            shops.write_sites(sites_file)
+            for day in range(1, days + 1):
+                shops.set_day(day)
+                # Its extended rubric's ingredient-order check feeds a canned query.
+                result = run_once(
+                    sites_file,
+                    db_path,
+                    Path(folder) / "logs",
+                    rubrics=[scored_rubric(), "extended"],
+                )
+                if result.exit_code not in (0, 1):
+                    raise click.ClickException(f"the demo's day {day} failed: {result.summary}")
+                runs.append(result.summary)
+    finally:
+        shops.set_day(first_day)
     db = open_db(db_path)
-    evaluation = evaluate_db(db)
-    evaluate_db(db, rubric="extended")  # its ingredient-order check feeds a canned query
     refresh_site_tables(db)
     counts = {
         "listings": db["listings"].count,
         "evaluated": db["evaluations"].count,
         "recommended": db.execute(
-            "select count(*) from scores where verdict = 'recommend'"
+            "select count(*) from scores where verdict = 'recommend' and gone_since is null"
         ).fetchone()[0],
-        "evaluation": evaluation,
+        "runs": runs,
     }
     db.close()
     return counts
@@ -213,7 +223,9 @@ def demo(port: int, db_path: Path) -> None:
     """Try serumscope end to end on your machine, no internet needed.
 
     Starts three demo shops on 127.0.0.1 (Shopify, WooCommerce and a schema.org retailer), crawls
-    them with the real spiders, scores every listing, and serves the site until Ctrl-C.
+    them with the real spiders and scores every listing as `serumscope run` does, twice: day 1,
+    then day 2 on the same ports (prices drop, a formula changes, a listing goes, one arrives), so
+    the history, price charts and feed have something to show. Serves the site until Ctrl-C.
     """
     from serumscope.demo import DemoShops
 
@@ -223,8 +235,10 @@ def demo(port: int, db_path: Path) -> None:
         for platform, url in shops.urls.items():
             click.echo(f"demo shop ({platform}): {url}", err=True)
         counts = build_demo_database(shops, db_path)
+        for day, summary in enumerate(counts["runs"], start=1):
+            click.echo(f"day {day}: {summary}", err=True)
         click.echo(
-            f"crawled and scored {counts['listings']} listings "
+            f"crawled and scored {counts['listings']} listings over {len(counts['runs'])} days "
             f"({counts['recommended']} recommended) in {time.monotonic() - started:.1f} s",
             err=True,
         )
