@@ -7,6 +7,7 @@ exactly ``listing[field][start:end]``; list items are addressed as ``tags[2]`` a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -57,17 +58,28 @@ def evidence(field: str, text: str, start: int, end: int) -> dict:
     return {"field": field, "text": text[start:end], "start": start, "end": end}
 
 
+FIELD_PATH = re.compile(r"^(?P<name>\w+)(?:\[(?P<index>\d+)\])?(?:\.(?P<key>\w+))?$")
+
+
+def parse_field_path(field: str | None) -> tuple[str, int | None, str | None] | None:
+    """("variants", 0, "price") for "variants[0].price", ("tags", 1, None) for "tags[1]", ("title",
+    None, None) for "title"; None for anything that is no field path."""
+    match = FIELD_PATH.match(field or "")
+    if not match:
+        return None
+    index = match["index"]
+    return match["name"], int(index) if index is not None else None, match["key"]
+
+
 def resolve_field(listing: dict, field: str) -> str | None:
     """The text a field path ("title", "tags[1]", "variants[0].price") points at, or None."""
-    try:
-        if field.startswith("variants["):
-            index, _, key = field[len("variants[") :].partition("].")
-            value = listing["variants"][int(index)][key]
-        elif "[" in field:
-            name, _, index = field.partition("[")
-            value = listing[name][int(index.rstrip("]"))]
-        else:
-            value = listing[field]
-    except (KeyError, IndexError, TypeError, ValueError):
+    path = parse_field_path(field)
+    if path is None:
         return None
+    name, index, key = path
+    value: Any = listing.get(name)
+    if index is not None:
+        value = value[index] if isinstance(value, list) and index < len(value) else None
+    if key is not None:
+        value = value.get(key) if isinstance(value, dict) else None
     return value if isinstance(value, str) else None

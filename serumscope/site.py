@@ -19,7 +19,7 @@ from datasette.database import Database
 from datasette.utils import tilde_decode, tilde_encode
 
 from evaluator.headline import HEADLINE_FACTS
-from evaluator.text import resolve_field
+from evaluator.text import parse_field_path, resolve_field
 from serumscope.paths import DATASETTE_DIR
 from serumscope.store.tables import LISTING_JSON_COLUMNS
 
@@ -202,14 +202,14 @@ ORDINALS = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "
 def field_label(field: str | None) -> str:
     """An evidence field path in words: ``image_alts[1]`` "second image text",
     ``variants[0].price`` "first variant's price"; an unknown path as it is."""
-    match = FIELD_PATH.match(field or "")
-    if not match or match["name"] not in FIELD_WORDS:
+    path = parse_field_path(field)
+    if path is None or path[0] not in FIELD_WORDS:
         return field or ""
-    words, index, key = FIELD_WORDS[match["name"]], match["index"], match["key"]
+    name, index, key = path
+    words = FIELD_WORDS[name]
     if index is not None:
-        position = int(index)
-        ordinal = ORDINALS[position] if position < len(ORDINALS) else f"no. {position + 1}"
-        words = f"{ordinal} {words}" if match["name"] != "image_alts" or position else words
+        ordinal = ORDINALS[index] if index < len(ORDINALS) else f"no. {index + 1}"
+        words = f"{ordinal} {words}" if name != "image_alts" or index else words
     if key is not None:
         words = f"{words}'s {VARIANT_FIELD_WORDS.get(key, key.replace('_', ' '))}"
     return words

@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from site_fixtures import write_generated_listings
 
 from serumscope.evaluation_store import evaluate_db
 from serumscope.site import SITE_DB_NAME, make_datasette
-from serumscope.site_fixtures import write_generated_listings
 from serumscope.store.database import open_db
 
 pytestmark = pytest.mark.slow
