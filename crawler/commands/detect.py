@@ -47,14 +47,22 @@ async def detect(crawl: Crawl, base: str) -> dict[str, Any]:
         if unreachable:
             return {"error": f"cannot reach {base}: {unreachable['message']}", "unreachable": True}
         if findings.listings:
-            return {"platform": shop["platform"], "notes": [answers[shop["platform"]]], "shop": shop}
+            return {
+                "platform": shop["platform"],
+                "notes": [answers[shop["platform"]]],
+                "shop": shop,
+            }
     shop = {"name": name, "platform": "sitemap", "base_url": base}
     findings = await crawl(
         SitemapShopSpider, enough=SITEMAP_PRODUCTS, counts=has_structured_title, shop_config=shop
     )
     notes = [f"sitemaps: named in {base}/robots.txt, else {base}/sitemap.xml"]
     prefixes = sorted(
-        {url_prefix(listing["url"]) for listing in findings.listings if has_structured_title(listing)}
+        {
+            url_prefix(listing["url"])
+            for listing in findings.listings
+            if has_structured_title(listing)
+        }
         - {None}
     )
     if not prefixes:
