@@ -37,16 +37,16 @@ def outcome(url: str, findings: Findings) -> dict[str, Any]:
         listing["page_errors"] = [error["message"] for error in findings.errors]
         return {"listing": listing}
     parsed = urlparse(url)
+    base = f"{parsed.scheme}://{parsed.netloc}"
     refused = findings.first("robots")
     if refused:
-        base = f"{parsed.scheme}://{parsed.netloc}"
         return {
             "error": f"{refused['url']}: disallowed by {base}/robots.txt, "
             "so serumscope does not fetch it"
         }
     unreachable = findings.unreachable
     if unreachable:
-        return {"error": f"{unreachable['url']}: {unreachable['message']}", "unreachable": True}
+        return {"error": f"cannot reach {base}: {unreachable['message']}", "unreachable": True}
     if findings.errors:
         error = findings.errors[0]
         return {"error": f"{error['url']}: {error['message']}"}
