@@ -11,6 +11,7 @@ from serumscope.store import DEFAULT_DB
 BOT_NAME = "serumscope"
 SPIDER_MODULES = ["crawler.platforms", "crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
+COMMANDS_MODULE = "crawler.commands"  # scrapy inspect URL, scrapy detect URL
 
 USER_AGENT = "serumscope/0.1 (+https://github.com/serumscope/serumscope; vitamin C serum listings)"
 ROBOTSTXT_OBEY = True

@@ -10,7 +10,6 @@ import pytest
 from click.testing import CliRunner
 from conftest import crawl_demo_shops
 
-import crawler.probe
 from crawler.platforms.woocommerce import API_PATH
 from serumscope.cli import cli
 from serumscope.demo import build_catalog
@@ -81,13 +80,14 @@ def test_inspect_refuses_a_url_robots_txt_disallows(demo_shops, monkeypatch):
     )
     url = f"{demo_shops.urls['retailer']}/{DISALLOWED_SECTION}/{product['slug']}"
     fetched: list[str] = []
-    real_fetch = crawler.probe.fetch
+    retailer = demo_shops.servers["retailer"].shop
+    real_respond = retailer.respond
 
-    def recording_fetch(address: str):
-        fetched.append(address)
-        return real_fetch(address)
+    def recording_respond(path: str, query: dict):
+        fetched.append(f"{demo_shops.urls['retailer']}{path}")
+        return real_respond(path, query)
 
-    monkeypatch.setattr(crawler.probe, "fetch", recording_fetch)
+    monkeypatch.setattr(retailer, "respond", recording_respond)
     result = CliRunner().invoke(cli, ["inspect", url])
     assert result.exit_code == 1
     assert f"{url}: disallowed by {demo_shops.urls['retailer']}/robots.txt" in result.output

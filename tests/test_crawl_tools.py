@@ -4,6 +4,7 @@ spider, and the small readers the spiders share (example tables)."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -363,3 +364,17 @@ def test_refusals_are_classified_by_their_type():
     assert classify_failure(Failure(OffsiteRequest("no")))[0] == "offsite"
     assert classify_failure(Failure(RedirectRefused("no")))[0] == "redirect"
     assert classify_failure(Failure(ForbiddenByRobots("max redirections reached")))[0] == "robots"
+
+
+def test_scrapy_inspect_runs_the_spider_and_stores_nothing(demo_shops, tmp_path):
+    db = tmp_path / "untouched.db"
+    url = f"{demo_shops.urls['shopify']}/products/serumtologie-c-serum"
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "scrapy"), "inspect", url],
+        capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "SERUMSCOPE_DB": str(db)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    listing = json.loads(result.stdout)["listing"]
+    assert (listing["platform"], listing["is_candidate"]) == ("shopify", 1)
+    assert not db.exists()

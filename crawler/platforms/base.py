@@ -2,6 +2,7 @@
 
 A shop spider is configured with one shop table of the sites file, passed as ``shop_config`` (by
 ``crawler.run.crawl``), as ``-a shop=NAME`` (read from the sites file) or as ``-a base_url=URL``.
+With ``-a product_url=URL`` it reads that one product instead of the whole shop (``scrapy inspect``).
 
 Hooks a custom spider may override (all optional):
 
@@ -115,9 +116,11 @@ class ShopSpider(scrapy.Spider):
         shop: str | None = None,
         base_url: str | None = None,
         sites: str | None = None,
+        product_url: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.product_url = product_url
         self.shop_config = self._resolve_shop(shop_config, shop, base_url, sites)
         self.shop_name: str = self.shop_config["name"]
         self.platform = self.shop_config.get("platform") or self.name
@@ -168,10 +171,15 @@ class ShopSpider(scrapy.Spider):
             request.meta[EXPECTED_BYTES_META] = body_length
 
     async def start(self) -> AsyncIterator[Any]:
-        for request in self.start_shop():
+        requests = self.start_product(self.product_url) if self.product_url else self.start_shop()
+        for request in requests:
             yield request
 
     def start_shop(self) -> Iterator[Request]:
+        raise NotImplementedError
+
+    def start_product(self, url: str) -> Iterator[Request]:
+        """The requests that read one product, given by the URL a user would paste."""
         raise NotImplementedError
 
     # hooks

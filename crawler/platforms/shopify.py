@@ -8,8 +8,10 @@ comes back empty; one listing per product with all its variants.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from urllib.parse import urlparse
 
 from scrapy.http import Request, Response
 
@@ -24,6 +26,7 @@ from crawler.platforms.base import ShopSpider
 PAGE_SIZE = 250
 # Products whose /products/<handle>.json is tried for the currency before giving up for this crawl.
 MAX_CURRENCY_ATTEMPTS = 3
+PRODUCT_PATH = re.compile(r"^(.*/products/[^/?#.]+)/?$")
 
 
 def listing_fields_from_shopify(product: dict[str, Any]) -> tuple[dict, dict, list[dict]]:
@@ -169,6 +172,44 @@ class ShopifySpider(ShopSpider):
         ids_in_feed |= fresh
         if fresh:  # a page of only known products means the shop ignores ``page``: stop there
             yield self.feed_request(feed, page + 1)
+        async for item in self.listings(response, products):
+            yield item
+
+    def start_product(self, url: str) -> Iterator[Request]:
+        """A product page (``/products/<handle>``) is read from its ``.json``, which also carries
+        the currency ``products.json`` lacks."""
+        match = PRODUCT_PATH.match(urlparse(url).path)
+        if match:
+            yield Request(
+                f"{self.base_url}{match.group(1)}.json",
+                callback=self.parse_product_json,
+                errback=self.on_request_error,
+            )
+
+    async def parse_product_json(self, response: Response) -> AsyncIterator[Any]:
+        try:
+            data = json.loads(response.text)
+            product = data["product"]
+            if not isinstance(product, dict):
+                raise ValueError("'product' is not an object")
+        except (ValueError, KeyError, TypeError) as error:
+            self.record_error(
+                response.url, "parse", f"not a Shopify product: {error}", response.status
+            )
+            return
+        if self.currency is None:
+            try:
+                self.currency = shop_currency(data)
+            except ValueError as error:
+                self.record_error(
+                    response.url, "currency", f"could not read the shop currency: {error}"
+                )
+            self.currency_attempts = MAX_CURRENCY_ATTEMPTS  # this was the one place to read it
+        async for item in self.listings(response, [product]):
+            yield item
+
+    async def listings(self, response: Response, products: list[Any]) -> AsyncIterator[Any]:
+        """The listings of a feed page's products (each product once per crawl)."""
         fetched_at = utc_now()
         page_ids: set[str] = set()
         for product in products:

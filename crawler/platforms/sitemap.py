@@ -48,6 +48,16 @@ class SitemapShopSpider(ShopSpider, SitemapSpider):
         for url in self.sitemap_urls:
             yield Request(url, callback=self._parse_sitemap, errback=self.on_request_error)
 
+    def start_product(self, url: str) -> Iterator[Request]:
+        yield self.product_request(Request(url, callback=self.parse_product))
+
+    def product_request(self, request: Request) -> Request:
+        # dont_filter: a redirect back to this URL must count towards the redirect limit (and be
+        # reported), not vanish in the duplicate filter.
+        return request.replace(
+            dont_filter=True, errback=self.on_request_error, meta={"product_page": True}
+        )
+
     def _parse_sitemap(self, response: Response) -> Iterator[Request]:
         """Scrapy's, with the requests it makes given an errback (and product pages their meta),
         ``/sitemap.xml`` tried when robots.txt names no sitemap, and unreadable sitemaps recorded."""
@@ -72,11 +82,7 @@ class SitemapShopSpider(ShopSpider, SitemapSpider):
             self.record_error(response.url, "parse", "not a sitemap", response.status)
         for request in requests:
             if request.callback == self.parse_product:
-                # dont_filter: a redirect back to this URL must count towards the redirect limit
-                # (and be reported), not vanish in the duplicate filter.
-                yield request.replace(
-                    dont_filter=True, errback=self.on_request_error, meta={"product_page": True}
-                )
+                yield self.product_request(request)
             else:
                 yield request.replace(errback=self.on_request_error)
 

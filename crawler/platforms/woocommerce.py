@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlparse
 
 from scrapy.http import Request, Response
 
@@ -249,6 +249,30 @@ class WooCommerceSpider(ShopSpider):
                 f"Store API page {page} of {header} listed no products; later pages not read",
                 response.status,
             )
+        async for item in self.listings(response, products):
+            yield item
+
+    def start_product(self, url: str) -> Iterator[Request]:
+        """A Store API product (``/wp-json/wc/store/v1/products/<id>``)."""
+        if API_PATH in urlparse(url).path:
+            yield Request(url, callback=self.parse_product, errback=self.on_request_error)
+
+    async def parse_product(self, response: Response) -> AsyncIterator[Any]:
+        try:
+            product = json.loads(response.text)
+            if not isinstance(product, dict):
+                raise ValueError("the answer is not an object")
+        except ValueError as error:
+            self.record_error(
+                response.url, "parse", f"not a Store API product: {error}", response.status
+            )
+            return
+        async for item in self.listings(response, [product]):
+            yield item
+
+    async def listings(self, response: Response, products: list[Any]) -> AsyncIterator[Any]:
+        """The listings of a Store API page's products (each product once per crawl), their
+        variations and missing fields read as they are met."""
         fetched_at = utc_now()
         page_ids: set[str] = set()
         for product in products:

@@ -113,8 +113,9 @@ def crawl(sites_path, db_path, shop_names, setting_values, quiet, as_json):
 def detect(url):
     """Probe a shop and print the sites-file lines to crawl it.
 
-    Tries, in order: Shopify (/products.json), the WooCommerce Store API (/wp-json/wc/store/v1/products),
-    and robots.txt sitemaps leading to schema.org Product pages (suggesting product_url_patterns).
+    Runs the platform spiders on the shop in turn, each stopped once it reads a listing: Shopify
+    (/products.json), the WooCommerce Store API (/wp-json/wc/store/v1/products), and robots.txt
+    sitemaps leading to schema.org Product pages (suggesting product_url_patterns). Nothing is stored.
     Exits with status 1 when no known platform answers.
     """
     from crawler.probe import detect as probe
@@ -142,9 +143,9 @@ def inspect(url, as_json):
     URL may be a Shopify product page (/products/<handle>, read from its .json), a WooCommerce Store
     API product (/wp-json/wc/store/v1/products/<id>) or any product page (schema.org JSON-LD,
     microdata, OpenGraph, then visible HTML). Each field shows where it came from: api, json-ld,
-    microdata, opengraph or html. The listing is tidied and judged (candidate or not, and why) by the
-    same code a crawl's pipelines run. Like a crawl it obeys robots.txt: a disallowed URL is not
-    fetched and the command exits with status 1.
+    microdata, opengraph or html. The platform's spider reads it and the crawl's pipelines tidy and
+    judge it (candidate or not, and why); only the store is left out. Like a crawl it obeys
+    robots.txt: a disallowed URL is not fetched and the command exits with status 1.
     """
     from crawler.probe import inspect as probe
 
