@@ -10,9 +10,15 @@ stored scored / not-scored state, are re-scored unless ``everything`` is asked f
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import NamedTuple
 
 import sqlite_utils
 
@@ -147,39 +153,104 @@ def active_rows(listing_id: str, facts: dict) -> Iterator[tuple]:
             )
 
 
-def _write(db: sqlite_utils.Database, listings: list[dict], results: list[dict]) -> None:
+class _Batch(NamedTuple):
+    """One batch scored and turned into rows, ready for the one writer."""
+
+    ids: list[str]
+    evaluations: list[tuple]
+    ingredients: list[tuple]
+    actives: list[tuple]
+    verdicts: list[str]
+
+
+def _scored_batch(listings: list[dict], rubric: str) -> _Batch:
+    """Score ``listings`` and build their rows (in a worker process when there are several jobs)."""
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    ids = [listing["id"] for listing in listings]
-    marks = ",".join("?" * len(ids))
-    placeholders = ",".join("?" * len(EVALUATION_COLUMNS))
-    pairs = list(zip(listings, results, strict=True))
+    pairs = [(listing, evaluate(listing, rubric)) for listing in listings]
     # Through the store boundary: no NaN/Infinity (say from a price only a float reads as infinite)
     # and no lone surrogate reaches the database or the site's JSON.
     rows = [storable_row(evaluation_row(listing, result, now))[0] for listing, result in pairs]
+    return _Batch(
+        ids=[listing["id"] for listing in listings],
+        evaluations=[tuple(row[c] for c in EVALUATION_COLUMNS) for row in rows],
+        ingredients=[
+            storable_value(row)
+            for listing, result in pairs
+            for row in ingredient_rows(listing["id"], result["facts"])
+        ],
+        actives=[
+            storable_value(row)
+            for listing, result in pairs
+            for row in active_rows(listing["id"], result["facts"])
+        ],
+        verdicts=[
+            result["verdict"] if listing.get("is_candidate") == 1 else "not-scored"
+            for listing, result in pairs
+        ],
+    )
+
+
+def _write(db: sqlite_utils.Database, batch: _Batch) -> None:
+    marks = ",".join("?" * len(batch.ids))
+    placeholders = ",".join("?" * len(EVALUATION_COLUMNS))
     with transaction(db):
-        db.conn.execute(f"delete from ingredients where listing_id in ({marks})", ids)
-        db.conn.execute(f"delete from actives where listing_id in ({marks})", ids)
+        db.conn.execute(f"delete from ingredients where listing_id in ({marks})", batch.ids)
+        db.conn.execute(f"delete from actives where listing_id in ({marks})", batch.ids)
         db.conn.executemany(
             f"insert or replace into evaluations ({', '.join(EVALUATION_COLUMNS)}) values ({placeholders})",
-            [tuple(row[c] for c in EVALUATION_COLUMNS) for row in rows],
+            batch.evaluations,
         )
         db.conn.executemany(
             "insert or replace into ingredients (listing_id, position, raw, canonical, known) values (?, ?, ?, ?, ?)",
-            [
-                storable_value(row)
-                for listing, result in pairs
-                for row in ingredient_rows(listing["id"], result["facts"])
-            ],
+            batch.ingredients,
         )
         db.conn.executemany(
             "insert into actives (listing_id, active, form, percent, percent_min, percent_max, evidence_field,"
             " evidence_text) values (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                storable_value(row)
-                for listing, result in pairs
-                for row in active_rows(listing["id"], result["facts"])
-            ],
+            batch.actives,
         )
+
+
+_reader: sqlite_utils.Database | None = None  # a worker process's own read-only connection
+
+
+def _open_reader(db_file: str) -> None:
+    global _reader
+    _reader = sqlite_utils.Database(
+        sqlite3.connect(f"{Path(db_file).as_uri()}?mode=ro", uri=True, timeout=10)
+    )
+
+
+def _worker_batch(ids: list[str], rubric: str) -> _Batch:
+    return _scored_batch(listing_dicts(_reader, ids), rubric)
+
+
+def _database_file(db: sqlite_utils.Database) -> str | None:
+    """The file of the main database, or None for an in-memory one (workers cannot open it)."""
+    for _, name, file in db.execute("pragma database_list").fetchall():
+        if name == "main":
+            return file or None
+    return None
+
+
+def default_jobs() -> int:
+    """Every CPU this process may run on."""
+    return len(os.sched_getaffinity(0))
+
+
+def _batches(db: sqlite_utils.Database, ids: list[str], rubric: str, jobs: int) -> Iterator[_Batch]:
+    """The scored batches in order of ``ids``: in this process, or in ``jobs`` worker processes
+    that read their listings themselves (this process only writes)."""
+    chunks = [ids[offset : offset + BATCH_SIZE] for offset in range(0, len(ids), BATCH_SIZE)]
+    db_file = _database_file(db)
+    if jobs <= 1 or len(chunks) < 2 or db_file is None:
+        for chunk in chunks:
+            yield _scored_batch(listing_dicts(db, chunk), rubric)
+        return
+    # spawn, not fork: the caller may hold threads (a crawl's reactor) whose locks a fork would copy
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(min(jobs, len(chunks)), _open_reader, (db_file,)) as pool:
+        yield from pool.imap(partial(_worker_batch, rubric=rubric), chunks)
 
 
 def rejudge_stale(db: sqlite_utils.Database) -> int:
@@ -205,8 +276,12 @@ def evaluate_db(
     rubric: str = SCORED_RUBRIC,
     everything: bool = False,
     progress: Callable[[int], None] | None = None,
+    jobs: int | None = None,
 ) -> dict:
     """Score new or changed listings (all with ``everything``) with ``rubric`` and store the results.
+
+    ``jobs`` worker processes score (default: one per CPU; 1 scores in this process); this process
+    alone writes, one transaction per batch, in the order of the listing ids.
 
     ``progress`` is called with the number of listings done after each batch (click.progressbar's
     ``update`` fits). Returns a summary: counts of listings to score, scored, not-scored (not
@@ -220,15 +295,12 @@ def evaluate_db(
     ids = _ids_to_score(db, rules, everything)
     total = db.execute("select count(*) from listings").fetchone()[0]
     verdicts: dict[str, int] = {}
-    for offset in range(0, len(ids), BATCH_SIZE):
-        listings = listing_dicts(db, ids[offset : offset + BATCH_SIZE])
-        results = [evaluate(listing, rubric) for listing in listings]
-        _write(db, listings, results)
-        for listing, result in zip(listings, results, strict=True):
-            verdict = result["verdict"] if listing.get("is_candidate") == 1 else "not-scored"
+    for batch in _batches(db, ids, rubric, default_jobs() if jobs is None else jobs):
+        _write(db, batch)
+        for verdict in batch.verdicts:
             verdicts[verdict] = verdicts.get(verdict, 0) + 1
         if progress is not None:
-            progress(len(listings))
+            progress(len(batch.ids))
     return {
         "rubric": rules["id"],
         "rubric_version": str(rules["version"]),

@@ -57,9 +57,22 @@ def storable_value(value: object) -> object:
     return value
 
 
+# In JSON text of a value as it was: what ``storable_value`` would have changed (a lone surrogate, an
+# integer too long for SQLite, a key that was True, False or None), or may have (a key spelled so).
+_NEEDS_CLEANING = re.compile(r'[\ud800-\udfff]|\d{19}|"(?:true|false|null)":')
+
+
 def storable_json(value: object) -> str:
     """JSON text of ``value`` after ``storable_value``: never NaN or Infinity, never a lone surrogate."""
-    return json.dumps(storable_value(value), ensure_ascii=False, allow_nan=False)
+    # Walking a large structure in Python costs more than encoding it twice: encode it as it is and
+    # walk it only when the encoder refuses it (NaN, a Decimal) or its text shows something to clean.
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        text = None
+    if text is None or _NEEDS_CLEANING.search(text):
+        text = json.dumps(storable_value(value), ensure_ascii=False, allow_nan=False)
+    return text
 
 
 def storable_row(row: dict, number_columns: tuple[str, ...] = ()) -> tuple[dict, list[str]]:
