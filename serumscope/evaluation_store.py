@@ -25,7 +25,7 @@ import sqlite_utils
 from evaluator import evaluate, load_rubric
 from evaluator.relevance import relevance_columns, relevance_version
 from serumscope.store.database import transaction
-from serumscope.store.rows import storable_json, storable_row, storable_value
+from serumscope.store.rows import storable_json, storable_row, storable_values
 from serumscope.store.schema import ensure_schema
 from serumscope.store.site import SCORED_RUBRIC
 from serumscope.store.tables import EVALUATION_TABLES, LISTING_JSON_COLUMNS
@@ -173,16 +173,20 @@ def _scored_batch(listings: list[dict], rubric: str) -> _Batch:
     return _Batch(
         ids=[listing["id"] for listing in listings],
         evaluations=[tuple(row[c] for c in EVALUATION_COLUMNS) for row in rows],
-        ingredients=[
-            storable_value(row)
-            for listing, result in pairs
-            for row in ingredient_rows(listing["id"], result["facts"])
-        ],
-        actives=[
-            storable_value(row)
-            for listing, result in pairs
-            for row in active_rows(listing["id"], result["facts"])
-        ],
+        ingredients=storable_values(
+            [
+                row
+                for listing, result in pairs
+                for row in ingredient_rows(listing["id"], result["facts"])
+            ]
+        ),
+        actives=storable_values(
+            [
+                row
+                for listing, result in pairs
+                for row in active_rows(listing["id"], result["facts"])
+            ]
+        ),
         verdicts=[
             result["verdict"] if listing.get("is_candidate") == 1 else "not-scored"
             for listing, result in pairs

@@ -11,7 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from serumscope.store.database import open_db
-from serumscope.store.rows import is_finite_number, storable_json, storable_row, storable_value
+from serumscope.store.rows import (
+    is_finite_number,
+    storable_json,
+    storable_row,
+    storable_value,
+    storable_values,
+)
 from serumscope.store.tables import TABLES
 
 
@@ -99,3 +105,13 @@ _KEYS = st.one_of(st.text(), st.sampled_from(["true", "null"]), st.integers(), s
 )
 def test_storable_json_is_the_json_of_the_storable_value_for_any(value):
     _check_storable_json(value)
+
+
+@given(st.lists(st.tuples(_SCALARS, _SCALARS, _SCALARS), max_size=5))
+def test_storable_values_are_the_storable_value_of_each_row(rows):
+    assert storable_values(rows) == [storable_value(row) for row in rows] or any(
+        v != v
+        for row in rows
+        for v in row
+        if isinstance(v, float | Decimal)  # NaN != NaN
+    )
