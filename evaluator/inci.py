@@ -47,7 +47,12 @@ LONG_ITEM_CHARS = 4 * MAX_NAME_CHARS  # a longer item is never a name between na
 
 def _may_contain(text: str, start: int, end: int) -> re.Match[str] | None:
     """The "may contain" / "+/-" marker in text[start:end], if any (cheap test on the span first)."""
-    if all(text.find(w, start, end) < 0 for w in ("+/-", "ontain", "ONTAIN", "ontenir")):
+    if (
+        text.find("ontain", start, end) < 0
+        and text.find("+/-", start, end) < 0
+        and text.find("ONTAIN", start, end) < 0
+        and text.find("ontenir", start, end) < 0
+    ):
         return None
     return _MAY_CONTAIN.search(text, start, end)
 

@@ -104,7 +104,9 @@ def tie_vitamin_c_forms(actives: list[dict], items: list[dict]) -> list[dict]:
     only vitamin C form in the ingredient list (marked ``form_from = "ingredients"``)."""
     specific = [a for a in actives if a["active"] == "vitamin_c" and a["form"] != "unspecified"]
     inci_forms = {
-        form: i["ingredient"] for i in items if (form := _specific_form(i.get("ingredient")))
+        form: i["ingredient"]
+        for i in items
+        if "ingredient" in i and (form := _specific_form(i["ingredient"]))
     }
     tied = []
     for active in actives:
@@ -145,7 +147,7 @@ def vitamin_c_facts(
     and the first stated vitamin C percentage."""
     forms: dict[str, dict] = {}
     for item in items:
-        form = _specific_form(item.get("ingredient"))
+        form = _specific_form(item["ingredient"]) if "ingredient" in item else None
         if form:
             entry = forms.setdefault(
                 form, {"form": form, "position": item["position"], "evidence": []}

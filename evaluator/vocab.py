@@ -5,9 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+import ahocorasick
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 VOCAB_DIR = DATA_DIR / "vocab"
@@ -59,11 +62,34 @@ def lookup_key(name: str) -> str:
     return " ".join(key.split()).strip(" .:")  # runs of whitespace made one space
 
 
+class PhraseStarts:
+    """Where any of a set of phrases starts in a text, found in one pass (an Aho-Corasick automaton).
+
+    A regex tried at every position of a long text costs far more than this scan; the callers then
+    try their exact pattern only at these positions, which gives the same matches."""
+
+    def __init__(self, phrases: Iterable[str]) -> None:
+        self._automaton = ahocorasick.Automaton(ahocorasick.STORE_LENGTH)
+        for phrase in set(phrases):
+            if phrase:
+                self._automaton.add_word(phrase)
+        self._empty = len(self._automaton) == 0
+        if not self._empty:
+            self._automaton.make_automaton()
+
+    def starts(self, text: str) -> list[int]:
+        """Every position of ``text`` where a phrase starts, in order (a position once)."""
+        if self._empty:
+            return []
+        return sorted({end - length + 1 for end, length in self._automaton.iter(text)})
+
+
 @dataclass(frozen=True)
 class IngredientVocabulary:
     by_key: dict[str, Ingredient]
     mention_pattern: re.Pattern[str]  # active names in running text, case-insensitive
     lowercase_mention_pattern: re.Pattern[str]  # the same, for text already in lower case
+    mention_starts: PhraseStarts  # where an active's name can start in lower-case text
     acronym_pattern: re.Pattern[str] | None  # acronyms ("SAP", "HA"), case-sensitive
     acronyms: dict[str, Ingredient]
     essential_oil_pattern: re.Pattern[str]
@@ -141,6 +167,7 @@ def ingredients() -> IngredientVocabulary:
         by_key,
         mention,
         re.compile(mention_source),
+        PhraseStarts(active_names),
         acronym_pattern,
         acronyms,
         essential,

@@ -10,8 +10,14 @@ stored scored / not-scored state, are re-scored unless ``everything`` is asked f
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
+from pathlib import Path
+from typing import NamedTuple
 
 import sqlite_utils
 
@@ -145,20 +151,80 @@ def active_rows(listing_id: str, facts: dict) -> Iterator[dict]:
             yield _active_row(listing_id, {}, form["form"], form["evidence"])
 
 
-def _write(db: sqlite_utils.Database, listings: list[dict], results: list[dict]) -> None:
+class _Batch(NamedTuple):
+    """One batch scored and turned into rows, ready for the one writer."""
+
+    ids: list[str]
+    evaluations: list[dict]
+    ingredients: list[dict]
+    actives: list[dict]
+
+
+def _scored_batch(listings: list[dict], rubric: str) -> _Batch:
+    """Score ``listings`` and build their rows (in a worker process when there are several jobs)."""
     now = utc_now()
-    pairs = list(zip(listings, results, strict=True))
-    replace_evaluations(
-        db,
-        [listing["id"] for listing in listings],
-        (evaluation_row(listing, result, now) for listing, result in pairs),
-        (
+    pairs = [
+        (listing, unless_not_a_candidate(listing, evaluate(listing, rubric)))
+        for listing in listings
+    ]
+    return _Batch(
+        ids=[listing["id"] for listing in listings],
+        evaluations=[evaluation_row(listing, result, now) for listing, result in pairs],
+        ingredients=[
             row
             for listing, result in pairs
             for row in ingredient_rows(listing["id"], result["facts"])
-        ),
-        (row for listing, result in pairs for row in active_rows(listing["id"], result["facts"])),
+        ],
+        actives=[
+            row for listing, result in pairs for row in active_rows(listing["id"], result["facts"])
+        ],
     )
+
+
+def _write(db: sqlite_utils.Database, batch: _Batch) -> None:
+    replace_evaluations(db, batch.ids, batch.evaluations, batch.ingredients, batch.actives)
+
+
+_reader: sqlite_utils.Database | None = None  # a worker process's own read-only connection
+
+
+def _open_reader(db_file: str) -> None:
+    global _reader
+    _reader = sqlite_utils.Database(
+        sqlite3.connect(f"{Path(db_file).as_uri()}?mode=ro", uri=True, timeout=10)
+    )
+
+
+def _worker_batch(ids: list[str], rubric: str) -> _Batch:
+    return _scored_batch(listing_dicts(_reader, ids), rubric)
+
+
+def _database_file(db: sqlite_utils.Database) -> str | None:
+    """The file of the main database, or None for an in-memory one (workers cannot open it)."""
+    for _, name, file in db.execute("pragma database_list").fetchall():
+        if name == "main":
+            return file or None
+    return None
+
+
+def default_jobs() -> int:
+    """Every CPU this process may run on."""
+    return len(os.sched_getaffinity(0))
+
+
+def _batches(db: sqlite_utils.Database, ids: list[str], rubric: str, jobs: int) -> Iterator[_Batch]:
+    """The scored batches in order of ``ids``: in this process, or in ``jobs`` worker processes
+    that read their listings themselves (this process only writes)."""
+    chunks = [ids[offset : offset + BATCH_SIZE] for offset in range(0, len(ids), BATCH_SIZE)]
+    db_file = _database_file(db)
+    if jobs <= 1 or len(chunks) < 2 or db_file is None:
+        for chunk in chunks:
+            yield _scored_batch(listing_dicts(db, chunk), rubric)
+        return
+    # spawn, not fork: the caller may hold threads (a crawl's reactor) whose locks a fork would copy
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(min(jobs, len(chunks)), _open_reader, (db_file,)) as pool:
+        yield from pool.imap(partial(_worker_batch, rubric=rubric), chunks)
 
 
 def rejudge_stale(db: sqlite_utils.Database) -> int:
@@ -184,8 +250,12 @@ def evaluate_db(
     rubric: str = SCORED_RUBRIC,
     everything: bool = False,
     progress: Callable[[int], None] | None = None,
+    jobs: int | None = None,
 ) -> dict:
     """Score new or changed listings (all with ``everything``) with ``rubric`` and store the results.
+
+    ``jobs`` worker processes score (default: one per CPU; 1 scores in this process); this process
+    alone writes, one transaction per batch, in the order of the listing ids.
 
     ``progress`` is called with the number of listings done after each batch (click.progressbar's
     ``update`` fits). Returns a summary: counts of listings to score, scored, not-scored (not
@@ -199,16 +269,12 @@ def evaluate_db(
     ids = _ids_to_score(db, rules, everything)
     total = db.execute("select count(*) from listings").fetchone()[0]
     verdicts: dict[str, int] = {}
-    for offset in range(0, len(ids), BATCH_SIZE):
-        listings = listing_dicts(db, ids[offset : offset + BATCH_SIZE])
-        results = [
-            unless_not_a_candidate(listing, evaluate(listing, rubric)) for listing in listings
-        ]
-        _write(db, listings, results)
-        for result in results:
-            verdicts[result["verdict"]] = verdicts.get(result["verdict"], 0) + 1
+    for batch in _batches(db, ids, rubric, default_jobs() if jobs is None else jobs):
+        _write(db, batch)
+        for row in batch.evaluations:
+            verdicts[row["verdict"]] = verdicts.get(row["verdict"], 0) + 1
         if progress is not None:
-            progress(len(listings))
+            progress(len(batch.ids))
     return {
         "rubric": rules["id"],
         "rubric_version": str(rules["version"]),

@@ -12,6 +12,7 @@ from evaluator.vocab import vocabulary_version
 from serumscope.cli import cli
 from serumscope.evaluation_store import evaluate_db
 from serumscope.store.database import open_db
+from serumscope.store.tables import TABLES
 
 POST_VERSION = str(load_rubric("post")["version"])
 
@@ -266,3 +267,27 @@ def test_a_change_of_candidacy_rescores_the_listing(db_path):
     assert verdict("glowjar:c20") == "not-scored"
     assert verdict("glowjar:shampoo") in {"recommend", "consider", "avoid"}
     assert evaluate_db(db, rubric="post")["evaluated"] == 0
+
+
+def test_worker_processes_write_what_one_process_writes(tmp_path, monkeypatch):
+    """--jobs 2 over several batches: workers read and score, this process writes the same rows."""
+    import serumscope.evaluation_store as evaluation_store
+
+    monkeypatch.setattr(evaluation_store, "BATCH_SIZE", 2)  # five batches from nine listings
+    tables = {}
+    for jobs in (1, 2):
+        db = open_db(tmp_path / f"jobs{jobs}.db")
+        for i in range(9):
+            listing = {**SERUM, "id": f"glowjar:c{i}", "title": f"C{i} Serum - {10 + i}% Vitamin C"}
+            _store(db, listing, [{"title": f"{10 + i} ml", "price": "32.00", "currency": "USD"}])
+        done = []
+        summary = evaluate_db(db, rubric="post", progress=done.append, jobs=jobs)
+        assert summary["evaluated"] == sum(done) == 9 and done == [2, 2, 2, 2, 1]
+        columns = ", ".join(c for c in TABLES["evaluations"].columns if c != "evaluated_at")
+        tables[jobs] = [
+            db.execute(f"select {columns} from evaluations order by listing_id").fetchall(),
+            db.execute("select * from ingredients order by listing_id, position").fetchall(),
+            db.execute("select * from actives order by listing_id, active, form").fetchall(),
+        ]
+        assert all(tables[jobs])
+    assert tables[1] == tables[2]

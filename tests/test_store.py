@@ -1,14 +1,23 @@
 """The database opens idempotently, in WAL mode, even when several processes create it at once; the
 store boundary keeps out what SQLite or JSON cannot hold."""
 
+import json
 import subprocess
 import sys
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from serumscope.store.database import open_db
-from serumscope.store.rows import is_finite_number, storable_json, storable_row
+from serumscope.store.rows import (
+    is_finite_number,
+    storable_json,
+    storable_row,
+    storable_value,
+    storable_values,
+)
 from serumscope.store.tables import TABLES
 
 
@@ -52,3 +61,52 @@ def test_storable_row_cleans_what_sqlite_and_json_cannot_hold():
                      "facts": {"usd": [None, 1.5]}, "pair": ("a", "b"), "none": None}  # fmt: skip
     assert sorted(invalid) == ["facts", "price", "score", "title"]
     assert storable_json({"x": float("-inf"), "y": "\udfff"}) == '{"x": null, "y": "\ufffd"}'
+
+
+def _check_storable_json(value):
+    try:
+        expected = json.dumps(storable_value(value), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        with pytest.raises(type(error)):
+            storable_json(value)
+        return
+    assert storable_json(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"n": [2**63, -(2**63) - 1, 2**63 - 1]}, {True: 1, None: 2, "true": 3, 1.5: 4},
+     {"a": ["\ud800"]}, {"d": Decimal("1.10")}, [float("nan")], ("x", {"y": 10**30}),
+     {"ok": [1, 2.5, "text", None, {"k": False}]}],
+)  # fmt: skip
+def test_storable_json_is_the_json_of_the_storable_value(value):
+    """Its shortcut (encode first, walk only when needed) gives the text the walk gives."""
+    _check_storable_json(value)
+
+
+_SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70), st.floats(),
+    st.decimals(), st.text(alphabet=st.characters(codec=None)),
+)  # fmt: skip
+_KEYS = st.one_of(st.text(), st.sampled_from(["true", "null"]), st.integers(), st.booleans(),
+                  st.none(), st.floats())  # fmt: skip
+
+
+@given(
+    st.recursive(
+        _SCALARS,
+        lambda inner: (
+            st.lists(inner, max_size=4)
+            | st.tuples(inner, inner)
+            | st.dictionaries(_KEYS, inner, max_size=4)
+        ),
+        max_leaves=20,
+    )
+)
+def test_storable_json_is_the_json_of_the_storable_value_for_any(value):
+    _check_storable_json(value)
+
+
+@given(st.lists(st.tuples(_SCALARS, _SCALARS, _SCALARS), max_size=5))
+def test_storable_values_are_the_storable_value_of_each_row(rows):
+    assert storable_values(rows) == [storable_value(row) for row in rows]

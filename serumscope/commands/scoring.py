@@ -96,7 +96,13 @@ def score(listing_file, rubric: str, compact: bool) -> None:
     is_flag=True,
     help="Re-score every listing, not only new or changed ones.",
 )
-def evaluate(db_path: Path, rubric: str, everything: bool) -> None:
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes that score (default: one per CPU); this process alone writes.",
+)
+def evaluate(db_path: Path, rubric: str, everything: bool, jobs: int | None) -> None:
     """Score the stored listings and save evaluations, ingredients and actives.
 
     By default only listings that are new, changed since their last evaluation, or scored with an
@@ -124,7 +130,9 @@ def evaluate(db_path: Path, rubric: str, everything: bool) -> None:
     with click.progressbar(
         length=pending, label=f"Scoring with rubric {rubric}", file=sys.stderr
     ) as bar:
-        summary = evaluate_db(db, rubric=rubric, everything=everything, progress=bar.update)
+        summary = evaluate_db(
+            db, rubric=rubric, everything=everything, progress=bar.update, jobs=jobs
+        )
     verdicts = ", ".join(
         f"{count} {verdict}" for verdict, count in sorted(summary["verdicts"].items())
     )

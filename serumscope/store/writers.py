@@ -4,20 +4,18 @@ ones, with their ingredient and active rows, in one transaction (history trigger
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import sqlite_utils
 
 from serumscope.store.database import transaction
-from serumscope.store.rows import storable_row
+from serumscope.store.rows import storable_values
 
 
 def replace_evaluations(
     db: sqlite_utils.Database,
     listing_ids: list[str],
-    evaluations: Iterable[dict],
-    ingredients: Iterable[dict],
-    actives: Iterable[dict],
+    evaluations: list[dict],
+    ingredients: list[dict],
+    actives: list[dict],
 ) -> None:
     """Store a batch: ``evaluations`` rows replace those of the same listing and rubric; the
     ``ingredients`` and ``actives`` rows of ``listing_ids`` are replaced whole. Every row passes the
@@ -26,10 +24,6 @@ def replace_evaluations(
     with transaction(db):
         db.execute(f"DELETE FROM ingredients WHERE listing_id IN ({marks})", listing_ids)
         db.execute(f"DELETE FROM actives WHERE listing_id IN ({marks})", listing_ids)
-        db["evaluations"].insert_all(
-            (storable_row(row)[0] for row in evaluations), replace=True, batch_size=200
-        )
-        db["ingredients"].insert_all(
-            (storable_row(row)[0] for row in ingredients), replace=True, batch_size=500
-        )
-        db["actives"].insert_all((storable_row(row)[0] for row in actives), batch_size=500)
+        db["evaluations"].insert_all(storable_values(evaluations), replace=True, batch_size=200)
+        db["ingredients"].insert_all(storable_values(ingredients), replace=True, batch_size=500)
+        db["actives"].insert_all(storable_values(actives), batch_size=500)
