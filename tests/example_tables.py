@@ -93,7 +93,10 @@ def _length_label(low: float, high: float | None = None) -> str:
 
 
 def device_listing(case: dict) -> dict:
-    return {"title": case["title"], "description": case.get("text", "")}
+    listing = {"title": case["title"], "description": case.get("text", "")}
+    if case.get("variants"):
+        listing["variants"] = [{"title": title} for title in case["variants"]]
+    return listing
 
 
 def _device_got(facts: dict) -> dict[str, object]:
