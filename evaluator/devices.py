@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from evaluator.money import currency_from_text, decimal_text, parse_amount
 from evaluator.needles import read_counts, read_lengths
@@ -27,15 +27,28 @@ def _any(patterns: list[str]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in patterns), re.I)
 
 
+class NearMiss(NamedTuple):
+    reason: str
+    pattern: re.Pattern[str]
+    anywhere: bool  # searched in every field, not only the title
+    unless_title_has_needles: bool
+
+
+class Material(NamedTuple):
+    value: str
+    named: re.Pattern[str]
+    with_needles: re.Pattern[str]
+    false_friends: re.Pattern[str]
+    coating: bool  # a plating: the base metal named anywhere is the needles' core
+
+
 @dataclass(frozen=True)
 class DeviceRules:
     kinds: list[tuple[str, re.Pattern[str]]]
     bare_kinds: list[tuple[str, re.Pattern[str]]]
     needle_context: re.Pattern[str]
-    near_misses: list[
-        tuple[str, re.Pattern[str], bool]
-    ]  # reason, pattern, anywhere (not title only)
-    materials: list[tuple[str, re.Pattern[str], re.Pattern[str], re.Pattern[str]]]
+    near_misses: list[NearMiss]
+    materials: list[Material]
     replaceable: re.Pattern[str]
     price: re.Pattern[str]
     price_window: int
@@ -58,14 +71,26 @@ def rules() -> DeviceRules:
         with_needles = [p.replace("{material}", named) for p in material["material_with_needles"]]
         friends = [p.replace("{material}", named) for p in material["material_false_friends"]]
         materials.append(
-            (entry["value"], re.compile(named, re.I), _any(with_needles), _any(friends))
+            Material(
+                entry["value"],
+                re.compile(named, re.I),
+                _any(with_needles),
+                _any(friends),
+                bool(entry.get("coating")),
+            )
         )
     return DeviceRules(
         kinds=[(k["value"], _any(k["patterns"])) for k in types["kind"]],
         bare_kinds=[(value, re.compile(p, re.I)) for value, p in types["bare"]],
         needle_context=re.compile(types["needle_context"], re.I),
         near_misses=[
-            (n["reason"], _any(n["patterns"]), bool(n.get("anywhere"))) for n in data["near_miss"]
+            NearMiss(
+                n["reason"],
+                _any(n["patterns"]),
+                bool(n.get("anywhere")),
+                bool(n.get("unless_title_has_needles")),
+            )
+            for n in data["near_miss"]
         ],
         materials=materials,
         replaceable=_any(data["replaceable"]["patterns"]),
@@ -116,11 +141,13 @@ def read_type(fields: Fields, title: Fields) -> dict:
     named = _earliest_kind(r, title)
     if named:
         return named
-    for reason, pattern, anywhere in r.near_misses:
-        hit = _first(pattern, fields if anywhere else title)
+    for near in r.near_misses:
+        if near.unless_title_has_needles and _first(r.needle_context, title):
+            continue
+        hit = _first(near.pattern, fields if near.anywhere else title)
         if hit:
             field, text, m = hit
-            return _unknown(reason, value=None, evidence=[evidence(field, text, *m.span())])
+            return _unknown(near.reason, value=None, evidence=[evidence(field, text, *m.span())])
     named = _earliest_kind(r, [f for f in fields if f not in title])
     if named:
         return named
@@ -145,15 +172,21 @@ def read_material(fields: Fields, near_miss: bool) -> dict:
     with_needles: dict[str, list[dict]] = {}
     alone: dict[str, list[dict]] = {}
     for field, text in fields:
-        for value, named, paired, friends in r.materials:
-            friend_spans = [m.span() for m in friends.finditer(text)]
-            for m in paired.finditer(text):
-                with_needles.setdefault(value, []).append(evidence(field, text, *m.span()))
-            for m in named.finditer(text):
+        for material in r.materials:
+            friend_spans = [m.span() for m in material.false_friends.finditer(text)]
+            for m in material.with_needles.finditer(text):
+                ev = evidence(field, text, *m.span())
+                with_needles.setdefault(material.value, []).append(ev)
+            for m in material.named.finditer(text):
                 if not any(s <= m.start() < e for s, e in friend_spans):
-                    alone.setdefault(value, []).append(evidence(field, text, *m.span()))
+                    ev = evidence(field, text, *m.span())
+                    alone.setdefault(material.value, []).append(ev)
     found = with_needles or ({} if near_miss else alone)
-    order = [value for value, *_ in r.materials if value in found]
+    coatings = {m.value for m in r.materials if m.coating}
+    if found and set(found) <= coatings and not near_miss:
+        # "needles coated in 24K gold over a stainless steel core": the plating's base metal
+        found = {**found, **{v: e for v, e in alone.items() if v not in coatings}}
+    order = [m.value for m in r.materials if m.value in found]
     if not order:
         return _unknown("no needle material is named", value=None, found=[])
     how = "named with the needles" if with_needles else "named in the listing"

@@ -15,6 +15,7 @@ from evaluator.text import evidence
 from evaluator.units import factor
 from evaluator.vocab import toml_file
 
+RESTATED_MM = 0.02  # an inch length this close to a stated mm length is the same length restated
 MAX_FOUND = 50  # per field: a real listing states a handful
 _NUM = r"(?<![\d.,])(?:\d{1,2}(?:[.,]\d{1,3})?|[.,]\d{1,3})(?![\d])"
 _RANGE = r"\s*(?:-|–|—|~|\bto\b)\s*"
@@ -33,7 +34,8 @@ class NeedleRules:
     count: re.Pattern[str]
     count_not_after: re.Pattern[str]
     count_label: re.Pattern[str]
-    count_after: re.Pattern[str]
+    count_after: list[re.Pattern[str]]
+    bare_count_head: re.Pattern[str]
     bare_count: re.Pattern[str]
     max_needles: int
 
@@ -79,7 +81,8 @@ def rules() -> NeedleRules:
         count_label=re.compile(
             rf"(?:{count['count_labels']})(?P<n>\d{{1,4}})(?![\d]|[.,]\d)", re.I
         ),
-        count_after=re.compile(count["count_after"], re.I),
+        count_after=[re.compile(p, re.I) for p in count["count_after"]],
+        bare_count_head=re.compile(count["bare_count_head"], re.I),
         bare_count=re.compile(
             rf"(?<![\d.,])(?P<n>{bare})(?![\d]|[.,]\d|\s*(?:mm|ml|%|oz|g\b|x\b|in\b|cm))", re.I
         ),
@@ -136,6 +139,7 @@ def read_lengths(fields: list[tuple[str, str]]) -> dict:
     r = rules()
     fixed: dict[float, list[dict]] = {}
     ranges: dict[tuple[float, float], list[dict]] = {}
+    converted: dict[float, list[dict]] = {}  # from inches or cm
     ignored: list[dict] = []
     for field, text in fields:
         found = 0
@@ -166,8 +170,13 @@ def read_lengths(fields: list[tuple[str, str]]) -> dict:
                 low, high = round(low, 2), round(high, 2)
                 if pair and low != high:
                     ranges.setdefault((low, high), []).append(ev)
+                elif last["unit"] != "millimeter":
+                    converted.setdefault(high, []).append(ev)
                 else:
                     fixed.setdefault(high, []).append(ev)
+    for mm, evs in converted.items():  # "0.02 inches (0.5 mm)": one length, said twice
+        near = [f for f in fixed if abs(f - mm) <= RESTATED_MM]
+        fixed.setdefault(near[0] if near else mm, []).extend(evs)
     if not fixed and not ranges:
         reason = "no needle length in mm or inches is stated"
         if ignored:
@@ -221,8 +230,11 @@ def read_counts(fields: list[tuple[str, str]], title: tuple[str, str] | None) ->
         for match in r.count.finditer(text):
             if not r.count_not_after.search(text[match.end() : match.end() + 20]):
                 add(field, text, match)
-        for pattern in (r.count_label, r.count_after):
+        for pattern in (r.count_label, *r.count_after):
             for match in pattern.finditer(text):
+                add(field, text, match)
+        for match in r.bare_count.finditer(text):  # "one 540 face head"
+            if r.bare_count_head.match(text, match.end()):
                 add(field, text, match)
     if not counts and title is not None:
         for match in r.bare_count.finditer(title[1]):
