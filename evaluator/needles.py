@@ -16,7 +16,7 @@ from evaluator.units import factor
 from evaluator.vocab import toml_file
 
 RESTATED_MM = 0.02  # an inch length this close to a stated mm length is the same length restated
-MAX_FOUND = 50  # per field: a real listing states a handful
+MAX_STATEMENTS = 200  # per field: a real listing states a handful of lengths
 _NUM = r"(?<![\d.,])(?:\d{1,2}(?:[.,]\d{1,3})?|[.,]\d{1,3})(?![\d])"
 _RANGE = r"\s*(?:-|–|—|~|\bto\b)\s*"
 _LIST = r"\s*(?:/|,|\||&|\band\b|\bor\b)\s*"
@@ -46,7 +46,8 @@ def rules() -> NeedleRules:
     length, count = data["length"], data["count"]
     unit = f"(?:{length['unit_pattern']})"
     item = rf"{_NUM}(?:\s*{unit})?"
-    statement = rf"(?:{item})(?:(?:{_RANGE}|{_LIST})(?:{item})){{0,8}}"
+    # numbers joined by ranges or lists, ending in a unit: "0.25 / 0.5 / 1.0 mm", "0.2mm to 2.5mm"
+    statement = rf"(?:{item}(?:{_RANGE}|{_LIST})){{0,8}}{_NUM}\s*{unit}"
     not_a_length = []
     in_is_a_word = None
     for rule in length["not_a_length"]:
@@ -142,9 +143,8 @@ def read_lengths(fields: list[tuple[str, str]]) -> dict:
     converted: dict[float, list[dict]] = {}  # from inches or cm
     ignored: list[dict] = []
     for field, text in fields:
-        found = 0
-        for match in r.statement.finditer(text):
-            if found >= MAX_FOUND:
+        for read, match in enumerate(r.statement.finditer(text)):
+            if read >= MAX_STATEMENTS:
                 break
             items = _items(r, text, match)
             i = 0
@@ -166,7 +166,6 @@ def read_lengths(fields: list[tuple[str, str]]) -> dict:
                     if len(ignored) < 20:
                         ignored.append({"text": ev["text"], "reason": reason})
                     continue
-                found += 1
                 low, high = round(low, 2), round(high, 2)
                 if pair and low != high:
                     ranges.setdefault((low, high), []).append(ev)
