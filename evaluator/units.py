@@ -51,6 +51,8 @@ UNIT_WORDS: dict[str, str] = {
 
 VOLUME_UNITS = {"milliliter", "centiliter", "liter", "fluid_ounce"}
 MASS_UNITS = {"gram", "milligram", "kilogram"}
+# Needle lengths: shop wording for these is data (data/vocab/devices.toml [length.units]).
+LENGTH_UNITS = {"millimeter", "centimeter", "inch"}
 
 _SQUASH = re.compile(r"[\s.]+")
 
@@ -71,6 +73,9 @@ FACTORS: dict[tuple[str, str], float] = {
     ("milligram", "gram"): 0.001,
     ("kilogram", "gram"): 1000.0,
     ("milligram / milliliter", "gram / deciliter"): 0.1,
+    ("millimeter", "millimeter"): 1.0,
+    ("centimeter", "millimeter"): 10.0,
+    ("inch", "millimeter"): 25.4,
 }
 
 

@@ -10,6 +10,7 @@ import tomllib
 from pathlib import Path
 
 from evaluator.actives import percent_facts
+from evaluator.devices import device_facts
 from evaluator.inci import parse_ingredients
 from evaluator.packaging import packaging_facts
 from evaluator.size import size_facts
@@ -85,3 +86,50 @@ def accuracy(kind: str, path: Path) -> tuple[int, int, list[tuple[str, object, o
         else:
             wrong.append((case["text"], expected, got))
     return right, len(cases), wrong
+
+
+def _length_label(low: float, high: float | None = None) -> str:
+    return f"{low:g}" if high is None else f"{low:g}-{high:g}"
+
+
+def device_listing(case: dict) -> dict:
+    listing = {"title": case["title"], "description": case.get("text", "")}
+    if case.get("variants"):
+        listing["variants"] = [{"title": title} for title in case["variants"]]
+    return listing
+
+
+def _device_got(facts: dict) -> dict[str, object]:
+    lengths = facts["needle_length"]
+    return {
+        "type": facts["device_type"]["value"] or "unknown",
+        "lengths": sorted(
+            [_length_label(mm) for mm in lengths["value"]]
+            + [_length_label(*span) for span in lengths["ranges_mm"]],
+            key=lambda label: [float(part) for part in label.split("-")],
+        ),
+        "material": facts["needle_material"]["value"] or "unknown",
+        "needles": facts["needle_count"]["value"],
+    }
+
+
+DEVICE_FACTS = ("type", "lengths", "material", "needles")
+
+
+def device_cases(path: Path) -> list[tuple[dict, dict[str, object]]]:
+    """Each case of a device table with what the reader finds for it (DEVICE_FACTS)."""
+    return [(case, _device_got(device_facts(device_listing(case)))) for case in load_cases(path)]
+
+
+def device_accuracy(path: Path) -> dict[str, tuple[int, int, list[tuple[str, object, object]]]]:
+    """Per device fact: (right, total, wrong cases as (title, expected, got))."""
+    results = {fact: [0, 0, []] for fact in DEVICE_FACTS}
+    for case, got in device_cases(path):
+        for fact in DEVICE_FACTS:
+            expected = case[fact] if fact != "needles" else sorted(case[fact])
+            results[fact][1] += 1
+            if expected == got[fact]:
+                results[fact][0] += 1
+            else:
+                results[fact][2].append((case["title"], expected, got[fact]))
+    return {fact: (right, total, wrong) for fact, (right, total, wrong) in results.items()}

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from evaluator import evaluate
 from evaluator.actives import find_mentions, percent_facts, ph_facts
+from evaluator.devices import device_facts
 from evaluator.inci import parse_ingredients
 from evaluator.offers import read_offers, shared_size
 from evaluator.packaging import packaging_facts
@@ -35,6 +36,8 @@ HOSTILE_TEXTS: dict[str, Callable[[int], str]] = {
     "whitespace": _repeat(" \n\t"),
     "headings": _repeat("Ingredients:\n"),
     "dots": _repeat("1."),
+    "needle lengths": _repeat("0.5mm/"),
+    "length ranges": _repeat("0.2-"),
 }
 
 READERS: dict[str, Callable[[str], object]] = {
@@ -47,6 +50,7 @@ READERS: dict[str, Callable[[str], object]] = {
     "size": lambda text: shared_size({"title": text[:1000], "description": text}),
     "offers": lambda text: read_offers({"variants": [{"title": text, "price": "10"}]}),
     "ph": lambda text: ph_facts([("description", text)]),
+    "devices": lambda text: device_facts({"title": text[:1000], "description": text}),
     "evaluate": lambda text: evaluate(
         {"title": text, "description": text, "ingredients_text": text}
     ),
