@@ -14,14 +14,13 @@ import multiprocessing
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
-from functools import partial
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 import sqlite_utils
 
-from evaluator import evaluate, load_rubric, unless_not_a_candidate
+from evaluator import evaluate_many, load_rubric, unless_not_a_candidate
 from evaluator.headline import HEADLINE_FACTS, headline_values
 from evaluator.relevance import relevance_columns, relevance_version
 from evaluator.vocab import vocabulary_version
@@ -160,23 +159,37 @@ class _Batch(NamedTuple):
     actives: list[dict]
 
 
-def _scored_batch(listings: list[dict], rubric: str) -> _Batch:
-    """Score ``listings`` and build their rows (in a worker process when there are several jobs)."""
+def _scored_batch(listings: list[dict], rubrics: dict[str, list[str]]) -> _Batch:
+    """Score ``listings`` and build their rows (in a worker process when there are several jobs):
+    each listing's facts are read once and every rubric it is due for (``rubrics``: listing id ->
+    rubric names) applied to them."""
     now = utc_now()
-    pairs = [
-        (listing, unless_not_a_candidate(listing, evaluate(listing, rubric)))
+    scored = [
+        (
+            listing,
+            [
+                unless_not_a_candidate(listing, result)
+                for result in evaluate_many(listing, rubrics[listing["id"]])
+            ],
+        )
         for listing in listings
     ]
     return _Batch(
-        ids=[listing["id"] for listing in listings],
-        evaluations=[evaluation_row(listing, result, now) for listing, result in pairs],
+        ids=[listing["id"] for listing, _ in scored],
+        evaluations=[
+            evaluation_row(listing, result, now)
+            for listing, results in scored
+            for result in results
+        ],
         ingredients=[
             row
-            for listing, result in pairs
-            for row in ingredient_rows(listing["id"], result["facts"])
+            for listing, results in scored
+            for row in ingredient_rows(listing["id"], results[0]["facts"])
         ],
         actives=[
-            row for listing, result in pairs for row in active_rows(listing["id"], result["facts"])
+            row
+            for listing, results in scored
+            for row in active_rows(listing["id"], results[0]["facts"])
         ],
     )
 
@@ -195,8 +208,8 @@ def _open_reader(db_file: str) -> None:
     )
 
 
-def _worker_batch(ids: list[str], rubric: str) -> _Batch:
-    return _scored_batch(listing_dicts(_reader, ids), rubric)
+def _worker_batch(chunk: dict[str, list[str]]) -> _Batch:
+    return _scored_batch(listing_dicts(_reader, list(chunk)), chunk)
 
 
 def _database_file(db: sqlite_utils.Database) -> str | None:
@@ -212,19 +225,23 @@ def default_jobs() -> int:
     return len(os.sched_getaffinity(0))
 
 
-def _batches(db: sqlite_utils.Database, ids: list[str], rubric: str, jobs: int) -> Iterator[_Batch]:
-    """The scored batches in order of ``ids``: in this process, or in ``jobs`` worker processes
-    that read their listings themselves (this process only writes)."""
-    chunks = [ids[offset : offset + BATCH_SIZE] for offset in range(0, len(ids), BATCH_SIZE)]
+def _batches(db: sqlite_utils.Database, due: dict[str, list[str]], jobs: int) -> Iterator[_Batch]:
+    """The scored batches in order of ``due`` (listing id -> rubric names): in this process, or in
+    ``jobs`` worker processes that read their listings themselves (this process only writes)."""
+    ids = list(due)
+    chunks = [
+        {i: due[i] for i in ids[offset : offset + BATCH_SIZE]}
+        for offset in range(0, len(ids), BATCH_SIZE)
+    ]
     db_file = _database_file(db)
     if jobs <= 1 or len(chunks) < 2 or db_file is None:
         for chunk in chunks:
-            yield _scored_batch(listing_dicts(db, chunk), rubric)
+            yield _scored_batch(listing_dicts(db, list(chunk)), chunk)
         return
     # spawn, not fork: the caller may hold threads (a crawl's reactor) whose locks a fork would copy
     context = multiprocessing.get_context("spawn")
     with context.Pool(min(jobs, len(chunks)), _open_reader, (db_file,)) as pool:
-        yield from pool.imap(partial(_worker_batch, rubric=rubric), chunks)
+        yield from pool.imap(_worker_batch, chunks)
 
 
 def rejudge_stale(db: sqlite_utils.Database) -> int:
@@ -247,12 +264,15 @@ def rejudge_stale(db: sqlite_utils.Database) -> int:
 
 def evaluate_db(
     db: sqlite_utils.Database,
-    rubric: str = SCORED_RUBRIC,
+    rubric: str | Sequence[str] = SCORED_RUBRIC,
     everything: bool = False,
     progress: Callable[[int], None] | None = None,
     jobs: int | None = None,
 ) -> dict:
     """Score new or changed listings (all with ``everything``) with ``rubric`` and store the results.
+
+    ``rubric`` may name several rubrics: each listing's facts are then read once and every rubric
+    it is due for applied to them.
 
     ``jobs`` worker processes score (default: one per CPU; 1 scores in this process); this process
     alone writes, one transaction per batch, in the order of the listing ids.
@@ -260,32 +280,55 @@ def evaluate_db(
     ``progress`` is called with the number of listings done after each batch (click.progressbar's
     ``update`` fits). Returns a summary: counts of listings to score, scored, not-scored (not
     candidates), unchanged, and verdicts. Listings judged with older relevance rules are judged again
-    first (``rejudged``).
+    first (``rejudged``). With several rubrics, ``evaluated`` and ``unchanged`` count listings, and
+    ``rubrics`` holds the summary of each rubric.
     """
-    rules = load_rubric(rubric)
+    names = [rubric] if isinstance(rubric, str) else list(rubric)
+    rules = [load_rubric(name) for name in names]
     ensure_schema(db)
     started = time.perf_counter()
     rejudged = rejudge_stale(db)
-    ids = _ids_to_score(db, rules, everything)
+    due: dict[str, list[str]] = {}
+    counts: dict[str, int] = {}
+    for name, rules_of in zip(names, rules, strict=True):
+        ids = _ids_to_score(db, rules_of, everything)
+        counts[rules_of["id"]] = len(ids)
+        for listing_id in ids:
+            due.setdefault(listing_id, []).append(name)
+    due = dict(sorted(due.items()))
     total = db.execute("select count(*) from listings").fetchone()[0]
-    verdicts: dict[str, int] = {}
-    for batch in _batches(db, ids, rubric, default_jobs() if jobs is None else jobs):
+    verdicts: dict[str, dict[str, int]] = {r["id"]: {} for r in rules}
+    for batch in _batches(db, due, default_jobs() if jobs is None else jobs):
         _write(db, batch)
         for row in batch.evaluations:
-            verdicts[row["verdict"]] = verdicts.get(row["verdict"], 0) + 1
+            of_rubric = verdicts[row["rubric"]]
+            of_rubric[row["verdict"]] = of_rubric.get(row["verdict"], 0) + 1
         if progress is not None:
             progress(len(batch.ids))
+    summaries = {
+        r["id"]: {
+            "rubric": r["id"],
+            "rubric_version": str(r["version"]),
+            "listings": total,
+            "evaluated": counts[r["id"]],
+            "rejudged": rejudged,
+            "unchanged": total - counts[r["id"]],
+            "scored": sum(v for k, v in verdicts[r["id"]].items() if k != "not-scored"),
+            "not_scored": verdicts[r["id"]].get("not-scored", 0),
+            "verdicts": verdicts[r["id"]],
+        }
+        for r in rules
+    }
+    seconds = round(time.perf_counter() - started, 3)
+    if isinstance(rubric, str):
+        return {**summaries[rules[0]["id"]], "seconds": seconds}
     return {
-        "rubric": rules["id"],
-        "rubric_version": str(rules["version"]),
         "listings": total,
-        "evaluated": len(ids),
+        "evaluated": len(due),
         "rejudged": rejudged,
-        "unchanged": total - len(ids),
-        "scored": sum(v for k, v in verdicts.items() if k != "not-scored"),
-        "not_scored": verdicts.get("not-scored", 0),
-        "verdicts": verdicts,
-        "seconds": round(time.perf_counter() - started, 3),
+        "unchanged": total - len(due),
+        "rubrics": summaries,
+        "seconds": seconds,
     }
 
 

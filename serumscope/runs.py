@@ -258,21 +258,32 @@ class _Cycle:
         return [SCORED_RUBRIC, *sorted(set(stored) - {SCORED_RUBRIC})]
 
     def evaluate(self) -> tuple[int | None, str | None]:
+        """Every rubric in one pass (each listing's facts are read once); a rubric that cannot be
+        loaded is reported and the others still run."""
         self.set_phase("evaluate")
-        evaluated, errors = 0, []
+        from evaluator import load_rubric
+        from serumscope.evaluation_store import evaluate_db
+
+        rubrics, errors = [], []
         for rubric in self.rubrics_to_evaluate():
             try:
-                from serumscope.evaluation_store import evaluate_db
-
-                result = evaluate_db(self.db, rubric=rubric)
-            except Exception as error:  # a failed evaluation must not lose the crawl's record
+                load_rubric(rubric)
+            except Exception as error:
                 self.note(f"evaluation with rubric {rubric} failed:\n" + traceback.format_exc())
                 errors.append(f"evaluation ({rubric}) failed: {error}")
                 continue
-            self.note(f"evaluation ({rubric}): {result}")
-            if isinstance(result, dict) and isinstance(result.get("evaluated"), int):
-                evaluated = max(evaluated, result["evaluated"])  # listings, not (listing, rubric)
-        return evaluated, "; ".join(errors) or None
+            rubrics.append(rubric)
+        if not rubrics:
+            return 0, "; ".join(errors) or None
+        try:
+            result = evaluate_db(self.db, rubric=rubrics)
+        except Exception as error:  # a failed evaluation must not lose the crawl's record
+            self.note(f"evaluation ({', '.join(rubrics)}) failed:\n" + traceback.format_exc())
+            errors.append(f"evaluation ({', '.join(rubrics)}) failed: {error}")
+            return 0, "; ".join(errors)
+        for rubric, summary in result["rubrics"].items():
+            self.note(f"evaluation ({rubric}): {summary}")
+        return result["evaluated"], "; ".join(errors) or None
 
     def summary_line(
         self,

@@ -291,3 +291,50 @@ def test_worker_processes_write_what_one_process_writes(tmp_path, monkeypatch):
         ]
         assert all(tables[jobs])
     assert tables[1] == tables[2]
+
+
+def test_evaluate_many_gives_what_evaluate_gives_for_each_rubric():
+    from evaluator import evaluate, evaluate_many
+
+    priced = {**SERUM, "variants": [{"title": "30 ml", "price": "32.00", "currency": "USD"}]}
+    for listing in (SERUM, priced, {"title": None}, "not a dict"):
+        results = evaluate_many(listing, ["post", "extended", None])
+        expected = [evaluate(listing, r) for r in ("post", "extended", None)]
+        assert [json.dumps(r, sort_keys=True) for r in results] == [
+            json.dumps(r, sort_keys=True) for r in expected
+        ]
+    with pytest.raises(ValueError):
+        evaluate_many(SERUM, ["post", "no-such-rubric"])
+
+
+def test_evaluate_db_with_several_rubrics_stores_what_one_rubric_at_a_time_stores(tmp_path):
+    tables, summaries = {}, {}
+    for way in ("one at a time", "together"):
+        db = open_db(tmp_path / f"{way}.db")
+        for i in range(5):
+            listing = {**SERUM, "id": f"glowjar:c{i}", "is_candidate": i % 2}
+            _store(db, listing, [{"title": f"{10 + i} ml", "price": "32.00", "currency": "USD"}])
+        if way == "together":
+            evaluate_db(db, rubric="post", jobs=1)  # post is then due for none, extended for all
+            db.execute("update listings set input_hash = 'changed' where id = 'glowjar:c3'")
+            db.conn.commit()
+            summaries[way] = evaluate_db(db, rubric=["post", "extended"], jobs=1)
+        else:
+            evaluate_db(db, rubric="post", jobs=1)
+            db.execute("update listings set input_hash = 'changed' where id = 'glowjar:c3'")
+            db.conn.commit()
+            summaries[way] = [evaluate_db(db, rubric=r, jobs=1) for r in ("post", "extended")]
+        columns = ", ".join(c for c in TABLES["evaluations"].columns if c != "evaluated_at")
+        tables[way] = [
+            db.execute(f"select {columns} from evaluations order by listing_id, rubric").fetchall(),
+            db.execute("select * from ingredients order by listing_id, position").fetchall(),
+            db.execute("select * from actives order by listing_id, active, form").fetchall(),
+        ]
+    assert tables["together"] == tables["one at a time"]
+    assert len(tables["together"][0]) == 10
+    together, (post, extended) = summaries["together"], summaries["one at a time"]
+    assert together["evaluated"] == 5 and together["unchanged"] == 0
+    for name, alone in (("post", post), ("extended", extended)):
+        alone = {k: v for k, v in alone.items() if k != "seconds"}
+        assert together["rubrics"][name] == alone
+    assert together["rubrics"]["post"]["evaluated"] == 1
