@@ -1,7 +1,7 @@
 """Benchmark: evaluator listings/s per core on realistic listings, alternated with a baseline.
 
     .venv/bin/python bench/evaluate.py [--pairs 3] [--baseline main | --baseline decode]
-                                       [--rubric post] [--count 2000] [--profile]
+                                       [--rubric post [--rubric extended]] [--count 2000] [--profile]
 
 Goal (issue 12): at least 5,000 realistic listings/s on one core (CPU time of the process).
 
@@ -16,7 +16,9 @@ B the baseline: the evaluator of a git revision (`--baseline REV`, default `main
 `git archive` into a temporary folder; nothing in the tree changes) or `decode` (json decode only).
 Each side prints its CPU-time rate; the summary gives the median and spread (min-max) of each side
 and of the ratio A/B over the pairs. Only `evaluate(listing, rubric)` is timed; data files are read
-before timing starts in both sides.
+before timing starts in both sides. With several `--rubric`s (as publishing scores `post` and
+`extended`) a listing counts once for all of them: a side times `evaluate_many(listing, rubrics)`
+(facts read once) where its evaluator has it, else `evaluate` once per rubric.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,7 +133,7 @@ def _describe(listings: list[dict]) -> str:
     )
 
 
-def side(root: str | None, rubric: str, count: int) -> None:
+def side(root: str | None, rubrics: list[str], count: int) -> None:
     """One timed side (run in its own process): prints JSON {rate, seconds}."""
     lines = [json.dumps(listing) for listing in realistic_listings(count)[0]]
     if root is None:  # baseline: json decode only
@@ -138,18 +142,27 @@ def side(root: str | None, rubric: str, count: int) -> None:
             json.loads(line)
     else:
         sys.path.insert(0, root)
-        from evaluator import evaluate
+        import evaluator
 
-        evaluate(json.loads(lines[0]), rubric)  # data files read before timing
+        if len(rubrics) > 1 and hasattr(evaluator, "evaluate_many"):
+            evaluate_all = partial(evaluator.evaluate_many, rubrics=rubrics)
+        else:
+            evaluate_all = partial(_one_by_one, evaluator.evaluate, rubrics)
+        evaluate_all(json.loads(lines[0]))  # data files read before timing
         started = time.process_time()
         for line in lines:
-            evaluate(json.loads(line), rubric)
+            evaluate_all(json.loads(line))
     seconds = time.process_time() - started
     print(json.dumps({"rate": len(lines) / seconds, "seconds": seconds}))
 
 
+def _one_by_one(evaluate: Callable, rubrics: list[str], listing: dict) -> list[dict]:
+    return [evaluate(listing, rubric) for rubric in rubrics]
+
+
 def _run_side(root: str | None, args: argparse.Namespace) -> float:
-    command = [sys.executable, __file__, "--side", root or "decode", "--rubric", args.rubric]
+    command = [sys.executable, __file__, "--side", root or "decode"]
+    command += [f"--rubric={rubric}" for rubric in args.rubric]
     output = subprocess.run(
         [*command, "--count", str(args.count)], capture_output=True, text=True, check=True
     ).stdout
@@ -180,26 +193,28 @@ def main() -> None:
     )
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--baseline", default="main", help="a git revision, or 'decode'")
-    parser.add_argument("--rubric", default="post")
+    parser.add_argument("--rubric", action="append", help="default: post; repeat for several")
     parser.add_argument("--count", type=int, default=2_000, help="listings per side (at most)")
     parser.add_argument("--profile", action="store_true", help="profile this tree's side once")
     parser.add_argument("--side", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.rubric = args.rubric or ["post"]
     if args.side:
         side(None if args.side == "decode" else args.side, args.rubric, args.count)
         return
 
     listings, source = realistic_listings(args.count)
     print(
-        f"goal:      >= {GOAL:,} realistic listings/s on one core (CPU time), rubric {args.rubric}"
+        f"goal:      >= {GOAL:,} realistic listings/s on one core (CPU time),"
+        f" rubric {' + '.join(args.rubric)}"
     )
     print(f"listings:  {_describe(listings)}; {source}")
     if args.profile:
-        from evaluator import evaluate
+        from evaluator import evaluate_many
 
-        evaluate(listings[0], args.rubric)
+        evaluate_many(listings[0], args.rubric)
         profiler = cProfile.Profile()
-        profiler.runcall(lambda: [evaluate(listing, args.rubric) for listing in listings])
+        profiler.runcall(lambda: [evaluate_many(listing, args.rubric) for listing in listings])
         pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
     pairs = max(3, args.pairs)
     with tempfile.TemporaryDirectory() as folder:
