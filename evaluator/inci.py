@@ -22,6 +22,7 @@ __all__ = ["MAX_NAME_CHARS", "canonicalise", "find_list", "parse_ingredients"]
 # Both start with the character they match (the look-behinds come after it, two characters wide),
 # so the regex engine skips to the next dash or comma instead of trying every position.
 _DASH = re.compile(r"[-–—](?:(?<=[^\s\-–—].)|(?<=[ \t].))(?=[ \t]+\S)")
+_DASH_START = re.compile(r"[-–—][ \t]")  # what every separating dash starts with
 _COMMA = re.compile(r",(?:(?<!\d.)|(?!\d))")
 # One ingredient: text up to a top-level separator, with parentheses/brackets kept whole (2 levels).
 _ITEM = re.compile(
@@ -89,6 +90,8 @@ def _ends_with_comma(view: str, start: int, end: int) -> bool:
 
 def _dash_separated(view: str, start: int, end: int) -> list[int]:
     """Positions of the dashes that separate names when a part is a dash-separated list."""
+    if _DASH_START.search(view, start, end) is None:
+        return []  # most lists: no dash before a space, so no separating dash
     dashes = [m.start() for m in _DASH.finditer(view, start, end)]
     if len(dashes) < 2:
         return []
@@ -109,6 +112,7 @@ def _items(view: str, start: int, end: int) -> list[tuple[int, int]]:
 def _items_between(view: str, start: int, end: int) -> list[tuple[int, int]]:
     items: list[tuple[int, int]] = []
     ended = False
+    has_colon = view.find(":", start, end) >= 0
     for match in _ITEM.finditer(view, start, end):
         s, e = match.span()
         if e - s > MAX_NAME_CHARS:
@@ -122,17 +126,19 @@ def _items_between(view: str, start: int, end: int) -> list[tuple[int, int]]:
             if ended and stop is None:
                 break
             e = stop.start() if stop is not None else e
-        colon = view.rfind(":", s, e)
+        colon = view.rfind(":", s, e) if has_colon else -1
         if (
             s < colon < e - 1
             and not view[colon + 1].isdigit()
             and view.count("(", s, colon) == view.count(")", s, colon)
         ):
             s = colon + 1  # "Serum: Water" (a kit heading or a bullet's name before its list)
-        while s < e and view[s] in _ITEM_EDGE_START:
-            s += 1
-        while e > s and view[e - 1] in _ITEM_EDGE_END:
-            e -= 1
+        if view[s] in _ITEM_EDGE_START or view[e - 1] in _ITEM_EDGE_END:
+            # the edges in one C call each, not a Python step per character
+            piece = view[s:e]
+            start_trimmed = piece.lstrip(_ITEM_EDGE_START)
+            s += len(piece) - len(start_trimmed)
+            e = s + len(start_trimmed.rstrip(_ITEM_EDGE_END))
         if e > s and (view[s] in "([" or view[e - 1] in ")]"):
             s, e = _balanced(view, s, e)
         if e > s and (view[s].isalnum() or _ALNUM.search(view, s, e)):
@@ -269,7 +275,18 @@ def _find(
     labelled = [(s, e, items) for s, e, kind, items in parts if kind == "drug"]
     if labelled and sum(len(items) for _, _, items in labelled) >= 2:
         return labelled, view
-    scored = [(_list_likeness(view, items), s, e, items) for s, e, _, items in parts]
+    listy = [i for i, part in enumerate(parts) if len(part[3]) >= MIN_LIST_ITEMS]
+    if len(listy) == 1:
+        # Only one part can be the list; the choice below compares scores with each other and
+        # with 0, so whether its score is above 0 (any name-like item) is all that is needed.
+        only = parts[listy[0]][3]
+        score = 1.0 if any(_name_like(view, s, e) for s, e in only) else 0.0
+        scored = [
+            (score if i == listy[0] else 0.0, s, e, items)
+            for i, (s, e, _, items) in enumerate(parts)
+        ]
+    else:
+        scored = [(_list_likeness(view, items), s, e, items) for s, e, _, items in parts]
     headings = [s for s, e, _, _ in parts if _is_heading(view, s, e)]
     chosen = max(range(len(scored)), default=None, key=lambda i: scored[i][0])
     if len(headings) >= 2 and chosen is not None:

@@ -79,7 +79,7 @@ def break_matches(view: str) -> list[re.Match[str]]:
     far faster than the regex engine trying every position)."""
     pattern = breaks()
     lowered = view.lower()
-    if len(lowered) != len(view) or _ODD_CASE.search(view):
+    if len(lowered) != len(view) or (not view.isascii() and _ODD_CASE.search(view)):
         return list(pattern.finditer(view))
     positions = _starts().starts(lowered)
     ends = [m.end() for m in _SENTENCE_END.finditer(view)]
