@@ -33,11 +33,11 @@ def evaluate_many(listing: dict, rubrics: Sequence[str | None]) -> list[dict]:
     if not isinstance(listing, dict):
         listing = {}
     listing_id = listing.get("id") if isinstance(listing.get("id"), str) else None
+    failure: Exception | None = None
     try:
-        facts: dict | None = read_facts(listing)
-        failure = None
+        facts = read_facts(listing)
     except Exception as error:  # the readers guard themselves; this is the last line of defence
-        facts, failure = None, error
+        facts, failure = {}, error
     results = []
     for rubric in rules:
         try:
