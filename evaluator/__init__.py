@@ -1,4 +1,5 @@
-"""serumscope's evaluator: judge one vitamin C serum listing against a rubric, with evidence.
+"""serumscope's evaluator: judge one listing against a rubric of its category (data/categories.toml:
+vitamin C serums, micro-needling devices), with evidence.
 
 Pure functions over a listing dict (docs/schema.md); rules and vocabularies are data files in ``data/``.
 ``evaluate`` never raises: a fact it cannot read is "unknown" with the reason.
@@ -6,12 +7,12 @@ Pure functions over a listing dict (docs/schema.md); rules and vocabularies are 
 
 from __future__ import annotations
 
-from evaluator.facts import read_facts
+from evaluator.categories import DEFAULT_CATEGORY, OTHER, category
 from evaluator.red_flags import red_flags
 from evaluator.rubrics import scored_rubric
 from evaluator.score import apply_rubric, load_rubric, rubric_rules
 
-__all__ = ["evaluate", "load_rubric", "unless_not_a_candidate"]
+__all__ = ["evaluate", "listing_category", "load_rubric", "unless_not_a_candidate"]
 
 
 def evaluate(listing: dict, rubric: str | None = None) -> dict:
@@ -26,7 +27,7 @@ def evaluate(listing: dict, rubric: str | None = None) -> dict:
         listing = {}
     listing_id = listing.get("id") if isinstance(listing.get("id"), str) else None
     try:
-        facts = read_facts(listing)
+        facts = category(rules["category"]).read_facts(listing)
         score, verdict, why, breakdown = apply_rubric(rules, facts)
         flags = red_flags(rules, facts, breakdown)
     except Exception as error:  # the readers guard themselves; this is the last line of defence
@@ -37,6 +38,7 @@ def evaluate(listing: dict, rubric: str | None = None) -> dict:
         "listing_id": listing_id,
         "rubric": rules["id"],
         "rubric_version": str(rules["version"]),
+        "category": rules["category"],
         "score": score,
         "verdict": verdict,
         "verdict_reason": why,
@@ -46,18 +48,29 @@ def evaluate(listing: dict, rubric: str | None = None) -> dict:
     }
 
 
+def listing_category(listing: dict) -> str:
+    """The category the relevance judgement gave a listing dict (``category``; a listing judged before
+    categories existed: a vitamin C serum when ``is_candidate`` is 1, else "other")."""
+    if isinstance(listing.get("category"), str):
+        return listing["category"]
+    return DEFAULT_CATEGORY if listing.get("is_candidate") == 1 else OTHER
+
+
 def unless_not_a_candidate(listing: dict, result: dict) -> dict:
-    """``result`` as stored and shown: a listing the relevance judgement did not make a candidate
-    (``is_candidate`` is not 1) keeps its facts but gets no score, the verdict "not-scored" and the
-    judgement's reason."""
-    if listing.get("is_candidate") == 1:
+    """``result`` as stored and shown: a listing of another category than the rubric's keeps its facts
+    but gets no score, the verdict "not-scored" and the judgement's reason."""
+    rubric_category = result.get("category", DEFAULT_CATEGORY)
+    if listing_category(listing) == rubric_category:
         return result
-    reason = listing.get("relevance_reason") or "not judged"
+    if rubric_category == DEFAULT_CATEGORY:
+        reason = listing.get("relevance_reason") or "not judged"
+    else:
+        reason = f"its category is {listing_category(listing)}"
     return {
         **result,
         "score": None,
         "verdict": "not-scored",
-        "verdict_reason": f"not a vitamin C serum candidate: {reason}",
+        "verdict_reason": f"not a {category(rubric_category).noun} candidate: {reason}",
         "red_flags": [],
         "breakdown": [],
     }

@@ -259,8 +259,10 @@ def test_a_change_of_candidacy_rescores_the_listing(db_path):
 
     assert verdict("glowjar:c20") == "recommend"
     assert verdict("glowjar:shampoo") == "not-scored"
-    db.execute("update listings set is_candidate = 0 where id = 'glowjar:c20'")
-    db.execute("update listings set is_candidate = 1 where id = 'glowjar:shampoo'")
+    db.execute("update listings set is_candidate = 0, category = 'other' where id = 'glowjar:c20'")
+    db.execute(
+        "update listings set is_candidate = 1, category = 'vitamin-c-serum' where id = 'glowjar:shampoo'"
+    )
     db.conn.commit()
     summary = evaluate_db(db, rubric="post")
     assert summary["evaluated"] == 2
