@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from evaluator.device_listing import stated_lengths
+
 
 class Headline(NamedTuple):
     column: str
@@ -89,6 +91,38 @@ HEADLINE_FACTS: tuple[Headline, ...] = (
         lambda facts: facts.get("price_per_gram_vitamin_c"),
         "US dollars per gram of stated vitamin C (only from an exactly stated percentage).",
         on_scores=False,
+    ),
+    # Micro-needling devices (evaluator/device_listing.py); empty for the other categories.
+    Headline(
+        "device_type",
+        str,
+        _field("device_type", "value"),
+        "Micro-needling device type: roller, stamp, pen or other; empty for other products.",
+    ),
+    Headline(
+        "needle_lengths_mm",
+        str,
+        lambda facts: stated_lengths(facts.get("needle_length") or {}) or None,
+        "Needle lengths in mm the listing states (JSON list; an adjustable range as its two ends).",
+        json=True,
+    ),
+    Headline(
+        "needle_max_mm",
+        float,
+        _field("needle_length", "max_mm"),
+        "The longest needle length stated, in mm (over 1.0 mm is for a professional).",
+    ),
+    Headline(
+        "needle_material",
+        str,
+        _field("needle_material", "value"),
+        "Needle material the listing names (stainless steel, titanium, gold-plated, dissolving).",
+    ),
+    Headline(
+        "price_per_use",
+        float,
+        lambda facts: facts.get("price_per_use"),
+        "A device's price in US dollars over the uses it states (else about 100, the post's figure).",
     ),
 )
 

@@ -47,7 +47,8 @@ PROVENANCE = "provenance"
 
 # The relevance judgement (evaluator/relevance.py relevance_columns).
 RELEVANCE_FIELDS: tuple[Field, ...] = (
-    Field("is_candidate", int),
+    Field("is_candidate", int),  # a vitamin C serum candidate
+    Field("category", str),  # data/categories.toml id, or "other"
     Field("relevance_reason", str),
     Field("relevance_rule", str),
     Field("product_kind", str),

@@ -12,6 +12,7 @@ FLAGS: dict[str, str] = {
     "clear_packaging": "Clear packaging",
     "price_far_off": "Price far off",
     "no_ingredient_list": "No ingredient list",
+    "professional_needle_length": "Needles longer than home use allows",
 }
 
 
@@ -41,6 +42,11 @@ def red_flags(rubric: dict, facts: dict, breakdown: list[dict]) -> list[dict]:
         for c in breakdown
         if checks.get(c["id"]) == "price_per_30ml" and c["status"] == "fail"
     ]
-    if (facts.get("ingredients") or {}).get("status") != "found":
+    found += [
+        _flag("professional_needle_length", c["reason"])
+        for c in breakdown
+        if checks.get(c["id"]) == "needle_length" and c["status"] in ("fail", "partial")
+    ]
+    if "ingredients" in facts and facts["ingredients"].get("status") != "found":
         found.append(_flag("no_ingredient_list", "the listing gives no ingredient list to check"))
     return found

@@ -1,6 +1,7 @@
 """Apply a rubric (data/rubrics/<name>.toml) to a listing's facts.
 
-A rubric is data: criteria with an id, a ``check`` (one of CHECKS below), points, thresholds and the
+A rubric is data: criteria with an id, a ``check`` (one of its category's checks: SERUM_CHECKS below for
+vitamin C serums, data/categories.toml for the others), points, thresholds and the
 reasons users read. Each check returns a status (pass / partial / fail / unknown), the share of the
 points earned and the evidence behind it; the code never decides what a criterion is worth.
 """
@@ -11,6 +12,7 @@ import copy
 from collections.abc import Callable
 from functools import cache
 
+from evaluator.categories import DEFAULT_CATEGORY, category
 from evaluator.vocab import RUBRIC_DIR, read_toml
 
 Outcome = tuple[str, float, dict, list[dict]]  # status, share of points, reason fields, evidence
@@ -225,7 +227,7 @@ def _item_span(facts: dict, position: int) -> dict:
     return {"text": item["raw"], "start": item["start"], "end": item["end"]}
 
 
-CHECKS: dict[str, Callable[[dict, dict], Outcome]] = {
+SERUM_CHECKS: dict[str, Callable[[dict, dict], Outcome]] = {
     "light": _light,
     "stated_percentages": _stated_percentages,
     "price_per_30ml": _price,
@@ -255,8 +257,10 @@ def rubric_rules(name: str) -> dict:
         known = ", ".join(sorted(p.stem for p in RUBRIC_DIR.glob("*.toml")))
         raise ValueError(f"no rubric named {name!r} (known: {known})")
     rubric = read_toml(path)
+    rubric.setdefault("category", DEFAULT_CATEGORY)
+    checks = category(rubric["category"]).checks
     for criterion in rubric["criteria"]:
-        if criterion["check"] not in CHECKS:
+        if criterion["check"] not in checks:
             raise ValueError(
                 f"rubric {name}: criterion {criterion['id']} has unknown check {criterion['check']!r}"
             )
@@ -272,13 +276,14 @@ def rubric_rules(name: str) -> dict:
 
 def apply_rubric(rubric: dict, facts: dict) -> tuple[int, str, str, list[dict]]:
     """(score 0-100, verdict, why that verdict, breakdown) for ``facts`` under ``rubric``."""
+    checks = category(rubric.get("category", DEFAULT_CATEGORY)).checks
     breakdown = []
     earned = possible = 0
     critical_failures = []
     for criterion in rubric["criteria"]:
         max_points = int(criterion["max_points"])
         try:
-            status, share, fields, evidence = CHECKS[criterion["check"]](facts, criterion)
+            status, share, fields, evidence = checks[criterion["check"]](facts, criterion)
             # A check may name a more specific case than its status ("contradicted" for a fail).
             case = fields.get("case", status)
             reasons = criterion.get("reasons", {})

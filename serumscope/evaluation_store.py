@@ -21,6 +21,7 @@ from typing import NamedTuple
 import sqlite_utils
 
 from evaluator import evaluate_many, load_rubric, unless_not_a_candidate
+from evaluator.categories import DEFAULT_CATEGORY
 from evaluator.headline import HEADLINE_FACTS, headline_values
 from evaluator.relevance import relevance_columns, relevance_version
 from evaluator.vocab import vocabulary_version
@@ -72,17 +73,24 @@ def listing_dicts(db: sqlite_utils.Database, ids: list[str]) -> list[dict]:
 
 
 def _ids_to_score(db: sqlite_utils.Database, rubric: dict, everything: bool) -> list[str]:
+    """Listings to score with ``rubric``: new, changed or stale ones. A rubric of the first category
+    (vitamin C serums) keeps a row for every listing (the others "not-scored"); a rubric of another
+    category covers its category's listings and those it scored before (their category may have
+    changed)."""
     sql = """
         select l.id from listings l
         left join evaluations e on e.listing_id = l.id and e.rubric = :rubric
-        where :everything or e.listing_id is null
+        where (:every_listing or l.category is :category or e.listing_id is not null)
+          and (:everything or e.listing_id is null
            or e.input_hash is not l.input_hash or e.rubric_version is not :version
            or e.vocabulary_version is not :vocabulary
-           or (e.verdict = 'not-scored') is not (l.is_candidate is not 1)
+           or (e.verdict = 'not-scored') is not (l.category is not :category))
         order by l.id
     """
     params = {
         "rubric": rubric["id"],
+        "category": rubric["category"],
+        "every_listing": int(rubric["category"] == DEFAULT_CATEGORY),
         "everything": int(everything),
         "version": str(rubric["version"]),
         "vocabulary": vocabulary_version(),
@@ -161,8 +169,9 @@ class _Batch(NamedTuple):
 
 def _scored_batch(listings: list[dict], rubrics: dict[str, list[str]]) -> _Batch:
     """Score ``listings`` and build their rows (in a worker process when there are several jobs):
-    each listing's facts are read once and every rubric it is due for (``rubrics``: listing id ->
-    rubric names) applied to them."""
+    each listing's facts are read once (per category) and every rubric it is due for (``rubrics``:
+    listing id -> rubric names) applied to them; its ingredients and actives come from the last of
+    them, as when the rubrics are run one after the other."""
     now = utc_now()
     scored = [
         (
@@ -184,12 +193,12 @@ def _scored_batch(listings: list[dict], rubrics: dict[str, list[str]]) -> _Batch
         ingredients=[
             row
             for listing, results in scored
-            for row in ingredient_rows(listing["id"], results[0]["facts"])
+            for row in ingredient_rows(listing["id"], results[-1]["facts"])
         ],
         actives=[
             row
             for listing, results in scored
-            for row in active_rows(listing["id"], results[0]["facts"])
+            for row in active_rows(listing["id"], results[-1]["facts"])
         ],
     )
 

@@ -43,7 +43,7 @@ from serumscope.reconcile import ShopOutcome, crawler_shop_summaries, reconcile_
 from serumscope.runlock import mark_interrupted_runs, run_lock
 from serumscope.store.clock import utc_now
 from serumscope.store.database import open_db
-from serumscope.store.site import SCORED_RUBRIC
+from serumscope.store.site import SCORED_RUBRICS
 from serumscope.store.status import EXIT_FAILED, run_status
 
 
@@ -250,12 +250,13 @@ class _Cycle:
         return shops
 
     def rubrics_to_evaluate(self) -> list[str]:
-        """The rubrics asked for, else the scored rubric and every rubric the database already holds scores of
+        """The rubrics asked for, else each category's scored rubric and every rubric the database already holds scores of
         (so no stored evaluation goes stale)."""
         if self.rubrics:
             return self.rubrics
+        scored = list(SCORED_RUBRICS.values())
         stored = [r[0] for r in self.db.execute("SELECT DISTINCT rubric FROM evaluations")]
-        return [SCORED_RUBRIC, *sorted(set(stored) - {SCORED_RUBRIC})]
+        return [*scored, *sorted(set(stored) - set(scored))]
 
     def evaluate(self) -> tuple[int | None, str | None]:
         """Every rubric in one pass (each listing's facts are read once); a rubric that cannot be

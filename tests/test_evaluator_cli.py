@@ -259,8 +259,10 @@ def test_a_change_of_candidacy_rescores_the_listing(db_path):
 
     assert verdict("glowjar:c20") == "recommend"
     assert verdict("glowjar:shampoo") == "not-scored"
-    db.execute("update listings set is_candidate = 0 where id = 'glowjar:c20'")
-    db.execute("update listings set is_candidate = 1 where id = 'glowjar:shampoo'")
+    db.execute("update listings set is_candidate = 0, category = 'other' where id = 'glowjar:c20'")
+    db.execute(
+        "update listings set is_candidate = 1, category = 'vitamin-c-serum' where id = 'glowjar:shampoo'"
+    )
     db.conn.commit()
     summary = evaluate_db(db, rubric="post")
     assert summary["evaluated"] == 2
@@ -298,8 +300,8 @@ def test_evaluate_many_gives_what_evaluate_gives_for_each_rubric():
 
     priced = {**SERUM, "variants": [{"title": "30 ml", "price": "32.00", "currency": "USD"}]}
     for listing in (SERUM, priced, {"title": None}, "not a dict"):
-        results = evaluate_many(listing, ["post", "extended", None])
-        expected = [evaluate(listing, r) for r in ("post", "extended", None)]
+        results = evaluate_many(listing, ["post", "devices", "extended", None])
+        expected = [evaluate(listing, r) for r in ("post", "devices", "extended", None)]
         assert [json.dumps(r, sort_keys=True) for r in results] == [
             json.dumps(r, sort_keys=True) for r in expected
         ]

@@ -232,7 +232,7 @@ def test_scores_has_one_row_per_listing_matching_its_evaluation(site_db):
     mismatched = rows(
         site_db,
         """select s.listing_id from scores s join evaluations e
-           on e.listing_id = s.listing_id and e.rubric = 'post'
+           on e.listing_id = s.listing_id and e.rubric = s.rubric
            where s.score is not e.score or s.verdict is not e.verdict
               or s.price_per_30ml is not e.price_per_30ml""",
     )

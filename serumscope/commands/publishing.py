@@ -167,7 +167,7 @@ def build_demo_database(shops, db_path: Path, days: int = 2) -> dict:
     """Crawl the running demo shops into a fresh ``db_path`` as ``serumscope run`` would, once per
     demo day (day 1, then day 2 on the same ports: prices drop, a formula changes, a listing goes),
     evaluate and index it; return counts. The shops are left serving the day they started on."""
-    from evaluator.rubrics import scored_rubric
+    from evaluator.rubrics import scored_rubrics
     from serumscope.runs import run_once
     from serumscope.store.database import open_db
     from serumscope.store.schema import refresh_site_tables
@@ -192,7 +192,7 @@ def build_demo_database(shops, db_path: Path, days: int = 2) -> dict:
                     sites_file,
                     db_path,
                     Path(folder) / "logs",
-                    rubrics=[scored_rubric(), "extended"],
+                    rubrics=[*scored_rubrics().values(), "extended"],
                 )
                 if result.exit_code not in (0, 1):
                     raise click.ClickException(f"the demo's day {day} failed: {result.summary}")

@@ -31,8 +31,9 @@ def _rubric_option(function):
     return click.option(
         "--rubric",
         default=None,
-        help="Rubric name: a file data/rubrics/NAME.toml (post, extended); default: the rubric that "
-        "says scored = true (post).",
+        help="Rubric name: a file data/rubrics/NAME.toml (post, extended, devices); default: the "
+        "rubric that says scored = true for the listing's category (post for serums, devices for "
+        "micro-needling devices); `evaluate` runs each category's.",
     )(function)
 
 
@@ -45,14 +46,16 @@ def score(listing_file, rubric: str, compact: bool) -> None:
 
     The listing has the keys of docs/schema.md (only "title" is required); the evaluation has the
     score, verdict and, per criterion, the status, points, reason and the words that earned them.
-    Without "is_candidate", the crawler's relevance rule decides whether it is a vitamin C serum;
-    anything else gets the verdict "not-scored", as `serumscope evaluate` gives it.
+    Without "category" (or "is_candidate"), the crawler's relevance rule decides its category
+    (vitamin C serum, micro-needling device, other); without --rubric, the scored rubric of that
+    category applies. A listing of another category than the rubric's gets the verdict "not-scored",
+    as `serumscope evaluate` gives it.
     """
-    from evaluator import evaluate, load_rubric, unless_not_a_candidate
+    from evaluator import evaluate, listing_category, load_rubric, unless_not_a_candidate
+    from evaluator.categories import DEFAULT_CATEGORY, OTHER
     from evaluator.rubrics import scored_rubric
     from serumscope.store.tables import LISTING_JSON_COLUMNS
 
-    rubric = rubric or scored_rubric()
     text = listing_file.read()
     try:
         listing = json.loads(text)
@@ -75,14 +78,17 @@ def score(listing_file, rubric: str, compact: bool) -> None:
         )
     for warning in listing_warnings(listing):
         click.echo(f"warning: {warning}", err=True)
+    if "is_candidate" not in listing and "category" not in listing:
+        from evaluator.relevance import relevance_columns  # the crawler's judgement
+
+        listing.update(relevance_columns(listing))
+    if rubric is None:  # the scored rubric of the listing's category
+        found = listing_category(listing)
+        rubric = scored_rubric(found if found != OTHER else DEFAULT_CATEGORY)
     try:
         load_rubric(rubric)
     except ValueError as error:
         raise click.ClickException(str(error)) from None
-    if "is_candidate" not in listing:
-        from evaluator.relevance import relevance_columns  # the crawler's judgement
-
-        listing.update(relevance_columns(listing))
     result = unless_not_a_candidate(listing, evaluate(listing, rubric))
     click.echo(json.dumps(result, ensure_ascii=False, indent=None if compact else 2))
 
@@ -106,15 +112,15 @@ def evaluate(db_path: Path, rubric: str, everything: bool, jobs: int | None) -> 
     """Score the stored listings and save evaluations, ingredients and actives.
 
     By default only listings that are new, changed since their last evaluation, or scored with an
-    older version of the rubric are scored; listings judged with older relevance rules
-    (data/vocab/relevance.toml) are judged again first. Listings that are not vitamin C serum candidates keep their
-    facts but get the verdict "not-scored".
+    older version of the rubric or other vocabularies are scored; listings judged with older
+    relevance rules (data/vocab/relevance.toml) are judged again first. Without --rubric, each
+    category's scored rubric runs (post for vitamin C serums, devices for micro-needling devices).
+    Listings of another category keep their facts but get the verdict "not-scored".
     """
+    from evaluator.rubrics import scored_rubrics
     from serumscope.evaluation_store import evaluate_db, ids_to_evaluate, rejudge_stale
     from serumscope.store.database import open_db
-    from serumscope.store.site import SCORED_RUBRIC
 
-    rubric = rubric or SCORED_RUBRIC
     if not db_path.exists():
         raise click.ClickException(
             f"no database at {db_path}: crawl first (`serumscope crawl --db {db_path}`)"
@@ -123,24 +129,25 @@ def evaluate(db_path: Path, rubric: str, everything: bool, jobs: int | None) -> 
     rejudged = rejudge_stale(db)
     if rejudged:
         click.echo(f"Judged {rejudged} listings again with the current relevance rules", err=True)
-    try:
-        pending = len(ids_to_evaluate(db, rubric, everything))
-    except ValueError as error:
-        raise click.ClickException(str(error)) from None
-    with click.progressbar(
-        length=pending, label=f"Scoring with rubric {rubric}", file=sys.stderr
-    ) as bar:
-        summary = evaluate_db(
-            db, rubric=rubric, everything=everything, progress=bar.update, jobs=jobs
+    for name in [rubric] if rubric else list(scored_rubrics().values()):
+        try:
+            pending = len(ids_to_evaluate(db, name, everything))
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
+        with click.progressbar(
+            length=pending, label=f"Scoring with rubric {name}", file=sys.stderr
+        ) as bar:
+            summary = evaluate_db(
+                db, rubric=name, everything=everything, progress=bar.update, jobs=jobs
+            )
+        verdicts = ", ".join(
+            f"{count} {verdict}" for verdict, count in sorted(summary["verdicts"].items())
         )
-    verdicts = ", ".join(
-        f"{count} {verdict}" for verdict, count in sorted(summary["verdicts"].items())
-    )
-    click.echo(
-        f"Rubric {summary['rubric']} v{summary['rubric_version']}: scored {summary['evaluated']} of "
-        f"{summary['listings']} listings ({summary['unchanged']} unchanged) in {summary['seconds']:.1f}s"
-        + (f": {verdicts}" if verdicts else "")
-    )
+        click.echo(
+            f"Rubric {summary['rubric']} v{summary['rubric_version']}: scored {summary['evaluated']} of "
+            f"{summary['listings']} listings ({summary['unchanged']} unchanged) in {summary['seconds']:.1f}s"
+            + (f": {verdicts}" if verdicts else "")
+        )
 
 
 commands = [score, evaluate]

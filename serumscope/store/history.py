@@ -28,6 +28,7 @@ TRACKED_LISTING_FIELDS = (
     "url",
     "description",
     "is_candidate",
+    "category",
     "relevance_reason",
 )
 

@@ -14,15 +14,30 @@ and ``serumscope serve`` (at start) do.
 
 from __future__ import annotations
 
+from evaluator.categories import OTHER
 from evaluator.headline import HEADLINE_FACTS
-from evaluator.rubrics import price_bands, scored_rubric
+from evaluator.rubrics import price_bands, scored_rubric, scored_rubrics
 from serumscope.store.tables import SEARCH_TABLE, SOFT_ERROR_KINDS, Table
 
-SCORED_RUBRIC = scored_rubric()
+SCORED_RUBRIC = scored_rubric()  # of vitamin C serums, the first category
 
 
 def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+SCORED_RUBRICS = scored_rubrics()  # {category: its scored rubric}
+SCORED_RUBRICS_SQL = ", ".join(_sql_text(rubric) for rubric in SCORED_RUBRICS.values())
+# The evaluation a listing's scores row shows: its category's scored rubric (a listing of no category:
+# the first category's, which scores it "not-scored" with the reason).
+SCORED_RUBRIC_OF_LISTING_SQL = (
+    "CASE l.category"
+    + "".join(
+        f" WHEN {_sql_text(category)} THEN {_sql_text(rubric)}"
+        for category, rubric in SCORED_RUBRICS.items()
+    )
+    + f" ELSE {_sql_text(SCORED_RUBRIC)} END"
+)
 
 
 def _price_band_sql(rubric: str) -> str:
@@ -67,6 +82,7 @@ SCORES_COLUMNS: dict[str, tuple[type, str]] = {
     "brand": (str, "l.brand"),
     "name": (str, "l.title"),
     "url": (str, "l.url"),
+    "category": (str, f"coalesce(l.category, '{OTHER}')"),
     **{fact.column: (fact.type, f"e.{fact.column}") for fact in HEADLINE_FACTS if fact.on_scores},
     "vitamin_c_form": (str, "json_extract(e.vitamin_c_forms, '$[0]')"),
     "score": (int, "e.score"),
@@ -88,7 +104,7 @@ SCORES_SELECT = f"""
 SELECT
   {_SCORES_EXPRESSIONS}
 FROM listings AS l
-LEFT JOIN evaluations AS e ON e.listing_id = l.id AND e.rubric = '{SCORED_RUBRIC}'
+LEFT JOIN evaluations AS e ON e.listing_id = l.id AND e.rubric = {SCORED_RUBRIC_OF_LISTING_SQL}
 """
 
 SITE_VIEWS: dict[str, str] = {
@@ -162,15 +178,20 @@ END""",
   DELETE FROM scores WHERE listing_id = OLD.id;
   {_scores_row_sql("NEW.id")}
 END""",
+    # A new category means another rubric's evaluation: the row is computed again.
+    "scores_listing_category": f"""AFTER UPDATE OF category ON listings
+WHEN OLD.category IS NOT NEW.category BEGIN
+  {_scores_row_sql("NEW.id")}
+END""",
     "scores_listing_delete": """AFTER DELETE ON listings BEGIN
   DELETE FROM scores WHERE listing_id = OLD.id;
 END""",
     "scores_evaluation_insert": f"""AFTER INSERT ON evaluations
-WHEN NEW.rubric = '{SCORED_RUBRIC}' BEGIN
+WHEN NEW.rubric IN ({SCORED_RUBRICS_SQL}) BEGIN
   {_scores_row_sql("NEW.listing_id")}
 END""",
     "scores_evaluation_update": f"""AFTER UPDATE ON evaluations
-WHEN NEW.rubric = '{SCORED_RUBRIC}' OR OLD.rubric = '{SCORED_RUBRIC}' BEGIN
+WHEN NEW.rubric IN ({SCORED_RUBRICS_SQL}) OR OLD.rubric IN ({SCORED_RUBRICS_SQL}) BEGIN
   {_scores_row_sql("OLD.listing_id")}
   {_scores_row_sql("NEW.listing_id")}
 END""",
@@ -181,7 +202,7 @@ WHEN NEW.finished_at IS NOT NULL AND OLD.finished_at IS NULL BEGIN
   INSERT INTO [{SEARCH_TABLE}]([{SEARCH_TABLE}]) VALUES ('rebuild');
 END""",
     "scores_evaluation_delete": f"""AFTER DELETE ON evaluations
-WHEN OLD.rubric = '{SCORED_RUBRIC}' BEGIN
+WHEN OLD.rubric IN ({SCORED_RUBRICS_SQL}) BEGIN
   {_scores_row_sql("OLD.listing_id")}
 END""",
 }
