@@ -42,6 +42,7 @@ class SitemapShopSpider(ShopSpider, SitemapSpider):
         self.sitemap_urls = self.shop_config.get("sitemap_urls") or [f"{self.base_url}/robots.txt"]
         self.seen_sitemaps: set[str] = set()
         self.seen_products: set[str] = set()
+        self.lastmods: dict[str, str] = {}  # product URL -> its <lastmod>, until it is requested
         self.current_sitemap = ""
 
     def start_shop(self) -> Iterator[Request]:
@@ -72,10 +73,15 @@ class SitemapShopSpider(ShopSpider, SitemapSpider):
             self.record_error(response.url, "parse", "not a sitemap", response.status)
         for request in requests:
             if request.callback == self.parse_product:
+                lastmod = self.lastmods.pop(request.url, None)
+                if self.skip_unchanged(request.url, lastmod, dated=True):
+                    continue
                 # dont_filter: a redirect back to this URL must count towards the redirect limit
                 # (and be reported), not vanish in the duplicate filter.
                 yield request.replace(
-                    dont_filter=True, errback=self.on_request_error, meta={"product_page": True}
+                    dont_filter=True,
+                    errback=self.on_request_error,
+                    meta={"product_page": True, "source": self.source_mark(request.url, lastmod)},
                 )
             else:
                 yield request.replace(errback=self.on_request_error)
@@ -113,6 +119,8 @@ class SitemapShopSpider(ShopSpider, SitemapSpider):
                 )
             elif loc not in seen and (is_index or self.is_product_url(loc)):
                 seen.add(loc)
+                if not is_index and isinstance(entry.get("lastmod"), str):
+                    self.lastmods[loc] = entry["lastmod"].strip()
                 yield {**entry, "loc": loc}
 
     def parse_product(self, response: Response) -> Iterator[Any]:
@@ -137,7 +145,7 @@ class SitemapShopSpider(ShopSpider, SitemapSpider):
         yield from self.finish_listing(
             response,
             page,
-            {"_degraded": bool(page.errors)},
+            {"_degraded": bool(page.errors), "_source": response.meta.get("source")},
             url=canonical,
             canonical_id=url_key(canonical),
             fields=fields,
