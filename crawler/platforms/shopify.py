@@ -199,8 +199,8 @@ class ShopifySpider(ShopSpider):
             try:
                 data = self.pre_process_data(product, response)
                 fields, provenance, variants = listing_fields_from_shopify(data)
-                for raw in data.get("variants") or []:
-                    self.count_unreadable_price(raw.get("price"), decimal_string(raw.get("price")))
+                for raw, variant in zip(data.get("variants") or [], variants, strict=True):
+                    self.count_unreadable_price(raw.get("price"), variant["price"])
             except Exception as error:
                 self.record_error(response.url, "parse", f"product {product.get('id')}: {error}")
                 continue

@@ -270,11 +270,10 @@ class WooCommerceSpider(ShopSpider):
                     await self.fetch_variations(data, unread) if data.get("variations") else []
                 )
                 fields, provenance, variants = listing_fields_from_woocommerce(data, variations)
-                for priced in variations or [data]:
-                    prices = priced.get("prices") or {}
-                    minor = prices.get("currency_minor_unit", 2)
-                    parsed = from_minor_units(prices.get("price"), minor)
-                    self.count_unreadable_price(prices.get("price"), parsed)
+                for priced, variant in zip(variations or [data], variants, strict=True):
+                    self.count_unreadable_price(
+                        (priced.get("prices") or {}).get("price"), variant["price"]
+                    )
                 if self.complete_from_page:
                     await self.complete_fields(
                         clean(data.get("permalink")), fields, provenance, unread
