@@ -55,6 +55,7 @@ SERUMSCOPE_SITEMAPS_PER_INDEX = 1_000  # sitemaps followed from one sitemap inde
 # (and pages a newer serumscope reads better). SERUMSCOPE_FULL_CRAWL (`crawl --full`) forces one.
 SERUMSCOPE_FULL_CRAWL_DAYS = 7.0
 SERUMSCOPE_FULL_CRAWL = False
+SERUMSCOPE_SKIP_UNCHANGED = True  # False: never skip (a crawl that stores nothing)
 
 # Scrapy re-reads and parses the source of every generator callback it calls (to warn about a
 # ``return value`` in it), on most product pages ~18% of the crawl's CPU; ours return no values.

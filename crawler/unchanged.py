@@ -16,7 +16,8 @@ again the same day, would be kept until the next full crawl.
 Shops can lie (a price changed without a new ``updated_at``), and a new serumscope may read pages
 better: every ``SERUMSCOPE_FULL_CRAWL_DAYS`` (default 7) a shop is crawled in full, nothing skipped,
 and ``SERUMSCOPE_FULL_CRAWL`` (``serumscope crawl --full``) forces one. Conditional requests
-(crawler/incremental.py) still apply to the pages that are fetched.
+(crawler/incremental.py) still apply to the pages that are fetched. ``SERUMSCOPE_SKIP_UNCHANGED =
+False`` turns skipping off (a crawl that stores nothing, such as a look at one product, must read it).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import hashlib
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from crawler.extract.listing import utc_now
@@ -73,14 +75,20 @@ class UnchangedProducts:
     def __init__(self, crawler, shop: str):
         self.crawler = crawler
         self.shop = shop
-        self.db = shared_db(crawler.settings["SERUMSCOPE_DB"])
         self.run_id = getattr(crawler, "serumscope_run_id", None)
-        self.full = self.full_crawl_due(crawler.settings)
-        # A run id is needed to mark skipped listings seen; without one, read everything.
-        self.known: dict[str, KnownProduct] = (
-            {} if self.full or self.run_id is None else known_products(self.db, shop)
-        )
         self.pending_seen: list[str] = []
+        self.known: dict[str, KnownProduct] = {}
+        self.full = True
+        self.db = None
+        path = Path(crawler.settings["SERUMSCOPE_DB"])
+        # Skipping needs stored listings and a run to mark them seen by; a crawl that stores
+        # nothing (SERUMSCOPE_SKIP_UNCHANGED off, e.g. to look at one product) reads everything.
+        if not crawler.settings.getbool("SERUMSCOPE_SKIP_UNCHANGED", True) or not path.exists():
+            return
+        self.db = shared_db(path)
+        self.full = self.full_crawl_due(crawler.settings)
+        if not self.full and self.run_id is not None:
+            self.known = known_products(self.db, shop)
 
     def full_crawl_due(self, settings) -> bool:
         if settings.getbool("SERUMSCOPE_FULL_CRAWL"):
@@ -118,6 +126,8 @@ class UnchangedProducts:
     def close(self, summary: dict[str, Any]) -> None:
         """Write what is pending; a full crawl that ran to its end and read the shop is remembered
         as the shop's last (``summary``: crawler.extensions.shop_summary)."""
+        if self.db is None:
+            return
         self.flush()
         ended = summary["finish_reason"] == "finished" and not summary["limits"]
         if self.full and ended and summary["status"] != "failed":

@@ -158,3 +158,23 @@ def test_a_full_crawl_comes_round_every_full_crawl_days(demo_shops, demo_run):
     assert stored_lie(db, slugs) == (True, True)
     assert all(s["unchanged"] == 0 for s in due["shops"].values())
     assert all(r["full_crawl_at"] > "2020" for r in rows(db, "SELECT full_crawl_at FROM shops"))
+
+
+@pytest.mark.parametrize(
+    ("lastmod", "latest"),
+    [
+        ("2026-01-06", "2026-01-07T12:00:00+00:00"),  # the day's end in the last time zone
+        ("2026-01-06T06:00:00Z", "2026-01-06T06:00:00+00:00"),
+        ("2026-01-06T08:00:00+02:00", "2026-01-06T06:00:00+00:00"),
+        ("2026-01-06T06:00:00", "2026-01-06T18:00:00+00:00"),  # no zone: its latest reading
+        (" 2026-01-06 ", "2026-01-07T12:00:00+00:00"),
+        ("yesterday", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_the_latest_moment_a_lastmod_can_stand_for(lastmod, latest):
+    from crawler.unchanged import latest_moment
+
+    moment = latest_moment(lastmod)
+    assert (moment.isoformat() if moment else None) == latest

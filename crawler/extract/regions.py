@@ -25,7 +25,9 @@ PRODUCT_CLASS = re.compile(
     r"(?<![a-z])product(?!s|[-_]?(?:list|grid|card|item|tile|loop))", re.IGNORECASE
 )
 PRODUCT_ITEM = etree.XPath("//*[contains(@itemtype, 'Product')]")
-MARKED = etree.XPath("descendant-or-self::*[@class or @id]")  # the elements _marks can find a widget's name on
+MARKED = etree.XPath(
+    "descendant-or-self::*[@class or @id]"
+)  # the elements _marks can find a widget's name on
 FIRST_H1 = etree.XPath("(//h1)[1]")
 
 
