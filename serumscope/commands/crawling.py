@@ -41,6 +41,11 @@ def _stats_table(summary: dict) -> str:
             f"{name:<24} {shop['status']:<8} {shop.get('pages', 0):>6} {shop['listings']:>8} "
             f"{shop['candidates']:>10} {shop['errors']:>6}"
         )
+        if shop.get("unchanged") or shop.get("not_modified"):
+            lines.append(
+                f"    seen unchanged, not read again: {shop.get('unchanged', 0)} skipped "
+                f"(the shop's change signals), {shop.get('not_modified', 0)} answered 304"
+            )
         for label, counts in (
             ("decided by", "relevance"),
             ("kinds", "kinds"),
