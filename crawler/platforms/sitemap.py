@@ -18,6 +18,8 @@ from crawler.extract.listing import utc_now
 from crawler.extract.page import parse_page, product_from_page
 from crawler.platforms.base import ShopSpider
 
+MAX_LASTMOD = 64  # a W3C date-time is shorter: anything longer is no change signal
+
 
 def url_key(url: str) -> str:
     """A page's id when the shop gives none: its path and query, the same whatever host serves it."""
@@ -119,8 +121,9 @@ class SitemapShopSpider(ShopSpider, SitemapSpider):
                 )
             elif loc not in seen and (is_index or self.is_product_url(loc)):
                 seen.add(loc)
-                if not is_index and isinstance(entry.get("lastmod"), str):
-                    self.lastmods[loc] = entry["lastmod"].strip()
+                lastmod = entry.get("lastmod")
+                if not is_index and isinstance(lastmod, str) and len(lastmod) <= MAX_LASTMOD:
+                    self.lastmods[loc] = lastmod.strip()
                 yield {**entry, "loc": loc}
 
     def parse_product(self, response: Response) -> Iterator[Any]:
