@@ -53,11 +53,13 @@ def shop_summary(stats: dict[str, Any]) -> dict[str, Any]:
     hard = {k: v for k, v in errors.items() if k not in SOFT_ERROR_KINDS}
     hard_errors = sum(hard.values())
     listings = stats.get("serumscope/listings_stored", 0)
-    # Product pages answered "304 Not Modified" (crawler.incremental) were seen, just not re-stored.
+    # Product pages answered "304 Not Modified" (crawler.incremental) and products the shop says did
+    # not change (crawler.unchanged) were seen, just not re-stored.
     not_modified = stats.get("incremental/not_modified", 0)
+    unchanged = stats.get("incremental/unchanged", 0)
     finish_reason = stats.get("finish_reason", "")
     status = crawler_shop_status(
-        seen=listings + not_modified,
+        seen=listings + not_modified + unchanged,
         errors=sum(errors.values()),
         hard_errors=hard_errors,
         finish_reason=finish_reason,
@@ -66,6 +68,7 @@ def shop_summary(stats: dict[str, Any]) -> dict[str, Any]:
         "status": status,
         "listings": listings,
         "not_modified": not_modified,
+        "unchanged": unchanged,
         "candidates": stats.get("serumscope/candidates", 0),
         "relevance": _counts(stats, "serumscope/relevance/"),
         "kinds": _counts(stats, "serumscope/kinds/"),

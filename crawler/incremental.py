@@ -9,21 +9,30 @@ download, parsing, pipelines and re-evaluation. A 200 stores the page's new vali
 
 Only pages already linked to a stored listing get conditional headers (a 304 for a page we cannot
 attribute would make its listing look gone), and a page's validators are kept only once it has
-yielded a listing (a page that failed to parse is fetched in full next time). Writes are batched
-and flushed when the spider closes.
+yielded a listing (a page that failed to parse is fetched in full next time). A 304 to a page whose
+sitemap ``<lastmod>`` changed stores the new one (crawler/unchanged.py), so the next crawl need not
+ask. Writes (serumscope/store/freshness.py) are batched and flushed when the spider closes.
 Settings: ``SERUMSCOPE_DB`` (database path) and ``SERUMSCOPE_RUN_ID`` (the crawl_runs row; without
 it, falls back to the run the crawler's recorder opened, and without that, does nothing).
 """
 
 from __future__ import annotations
 
-import sqlite3
-from datetime import UTC, datetime
 from pathlib import Path
 
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response
+
+from crawler.extract.listing import utc_now
+from crawler.storage import shared_db
+from serumscope.store.database import transaction
+from serumscope.store.freshness import (
+    mark_seen,
+    page_validators,
+    save_page_validators,
+    save_product_sources,
+)
 
 FLUSH_EVERY = 500
 
@@ -46,7 +55,10 @@ class ConditionalRequestMiddleware:
         self.unconfirmed: dict[str, tuple[str | None, str | None]] = {}
         self.pending_seen: list[str] = []
         self.pending_validators: dict[str, tuple[str | None, str | None, str | None]] = {}
-        self.conn: sqlite3.Connection | None = None
+        # (key, listing, version) of product pages answering 304 to a new change signal
+        self.pending_sources: list[tuple[str, str, str]] = []
+        self.db = None
+        self.shop = ""
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -70,17 +82,10 @@ class ConditionalRequestMiddleware:
     def spider_opened(self, spider) -> None:
         if not Path(self.db_path).exists():
             return
-        self.conn = sqlite3.connect(self.db_path, timeout=30)
-        self.conn.execute("PRAGMA busy_timeout = 30000")
-        try:
-            # Only pages whose listing is stored: a 304 must have something to vouch for.
-            rows = self.conn.execute(
-                """SELECT v.url, v.etag, v.last_modified, v.listing_id FROM page_validators v
-                   JOIN listings l ON l.id = v.listing_id"""
-            ).fetchall()
-        except sqlite3.OperationalError:  # a database from before page_validators existed
-            rows = []
-        self.validators = {url: (etag, modified, listing) for url, etag, modified, listing in rows}
+        self.db = shared_db(self.db_path)
+        self.shop = getattr(spider, "shop_name", spider.name)
+        # Only pages whose listing is stored: a 304 must have something to vouch for.
+        self.validators = page_validators(self.db)
 
     def process_request(self, request: Request, spider=None):
         if not request.meta.get("product_page") or request.method != "GET":
@@ -108,6 +113,9 @@ class ConditionalRequestMiddleware:
         if response.status == 304 and listing_id:
             stats.inc_value("incremental/not_modified")
             self.pending_seen.append(listing_id)
+            if source := request.meta.get("source"):
+                # the page is as it was read: its new change signal stands for it next time
+                self.pending_sources.append((source["key"], listing_id, source["version"]))
             self._maybe_flush()
             # A 304 is not a failed request: without an errback the engine drops it silently
             # instead of having the spider record it in crawl_errors.
@@ -144,40 +152,21 @@ class ConditionalRequestMiddleware:
     def flush(self) -> None:
         if not (self.pending_seen or self.pending_validators):
             return
-        if self.conn is None:
-            self.conn = sqlite3.connect(self.db_path, timeout=30)
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if self.db is None:
+            self.db = shared_db(self.db_path)
+        now = utc_now()
         run_id = self.run_id or self._run_id()
         seen, self.pending_seen = self.pending_seen, []
+        sources, self.pending_sources = self.pending_sources, []
         validators, self.pending_validators = self.pending_validators, {}
-        with self.conn:
+        with transaction(self.db):
             if run_id is not None:
-                self.conn.executemany(
-                    "UPDATE listings SET last_seen = ?, last_run_id = ? WHERE id = ?",
-                    [(now, run_id, listing) for listing in seen],
+                mark_seen(self.db, run_id, seen, now)
+                save_product_sources(
+                    self.db, [(self.shop, key, listing, v, now) for key, listing, v in sources]
                 )
-                self.conn.executemany(
-                    "UPDATE variants SET last_seen = ? WHERE listing_id = ?",
-                    [(now, listing) for listing in seen],
-                )
-            self.conn.executemany(
-                """INSERT INTO page_validators (url, etag, last_modified, listing_id, stored_at)
-                   VALUES (?, ?, ?, ?, ?)
-                   ON CONFLICT (url) DO UPDATE SET etag = excluded.etag,
-                       last_modified = excluded.last_modified,
-                       listing_id = excluded.listing_id,
-                       stored_at = excluded.stored_at""",
-                [
-                    (url, etag, modified, listing, now)
-                    for url, (etag, modified, listing) in validators.items()
-                ],
-            )
+            save_page_validators(self.db, validators, now)
         self.validators.update(validators)
 
     def spider_closed(self, spider, reason) -> None:
-        try:
-            self.flush()
-        finally:
-            if self.conn is not None:
-                self.conn.close()
-                self.conn = None
+        self.flush()

@@ -285,7 +285,7 @@ def test_recrawl_on_day_two_updates_and_keeps_history(crawled, tmp_path):
     summary = json.loads(result.stdout)
     run_id = summary["run_id"]
     assert summary["status"] == "ok", summary
-    assert sum(shop["not_modified"] for shop in summary["shops"].values()) > 0
+    assert sum(shop["unchanged"] for shop in summary["shops"].values()) > 0
     after = dict(conn.execute("select id, first_seen from listings").fetchall())
     assert set(before) <= set(after)
     assert all(after[key] == value for key, value in before.items())

@@ -71,7 +71,7 @@ class RouteShop:
         self.server.server_close()
 
 
-def crawl(tmp_path: Path, shop: RouteShop, platform: str, extra: str = "") -> dict:
+def crawl(tmp_path: Path, shop: RouteShop, platform: str, extra: str = "", *options: str) -> dict:
     sites, db = tmp_path / "sites.toml", tmp_path / "shop.db"
     sites.write_text(
         f'[[shop]]\nname = "{platform}"\nplatform = "{platform}"\n'
@@ -79,7 +79,7 @@ def crawl(tmp_path: Path, shop: RouteShop, platform: str, extra: str = "") -> di
     )
     done = subprocess.run(
         [str(Path(sys.executable).parent / "serumscope"), "crawl", "--sites", str(sites),
-         "--db", str(db), "--quiet", "--json", *FAST_SETTINGS],
+         "--db", str(db), "--quiet", "--json", *FAST_SETTINGS, *options],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
@@ -196,11 +196,14 @@ def test_woocommerce_failed_sub_requests_keep_the_stored_fields_and_variants(tmp
         assert stored_variants == [("woocommerce:5:51", "24.00"), ("woocommerce:5:52", "40.00")]
         assert ("parse", "product without id: 'No id serum'") in errors(tmp_path, first["run_id"])
 
-        # Day 2: the product page and one variation fail; the other variation's price changed.
+        # Day 2: the product page and one variation fail; the other variation's price changed
+        # (the product object stays the same: only a full crawl reads its variations again).
         shop.html("/product/daily-c", "busy", status=503)
         shop.json(f"{API}/51", woo_variation(51, "30 mL", "2200"))
         shop.json(f"{API}/52", {"message": "busy"}, status=503)
-        second = crawl(tmp_path, shop, "woocommerce")
+        assert crawl(tmp_path, shop, "woocommerce")["shops"]["woocommerce"]["unchanged"] == 1
+        assert rows(tmp_path, "select price from variants order by id") == [("24.00",), ("40.00",)]
+        second = crawl(tmp_path, shop, "woocommerce", "", "--full")
         kinds = {kind for kind, _ in errors(tmp_path, second["run_id"])}
         assert {"page", "variation"} <= kinds
         assert rows(tmp_path, f"select {columns} from listings") == [
@@ -213,7 +216,8 @@ def test_woocommerce_failed_sub_requests_keep_the_stored_fields_and_variants(tmp
 
         # Day 3: every variation fails: no product-level variant is invented over the stored ones.
         shop.json(f"{API}/51", {"message": "busy"}, status=503)
-        crawl(tmp_path, shop, "woocommerce")
+        third = crawl(tmp_path, shop, "woocommerce")  # read in part on day 2: read again
+        assert third["shops"]["woocommerce"]["unchanged"] == 0
         assert rows(tmp_path, "select id, gone_since from variants order by id") == [
             ("woocommerce:5:51", None),
             ("woocommerce:5:52", None),

@@ -1,5 +1,6 @@
 """Conditional requests (crawler/incremental.py) with Scrapy's real engine against the demo retailer,
-which answers ETag / Last-Modified and 304 Not Modified."""
+which answers ETag / Last-Modified and 304 Not Modified. The crawls are full (``--full``): otherwise
+the sitemap's lastmod spares the requests altogether (tests/test_crawl_unchanged.py)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ def crawl(sites, db) -> None:
             "--quiet",
             "-s",
             "AUTOTHROTTLE_ENABLED=false",
+            "--full",
         ],  # fmt: skip
         capture_output=True,
         text=True,

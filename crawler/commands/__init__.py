@@ -40,6 +40,8 @@ def probe_settings(settings: Settings) -> Settings:
     for name, component in LEFT_OUT.items():
         settings.set(name, {**settings.getdict(name), component: None}, priority="cmdline")
     settings.set("RETRY_ENABLED", False, priority="cmdline")
+    # a product the last crawl stored unchanged must still be read and shown
+    settings.set("SERUMSCOPE_SKIP_UNCHANGED", False, priority="cmdline")
     settings.set("AUTOTHROTTLE_ENABLED", False, priority="cmdline")
     if settings.getpriority("LOG_LEVEL") < SETTINGS_PRIORITIES["cmdline"]:  # unless -L LEVEL
         settings.set("LOG_LEVEL", "ERROR", priority="cmdline")

@@ -25,6 +25,9 @@ PRODUCT_CLASS = re.compile(
     r"(?<![a-z])product(?!s|[-_]?(?:list|grid|card|item|tile|loop))", re.IGNORECASE
 )
 PRODUCT_ITEM = etree.XPath("//*[contains(@itemtype, 'Product')]")
+MARKED = etree.XPath(
+    "descendant-or-self::*[@class or @id]"
+)  # the elements _marks can find a widget's name on
 FIRST_H1 = etree.XPath("(//h1)[1]")
 
 
@@ -51,7 +54,7 @@ def _not_product(root: etree._Element) -> set[etree._Element]:
     found = set(root.iter(*OUTSIDE_TAGS))
     h1 = FIRST_H1(root)
     frame = set(h1[0].iterancestors()) if h1 else set()
-    for element in root.iter():
+    for element in MARKED(root):
         if (
             isinstance(element.tag, str)
             and element.tag not in ("html", "body", "main")

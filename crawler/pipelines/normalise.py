@@ -12,6 +12,8 @@ from evaluator.listing import COUNTED_FIELDS, COUNTED_VARIANT_FIELDS
 from serumscope.store.rows import storable_value
 
 CURRENCY = re.compile(r"^[A-Z]{3}$")
+# A price as decimal_string writes it, within evaluator.money's bounds (7 digits, 12 decimals).
+STORED_PRICE = re.compile(r"(?:0|[1-9]\d{0,6})(?:\.\d{1,12})?")
 
 
 class UnusableListing(ValueError):
@@ -41,11 +43,13 @@ def normalise_listing(item: dict[str, Any]) -> tuple[list[str], list[str]]:
         missing.append("variants")
     for variant in variants:
         for field in ("price", "regular_price"):
-            if variant.get(field) is not None and decimal_string(variant[field]) != variant[field]:
-                fixed = decimal_string(variant[field])
-                if fixed is None:
-                    invalid.append(field)
-                variant[field] = fixed
+            value = variant.get(field)
+            if value is None or isinstance(value, str) and STORED_PRICE.fullmatch(value):
+                continue  # what the platform spiders give (crawler.extract.money): read already
+            fixed = decimal_string(value)
+            if fixed is None:
+                invalid.append(field)
+            variant[field] = fixed
         currency = variant.get("currency")
         if currency is not None:
             currency = str(currency).strip().upper()

@@ -9,6 +9,11 @@ listing whose spider could not read some fields because a secondary request fail
 ``_unread``: listing columns keep their stored values, ``"variants"`` keeps the stored variants (the
 ones read are updated, none is marked gone, none invented is added) and ``"currency"`` keeps each
 variant's stored currency.
+
+A listing read in full carries its product's change signal in ``_source`` (crawler/unchanged.py); it
+is stored in ``product_sources`` with the listing, so the next crawl can skip the product while the
+shop says it is unchanged. A listing read in part (``_unread``) or degraded stores none: its product
+is read again next time.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from crawler.extract.listing import utc_now
 from crawler.storage import save_shop, shared_db
 from evaluator.text import MAX_FIELD_CHARS
 from serumscope.store.database import transaction
+from serumscope.store.freshness import save_product_sources
 from serumscope.store.rows import storable_json, storable_row
 from serumscope.store.tables import LISTING_JSON_COLUMNS, TABLES
 
@@ -125,7 +131,7 @@ class StorePipeline:
             f"select id, listing_id, currency from variants where listing_id in ({marks})", ids
         ):
             stored_variants[row["id"]] = row
-        rows, variant_rows, touched, complete = [], [], [], {}
+        rows, variant_rows, touched, complete, sources = [], [], [], {}, []
         for item in items:
             before = existing.get(item["id"])
             if before and item.get("_degraded"):
@@ -139,6 +145,13 @@ class StorePipeline:
             row["last_seen"] = now
             row["last_run_id"] = self.run_id
             rows.append(row)
+            if source := item.get("_source"):
+                # Read in full, its change signal lets the next crawl skip it while unchanged; read
+                # in part, the signal is forgotten, so the next crawl reads it again.
+                partly = item.get("_unread") or item.get("_degraded")
+                version = None if partly else source["version"]
+                read_at = item.get("fetched_at") or now
+                sources.append((item["shop"], source["key"], item["id"], version, read_at))
             variants = item.get("variants") or []
             if "variants" in unread:
                 variants = [v for v in variants if v["id"] in stored_variants]
@@ -163,6 +176,7 @@ class StorePipeline:
                 self.db["variants"].upsert_all(variant_rows, pk="id")
             for listing_id, seen in complete.items():
                 self.mark_gone_variants(listing_id, seen, now)
+            save_product_sources(self.db, sources)
             for listing_id in touched:
                 self.db["listings"].update(
                     listing_id, {"last_seen": now, "last_run_id": self.run_id}

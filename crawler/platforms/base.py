@@ -43,10 +43,11 @@ from twisted.internet.error import (
 from twisted.python.failure import Failure
 from twisted.web.client import ResponseFailed, ResponseNeverReceived
 
-from crawler.extensions import LIMITS_STAT
+from crawler.extensions import LIMITS_STAT, shop_summary
 from crawler.extract.listing import make_listing
 from crawler.middlewares import ForbiddenByRobots, OffsiteRequest, RedirectRefused
 from crawler.sites import DEFAULT_SITES, SitesError, load_sites, validate_shop
+from crawler.unchanged import UnchangedProducts
 
 
 def shop_name_from_url(url: str) -> str:
@@ -129,6 +130,7 @@ class ShopSpider(scrapy.Spider):
         hosts |= {urlparse(u).hostname for u in self.shop_config.get("sitemap_urls", [])}
         self.allowed_domains = sorted(h for h in hosts if h)
         self.seen_products: set[str] = set()
+        self.unchanged: UnchangedProducts | None = None
 
     def _resolve_shop(self, shop_config, shop, base_url, sites) -> dict[str, Any]:
         if shop_config:
@@ -171,9 +173,24 @@ class ShopSpider(scrapy.Spider):
             request.meta[EXPECTED_BYTES_META] = body_length
 
     async def start(self) -> AsyncIterator[Any]:
+        self.unchanged = UnchangedProducts(self.crawler, self.shop_name)
         requests = self.start_product(self.product_url) if self.product_url else self.start_shop()
         for request in requests:
             yield request
+
+    def closed(self, reason: str) -> None:
+        if self.unchanged is not None:
+            stats = dict(self.crawler.stats.get_stats())
+            self.unchanged.close(shop_summary({**stats, "finish_reason": reason}))
+
+    def skip_unchanged(self, key: str, version: str | None, dated: bool = False) -> bool:
+        """True when the shop says product ``key`` did not change since it was last read in full
+        (crawler/unchanged.py); its listing then counts as seen."""
+        return self.unchanged is not None and self.unchanged.skip(key, version, dated)
+
+    def source_mark(self, key: str, version: str | None) -> dict[str, Any] | None:
+        """The ``_source`` mark of a listing read in full: the store keeps its change signal."""
+        return {"key": key, "version": version} if version is not None else None
 
     def start_shop(self) -> Iterator[Request]:
         raise NotImplementedError

@@ -2,7 +2,8 @@
 comes back empty; one listing per product with all its variants.
 
 ``products.json`` carries no currency, so the spider reads it once from ``/products/<handle>.json``
-(variants' ``price_currency``); a ``currency`` in the sites file wins.
+(variants' ``price_currency``); a ``currency`` in the sites file wins. A product whose ``updated_at``
+(and its variants') is as it was at the last full read is skipped (crawler/unchanged.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from crawler.extract.money import decimal_string, regular_price_if_higher
 from crawler.extract.sizes import fragment_size, size_and_source
 from crawler.extract.text import clean, html_to_text
 from crawler.platforms.base import ShopSpider
+from crawler.unchanged import content_version
 
 PAGE_SIZE = 250
 # Products whose /products/<handle>.json is tried for the currency before giving up for this crawl.
@@ -86,6 +88,21 @@ def listing_fields_from_shopify(product: dict[str, Any]) -> tuple[dict, dict, li
     if any(sources):
         provenance["size"] = next(s for s in sources if s)
     return fields, provenance, variants
+
+
+def shopify_version(product: dict[str, Any]) -> str | None:
+    """A ``products.json`` product's change signal (crawler/unchanged.py): its ``updated_at`` with each
+    variant's ``updated_at``, availability and prices (stock can change without a new ``updated_at``);
+    None when the product has no ``updated_at``."""
+    stamp = product.get("updated_at")
+    if not stamp or not isinstance(stamp, str):
+        return None
+    variants = [
+        [v.get(key) for key in ("id", "updated_at", "available", "price", "compare_at_price")]
+        for v in product.get("variants") or []
+        if isinstance(v, dict)
+    ]
+    return content_version([stamp, variants])
 
 
 def shop_currency(product_json: Any) -> str:
@@ -215,13 +232,16 @@ class ShopifySpider(ShopSpider):
         for product in products:
             if not self.first_sighting(product, response.url, page_ids):
                 continue
+            key, version = str(product["id"]).strip(), shopify_version(product)
+            if self.skip_unchanged(key, version):
+                continue
             if self.currency is None and self.currency_attempts < MAX_CURRENCY_ATTEMPTS:
                 await self.learn_currency(str(product.get("handle") or ""))
             try:
                 data = self.pre_process_data(product, response)
                 fields, provenance, variants = listing_fields_from_shopify(data)
-                for raw in data.get("variants") or []:
-                    self.count_unreadable_price(raw.get("price"), decimal_string(raw.get("price")))
+                for raw, variant in zip(data.get("variants") or [], variants, strict=True):
+                    self.count_unreadable_price(raw.get("price"), variant["price"])
             except Exception as error:
                 self.record_error(response.url, "parse", f"product {product.get('id')}: {error}")
                 continue
@@ -229,7 +249,7 @@ class ShopifySpider(ShopSpider):
             for item in self.finish_listing(
                 response,
                 data,
-                {"_unread": unread},
+                {"_unread": unread, "_source": self.source_mark(key, version)},
                 url=f"{self.base_url}/products/{data.get('handle')}",
                 canonical_id=str(data.get("id")),
                 fields=fields,

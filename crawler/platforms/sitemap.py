@@ -18,6 +18,8 @@ from crawler.extract.listing import utc_now
 from crawler.extract.page import parse_page, product_from_page
 from crawler.platforms.base import ShopSpider
 
+MAX_LASTMOD = 64  # a W3C date-time is shorter: anything longer is no change signal
+
 
 def url_key(url: str) -> str:
     """A page's id when the shop gives none: its path and query, the same whatever host serves it."""
@@ -42,6 +44,7 @@ class SitemapShopSpider(ShopSpider, SitemapSpider):
         self.sitemap_urls = self.shop_config.get("sitemap_urls") or [f"{self.base_url}/robots.txt"]
         self.seen_sitemaps: set[str] = set()
         self.seen_products: set[str] = set()
+        self.lastmods: dict[str, str] = {}  # product URL -> its <lastmod>, until it is requested
         self.current_sitemap = ""
 
     def start_shop(self) -> Iterator[Request]:
@@ -51,11 +54,13 @@ class SitemapShopSpider(ShopSpider, SitemapSpider):
     def start_product(self, url: str) -> Iterator[Request]:
         yield self.product_request(Request(url, callback=self.parse_product))
 
-    def product_request(self, request: Request) -> Request:
+    def product_request(self, request: Request, lastmod: str | None = None) -> Request:
         # dont_filter: a redirect back to this URL must count towards the redirect limit (and be
         # reported), not vanish in the duplicate filter.
         return request.replace(
-            dont_filter=True, errback=self.on_request_error, meta={"product_page": True}
+            dont_filter=True,
+            errback=self.on_request_error,
+            meta={"product_page": True, "source": self.source_mark(request.url, lastmod)},
         )
 
     def _parse_sitemap(self, response: Response) -> Iterator[Request]:
@@ -82,7 +87,10 @@ class SitemapShopSpider(ShopSpider, SitemapSpider):
             self.record_error(response.url, "parse", "not a sitemap", response.status)
         for request in requests:
             if request.callback == self.parse_product:
-                yield self.product_request(request)
+                lastmod = self.lastmods.pop(request.url, None)
+                if self.skip_unchanged(request.url, lastmod, dated=True):
+                    continue
+                yield self.product_request(request, lastmod)
             else:
                 yield request.replace(errback=self.on_request_error)
 
@@ -119,6 +127,9 @@ class SitemapShopSpider(ShopSpider, SitemapSpider):
                 )
             elif loc not in seen and (is_index or self.is_product_url(loc)):
                 seen.add(loc)
+                lastmod = entry.get("lastmod")
+                if not is_index and isinstance(lastmod, str) and len(lastmod) <= MAX_LASTMOD:
+                    self.lastmods[loc] = lastmod.strip()
                 yield {**entry, "loc": loc}
 
     def parse_product(self, response: Response) -> Iterator[Any]:
@@ -143,7 +154,7 @@ class SitemapShopSpider(ShopSpider, SitemapSpider):
         yield from self.finish_listing(
             response,
             page,
-            {"_degraded": bool(page.errors)},
+            {"_degraded": bool(page.errors), "_source": response.meta.get("source")},
             url=canonical,
             canonical_id=url_key(canonical),
             fields=fields,

@@ -1,6 +1,10 @@
 """WooCommerce: page through the Store API (``/wp-json/wc/store/v1/products``) using its
 ``X-WP-TotalPages`` header; a variable product's variations are read one by one for their prices.
 Prices come in minor units and are converted exactly (Decimal).
+
+The Store API has no modified date, so a product whose JSON object hashes as it did at its last full
+read is skipped, with its variation and page requests (crawler/unchanged.py). A variation's price or
+the product page can change without the object changing; the periodic full crawl reads those.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from crawler.extract.page import parse_page, product_from_page
 from crawler.extract.sizes import fragment_size, size_and_source
 from crawler.extract.text import clean, html_to_text
 from crawler.platforms.base import ShopSpider
+from crawler.unchanged import content_version
 
 API_PATH = "/wp-json/wc/store/v1/products"
 PER_PAGE = 100
@@ -278,6 +283,10 @@ class WooCommerceSpider(ShopSpider):
         for product in products:
             if not self.first_sighting(product, response.url, page_ids):
                 continue
+            # The Store API gives no modified date: the product object's hash stands for it.
+            key, version = str(product["id"]).strip(), content_version(product)
+            if self.skip_unchanged(key, version):
+                continue
             unread: set[str] = set()
             try:
                 data = self.pre_process_data(product, response)
@@ -285,11 +294,10 @@ class WooCommerceSpider(ShopSpider):
                     await self.fetch_variations(data, unread) if data.get("variations") else []
                 )
                 fields, provenance, variants = listing_fields_from_woocommerce(data, variations)
-                for priced in variations or [data]:
-                    prices = priced.get("prices") or {}
-                    minor = prices.get("currency_minor_unit", 2)
-                    parsed = from_minor_units(prices.get("price"), minor)
-                    self.count_unreadable_price(prices.get("price"), parsed)
+                for priced, variant in zip(variations or [data], variants, strict=True):
+                    self.count_unreadable_price(
+                        (priced.get("prices") or {}).get("price"), variant["price"]
+                    )
                 if self.complete_from_page:
                     await self.complete_fields(
                         clean(data.get("permalink")), fields, provenance, unread
@@ -300,7 +308,7 @@ class WooCommerceSpider(ShopSpider):
             for item in self.finish_listing(
                 response,
                 data,
-                {"_unread": unread},
+                {"_unread": unread, "_source": self.source_mark(key, version)},
                 url=clean(data.get("permalink")) or f"{self.base_url}/?p={data.get('id')}",
                 canonical_id=str(data.get("id")),
                 fields=fields,

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from serumscope.commands.options import db_option, sites_option
+from serumscope.commands.options import FULL_OPTION, db_option, sites_option
 
 
 def _parse_settings(values: tuple[str, ...]) -> dict[str, object]:
@@ -41,6 +41,11 @@ def _stats_table(summary: dict) -> str:
             f"{name:<24} {shop['status']:<8} {shop.get('pages', 0):>6} {shop['listings']:>8} "
             f"{shop['candidates']:>10} {shop['errors']:>6}"
         )
+        if shop.get("unchanged") or shop.get("not_modified"):
+            lines.append(
+                f"    seen unchanged, not read again: {shop.get('unchanged', 0)} skipped "
+                f"(the shop's change signals), {shop.get('not_modified', 0)} answered 304"
+            )
         for label, counts in (
             ("decided by", "relevance"),
             ("kinds", "kinds"),
@@ -72,15 +77,20 @@ def _stats_table(summary: dict) -> str:
     "--setting", "-s", "setting_values", multiple=True, metavar="NAME=VALUE",
     help="Override a Scrapy setting, e.g. -s DOWNLOAD_TIMEOUT=5 (values parsed as JSON when they can be).",
 )  # fmt: skip
+@FULL_OPTION
 @click.option("--quiet", is_flag=True, help="No progress lines while crawling.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
-def crawl(sites_path, db_path, shop_names, setting_values, quiet, as_json):
+def crawl(sites_path, db_path, shop_names, setting_values, full, quiet, as_json):
     """Crawl the shops in the sites file and store their listings.
 
     Every shop is crawled at once (politely: robots.txt, AutoThrottle, retries with backoff). Listings
     are upserted into the database, never deleted; failed URLs are recorded in crawl_errors. Prints a
     progress line per shop every few seconds and a table of per-shop figures at the end. Exits with
     status 1 when every shop failed.
+
+    A re-crawl reads only the products the shop says changed since they were last read (sitemap
+    lastmod, Shopify updated_at, the Store API's product data); the others count as seen. Every
+    SERUMSCOPE_FULL_CRAWL_DAYS (default 7) a shop is read in full, or now with --full.
     """
     from crawler.run import crawl as run_crawl
     from crawler.sites import SitesError, load_sites
@@ -98,6 +108,8 @@ def crawl(sites_path, db_path, shop_names, setting_values, quiet, as_json):
         raise click.ClickException(f"{sites_path}: no shops to crawl (uncomment or add a [[shop]])")
     settings = {"LOG_LEVEL": "ERROR"}
     settings.update(_parse_settings(setting_values))
+    if full:
+        settings["SERUMSCOPE_FULL_CRAWL"] = True
     summary = run_crawl(sites, db_path, progress=not quiet, settings=settings)
     if as_json:
         click.echo(json.dumps(summary, indent=2, sort_keys=True))

@@ -29,3 +29,11 @@ def sites_option(must_exist: bool = False):
         show_default=True,
         help="Sites file (TOML) listing the shops to crawl.",
     )
+
+
+FULL_OPTION = click.option(
+    "--full",
+    is_flag=True,
+    help="Read every product again, even those the shop says did not change (as the periodic full "
+    "crawl does, every SERUMSCOPE_FULL_CRAWL_DAYS).",
+)

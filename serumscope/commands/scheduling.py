@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from serumscope.commands.options import db_option, sites_option
+from serumscope.commands.options import FULL_OPTION, db_option, sites_option
 
 SITES_OPTION = sites_option(must_exist=True)
 DB_OPTION = db_option("SQLite database to update.")
@@ -50,6 +50,7 @@ def check_rubrics(names: tuple[str, ...]) -> None:
 @LOG_DIR_OPTION
 @RUBRIC_OPTION
 @SETTING_OPTION
+@FULL_OPTION
 @click.option("--quiet", "-q", is_flag=True, help="Print only the one-line summary (for cron).")
 def run_command(
     sites_path: Path,
@@ -57,6 +58,7 @@ def run_command(
     log_dir: Path | None,
     rubrics: tuple[str, ...],
     crawl_settings: tuple[str, ...],
+    full: bool,
     quiet: bool,
 ):
     """Crawl every shop, evaluate what changed and record the run, unattended (cron, systemd).
@@ -83,6 +85,8 @@ def run_command(
             click.echo(message, err=err)
 
     check_rubrics(rubrics)
+    if full:
+        crawl_settings = (*crawl_settings, "SERUMSCOPE_FULL_CRAWL=true")
 
     try:
         result = run_once(

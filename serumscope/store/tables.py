@@ -2,9 +2,9 @@
 column means). ``serumscope.store.schema.ensure_schema`` creates what is missing with sqlite-utils.
 
 Tables by the stage that writes them: the crawler ``shops``, ``crawl_runs``, ``listings``, ``variants``,
-``crawl_errors``, ``page_validators``; the evaluator ``evaluations``, ``ingredients``, ``actives``;
-``serumscope run`` its ``runs``; SQLite triggers (store/history.py) the history tables; ``scores`` is
-declared with the site's objects in store/site.py.
+``crawl_errors``, ``page_validators``, ``product_sources``; the evaluator ``evaluations``,
+``ingredients``, ``actives``; ``serumscope run`` its ``runs``; SQLite triggers (store/history.py) the
+history tables; ``scores`` is declared with the site's objects in store/site.py.
 """
 
 from __future__ import annotations
@@ -28,7 +28,15 @@ ANY = bytes  # no type affinity: the value is stored as given (a listing field's
 
 CRAWL_TABLES: dict[str, Table] = {
     "shops": Table(
-        {"name": str, "platform": str, "base_url": str, "config": str, "added_at": str}, "name"
+        {
+            "name": str,
+            "platform": str,
+            "base_url": str,
+            "config": str,
+            "added_at": str,
+            "full_crawl_at": str,
+        },
+        "name",
     ),
     "crawl_runs": Table(
         {
@@ -61,6 +69,11 @@ CRAWL_TABLES: dict[str, Table] = {
     ),
     "page_validators": Table(
         {"url": str, "etag": str, "last_modified": str, "listing_id": str, "stored_at": str}, "url"
+    ),
+    # store/freshness.py: each product's change signal when it was last read in full
+    "product_sources": Table(
+        {"shop": str, "key": str, "listing_id": str, "version": str, "read_at": str},
+        ("shop", "key"),
     ),
 }
 
