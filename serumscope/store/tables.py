@@ -75,6 +75,7 @@ EVALUATION_TABLES: dict[str, Table] = {
             "verdict_reason": str,
             "red_flags": str,
             **{fact.column: fact.type for fact in HEADLINE_FACTS},
+            "shortfalls": str,
             "breakdown": str,
             "facts": str,
             "input_hash": str,
@@ -104,6 +105,21 @@ EVALUATION_TABLES: dict[str, Table] = {
         "id",
         (("listing_id", "listings", "id"),),
     ),
+}
+
+# Columns derived from other columns of their row, filled from them when an existing database gains
+# the column (rows written since fill it as they are written): the SQL that computes each.
+DERIVED_COLUMNS: dict[tuple[str, str], str] = {
+    ("evaluations", "order_contradictions"): """nullif((
+        SELECT json_group_array(json_object(
+            'active', json_extract(c.value, '$.active'), 'reason', json_extract(c.value, '$.reason')))
+        FROM json_each(CASE WHEN json_valid(facts) THEN facts END, '$.order_contradictions') AS c),
+        '[]')""",
+    ("evaluations", "shortfalls"): """(
+        SELECT group_concat(
+            json_extract(c.value, '$.title') || ': ' || json_extract(c.value, '$.reason'), ' ')
+        FROM json_each(CASE WHEN verdict != 'not-scored' AND json_valid(breakdown) THEN breakdown END) AS c
+        WHERE json_extract(c.value, '$.status') IN ('fail', 'unknown'))""",
 }
 
 # Append-only, written by the triggers of store/history.py; docs/scheduling.md describes them.
@@ -249,6 +265,8 @@ SCORES_INDEXES: list[list] = [
         "price_per_30ml",
     ],
     ["price_per_30ml"],
+    ["verdict", "gone_since", "score", "name"],  # the avoid list, in its order
+    ["order_contradicted", "gone_since", "shop", "name"],  # percent_contradicts_inci_order
     *([column, *(c for c in FILTER_COLUMNS if c != column)] for column in FACET_COLUMNS),
 ]
 
