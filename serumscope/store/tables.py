@@ -280,12 +280,14 @@ INDEXES: list[Index] = [
     Index("variant_history", ["variant_id", "id"], "idx_variant_history_variant"),
     Index("variant_history", ["listing_id"], "idx_variant_history_listing"),
     Index("variant_history", ["run_id"], "idx_variant_history_run"),
+    Index("variant_history", ["change", "id"], "idx_variant_history_change"),  # price_drops
     Index("ingredient_changes", ["listing_id"], "idx_ingredient_changes_listing"),
     Index("ingredient_changes", ["run_id"], "idx_ingredient_changes_run"),
     Index("listing_changes", ["listing_id"], "idx_listing_changes_listing"),
     Index("listing_changes", ["run_id"], "idx_listing_changes_run"),
     Index("score_changes", ["listing_id", "rubric", "id"], "idx_score_changes_listing"),
     Index("score_changes", ["run_id"], "idx_score_changes_run"),
+    Index("score_changes", ["new_verdict", "id"], "idx_score_changes_verdict"),  # the feed
     Index("listing_events", ["listing_id"], "idx_listing_events_listing"),
     Index("listing_events", ["run_id"], "idx_listing_events_run"),
     *(Index("scores", columns) for columns in SCORES_INDEXES),
