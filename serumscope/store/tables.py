@@ -107,9 +107,16 @@ EVALUATION_TABLES: dict[str, Table] = {
     ),
 }
 
-# Columns derived from other columns of their row, filled from them when an existing database gains
-# the column (rows written since fill it as they are written): the SQL that computes each.
+# Columns derived from other stored values, written with their row; when an existing database gains
+# one, this SQL fills it for the rows it already holds.
+_PREVIOUS_VARIANT = """(SELECT p.{0} FROM variant_history AS p
+        WHERE p.variant_id = variant_history.variant_id AND p.id < variant_history.id
+        ORDER BY p.id DESC LIMIT 1)"""
 DERIVED_COLUMNS: dict[tuple[str, str], str] = {
+    **{
+        ("variant_history", f"old_{column}"): _PREVIOUS_VARIANT.format(column)
+        for column in ("price", "regular_price", "currency", "available")
+    },
     ("evaluations", "order_contradictions"): """nullif((
         SELECT json_group_array(json_object(
             'active', json_extract(c.value, '$.active'), 'reason', json_extract(c.value, '$.reason')))
@@ -136,6 +143,10 @@ HISTORY_TABLES: dict[str, Table] = {
             "change": str,
             "changed_at": str,
             "run_id": int,
+            "old_price": str,
+            "old_regular_price": str,
+            "old_currency": str,
+            "old_available": int,
         },
         "id",
         not_null=frozenset({"variant_id", "listing_id", "change", "changed_at"}),
