@@ -75,7 +75,9 @@ def pages(listing_ids: list[str]) -> dict[str, object]:
             found["feed.atom"] = "/serumscope/feed.atom"
         else:
             params = urlencode({n: PARAMETERS[n] for n in sorted(named_parameters(query["sql"]))})
-            found[f"canned query {name}"] = f"/serumscope/{name}" + (f"?{params}" if params else "")
+            query_string = f"?{params}" if params else ""
+            found[f"canned query {name}"] = f"/serumscope/{name}{query_string}"
+            found[f"canned query {name} JSON"] = f"/serumscope/{name}.json{query_string}"
     for slug, dashboard in metadata["plugins"]["datasette-dashboards"].items():
         found[f"dashboard {slug}"] = f"/-/dashboards/{slug}"
         for chart, spec in dashboard["charts"].items():
@@ -188,7 +190,7 @@ def serve(db_path: Path, port: int, settings: list) -> subprocess.Popen:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--listings", default="10000,100000", help="comma-separated sizes")
-    parser.add_argument("--requests", type=int, default=200, help="requests per measurement")
+    parser.add_argument("--requests", type=int, default=100, help="requests per measurement")
     parser.add_argument("--rounds", type=int, default=3, help="A B pairs per page (at least 3)")
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--budget", type=float, default=60, help="seconds per measurement at most")
