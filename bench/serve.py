@@ -172,7 +172,7 @@ def _line(row: dict) -> str:
     flag = "" if row["ratio"] <= GOAL else f"  over {GOAL}x"
     bad = f"  HTTP {row['bad']}" if row["bad"] else ""
     return (
-        f"{row['page'][:44]:44} {row['p99']:9.1f} {row['base']:8.1f} {row['ratio']:7.2f}x"
+        f"{row['page'][:52]:52} {row['p99']:9.1f} {row['base']:8.1f} {row['ratio']:7.2f}x"
         f" {row['low']:6.2f}-{row['high']:<6.2f} {row['count']:5}{flag}{bad}"
     )
 
@@ -223,7 +223,7 @@ def main() -> None:
                 wait_until_up(f"http://127.0.0.1:{port}", server)
                 print(f"\n{count:,} listings")
                 print(
-                    f"{'page':44} {'p99 ms':>9} {'base ms':>8} {'ratio':>8} {'spread':13} {'n':>5}"
+                    f"{'page':52} {'p99 ms':>9} {'base ms':>8} {'ratio':>8} {'spread':13} {'n':>5}"
                 )
                 bench_database(db_path, f"http://127.0.0.1:{port}", args)
             finally:
