@@ -27,6 +27,11 @@ def _field(name: str, key: str) -> Callable[[dict], Any]:
     return lambda facts: (facts.get(name) or {}).get(key)
 
 
+def _order_contradictions(facts: dict) -> list[dict] | None:
+    found = facts.get("order_contradictions") or []
+    return [{"active": c.get("active"), "reason": c.get("reason")} for c in found] or None
+
+
 def _converted(facts: dict) -> int | None:
     price = facts.get("price") or {}
     return int(bool(price.get("converted"))) if price.get("amount") is not None else None
@@ -91,6 +96,15 @@ HEADLINE_FACTS: tuple[Headline, ...] = (
         lambda facts: facts.get("price_per_gram_vitamin_c"),
         "US dollars per gram of stated vitamin C (only from an exactly stated percentage).",
         on_scores=False,
+    ),
+    Headline(
+        "order_contradictions",
+        str,
+        _order_contradictions,
+        "Stated percentages the ingredient order contradicts (JSON list of {active, reason});"
+        " empty when none.",
+        on_scores=False,
+        json=True,
     ),
     # Micro-needling devices (evaluator/device_listing.py); empty for the other categories.
     Headline(

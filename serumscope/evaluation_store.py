@@ -98,12 +98,22 @@ def _ids_to_score(db: sqlite_utils.Database, rubric: dict, everything: bool) -> 
     return [row[0] for row in db.execute(sql, params).fetchall()]
 
 
+def shortfalls(breakdown: list[dict]) -> str | None:
+    """The criteria failed or left unknown, "title: reason" each, for the avoid list."""
+    parts = [
+        f"{c['title']}: {c['reason']}"
+        for c in breakdown
+        if c.get("status") in ("fail", "unknown") and c.get("title") and c.get("reason") is not None
+    ]
+    return " ".join(parts) or None
+
+
 def evaluation_row(listing: dict, result: dict, evaluated_at: str) -> dict:
     """The ``evaluations`` row for one result; non-candidates keep their facts but get no score."""
     result = unless_not_a_candidate(listing, result)
     facts = result["facts"]
     headline = {
-        fact.column: storable_json(value) if fact.json else value
+        fact.column: storable_json(value) if fact.json and value is not None else value
         for fact, value in zip(HEADLINE_FACTS, headline_values(facts).values(), strict=True)
     }
     return {
@@ -115,6 +125,7 @@ def evaluation_row(listing: dict, result: dict, evaluated_at: str) -> dict:
         "verdict_reason": result["verdict_reason"],
         "red_flags": storable_json(result.get("red_flags", [])),
         **headline,
+        "shortfalls": shortfalls(result["breakdown"]),
         "breakdown": storable_json(result["breakdown"]),
         "facts": storable_json(facts),
         "input_hash": listing.get("input_hash"),

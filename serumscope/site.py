@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import yaml
 from datasette.app import Datasette
 from datasette.database import Database
+from datasette.plugins import pm
 from datasette.utils import tilde_decode, tilde_encode
 
 from evaluator.headline import HEADLINE_FACTS
@@ -44,6 +45,10 @@ SETTINGS: dict[str, Any] = {
     "default_allow_sql": False,
 }
 RATE_LIMIT_PLUGIN = "datasette-ip-rate-limit"
+# datasette-render-markdown comes with datasette-dashboards for its markdown charts (this site has
+# none) and looks its configuration up for every cell of every HTML table, rendering none of ours:
+# a third of the scores page and half of a 500-row query page (bench/serve.py).
+UNUSED_PLUGINS = ("render_markdown",)
 
 EVIDENCE_CONTEXT_CHARS = 70
 
@@ -77,6 +82,8 @@ def make_datasette(
     """A Datasette configured from ``datasette/`` serving ``db_path`` read-only as ``serumscope``.
     ``allow_sql`` lets visitors run their own read-only SQL; ``rate_limit`` replaces the requests
     per minute per client of metadata.yml (0: no limit)."""
+    for plugin in UNUSED_PLUGINS:
+        pm.set_blocked(plugin)
     db_path = Path(db_path)
     if not db_path.exists():
         raise FileNotFoundError(f"no database at {db_path}: run `serumscope crawl` first")

@@ -114,6 +114,18 @@ def test_canned_query_runs_and_returns_its_documented_columns(ds, name):
         assert data["rows"], f"{name} returned no rows on the demo database"
 
 
+def test_no_plugin_renders_cells_the_site_does_not_use(ds):
+    """datasette-render-markdown (installed with datasette-dashboards) is not loaded: it looked its
+    configuration up for every cell of every HTML table; our `*_markdown`-free cells are plain."""
+    from datasette.plugins import pm
+
+    cell_renderers = {hook.plugin_name for hook in pm.hook.render_cell.get_hookimpls()}
+    assert "render_markdown" not in cell_renderers
+    assert {name for name, plugin in pm.list_name_plugin() if plugin} >= {"dashboards", "atom"}
+    page = get(ds, f"/{SITE_DB_NAME}/scores")
+    assert page.status_code == 200
+
+
 def test_every_canned_query_is_tested_and_titled():
     queries = SITE_METADATA["queries"]
     assert set(queries) == set(CANNED_QUERIES)

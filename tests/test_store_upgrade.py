@@ -2,6 +2,7 @@
 opens with today's store in place: every row kept, every trigger, view and index current, history and
 search still working."""
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -70,3 +71,47 @@ def test_an_old_database_gets_every_declared_object_and_keeps_working(old_databa
     hits = db.execute("SELECT count(*) FROM listings_fts WHERE listings_fts MATCH 'ethyl'")
     assert hits.fetchone() == (1,)
     db.close()
+
+
+def test_columns_derived_at_evaluation_are_filled_in_an_older_database(tmp_path):
+    """A database evaluated before ``order_contradictions`` and ``shortfalls`` existed gets them,
+    as the evaluator writes them today, when it is opened."""
+    from serumscope.evaluation_store import evaluate_db
+
+    path = tmp_path / "serumscope.db"
+    db = open_db(path)
+    contradicted = {
+        "title": "Bright Vitamin C Face Serum",
+        "description": "Supercharged with 20% Vitamin C.",
+        "ingredients_text": "Aqua, Glycerin, Xanthan Gum, Phenoxyethanol, "
+        "Sodium Ascorbyl Phosphate, Citric Acid",
+    }
+    plain = {"title": "Daily Vitamin C Serum", "ingredients_text": "Aqua, Ascorbic Acid"}
+    for number, listing in enumerate([contradicted, plain]):
+        db["listings"].insert({"id": f"shop:{number}", "shop": "shop", **listing})
+    evaluate_db(db)
+    derived = "SELECT listing_id, order_contradictions, shortfalls FROM evaluations ORDER BY 1"
+    written = db.execute(derived).fetchall()
+    flags = db.execute("SELECT listing_id, order_contradicted FROM scores ORDER BY 1").fetchall()
+    assert json.loads(written[0][1])[0]["active"] and written[1][1] is None
+    assert written[0][2] and flags == [("shop:0", 1), ("shop:1", 0)]
+    db.close()
+
+    conn = sqlite3.connect(path)  # as a database written before the columns existed
+    for (trigger,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"):
+        conn.execute(f"DROP TRIGGER [{trigger}]")
+    conn.execute("DROP TABLE scores")
+    for column in ("order_contradictions", "shortfalls"):
+        conn.execute(f"ALTER TABLE evaluations DROP COLUMN {column}")
+    conn.commit()
+    conn.close()
+
+    db = open_db(path)
+    filled = db.execute(derived).fetchall()
+    assert [(i, r and json.loads(r), s) for i, r, s in filled] == [
+        (i, r and json.loads(r), s) for i, r, s in written
+    ]
+    assert (
+        db.execute("SELECT listing_id, order_contradicted FROM scores ORDER BY 1").fetchall()
+        == flags
+    )

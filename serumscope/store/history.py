@@ -11,7 +11,8 @@ reconciling its shop). Times are ISO 8601 UTC (``2026-11-22T06:00:00Z``).
 
 Views: ``variant_changes`` (each variant history row beside the one before it), ``price_drops``,
 ``new_recommendations`` and ``recent_changes`` (every change of the runs since the previous completed
-crawl run, one row per change, newest first).
+crawl run, one row per change, newest first; ``recent_change_rows`` the same rows without the
+listing's shop, name and address, unordered).
 """
 
 from __future__ import annotations
@@ -44,15 +45,19 @@ _VARIANT_UNCHANGED = """
           AND last.available IS NEW.available AND last.currency IS NEW.currency
     )"""
 
+# Each row keeps the values before it (old_*), so pages of changes read one row per change.
 _RECORD_VARIANT = f"""
     INSERT INTO variant_history
-        (variant_id, listing_id, price, regular_price, currency, available, change, changed_at, run_id)
-    VALUES (
-        NEW.id, NEW.listing_id, NEW.price, NEW.regular_price, NEW.currency, NEW.available,
-        CASE WHEN EXISTS (SELECT 1 FROM variant_history WHERE variant_id = NEW.id)
-             THEN 'changed' ELSE 'new' END,
-        {NOW}, {LISTING_RUN}
-    );"""
+        (variant_id, listing_id, price, regular_price, currency, available, change, changed_at, run_id,
+         old_price, old_regular_price, old_currency, old_available)
+    SELECT NEW.id, NEW.listing_id, NEW.price, NEW.regular_price, NEW.currency, NEW.available,
+           CASE WHEN last.id IS NOT NULL THEN 'changed' ELSE 'new' END,
+           {NOW}, {LISTING_RUN},
+           last.price, last.regular_price, last.currency, last.available
+    FROM (SELECT 1) LEFT JOIN (
+        SELECT id, price, regular_price, currency, available FROM variant_history
+        WHERE variant_id = NEW.id ORDER BY id DESC LIMIT 1
+    ) AS last;"""
 
 _SCORE_UNCHANGED = """
     EXISTS (
@@ -153,14 +158,11 @@ HISTORY_VIEWS = {
 SELECT h.id, h.run_id, h.changed_at, h.variant_id, h.listing_id,
        l.shop, l.title AS listing_title, v.title AS variant_title, l.url,
        h.change,
-       p.price AS old_price, h.price AS new_price,
-       p.regular_price AS old_regular_price, h.regular_price AS new_regular_price,
-       p.available AS old_available, h.available AS new_available,
-       p.currency AS old_currency, h.currency
+       h.old_price, h.price AS new_price,
+       h.old_regular_price, h.regular_price AS new_regular_price,
+       h.old_available, h.available AS new_available,
+       h.old_currency, h.currency
 FROM variant_history h
-LEFT JOIN variant_history p ON p.id = (
-    SELECT max(q.id) FROM variant_history q WHERE q.variant_id = h.variant_id AND q.id < h.id
-)
 LEFT JOIN listings l ON l.id = h.listing_id
 LEFT JOIN variants v ON v.id = h.variant_id""",
     "price_drops": """
@@ -181,32 +183,33 @@ FROM score_changes s
 LEFT JOIN listings l ON l.id = s.listing_id
 WHERE s.new_verdict = 'recommend' AND s.old_verdict IS NOT 'recommend'
 ORDER BY s.id DESC""",
-    "recent_changes": f"""
+    # One row per change, without the listing's name: pages join that to the rows they show.
+    "recent_change_rows": f"""
+SELECT run_id, changed_at,
+       CASE WHEN h.old_price IS NOT h.price THEN 'price' ELSE 'availability' END AS change,
+       h.listing_id, v.title AS detail,
+       CASE WHEN h.old_price IS NOT h.price THEN h.old_price ELSE h.old_available END AS old_value,
+       CASE WHEN h.old_price IS NOT h.price THEN h.price ELSE h.available END AS new_value
+FROM variant_history h LEFT JOIN variants v ON v.id = h.variant_id
+WHERE {_SINCE} AND h.change = 'changed'
+  AND (h.old_price IS NOT h.price OR h.old_available IS NOT h.available)
+UNION ALL
+SELECT run_id, changed_at, 'ingredients', listing_id, kind, old_text, new_text
+FROM ingredient_changes WHERE {_SINCE}
+UNION ALL
+SELECT run_id, changed_at, field, listing_id, NULL, old_value, new_value
+FROM listing_changes WHERE {_SINCE}
+UNION ALL
+SELECT run_id, changed_at, 'score', listing_id, rubric,
+       old_score || ' ' || old_verdict, new_score || ' ' || new_verdict
+FROM score_changes WHERE {_SINCE} AND (old_score IS NOT NULL OR old_verdict IS NOT NULL)
+UNION ALL
+SELECT run_id, occurred_at, event, listing_id, NULL, NULL, NULL
+FROM listing_events WHERE {_SINCE}""",
+    "recent_changes": """
 SELECT c.run_id, c.changed_at, c.change, c.listing_id, l.shop, l.title, l.url,
        c.detail, c.old_value, c.new_value
-FROM (
-    SELECT run_id, changed_at,
-           CASE WHEN old_price IS NOT new_price THEN 'price' ELSE 'availability' END AS change,
-           listing_id, variant_title AS detail,
-           CASE WHEN old_price IS NOT new_price THEN old_price ELSE old_available END AS old_value,
-           CASE WHEN old_price IS NOT new_price THEN new_price ELSE new_available END AS new_value
-    FROM variant_changes
-    WHERE {_SINCE} AND change = 'changed'
-      AND (old_price IS NOT new_price OR old_available IS NOT new_available)
-    UNION ALL
-    SELECT run_id, changed_at, 'ingredients', listing_id, kind, old_text, new_text
-    FROM ingredient_changes WHERE {_SINCE}
-    UNION ALL
-    SELECT run_id, changed_at, field, listing_id, NULL, old_value, new_value
-    FROM listing_changes WHERE {_SINCE}
-    UNION ALL
-    SELECT run_id, changed_at, 'score', listing_id, rubric,
-           old_score || ' ' || old_verdict, new_score || ' ' || new_verdict
-    FROM score_changes WHERE {_SINCE} AND (old_score IS NOT NULL OR old_verdict IS NOT NULL)
-    UNION ALL
-    SELECT run_id, occurred_at, event, listing_id, NULL, NULL, NULL
-    FROM listing_events WHERE {_SINCE}
-) AS c
+FROM recent_change_rows AS c
 LEFT JOIN listings l ON l.id = c.listing_id
 ORDER BY c.changed_at DESC, c.listing_id""",
 }

@@ -12,6 +12,7 @@ import sqlite_utils
 from serumscope.store.history import HISTORY_TRIGGERS, HISTORY_VIEWS, NOW
 from serumscope.store.site import SCORES, SITE_TRIGGERS, SITE_VIEWS, fill_scores_sql
 from serumscope.store.tables import (
+    DERIVED_COLUMNS,
     INDEXES,
     SCORES_INDEXES,
     SEARCH_COLUMNS,
@@ -51,6 +52,9 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
                 for column, kind in table.columns.items():
                     if column not in present:
                         db[name].add_column(column, kind)
+                        if (name, column) in DERIVED_COLUMNS:
+                            derived = DERIVED_COLUMNS[name, column]
+                            db.execute(f"UPDATE [{name}] SET [{column}] = {derived}")
         if "variant_history" not in tables:
             db.execute(_VARIANT_HISTORY_BASELINE)
         _ensure_scores(db, tables)

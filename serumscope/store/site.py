@@ -94,6 +94,8 @@ SCORES_COLUMNS: dict[str, tuple[type, str]] = {
     "gone_since": (str, "l.gone_since"),
     "price_band": (str, PRICE_BAND_SQL),
     "score_band": (str, SCORE_BAND_SQL),
+    # the percent_contradicts_inci_order query reads its listings in order from an index on this
+    "order_contradicted": (int, "e.order_contradictions IS NOT NULL"),
 }
 # A table, not a view: a view with five facets took ~2 s a page at 100k listings.
 SCORES = Table({name: kind for name, (kind, _) in SCORES_COLUMNS.items()}, "listing_id")

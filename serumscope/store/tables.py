@@ -88,6 +88,7 @@ EVALUATION_TABLES: dict[str, Table] = {
             "verdict_reason": str,
             "red_flags": str,
             **{fact.column: fact.type for fact in HEADLINE_FACTS},
+            "shortfalls": str,
             "breakdown": str,
             "facts": str,
             "input_hash": str,
@@ -119,6 +120,28 @@ EVALUATION_TABLES: dict[str, Table] = {
     ),
 }
 
+# Columns derived from other stored values, written with their row; when an existing database gains
+# one, this SQL fills it for the rows it already holds.
+_PREVIOUS_VARIANT = """(SELECT p.{0} FROM variant_history AS p
+        WHERE p.variant_id = variant_history.variant_id AND p.id < variant_history.id
+        ORDER BY p.id DESC LIMIT 1)"""
+DERIVED_COLUMNS: dict[tuple[str, str], str] = {
+    **{
+        ("variant_history", f"old_{column}"): _PREVIOUS_VARIANT.format(column)
+        for column in ("price", "regular_price", "currency", "available")
+    },
+    ("evaluations", "order_contradictions"): """nullif((
+        SELECT json_group_array(json_object(
+            'active', json_extract(c.value, '$.active'), 'reason', json_extract(c.value, '$.reason')))
+        FROM json_each(CASE WHEN json_valid(facts) THEN facts END, '$.order_contradictions') AS c),
+        '[]')""",
+    ("evaluations", "shortfalls"): """(
+        SELECT group_concat(
+            json_extract(c.value, '$.title') || ': ' || json_extract(c.value, '$.reason'), ' ')
+        FROM json_each(CASE WHEN verdict != 'not-scored' AND json_valid(breakdown) THEN breakdown END) AS c
+        WHERE json_extract(c.value, '$.status') IN ('fail', 'unknown'))""",
+}
+
 # Append-only, written by the triggers of store/history.py; docs/scheduling.md describes them.
 HISTORY_TABLES: dict[str, Table] = {
     "variant_history": Table(
@@ -133,6 +156,10 @@ HISTORY_TABLES: dict[str, Table] = {
             "change": str,
             "changed_at": str,
             "run_id": int,
+            "old_price": str,
+            "old_regular_price": str,
+            "old_currency": str,
+            "old_available": int,
         },
         "id",
         not_null=frozenset({"variant_id", "listing_id", "change", "changed_at"}),
@@ -262,6 +289,8 @@ SCORES_INDEXES: list[list] = [
         "price_per_30ml",
     ],
     ["price_per_30ml"],
+    ["verdict", "gone_since", "score", "name"],  # the avoid list, in its order
+    ["order_contradicted", "gone_since", "shop", "name"],  # percent_contradicts_inci_order
     *([column, *(c for c in FILTER_COLUMNS if c != column)] for column in FACET_COLUMNS),
 ]
 
@@ -275,12 +304,14 @@ INDEXES: list[Index] = [
     Index("variant_history", ["variant_id", "id"], "idx_variant_history_variant"),
     Index("variant_history", ["listing_id"], "idx_variant_history_listing"),
     Index("variant_history", ["run_id"], "idx_variant_history_run"),
+    Index("variant_history", ["change", "id"], "idx_variant_history_change"),  # price_drops
     Index("ingredient_changes", ["listing_id"], "idx_ingredient_changes_listing"),
     Index("ingredient_changes", ["run_id"], "idx_ingredient_changes_run"),
     Index("listing_changes", ["listing_id"], "idx_listing_changes_listing"),
     Index("listing_changes", ["run_id"], "idx_listing_changes_run"),
     Index("score_changes", ["listing_id", "rubric", "id"], "idx_score_changes_listing"),
     Index("score_changes", ["run_id"], "idx_score_changes_run"),
+    Index("score_changes", ["new_verdict", "id"], "idx_score_changes_verdict"),  # the feed
     Index("listing_events", ["listing_id"], "idx_listing_events_listing"),
     Index("listing_events", ["run_id"], "idx_listing_events_run"),
     *(Index("scores", columns) for columns in SCORES_INDEXES),
