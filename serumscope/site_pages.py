@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from itertools import groupby
 
-from evaluator.rubrics import scored_rubric
+from evaluator.rubrics import scored_rubric, scored_rubrics
 from evaluator.vocab import ingredient_roles
 from serumscope.site import field_label, field_text, highlighted_spans, safe_http_url
 
@@ -117,9 +117,11 @@ async def listing_context(db, listing_id: str) -> dict | None:
         return None
     listing = listings[0]
     variants = await rows(db, VARIANTS_SQL, [listing_id])
+    # The listing's category's scored rubric first (another category's: the first category's).
+    shown_rubric = scored_rubrics().get(listing.get("category") or "", scored_rubric())
     evaluations = [
         prepared_evaluation(evaluation, listing, variants)
-        for evaluation in await rows(db, EVALUATIONS_SQL, [listing_id, scored_rubric()])
+        for evaluation in await rows(db, EVALUATIONS_SQL, [listing_id, shown_rubric])
     ]
     roles = ingredient_roles()
     ingredients = await rows(db, INGREDIENTS_SQL, [listing_id])

@@ -99,7 +99,7 @@ def device_listing(case: dict) -> dict:
     return listing
 
 
-def _device_got(facts: dict) -> dict[str, object]:
+def device_labels(facts: dict) -> dict[str, object]:
     lengths = facts["needle_length"]
     return {
         "type": facts["device_type"]["value"] or "unknown",
@@ -118,7 +118,7 @@ DEVICE_FACTS = ("type", "lengths", "material", "needles")
 
 def device_cases(path: Path) -> list[tuple[dict, dict[str, object]]]:
     """Each case of a device table with what the reader finds for it (DEVICE_FACTS)."""
-    return [(case, _device_got(device_facts(device_listing(case)))) for case in load_cases(path)]
+    return [(case, device_labels(device_facts(device_listing(case)))) for case in load_cases(path)]
 
 
 def device_accuracy(path: Path) -> dict[str, tuple[int, int, list[tuple[str, object, object]]]]:

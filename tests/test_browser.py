@@ -105,7 +105,7 @@ def test_home_page_shows_the_demo_top_picks(page: Page, site_db, tmp_path):
     expected = query(
         site_db,
         "select name from scores where verdict = 'recommend' and gone_since is null "
-        "order by score desc, price_per_30ml limit 10",
+        "and category = 'vitamin-c-serum' order by score desc, price_per_30ml limit 10",
     )
     expect(picks).to_have_count(len(expected))
     shown = [row.locator("td").nth(1).locator("a").inner_text() for row in picks.all()]
@@ -341,6 +341,9 @@ PHONE_PAGES = [
     "compare",
     "/methodology",
     f"/{SITE_DB_NAME}/find",
+    "/devices",
+    "device",
+    f"/{SITE_DB_NAME}/find_device?max_length=1",
 ]
 
 
@@ -350,6 +353,7 @@ def test_no_sideways_scroll_on_a_phone(browser, site_url, site_db, path, tmp_pat
     path = {
         "listing": listing_path(ids[0]),
         "compare": "/compare?" + "&".join(f"id={i}" for i in ids),
+        "device": listing_path(listing_ids(site_db, ["3-in-1 Derma Roller Kit%"])[0]),
     }.get(path, path)
     context = browser.new_context(base_url=site_url, viewport={"width": 390, "height": 844})
     page = context.new_page()
@@ -363,3 +367,47 @@ def test_no_sideways_scroll_on_a_phone(browser, site_url, site_db, path, tmp_pat
     assert width <= 390, f"{path} is {width} px wide at a 390 px viewport"
     assert errors == []
     context.close()
+
+
+def test_devices_page_leads_from_the_home_page_to_a_device_and_its_home_kit(page: Page, site_db):
+    page.goto("/")
+    page.locator("section.devices-link a", has_text="the devices").click()
+    expect(page).to_have_url(re.compile(r"/devices$"))
+    picks = page.locator("section.device-top-picks tbody tr")
+    expected = query(
+        site_db,
+        "select name from scores where category = 'micro-needling-device' and gone_since is null"
+        " and score is not null order by score desc, price_per_use is null, price_per_use, name"
+        " limit 10",
+    )
+    expect(picks).to_have_count(len(expected))
+    expect(page.locator("figure.length-chart tbody tr")).to_have_count(4)
+    expect(page.locator("figure.length-chart")).to_contain_text("for a professional")
+    picks.first.locator("td").nth(1).locator("a").click()
+    expect(page.locator("h1.listing-title")).to_have_text(expected[0]["name"])
+    facts = page.locator("dl.device-facts")
+    expect(facts).to_contain_text("Needle length")
+    expect(facts).to_contain_text("Price per use")
+    expect(page.locator("dl.facts", has_text="Vitamin C")).to_have_count(0)
+    kits = page.locator("section.home-kit tbody tr")
+    expect(kits).to_have_count(3)
+    expect(page.locator("section.home-kit .assumption")).to_contain_text("0.5 mL")
+    kits.first.locator("a").click()
+    expect(page.locator("dl.facts")).to_contain_text("Vitamin C")
+
+
+def test_device_filters_narrow_the_devices(page: Page, site_db):
+    page.goto("/devices")
+    page.locator("select[name=material]").select_option("titanium")
+    page.locator("input[name=max_length]").fill("1")
+    page.locator("section.device-filters input[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/serumscope/find_device\?"))
+    expected = query(
+        site_db,
+        "select name from scores where category = 'micro-needling-device' and gone_since is null"
+        " and score is not null and needle_material = 'titanium'"
+        " and (select min(value) from json_each(needle_lengths_mm)) <= 1",
+    )
+    rows = page.locator("table.rows-and-columns tbody tr")
+    expect(rows).to_have_count(len(expected))
+    assert expected

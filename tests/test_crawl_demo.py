@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 from conftest import crawl_demo_shops
+from example_tables import DEVICE_FACTS, device_labels
 
 from crawler.extract.text import html_to_text
+from evaluator.devices import device_facts
 from serumscope.demo import build_catalog
 from serumscope.demo.retailer import DISALLOWED_SECTION
 from serumscope.store.tables import LISTING_JSON_COLUMNS
@@ -98,6 +100,41 @@ def test_every_product_is_stored_and_judged(crawled):
         assert listing["url"].startswith("http://127.0.0.1:")
         assert listing["fetched_at"] and listing["first_seen"] and listing["last_seen"]
         assert listing["input_hash"]
+
+
+def test_every_product_is_sorted_into_its_category(crawled):
+    """Every demo device is a micro-needling device, every vitamin C serum a serum, and the look-alikes
+    (an ice roller, a jade roller, micro-needle patches) neither."""
+    seen = {}
+    for platform, shop, product in visible_products(crawled):
+        listing = find(crawled, shop, product)
+        expected = product["expected"]["category"]
+        assert listing["category"] == expected, (platform, product["title"], listing["category"])
+        seen[expected] = seen.get(expected, 0) + 1
+    assert seen["micro-needling-device"] >= 15 and seen["vitamin-c-serum"] >= 35
+
+
+def test_device_facts_of_the_crawled_devices_match_the_demo_data(crawled):
+    checked = 0
+    for platform, shop, product in visible_products(crawled):
+        expected = product["expected"].get("device")
+        if not expected:
+            continue
+        facts = device_facts(find(crawled, shop, product))
+        got = device_labels(facts)
+        where = (platform, product["title"])
+        assert got == {
+            f: sorted(expected[f]) if f == "needles" else expected[f] for f in DEVICE_FACTS
+        }, where
+        for fact, key in (
+            ("sterile", "sterile"),
+            ("uses", "uses"),
+            ("replaceable_heads", "replaceable"),
+        ):
+            if key in expected:
+                assert facts[fact]["value"] == expected[key], (where, fact, facts[fact])
+        checked += 1
+    assert checked >= 15
 
 
 def test_non_candidates_carry_a_reason_matching_the_demo(crawled):

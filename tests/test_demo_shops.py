@@ -470,6 +470,60 @@ def test_expected_facts_are_backed_by_the_product_text(catalog):
             assert phrase.lower() in text.lower(), (product["key"], phrase)
 
 
+DEVICE = "micro-needling-device"
+
+
+def test_devices_and_look_alikes(catalog):
+    """Issue 14 item 5: at least 15 micro-needling devices on the three shops, worded as real
+    listings are, and products that only look like devices."""
+    products = catalog.all_products()
+    devices = [p for p in products if p["expected"]["category"] == DEVICE]
+    assert len(devices) >= 15
+    assert all(p["expected"]["device"] for p in devices)
+    for platform in ("shopify", "woocommerce", "retailer"):
+        assert sum(p["platform"] == platform for p in devices) >= 3, platform
+    facts = [p["expected"]["device"] for p in devices]
+    assert {f["type"] for f in facts} >= {"roller", "stamp", "electric pen"}
+    assert {f["material"] for f in facts} >= {"stainless steel", "titanium", "gold-plated"}
+    assert any(len(f["lengths"]) > 1 for f in facts)  # several lengths in one listing
+    assert any("-" in length for f in facts for length in f["lengths"])  # an adjustable pen
+    assert {540, 192, 12} <= {n for f in facts for n in f["needles"]}
+    assert any(f.get("replaceable") for f in facts)
+    assert any({"serum", "kit"} <= set(re.findall(r"[a-z]+", p["title"].lower())) for p in devices)
+    look_alikes = [
+        p for p in products if p["kind"] == "device" and p["expected"]["category"] != DEVICE
+    ]
+    words = " ".join(p["title"].lower() for p in look_alikes)
+    assert all(name in words for name in ("ice roller", "jade", "micro-needle"))
+    for product in products:
+        assert product["expected"]["category"] in ("vitamin-c-serum", DEVICE, "other")
+        assert (product["expected"]["category"] == "vitamin-c-serum") is product["expected"][
+            "candidate"
+        ]
+
+
+def test_expected_device_facts_are_backed_by_the_product_text(catalog):
+    for product in catalog.all_products():
+        device = product["expected"].get("device")
+        if not device:
+            continue
+        text = " ".join(
+            [product["title"], product["description"], product.get("short_description", "")]
+            + [v["title"] for v in product["variants"]]
+        )
+        numbers = {float(n.replace(",", ".")) for n in re.findall(r"\d*[.,]?\d+", text)}
+        for length in device["lengths"]:
+            for end in length.split("-"):
+                assert float(end) in numbers, (product["key"], length)
+        for count in device["needles"]:
+            assert str(count) in text, (product["key"], count)
+        if device["material"] != "unknown":
+            first_word = device["material"].split()[0].split("-")[0]
+            assert re.search(first_word, text, re.I) or (
+                first_word == "stainless" and re.search(r"316L|surgical steel", text)
+            ), (product["key"], device["material"])
+
+
 def test_sites_match_the_running_shops(demo_shops, tmp_path):
     sites = demo_shops.sites()
     assert [s["platform"] for s in sites] == ["shopify", "woocommerce", "sitemap"]

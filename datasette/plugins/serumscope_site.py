@@ -15,6 +15,7 @@ from datasette.utils.asgi import NotFound, Response
 from markupsafe import Markup, escape
 
 from evaluator import load_rubric
+from evaluator.categories import DEFAULT_CATEGORY, categories
 from evaluator.rubrics import scored_rubric
 from evaluator.vocab import RUBRIC_DIR
 from serumscope.site import (
@@ -24,6 +25,7 @@ from serumscope.site import (
     listing_path,
     safe_http_url,
 )
+from serumscope.site_devices import DEVICE_CATEGORY, device_listing_extras, devices_context
 from serumscope.site_pages import COMPARE_MAX, compare_context, listing_context, red_flags, rows
 
 TOP_PICKS_SQL = """
@@ -31,13 +33,13 @@ select s.listing_id, s.name, s.brand, s.shop, s.score, s.verdict, s.verdict_reas
   s.price_per_30ml, s.vitamin_c_percent, s.light, e.red_flags
 from scores as s
 left join evaluations as e on e.listing_id = s.listing_id and e.rubric = s.rubric
-where s.verdict = 'recommend' and s.gone_since is null
+where s.verdict = 'recommend' and s.gone_since is null and s.category = :category
 order by s.score desc, s.price_per_30ml
 limit 10
 """
 VERDICT_COUNTS_SQL = """
 select verdict, count(*) as listings from scores
-where verdict is not null and gone_since is null group by verdict
+where verdict is not null and gone_since is null and category = :category group by verdict
 order by case verdict when 'recommend' then 0 when 'consider' then 1 when 'avoid' then 2 else 3 end
 """
 # "Data as of": when the last crawl that finished without trouble ended.
@@ -86,6 +88,9 @@ async def listing_page(datasette, request):
     if context is None:
         raise NotFound(f"No listing {listing_id!r}")
     listing = context["listing"]
+    if listing.get("category") == DEVICE_CATEGORY:
+        evaluation = context["evaluations"][0] if context["evaluations"] else None
+        context.update(await device_listing_extras(db, listing_id, evaluation))
     return Response.html(
         await datasette.render_template(
             "listing.html",
@@ -135,7 +140,25 @@ async def methodology_page(datasette, request):
     rubrics = [rubric for rubric in map(_load_rubric, _rubric_names()) if rubric]
     return Response.html(
         await datasette.render_template(
-            "methodology.html", {"rubrics": rubrics, "db_name": SITE_DB_NAME}, request=request
+            "methodology.html",
+            {
+                "rubrics": rubrics,
+                "nouns": {c.id: c.noun for c in categories()},
+                "db_name": SITE_DB_NAME,
+            },
+            request=request,
+        )
+    )
+
+
+async def devices_page(datasette, request):
+    await datasette.ensure_permissions(
+        request.actor, [("view-table", (SITE_DB_NAME, "scores")), ("view-database", SITE_DB_NAME)]
+    )
+    db = _site_db(datasette)
+    return Response.html(
+        await datasette.render_template(
+            "devices.html", {**await devices_context(db), "db_name": SITE_DB_NAME}, request=request
         )
     )
 
@@ -147,6 +170,7 @@ def register_routes():
         (r"^/listing/(?P<listing_id>[^/]+)$", listing_page),
         (r"^/methodology$", methodology_page),
         (r"^/compare$", compare_page),
+        (r"^/devices$", devices_page),
     ]
 
 
@@ -204,7 +228,8 @@ async def home_page(datasette, request):
     # table first, which was two thirds of the home page's time on 100k listings.
     await datasette.ensure_permissions(request.actor, ["view-instance"])
     db = _site_db(datasette)
-    top_picks = await rows(db, TOP_PICKS_SQL)
+    serums = {"category": DEFAULT_CATEGORY}
+    top_picks = await rows(db, TOP_PICKS_SQL, serums)
     for pick in top_picks:
         pick["red_flags"] = red_flags(pick["red_flags"])
     return Response.html(
@@ -214,7 +239,9 @@ async def home_page(datasette, request):
                 "metadata": datasette.metadata(),
                 "top_picks": top_picks,
                 "data_as_of": ((await rows(db, DATA_AS_OF_SQL)) or [{}])[0].get("finished_at"),
-                "verdict_counts": await rows(db, VERDICT_COUNTS_SQL),
+                "verdict_counts": await rows(db, VERDICT_COUNTS_SQL, serums),
+                "serum_category": DEFAULT_CATEGORY,
+                "device_counts": await rows(db, VERDICT_COUNTS_SQL, {"category": DEVICE_CATEGORY}),
                 "rubric": _load_rubric(scored_rubric()),
                 "db_name": SITE_DB_NAME,
             },

@@ -43,6 +43,8 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 
 REQUIRED_PRODUCT_KEYS = ("title", "brand", "kind", "description", "variants", "expected")
+# The category a product's `expected` names when it names none: candidates are vitamin C serums.
+VITAMIN_C_SERUM, OTHER = "vitamin-c-serum", "other"
 
 
 def load_product(path: Path, platform: str) -> dict[str, Any]:
@@ -64,6 +66,8 @@ def load_product(path: Path, platform: str) -> dict[str, Any]:
     for variant in product["variants"]:
         variant.setdefault("available", True)
         variant.setdefault("compare_at_price", None)
+    expected = product["expected"]
+    expected.setdefault("category", VITAMIN_C_SERUM if expected.get("candidate") else OTHER)
     return product
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from evaluator.categories import OTHER
 from evaluator.headline import HEADLINE_FACTS
 from evaluator.rubrics import price_bands, scored_rubric, scored_rubrics
+from serumscope.store.home_kit import home_kits_view
 from serumscope.store.tables import SEARCH_TABLE, SOFT_ERROR_KINDS, Table
 
 SCORED_RUBRIC = scored_rubric()  # of vitamin C serums, the first category
@@ -146,6 +147,7 @@ LEFT JOIN evaluations AS e ON e.listing_id = l.id AND e.rubric = '{SCORED_RUBRIC
 WHERE l.gone_since IS NULL
 GROUP BY l.shop
 """,
+    "home_kits": home_kits_view(),
 }
 
 
