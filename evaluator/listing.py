@@ -73,6 +73,10 @@ VARIANT_FIELDS: tuple[Field, ...] = (
     Field("currency", str, read_by_evaluator=True, counted=True),
     Field("available", int, counted=True),
     Field("sku", str),
+    # Product codes the shop gives (serumscope/store/products.py matches listings across shops by
+    # them): a GTIN/EAN/UPC as given (validated when matched), a manufacturer part number.
+    Field("gtin", str),
+    Field("mpn", str),
 )
 VARIANT_IDENTITY: dict[str, type] = {"id": str, "listing_id": str, "position": int}
 

@@ -105,9 +105,19 @@ def _offers(value: object) -> list[dict]:
     return [v for v in values if isinstance(v, dict)]
 
 
+GTIN_KEYS = ("gtin13", "gtin", "gtin12", "gtin14", "gtin8", "isbn")
+
+
+def product_codes(item: dict) -> tuple[str | None, str | None]:
+    """(GTIN, MPN) as an item states them (``gtin13``, ``gtin``, ... and ``mpn``), not validated."""
+    gtin = next((clean(str(item[k])) for k in GTIN_KEYS if item.get(k)), None)
+    return gtin, clean(item.get("mpn"))
+
+
 def variants_from_offers(product: dict) -> list[dict]:
     """Variants from ``hasVariant`` products or ``offers`` (an Offer, a list, or an AggregateOffer)."""
     product_sku = clean(product.get("sku"))
+    product_gtin, product_mpn = product_codes(product)
     if product.get("hasVariant"):
         variants = []
         for child in _offers(product.get("hasVariant")):
@@ -132,6 +142,8 @@ def variants_from_offers(product: dict) -> list[dict]:
                     "currency": clean(offer.get("priceCurrency")),
                     "available": availability(offer.get("availability")),
                     "sku": product_sku,
+                    "gtin": product_gtin,
+                    "mpn": product_mpn,
                     "price_is_lowest_of_range": decimal_string(offer.get("highPrice")) != price,
                 }
             )
@@ -149,6 +161,8 @@ def variants_from_offers(product: dict) -> list[dict]:
                     "currency": currency or clean(offer.get("priceCurrency")),
                     "available": availability(item.get("availability")),
                     "sku": clean(item.get("sku")) or product_sku,
+                    "gtin": product_codes(item)[0] or product_gtin,
+                    "mpn": product_codes(item)[1] or product_mpn,
                 }
             )
     return variants

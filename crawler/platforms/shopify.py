@@ -81,6 +81,7 @@ def listing_fields_from_shopify(product: dict[str, Any]) -> tuple[dict, dict, li
                 "currency": clean(raw.get("price_currency")),
                 "available": availability(raw.get("available")),
                 "sku": clean(raw.get("sku")),
+                "gtin": clean(raw.get("barcode")),
             }
         )
     if variants:

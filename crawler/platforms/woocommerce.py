@@ -25,6 +25,7 @@ from crawler.extract.sizes import fragment_size, size_and_source
 from crawler.extract.text import clean, html_to_text
 from crawler.platforms.base import ShopSpider
 from crawler.unchanged import content_version
+from evaluator.product_match import valid_gtin
 
 API_PATH = "/wp-json/wc/store/v1/products"
 PER_PAGE = 100
@@ -53,6 +54,8 @@ def variant_from_store_api(product: dict[str, Any], title: str | None = None) ->
         "currency": clean(prices.get("currency_code")),
         "available": int(bool(product.get("is_in_stock"))) if "is_in_stock" in product else None,
         "sku": clean(product.get("sku")),
+        # the Store API has no GTIN field; shops often use the EAN as the SKU
+        "gtin": clean(product.get("sku")) if valid_gtin(product.get("sku")) else None,
     }
 
 

@@ -1,0 +1,234 @@
+"""Which listings of different shops sell the same product (docs/schema.md, "Products").
+
+Pure: ``match_products(records)`` takes one record per listing and says which records are one
+product and why. A record is a plain dict:
+
+    {"listing_id", "shop", "brand", "title", "gtins": [...], "mpns": [...],
+     "ingredients": [canonical INCI names in order], "vitamin_c_forms": [...],
+     "vitamin_c_percent": float | None}
+
+Two listings are joined, strongest evidence first, by a shared valid GTIN (EAN/UPC, check digit
+validated with python-stdnum), a shared MPN of the same brand, or the same normalised brand with
+names that agree (rapidfuzz's token sort ratio, the same numbers) and formulas that agree (the same
+first ingredients in the same order and nearly the same list). Whatever the evidence, two listings
+whose formula facts disagree (another vitamin C form or %, another ingredient list) are never one
+product, nor are two listings of one shop; joins are complete-link, so a group never holds two
+listings that disagree. When in doubt nothing is joined: a wrong merge misleads more than a missed
+one.
+
+rapidfuzz rather than a record-linkage library (splink, recordlinkage): the candidates are already
+blocked by brand and confirmed by the ingredient list, so one string similarity is all that is
+needed, and a model trained on labelled pairs would add a dependency without labelled pairs to train.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from typing import Any
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Indel
+from stdnum import ean
+
+NAME_THRESHOLD = 85  # token sort ratio of the normalised names, 0-100
+FIRST_INGREDIENTS = 10  # these must be the same, in the same order
+LIST_SIMILARITY = 0.9  # Indel similarity of the whole canonical lists
+MIN_INGREDIENTS = 3  # fewer is no list to confirm a name match with
+PERCENT_TOLERANCE = 0.05
+
+# Words a shop adds to a name that say nothing about the formula.
+MARKETING_WORDS = re.compile(
+    r"\b(new|now|limited edition|exclusive|online only|bestseller|best seller|sale|value size|"
+    r"jumbo|mini|travel size|full size|refill|deluxe|trial size|duo|trio|twin pack|"
+    r"pack of \d+|set of \d+|\d+ ?(?:pack|pk|x))\b"
+)
+SIZE_WORDS = re.compile(
+    r"\b\d+(?:[.,]\d+)?\s*(?:ml|millilitres?|milliliters?|fl\.?\s*oz|oz|ounces?|g|grams?|l)\b"
+    r"|\bx\s*\d+\b"
+)
+SEPARATORS = re.compile(r"\s+[-|–—:]\s+")
+BRAND_SUFFIXES = re.compile(r"\b(skin ?care|cosmetics|beauty|laboratories|labs?)$")
+
+
+def valid_gtin(code: object) -> str | None:
+    """A GTIN-8/12/13/14 with a correct check digit, as 14 digits (so a UPC and its EAN-13 agree);
+    None for anything else (a shop's own SKU, a typo)."""
+    if code is None:
+        return None
+    digits = re.sub(r"[\s-]", "", str(code))
+    if not digits.isdigit() or len(digits) not in (8, 12, 13, 14) or not ean.is_valid(digits):
+        return None
+    if set(digits) == {"0"}:
+        return None
+    return digits.zfill(14)
+
+
+def _plain(text: str) -> str:
+    text = unicodedata.normalize("NFKD", re.sub(r"[™®©]", " ", text))
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = text.lower().replace("&", " and ")
+    return re.sub(r"[^a-z0-9%.]+", " ", text)
+
+
+def normalise_brand(brand: object) -> str:
+    """ "Dr. Jart+" and "DR JART" → "dr jart"; a trailing "Skincare"/"Beauty" is dropped."""
+    text = re.sub(r"[.%]", " ", _plain(str(brand or "")))
+    text = " ".join(text.split())
+    return BRAND_SUFFIXES.sub("", text).strip()
+
+
+def normalise_name(title: object, brand: object = None) -> str:
+    """The product's name without sizes, pack words, marketing words, ™/® or the brand."""
+    text = str(title or "")
+    parts = SEPARATORS.split(text)
+    if len(parts) > 1 and len(parts[0].split()) >= 2:
+        text = parts[0]  # "Daily C Serum - Brightens & Protects": the suffix is marketing
+    text = _plain(text)
+    text = SIZE_WORDS.sub(" ", text)
+    text = MARKETING_WORDS.sub(" ", text)
+    brand_key = normalise_brand(brand)
+    text = re.sub(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])", " ", text.replace("%", " "))
+    words = text.replace(".", " ").split()
+    if brand_key:
+        brand_words = brand_key.split()
+        if words[: len(brand_words)] == brand_words:
+            words = words[len(brand_words) :]
+    return " ".join(words)
+
+
+def name_numbers(name: str) -> frozenset[str]:
+    """The numbers a normalised name states ("c15" and "c 15%" both say 15)."""
+    return frozenset(n.lstrip("0") or "0" for n in re.findall(r"\d+", name))
+
+
+def _percent(record: dict) -> float | None:
+    value = record.get("vitamin_c_percent")
+    return float(value) if isinstance(value, int | float) else None
+
+
+def formula_conflict(a: dict, b: dict) -> str | None:
+    """Why two listings cannot be one product, or None when their formula facts do not disagree."""
+    pa, pb = _percent(a), _percent(b)
+    if pa is not None and pb is not None and abs(pa - pb) > PERCENT_TOLERANCE:
+        return f"vitamin C {pa:g}% vs {pb:g}%"
+    forms_a, forms_b = set(a.get("vitamin_c_forms") or ()), set(b.get("vitamin_c_forms") or ())
+    if forms_a and forms_b and forms_a != forms_b:
+        return f"vitamin C form {sorted(forms_a)} vs {sorted(forms_b)}"
+    list_a, list_b = list(a.get("ingredients") or ()), list(b.get("ingredients") or ())
+    if len(list_a) >= MIN_INGREDIENTS and len(list_b) >= MIN_INGREDIENTS:
+        first = min(FIRST_INGREDIENTS, len(list_a), len(list_b))
+        if list_a[:first] != list_b[:first]:
+            return f"the first {first} ingredients differ"
+        if Indel.normalized_similarity(list_a, list_b) < LIST_SIMILARITY:
+            return "the ingredient lists differ"
+    return None
+
+
+def _prepare(record: dict) -> dict[str, Any]:
+    brand = normalise_brand(record.get("brand"))
+    name = normalise_name(record.get("title"), record.get("brand"))
+    gtins = sorted({g for g in map(valid_gtin, record.get("gtins") or ()) if g})
+    mpns = sorted({str(m).strip().upper() for m in record.get("mpns") or () if str(m).strip()})
+    return {
+        **record,
+        "_brand": brand,
+        "_name": name,
+        "_numbers": name_numbers(name),
+        "_gtins": gtins,
+        "_mpns": mpns,
+    }
+
+
+def _name_evidence(a: dict, b: dict) -> tuple[float, str] | None:
+    """(similarity, why) when the names and formulas of two same-brand listings agree."""
+    if not a["_brand"] or a["_brand"] != b["_brand"] or not a["_name"] or not b["_name"]:
+        return None
+    if a["_numbers"] and b["_numbers"] and a["_numbers"] != b["_numbers"]:
+        return None
+    list_a, list_b = a.get("ingredients") or (), b.get("ingredients") or ()
+    if len(list_a) < MIN_INGREDIENTS or len(list_b) < MIN_INGREDIENTS:
+        return None  # nothing to confirm the name with
+    score = fuzz.token_sort_ratio(a["_name"], b["_name"])
+    if score < NAME_THRESHOLD:
+        return None
+    first = min(FIRST_INGREDIENTS, len(list_a), len(list_b))
+    return score, (
+        f"brand '{a['_brand']}', names '{a['_name']}' ~ '{b['_name']}' ({score:.0f}/100), "
+        f"the same first {first} ingredients in order"
+    )
+
+
+def _candidate_pairs(items: list[dict]) -> list[tuple[float, int, int, str, str]]:
+    """(strength, i, j, method, why) for every pair with evidence, strongest first."""
+    pairs: dict[tuple[int, int], tuple[float, str, str]] = {}
+
+    def offer(i: int, j: int, strength: float, method: str, why: str) -> None:
+        key = (min(i, j), max(i, j))
+        if i != j and (key not in pairs or pairs[key][0] < strength):
+            pairs[key] = (strength, method, why)
+
+    by_gtin: dict[str, list[int]] = defaultdict(list)
+    by_mpn: dict[tuple[str, str], list[int]] = defaultdict(list)
+    by_brand: dict[str, list[int]] = defaultdict(list)
+    for index, item in enumerate(items):
+        for gtin in item["_gtins"]:
+            by_gtin[gtin].append(index)
+        if item["_brand"]:
+            for mpn in item["_mpns"]:
+                by_mpn[(item["_brand"], mpn)].append(index)
+            by_brand[item["_brand"]].append(index)
+    for gtin, members in by_gtin.items():
+        for i in members:
+            for j in members:
+                offer(i, j, 300, "gtin", f"GTIN {gtin.lstrip('0')}")
+    for (brand, mpn), members in by_mpn.items():
+        for i in members:
+            for j in members:
+                offer(i, j, 200, "mpn", f"MPN {mpn} of brand '{brand}'")
+    for members in by_brand.values():
+        for position, i in enumerate(members):
+            for j in members[position + 1 :]:
+                evidence = _name_evidence(items[i], items[j])
+                if evidence:
+                    offer(i, j, evidence[0], "name+formula", evidence[1])
+    return sorted(
+        ((s, i, j, m, w) for (i, j), (s, m, w) in pairs.items()),
+        key=lambda pair: (-pair[0], pair[1], pair[2]),
+    )
+
+
+def match_products(records: list[dict]) -> list[dict]:
+    """One entry per record, in order: ``group`` (the index of the group's first record), ``method``
+    (``gtin``, ``mpn``, ``name+formula``, or ``alone``) and ``reason`` (the evidence, naming the
+    listing it was matched with)."""
+    items = [_prepare(r) for r in records]
+    group = list(range(len(items)))
+    members: dict[int, list[int]] = {i: [i] for i in range(len(items))}
+    how: dict[int, tuple[str, str]] = {}
+    for _strength, i, j, method, why in _candidate_pairs(items):
+        gi, gj = group[i], group[j]
+        if gi == gj:
+            continue
+        left, right = members[gi], members[gj]
+        if {items[k].get("shop") for k in left} & {items[k].get("shop") for k in right}:
+            continue
+        if any(formula_conflict(items[a], items[b]) for a in left for b in right):
+            continue
+        keep, absorb = (gi, gj) if gi < gj else (gj, gi)
+        for k in members[absorb]:
+            group[k] = keep
+        members[keep].extend(members.pop(absorb))
+        for this, other in ((i, j), (j, i)):
+            if this not in how:
+                how[this] = (method, f"{why}; matched with {items[other].get('listing_id')}")
+    alone = ("alone", "no listing of another shop matched")
+    return [
+        {
+            "group": group[index],
+            "method": how.get(index, alone)[0],
+            "reason": how.get(index, alone)[1],
+        }
+        for index in range(len(items))
+    ]
