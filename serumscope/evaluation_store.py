@@ -27,6 +27,7 @@ from evaluator.relevance import relevance_columns, relevance_version
 from evaluator.vocab import vocabulary_version
 from serumscope.store.clock import utc_now
 from serumscope.store.database import transaction
+from serumscope.store.products import update_products
 from serumscope.store.rows import storable_json
 from serumscope.store.schema import ensure_schema
 from serumscope.store.site import SCORED_RUBRIC
@@ -339,6 +340,7 @@ def evaluate_db(
         }
         for r in rules
     }
+    update_products(db)  # products and offers follow the evaluations they are read from
     seconds = round(time.perf_counter() - started, 3)
     if isinstance(rubric, str):
         return {**summaries[rules[0]["id"]], "seconds": seconds}

@@ -28,10 +28,13 @@ from serumscope.store.clock import utc_now
 from serumscope.store.database import transaction
 from serumscope.store.freshness import save_product_sources
 from serumscope.store.rows import storable_json, storable_row
-from serumscope.store.tables import LISTING_JSON_COLUMNS, TABLES
+from serumscope.store.tables import LISTING_JSON_COLUMNS, PRODUCT_LINK_COLUMNS, TABLES
 
-# The listings columns a crawl writes; the sightings (first/last seen, gone) are kept by this writer.
-LISTING_COLUMNS = tuple(c for c in TABLES["listings"].columns if c not in SIGHTING_COLUMNS)
+# The listings columns a crawl writes; the sightings (first/last seen, gone) are kept by this writer,
+# the product a listing sells by store/products.py.
+LISTING_COLUMNS = tuple(
+    c for c in TABLES["listings"].columns if c not in {**SIGHTING_COLUMNS, **PRODUCT_LINK_COLUMNS}
+)
 VARIANT_COLUMNS = frozenset(TABLES["variants"].columns)
 # Text longer than the evaluator reads (evaluator.text.MAX_FIELD_CHARS) is cut when stored: a shop's
 # megabyte description would otherwise cost every reader of the site its memory.

@@ -97,6 +97,7 @@ SCORES_COLUMNS: dict[str, tuple[type, str]] = {
     "score_band": (str, SCORE_BAND_SQL),
     # the percent_contradicts_inci_order query reads its listings in order from an index on this
     "order_contradicted": (int, "e.order_contradictions IS NOT NULL"),
+    "product_id": (int, "l.product_id"),  # store/products.py: the home page shows a product once
 }
 # A table, not a view: a view with five facets took ~2 s a page at 100k listings.
 SCORES = Table({name: kind for name, (kind, _) in SCORES_COLUMNS.items()}, "listing_id")
@@ -186,6 +187,10 @@ END""",
     "scores_listing_category": f"""AFTER UPDATE OF category ON listings
 WHEN OLD.category IS NOT NEW.category BEGIN
   {_scores_row_sql("NEW.id")}
+END""",
+    "scores_listing_product": """AFTER UPDATE OF product_id ON listings
+WHEN OLD.product_id IS NOT NEW.product_id BEGIN
+  UPDATE scores SET product_id = NEW.product_id WHERE listing_id = NEW.id;
 END""",
     "scores_listing_delete": """AFTER DELETE ON listings BEGIN
   DELETE FROM scores WHERE listing_id = OLD.id;

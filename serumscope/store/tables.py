@@ -24,6 +24,16 @@ class Table(NamedTuple):
     not_null: frozenset[str] = frozenset()
 
 
+# The product a listing sells (store/products.py writes them after evaluation; a crawl keeps them):
+# its id, how it was matched (gtin, mpn, name+formula, alone), the evidence, and a fingerprint of
+# what matching read, so a re-run with nothing changed skips.
+PRODUCT_LINK_COLUMNS: dict[str, type] = {
+    "product_id": int,
+    "product_match": str,
+    "product_match_reason": str,
+    "product_input": str,
+}
+
 ANY = bytes  # no type affinity: the value is stored as given (a listing field's old and new value)
 
 CRAWL_TABLES: dict[str, Table] = {
@@ -52,7 +62,9 @@ CRAWL_TABLES: dict[str, Table] = {
         },
         "id",
     ),
-    "listings": Table(listing_columns(), "id", (("shop", "shops", "name"),)),
+    "listings": Table(
+        {**listing_columns(), **PRODUCT_LINK_COLUMNS}, "id", (("shop", "shops", "name"),)
+    ),
     "variants": Table(variant_columns(), "id", (("listing_id", "listings", "id"),)),
     "crawl_errors": Table(
         {
@@ -244,10 +256,73 @@ HISTORY_TABLES: dict[str, Table] = {
     ),
 }
 
+# One product sold by one or more shops (store/products.py, docs/schema.md "Products").
+PRODUCT_TABLES: dict[str, Table] = {
+    "products": Table(
+        {
+            "id": int,
+            "brand": str,
+            "name": str,
+            "vitamin_c_forms": str,
+            "vitamin_c_percent": float,
+            "ingredients": str,
+            "listings": int,
+            "shops": int,
+            "score": int,
+            "verdict": str,
+            "best_variant_id": str,
+            "best_listing_id": str,
+            "best_shop": str,
+            "best_price": str,
+            "best_currency": str,
+            "best_price_per_30ml": float,
+            "first_seen": str,
+            "updated_at": str,
+            "retired_at": str,
+        },
+        "id",
+    ),
+    "offers": Table(
+        {
+            "variant_id": str,
+            "product_id": int,
+            "listing_id": str,
+            "shop": str,
+            "name": str,
+            "url": str,
+            "variant": str,
+            "size_ml": float,
+            "price": str,
+            "currency": str,
+            "price_usd": float,
+            "price_per_30ml": float,
+            "available": int,
+            "last_seen": str,
+            "rank": int,
+            "is_best": int,
+        },
+        "variant_id",
+    ),
+    "product_events": Table(
+        {
+            "id": int,
+            "product_id": int,
+            "listing_id": str,
+            "shop": str,
+            "event": str,
+            "detail": str,
+            "occurred_at": str,
+        },
+        "id",
+        not_null=frozenset({"product_id", "event", "occurred_at"}),
+    ),
+}
+
 TABLES: dict[str, Table] = {
     **CRAWL_TABLES,
     **EVALUATION_TABLES,
     **HISTORY_TABLES,
+    **PRODUCT_TABLES,
 }  # and ``scores``, derived from listings and evaluations: store/site.py
 
 # listings columns stored as JSON text; the listing dict (docs/schema.md) holds them decoded.
@@ -314,5 +389,10 @@ INDEXES: list[Index] = [
     Index("score_changes", ["new_verdict", "id"], "idx_score_changes_verdict"),  # the feed
     Index("listing_events", ["listing_id"], "idx_listing_events_listing"),
     Index("listing_events", ["run_id"], "idx_listing_events_run"),
+    Index("listings", ["product_id"]),
+    Index("offers", ["product_id", "rank"]),
+    Index("offers", ["listing_id"]),
+    Index("offers", ["is_best", "price_per_30ml"]),  # cheapest_offer_per_product
+    Index("product_events", ["product_id", "id"]),
     *(Index("scores", columns) for columns in SCORES_INDEXES),
 ]
