@@ -45,7 +45,7 @@ MARKETING_WORDS = re.compile(
     r"pack of \d+|set of \d+|\d+ ?(?:pack|pk|x))\b"
 )
 SIZE_WORDS = re.compile(
-    r"\b\d+(?:[.,]\d+)?\s*(?:ml|millilitres?|milliliters?|fl\.?\s*oz|oz|ounces?|g|grams?|l)\b"
+    r"\b\d+\s*x\s*(?=\d)|\b\d+(?:[.,]\d+)?\s*(?:ml|millilitres?|milliliters?|fl\.?\s*oz|oz|ounces?|g|grams?|l)\b"
     r"|\bx\s*\d+\b"
 )
 SEPARATORS = re.compile(r"\s+[-|–—:]\s+")

@@ -94,7 +94,11 @@ def _assign_ids(groups: dict[int, list[dict]], next_id: int) -> dict[int, int]:
     for group, members in sorted(groups.items(), key=lambda g: (-len(g[1]), g[0])):
         held = Counter(m["product_id"] for m in members if m["product_id"] is not None)
         choice = next(
-            (pid for pid, _ in sorted(held.items(), key=lambda h: (-h[1], h[0])) if pid not in claimed),
+            (
+                pid
+                for pid, _ in sorted(held.items(), key=lambda h: (-h[1], h[0]))
+                if pid not in claimed
+            ),
             None,
         )
         if choice is None:
@@ -110,8 +114,7 @@ def group_listings(db: sqlite_utils.Database, force: bool = False) -> dict[str, 
     nothing matching reads had changed)."""
     rubric = scored_rubric(PRODUCT_CATEGORY)
     rows = [
-        dict(r)
-        for r in db.query(MATCH_INPUT_SQL, {"rubric": rubric, "category": PRODUCT_CATEGORY})
+        dict(r) for r in db.query(MATCH_INPUT_SQL, {"rubric": rubric, "category": PRODUCT_CATEGORY})
     ]
     for row in rows:
         row["fingerprint"] = _fingerprint(row)
