@@ -75,6 +75,11 @@ CANNED_QUERIES = {
         "changed_at listing_id shop title variant old_price new_price currency drop_percent url",
     ),
     "feed": ("", "atom_id atom_title atom_updated atom_content atom_link"),
+    "cheapest_offer_per_product": (
+        "max_price_per_30ml=40",
+        "product_id name brand vitamin_c_percent score verdict shop variant price currency "
+        "price_per_30ml shops url",
+    ),
     "device_top_picks": (
         "",
         "listing_id name brand shop score verdict device_type needle_lengths_mm needle_max_mm "

@@ -27,13 +27,24 @@ from serumscope.site import (
 )
 from serumscope.site_devices import DEVICE_CATEGORY, device_listing_extras, devices_context
 from serumscope.site_pages import COMPARE_MAX, compare_context, listing_context, red_flags, rows
+from serumscope.site_products import also_sold_at, product_context
 
+# One row per product (a listing of no product is its own): its best-scored listing, and the
+# product's cheapest offer per 30 mL at any shop.
 TOP_PICKS_SQL = """
 select s.listing_id, s.name, s.brand, s.shop, s.score, s.verdict, s.verdict_reason,
-  s.price_per_30ml, s.vitamin_c_percent, s.light, e.red_flags
-from scores as s
+  s.price_per_30ml, s.vitamin_c_percent, s.light, e.red_flags, s.product_id,
+  p.shops, p.best_shop, p.best_price_per_30ml
+from (
+  select *, row_number() over (
+    partition by coalesce(product_id, listing_id) order by score desc, price_per_30ml, listing_id
+  ) as nth
+  from scores
+  where verdict = 'recommend' and gone_since is null and category = :category
+) as s
 left join evaluations as e on e.listing_id = s.listing_id and e.rubric = s.rubric
-where s.verdict = 'recommend' and s.gone_since is null and s.category = :category
+left join products as p on p.id = s.product_id
+where s.nth = 1
 order by s.score desc, s.price_per_30ml
 limit 10
 """
@@ -88,6 +99,7 @@ async def listing_page(datasette, request):
     if context is None:
         raise NotFound(f"No listing {listing_id!r}")
     listing = context["listing"]
+    context["also_sold_at"] = await also_sold_at(db, listing_id)
     if listing.get("category") == DEVICE_CATEGORY:
         evaluation = context["evaluations"][0] if context["evaluations"] else None
         context.update(await device_listing_extras(db, listing_id, evaluation))
@@ -105,6 +117,25 @@ async def listing_page(datasette, request):
                 "db_name": SITE_DB_NAME,
             },
             request=request,
+        )
+    )
+
+
+async def product_page(datasette, request):
+    await datasette.ensure_permissions(
+        request.actor,
+        [
+            ("view-table", (SITE_DB_NAME, "products")),
+            ("view-database", SITE_DB_NAME),
+            "view-instance",
+        ],
+    )
+    context = await product_context(_site_db(datasette), int(request.url_vars["product_id"]))
+    if context is None:
+        raise NotFound(f"No product {request.url_vars['product_id']!r}")
+    return Response.html(
+        await datasette.render_template(
+            "product.html", {**context, "db_name": SITE_DB_NAME}, request=request
         )
     )
 
@@ -168,6 +199,7 @@ def register_routes():
     return [
         (r"^/$", home_page),
         (r"^/listing/(?P<listing_id>[^/]+)$", listing_page),
+        (r"^/product/(?P<product_id>[0-9]{1,18})$", product_page),
         (r"^/methodology$", methodology_page),
         (r"^/compare$", compare_page),
         (r"^/devices$", devices_page),
