@@ -102,15 +102,38 @@ def query(site_db: Path, sql: str, *params) -> list[dict]:
 def test_home_page_shows_the_demo_top_picks(page: Page, site_db, tmp_path):
     page.goto("/")
     picks = page.locator("section.top-picks tbody tr")
-    expected = query(
+    expected = query(  # one row per product: its best-scored listing
         site_db,
-        "select name from scores where verdict = 'recommend' and gone_since is null "
-        "and category = 'vitamin-c-serum' order by score desc, price_per_30ml limit 10",
+        "select name from (select *, row_number() over (partition by coalesce(product_id, "
+        "listing_id) order by score desc, price_per_30ml, listing_id) as nth from scores "
+        "where verdict = 'recommend' and gone_since is null and category = 'vitamin-c-serum') "
+        "where nth = 1 order by score desc, price_per_30ml limit 10",
     )
     expect(picks).to_have_count(len(expected))
     shown = [row.locator("td").nth(1).locator("a").inner_text() for row in picks.all()]
     assert shown == [pick["name"] for pick in expected]
     page.screenshot(path=str(tmp_path / "home.png"), full_page=True)
+
+
+def test_product_page_lists_every_shop_and_listing_pages_link_to_it(page: Page, site_db):
+    product = query(site_db, "select id, shops from products where shops = 3 limit 1")[0]
+    offers = query(
+        site_db,
+        "select listing_id, shop from offers where product_id = ? order by rank",
+        product["id"],
+    )
+    page.goto(listing_path(offers[-1]["listing_id"]))
+    also = page.locator("section.also-sold-at")
+    expect(also.locator("h2")).to_have_text("Also sold at")
+    expect(also.locator("tbody tr")).to_have_count(len({o["listing_id"] for o in offers}) - 1)
+    also.locator("a.product-link").click()
+    expect(page).to_have_url(re.compile(f"/product/{product['id']}$"))
+    rows = page.locator("table.offers-table tbody tr")
+    expect(rows).to_have_count(len(offers))
+    expect(rows.first).to_have_class("best-offer")
+    assert [r.locator("td").first.locator("a").first.inner_text() for r in rows.all()] == [
+        o["shop"] for o in offers
+    ]
 
 
 def test_reason_and_red_flags_are_visible_on_a_listing_page_and_beside_top_picks(

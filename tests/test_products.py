@@ -224,6 +224,53 @@ def test_offers_are_ranked_cheapest_per_30ml_and_the_best_is_on_the_product(demo
     assert {"new product", "new shop"} <= events
 
 
+def site_get(demo_db: Path, path: str):
+    import asyncio
+
+    from serumscope.site import make_datasette
+
+    return asyncio.run(make_datasette(demo_db).client.get(path))
+
+
+def test_product_page_and_also_sold_at(demo_db):
+    from serumscope.site import listing_path
+
+    db = open_db(demo_db)
+    product = next(db.query("SELECT * FROM products WHERE shops = 3"))
+    offers = list(
+        db.query("SELECT * FROM offers WHERE product_id = ? ORDER BY rank", [product["id"]])
+    )
+    page = site_get(demo_db, f"/product/{product['id']}")
+    assert page.status_code == 200
+    shown = re.findall(
+        r'<tr(?: class="best-offer")?><td data-label="Shop"><a href="[^"]+">([^<]+)</a>', page.text
+    )
+    assert shown == [o["shop"] for o in offers]
+    assert "matched by <strong>name+formula</strong>" in page.text
+    listing = site_get(demo_db, listing_path(offers[-1]["listing_id"]))
+    assert "Also sold at" in listing.text
+    others = {o["shop"] for o in offers if o["listing_id"] != offers[-1]["listing_id"]}
+    for shop in others:
+        assert f">{shop}</a>" in listing.text.split("Also sold at")[1].split("</section>")[0]
+    assert f"/product/{product['id']}" in listing.text
+    assert site_get(demo_db, "/product/99999").status_code == 404
+    api = site_get(demo_db, f"/serumscope/offers.json?product_id={product['id']}&_shape=array")
+    assert [o["variant_id"] for o in api.json()] == sorted(
+        (o["variant_id"] for o in offers), key=[o["variant_id"] for o in offers].index
+    )
+
+
+def test_home_page_shows_a_product_once_with_its_best_offer(demo_db):
+    db = open_db(demo_db)
+    picks = site_get(demo_db, "/").text.split('class="top-picks"')[1].split("</table>")[0]
+    for product in db.query("SELECT * FROM products WHERE shops > 1 AND verdict = 'recommend'"):
+        names = [
+            r["title"]
+            for r in db.query("SELECT title FROM listings WHERE product_id = ?", [product["id"]])
+        ]
+        assert sum(picks.count(f">{name}</a>") for name in names) <= 1
+
+
 def test_rematching_is_idempotent_and_keeps_ids(demo_db):
     db = open_db(demo_db)
     before = dict(db.execute("SELECT id, product_id FROM listings"))
