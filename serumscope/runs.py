@@ -22,7 +22,6 @@ Exit status (also in ``runs.exit_code``):
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import signal
@@ -38,8 +37,13 @@ from typing import IO
 
 import sqlite_utils
 
-from serumscope.child_process import serumscope_command
-from serumscope.reconcile import ShopOutcome, crawler_shop_summaries, reconcile_shop
+from serumscope.child_process import die_with_parent, serumscope_command
+from serumscope.reconcile import (
+    ShopOutcome,
+    change_counts,
+    crawler_shop_summaries,
+    reconcile_shop,
+)
 from serumscope.runlock import mark_interrupted_runs, run_lock
 from serumscope.store.clock import utc_now
 from serumscope.store.database import open_db
@@ -66,14 +70,6 @@ class RunResult:
     log_path: Path | None = None
 
 
-def _die_with_parent() -> None:
-    """In the child: get SIGKILL if the parent run dies, so no orphan crawl outlives its run."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
-
-
 @contextlib.contextmanager
 def _signals_raise() -> Iterator[None]:
     """Turn SIGTERM/SIGINT into :class:`RunInterrupted` so the run can record itself."""
@@ -93,16 +89,6 @@ def _signals_raise() -> Iterator[None]:
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
-
-
-def _change_counts(db: sqlite_utils.Database, crawl_run_id: int) -> dict[str, int]:
-    queries = {
-        "new": "SELECT count(*) FROM listing_events WHERE run_id = ? AND event = 'appeared'",
-        "prices": """SELECT count(*) FROM variant_changes
-                     WHERE run_id = ? AND change = 'changed' AND old_price IS NOT new_price""",
-        "reformulated": "SELECT count(*) FROM ingredient_changes WHERE run_id = ? AND kind = 'changed'",
-    }
-    return {k: db.execute(q, [crawl_run_id]).fetchone()[0] for k, q in queries.items()}
 
 
 class _Cycle:
@@ -166,7 +152,7 @@ class _Cycle:
         self.db["runs"].update(self.run_id, {"crawl_run_id": crawl_run_id})
         evaluated, evaluation_error = self.evaluate()
         status, exit_code = run_status([s.status for s in shops.values()], evaluation_error)
-        changes = _change_counts(self.db, crawl_run_id) if crawl_run_id else {}
+        changes = change_counts(self.db, crawl_run_id) if crawl_run_id else {}
         summary = self.summary_line(status, shops, changes, evaluated, evaluation_error)
         result = RunResult(
             self.run_id, status, exit_code, summary, crawl_run_id, shops, self.log_path
@@ -202,7 +188,7 @@ class _Cycle:
             stdout=self.log_file,
             stderr=subprocess.STDOUT,
             env=env,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads started yet in this process
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - no threads started yet in this process
         )
         returncode = self.child.wait()
         child_pid = self.child.pid
