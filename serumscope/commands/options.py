@@ -29,3 +29,17 @@ def sites_option(must_exist: bool = False):
         show_default=True,
         help="Sites file (TOML) listing the shops to crawl.",
     )
+
+
+def redis_option(required: bool = False, help: str | None = None):
+    """`--redis redis://HOST:PORT/DB`, passed to the command as `redis_url` (docs/scaling.md)."""
+    return click.option(
+        "--redis",
+        "redis_url",
+        metavar="redis://HOST:PORT/DB",
+        required=required,
+        default=None,
+        help=help
+        or "Crawl distributed: seed the shops into this Redis frontier for `serumscope worker`"
+        " processes and store what they send (docs/scaling.md).",
+    )

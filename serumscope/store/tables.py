@@ -62,6 +62,9 @@ CRAWL_TABLES: dict[str, Table] = {
     "page_validators": Table(
         {"url": str, "etag": str, "last_modified": str, "listing_id": str, "stored_at": str}, "url"
     ),
+    # How far `serumscope ingest` has written a distributed crawl's Redis stream (crawler/frontier):
+    # updated in the transaction that stores the entries, so a killed ingest stores none twice.
+    "ingest_positions": Table({"stream": str, "last_id": str, "run_id": int}, "stream"),
 }
 
 EVALUATION_TABLES: dict[str, Table] = {
