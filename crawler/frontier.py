@@ -45,6 +45,10 @@ return item
 FRONTIER_KEY_META = "serumscope_frontier_key"
 
 
+class RunLost(Exception):
+    """Redis answers, but the run's keys are gone (it restarted without its data)."""
+
+
 class RunKeys:
     """The Redis keys of one distributed crawl run."""
 

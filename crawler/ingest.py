@@ -22,6 +22,7 @@ from crawler.extensions import shop_summary
 from crawler.extract.listing import utc_now
 from crawler.frontier import (
     RunKeys,
+    RunLost,
     frontier_snapshot,
     publish_run,
     recover_dead_workers,
@@ -34,10 +35,6 @@ from serumscope.store.status import crawl_status
 
 BATCH = 500
 SETTLE_SECONDS = 1.0
-
-
-class RunLost(Exception):
-    """Redis answers but the run's keys are gone."""
 
 
 class Ingest:

@@ -29,6 +29,7 @@ from crawler.frontier import (
     HEARTBEAT_SECONDS,
     HEARTBEAT_TTL,
     RunKeys,
+    RunLost,
     WorkerFrontier,
     connect,
     current_run,
@@ -53,7 +54,7 @@ SUMMED_STATS = (
 
 
 def stream_entry(kind: str, shop: str, data: dict[str, Any]) -> dict[str, str]:
-    return {"kind": kind, "shop": shop, "data": json.dumps(data, default=sorted, sort_keys=True)}
+    return {"kind": kind, "shop": shop, "data": json.dumps(data, default=sorted)}
 
 
 class DistributedShop(RedisMixin):
@@ -165,10 +166,6 @@ def send_stats(crawler) -> None:
         frontier.client.hset(frontier.keys.stats(frontier.shop, frontier.worker), mapping=totals)
 
 
-class RunLostError(Exception):
-    """Redis answers but the run's keys are gone."""
-
-
 class WorkerPresence:
     """Heartbeats that say this worker is alive (so its requests are not handed to others) and that
     stop the crawl with a clear error when Redis is lost."""
@@ -193,8 +190,8 @@ class WorkerPresence:
                 pipe.execute()
             state = run_state(frontier.client, frontier.keys)
             if state is None:
-                raise RunLostError("Redis no longer has the run (restarted without its data?)")
-        except (redis.RedisError, RunLostError) as error:
+                raise RunLost("Redis no longer has the run (restarted without its data?)")
+        except (redis.RedisError, RunLost) as error:
             message = f"lost Redis: {error}"
             WORKER_FAILURES.append(message)
             logger.error("[%s] %s; stopping", frontier.shop, message)

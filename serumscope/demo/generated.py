@@ -1,7 +1,7 @@
 """A generated shop of N product pages (~20 KB each: JSON-LD, an ingredients accordion, a storefront's
 navigation and reviews) behind a sitemap index, for crawl benchmarks (bench/crawl.py, bench/scaleout.py)
 and the distributed crawl's tests. ``GeneratedShop`` serves it like a demo shop, optionally answering
-each request after a fixed delay (a remote shop), and keeps the log of the paths it served."""
+each request after a fixed delay (a remote shop)."""
 
 from __future__ import annotations
 
@@ -84,12 +84,10 @@ class GeneratedShop:
         self.delay = delay
         self.base_url = ""
         self.files: dict[str, bytes] = {}
-        self.log: list[str] = []
         self.lock = threading.Lock()
 
     def respond(self, path: str, query: dict[str, list[str]]) -> Response:
         with self.lock:
-            self.log.append(path)
             if not self.files:
                 self.files = build_site(self.pages, self.base_url)
         if self.delay:
