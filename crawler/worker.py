@@ -289,8 +289,14 @@ def work(
         for name, crawler in crawlers.items()
     }
     error = "; ".join(sorted(set(WORKER_FAILURES))) or None
-    if error is None and run_state(client, keys) == "failed":
-        error = "the run failed"
+    if error is None:
+        # The crawlers also stop when Redis fails under them between two heartbeats.
+        try:
+            state = run_state(client, keys)
+        except redis.RedisError as lost:
+            state = f"lost Redis: {lost}"
+        if state != "finished":
+            error = f"the run did not finish ({state or 'lost Redis: the run is gone'})"
     if error:
         print(f"worker {worker}: {error}", file=sys.stderr)
     return {"run_id": keys.run_id, "shops": summary, "error": error}
