@@ -217,6 +217,9 @@ class WorkerFrontier:
         if key:
             self.client.hdel(self.inflight, key)
 
+    def busy(self) -> None:
+        self.client.hset(self.keys.busy, self.busy_field, "1")
+
     def idle(self) -> None:
         """Nothing in flight: every request taken was handled (failed ones too)."""
         with self.client.pipeline(transaction=True) as pipe:

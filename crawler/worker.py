@@ -74,6 +74,9 @@ class DistributedShop(RedisMixin):
             yield request
 
     def make_request_from_data(self, data):
+        # Busy from here until idle: the start requests are not queued yet, and the run must not
+        # look finished meanwhile.
+        self.frontier.busy()
         return list(self.start_shop())
 
     def spider_idle(self):
