@@ -94,10 +94,13 @@ def _signals_raise() -> Iterator[None]:
 class _Cycle:
     """The state of one ``serumscope run`` while it runs."""
 
-    def __init__(self, sites_path, db_path, log_dir, rubrics, echo, crawl_settings=()):
+    def __init__(
+        self, sites_path, db_path, log_dir, rubrics, echo, crawl_settings=(), redis_url=None
+    ):
         self.sites_path, self.db_path, self.log_dir = sites_path, db_path, log_dir
         self.rubrics, self.echo = list(rubrics), echo
         self.crawl_settings = list(crawl_settings)
+        self.redis_url = redis_url
         self.started = time.monotonic()
         self.db: sqlite_utils.Database | None = None
         self.run_id: int | None = None
@@ -179,6 +182,7 @@ class _Cycle:
             "--db",
             str(self.db_path),
             *[arg for setting in self.crawl_settings for arg in ("--setting", setting)],
+            *(["--redis", self.redis_url] if self.redis_url else []),
         ]
         self.note("crawl: " + " ".join(command))
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -365,6 +369,7 @@ def run_once(
     rubrics: list[str] | tuple[str, ...] = (),
     crawl_settings: list[str] | tuple[str, ...] = (),
     echo: Callable[..., None] | None = None,
+    redis_url: str | None = None,
 ) -> RunResult:
     """One complete cycle; see the module docstring. Raises :class:`RunLocked` if one is running."""
     from crawler.sites import SitesError, load_sites
@@ -380,7 +385,7 @@ def run_once(
         )
 
     with run_lock(db_path), _signals_raise():
-        cycle = _Cycle(Path(sites_path), db_path, log_dir, rubrics, echo, crawl_settings)
+        cycle = _Cycle(Path(sites_path), db_path, log_dir, rubrics, echo, crawl_settings, redis_url)
         try:
             cycle.start()
             return cycle.run(shop_names)
