@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import socket
 import statistics
 import subprocess
@@ -30,70 +29,11 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve()
+sys.path.insert(0, str(HERE.parent.parent))
+
+from serumscope.demo.generated import build_site  # noqa: E402
+
 VENV_BIN = Path(sys.executable).parent
-
-FORMS = [
-    ("L-Ascorbic Acid", "Aqua, L-Ascorbic Acid, Propanediol, Glycerin, Ferulic Acid, Tocopherol"),
-    ("Sodium Ascorbyl Phosphate", "Aqua, Sodium Ascorbyl Phosphate, Glycerin, Sodium Hyaluronate"),
-    ("Ethyl Ascorbic Acid", "Aqua, 3-O-Ethyl Ascorbic Acid, Butylene Glycol, Niacinamide"),
-    ("Tetrahexyldecyl Ascorbate", "Squalane, Tetrahexyldecyl Ascorbate, Tocopherol, Jojoba Oil"),
-]
-FILLER = (
-    "Our lab writes every formula in plain words. This paragraph is here so the page weighs what a real "
-    "shop page weighs: navigation, reviews, shipping notes and the rest of a storefront. "
-)
-
-
-def product_page(n: int, base: str) -> str:
-    rng = random.Random(n)
-    form, inci = FORMS[n % len(FORMS)]
-    percent = rng.choice([5, 10, 12, 15, 20, 23])
-    price = f"{rng.randint(12, 80)}.{rng.choice(['00', '50', '99'])}"
-    title = f"Bench {percent}% Vitamin C Serum No. {n}"
-    data = {
-        "@context": "https://schema.org",
-        "@type": "Product",
-        "name": title,
-        "sku": f"B-{n}",
-        "brand": {"@type": "Brand", "name": f"Brand {n % 50}"},
-        "description": f"A {percent}% {form} serum in an amber glass dropper bottle, 30 ml.",
-        "image": [f"{base}/img/{n}.jpg"],
-        "offers": {
-            "@type": "Offer",
-            "price": price,
-            "priceCurrency": "USD",
-            "availability": "https://schema.org/InStock",
-        },
-    }
-    nav = "".join(f'<li><a href="/c/{i}">Category {i}</a></li>' for i in range(40))
-    reviews = "".join(f"<div class='review'><p>{FILLER * 2}</p></div>" for _ in range(40))
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<link rel="canonical" href="{base}/products/p{n}.html">
-<script type="application/ld+json">{json.dumps(data)}</script>
-<meta property="og:title" content="{title}"><meta property="og:type" content="product">
-</head><body><header><nav><ul>{nav}</ul></nav></header><main>
-<nav aria-label="breadcrumb"><ol><li><a href="/">Home</a></li><li><a href="/c/serums">Serums</a></li></ol></nav>
-<h1>{title}</h1><img src="/img/{n}.jpg" alt="{title} amber bottle">
-<p class="price">${price}</p>
-<div class="product-description"><p>{percent}% {form}. {FILLER}</p><p>{FILLER * 3}</p></div>
-<details><summary>Full Ingredients List</summary><p>{inci}, Phenoxyethanol</p></details>
-<section class="reviews">{reviews}</section></main>
-<footer><p>{FILLER * 4}</p></footer></body></html>"""
-
-
-def build_site(pages: int, base: str) -> dict[str, bytes]:
-    files = {f"/products/p{n}.html": product_page(n, base).encode() for n in range(pages)}
-    locs = "".join(f"<url><loc>{base}{path}</loc></url>" for path in files)
-    files["/sitemap-products.xml"] = (
-        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-        f"{locs}</urlset>"
-    ).encode()
-    files["/sitemap.xml"] = (
-        '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-        f"<sitemap><loc>{base}/sitemap-products.xml</loc></sitemap></sitemapindex>"
-    ).encode()
-    files["/robots.txt"] = f"User-agent: *\nDisallow: /cart\nSitemap: {base}/sitemap.xml\n".encode()
-    return files
 
 
 def serve(pages: int, port: int) -> None:

@@ -25,8 +25,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from evaluator import evaluate
+from evaluator.categories import relevance_columns
 from evaluator.listing import JSON_COLUMNS, listing_columns
-from evaluator.relevance import relevance_columns
 from serumscope.evaluation_store import active_rows, evaluation_row, ingredient_rows
 from serumscope.store.database import open_db, transaction
 from serumscope.store.schema import refresh_site_tables

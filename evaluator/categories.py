@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from evaluator.vocab import DATA_DIR, RUBRIC_DIR, read_toml
+from evaluator.relevance import judge
+from evaluator.relevance import rules as relevance_rules
+from evaluator.vocab import DATA_DIR, RUBRIC_DIR, data_version, read_toml
 
 OTHER = "other"
 DEFAULT_CATEGORY = "vitamin-c-serum"  # of a rubric that names none (the first category)
@@ -95,3 +97,25 @@ def category_of(listing: dict, judgement: dict) -> tuple[str, str]:
             return candidate.id, reason
         reasons.append(f"not a {candidate.noun}: {reason}")
     return OTHER, "; ".join(reasons)
+
+
+def relevance_version() -> str:
+    """The version of the rules and vocabulary a judgement was made with (stored per listing): the
+    relevance rules' own version and a fingerprint of the vocabularies (it reads ingredient lists
+    too) and of the categories."""
+    return f"{relevance_rules().version}:{data_version()}:{data_version('categories.toml')}"
+
+
+def relevance_columns(listing: Any) -> dict:
+    """The listing columns the relevance judgement and the categories set (docs/schema.md), for the
+    crawler and the evaluator alike."""
+    verdict = judge(listing)
+    found, _ = category_of(listing if isinstance(listing, dict) else {}, verdict)
+    return {
+        "is_candidate": int(verdict["candidate"]),
+        "category": found,
+        "relevance_reason": verdict["reason"],
+        "relevance_rule": verdict["rule"],
+        "product_kind": verdict["kind"],
+        "relevance_version": relevance_version(),
+    }

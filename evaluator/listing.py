@@ -45,7 +45,7 @@ CONTENT_FIELDS: tuple[Field, ...] = (
 # Where each field came from ({"size": "json-ld", ...}): a JSON object.
 PROVENANCE = "provenance"
 
-# The relevance judgement (evaluator/relevance.py relevance_columns).
+# The relevance judgement (evaluator/categories.py relevance_columns).
 RELEVANCE_FIELDS: tuple[Field, ...] = (
     Field("is_candidate", int),  # a vitamin C serum candidate
     Field("category", str),  # data/categories.toml id, or "other"

@@ -16,10 +16,9 @@ from functools import cache
 from typing import Any
 
 from evaluator.actives import find_mentions
-from evaluator.categories import category_of
 from evaluator.inci import canonicalise, find_list, parse_ingredients
 from evaluator.text import MAX_FIELD_CHARS, evidence, text_of
-from evaluator.vocab import VOCAB_DIR, data_version, ingredients, lookup_key, read_toml
+from evaluator.vocab import VOCAB_DIR, ingredients, lookup_key, read_toml
 
 MAX_TITLE_CHARS = 2_000
 MAX_LIST_ITEMS = 50
@@ -342,27 +341,6 @@ def judge(listing: Any) -> dict:
 def is_candidate(listing: dict, judgement: dict) -> tuple[bool, str]:
     """The vitamin C serum category's rule (data/categories.toml): the judgement's candidacy."""
     return bool(judgement.get("candidate")), judgement.get("reason", "")
-
-
-def relevance_version() -> str:
-    """The version of the rules and vocabulary a judgement was made with (stored per listing): the
-    rules' own version and a fingerprint of the vocabularies (it reads ingredient lists too)."""
-    return f"{rules().version}:{data_version()}:{data_version('categories.toml')}"
-
-
-def relevance_columns(listing: Any) -> dict:
-    """The listing columns the judgement sets (docs/schema.md), for the crawler and the evaluator
-    CLI alike."""
-    verdict = judge(listing)
-    found, _ = category_of(listing if isinstance(listing, dict) else {}, verdict)
-    return {
-        "is_candidate": int(verdict["candidate"]),
-        "category": found,
-        "relevance_reason": verdict["reason"],
-        "relevance_rule": verdict["rule"],
-        "product_kind": verdict["kind"],
-        "relevance_version": relevance_version(),
-    }
 
 
 def _verdict(candidate: bool, kind: str | None, rule: str, reason: str, ev: list) -> dict:

@@ -9,6 +9,7 @@ from serumscope import __version__
 COMMAND_MODULES = (
     "serumscope.commands.shops",
     "serumscope.commands.crawling",
+    "serumscope.commands.distributed",
     "serumscope.commands.scoring",
     "serumscope.commands.publishing",
     "serumscope.commands.scheduling",

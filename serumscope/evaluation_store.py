@@ -21,9 +21,8 @@ from typing import NamedTuple
 import sqlite_utils
 
 from evaluator import evaluate_many, load_rubric, unless_not_a_candidate
-from evaluator.categories import DEFAULT_CATEGORY
+from evaluator.categories import DEFAULT_CATEGORY, relevance_columns, relevance_version
 from evaluator.headline import HEADLINE_FACTS, headline_values
-from evaluator.relevance import relevance_columns, relevance_version
 from evaluator.vocab import vocabulary_version
 from serumscope.store.clock import utc_now
 from serumscope.store.database import transaction

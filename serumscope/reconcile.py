@@ -134,3 +134,14 @@ def reconcile_shop(
 
 def _count(db: sqlite_utils.Database, sql: str, params: dict) -> int:
     return db.execute(sql, params).fetchone()[0]
+
+
+def change_counts(db: sqlite_utils.Database, crawl_run_id: int) -> dict[str, int]:
+    """What a crawl run changed: new listings, price changes, reformulations."""
+    queries = {
+        "new": "SELECT count(*) FROM listing_events WHERE run_id = ? AND event = 'appeared'",
+        "prices": """SELECT count(*) FROM variant_changes
+                     WHERE run_id = ? AND change = 'changed' AND old_price IS NOT new_price""",
+        "reformulated": "SELECT count(*) FROM ingredient_changes WHERE run_id = ? AND kind = 'changed'",
+    }
+    return {k: db.execute(q, [crawl_run_id]).fetchone()[0] for k, q in queries.items()}

@@ -22,7 +22,6 @@ Exit status (also in ``runs.exit_code``):
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import signal
@@ -38,8 +37,13 @@ from typing import IO
 
 import sqlite_utils
 
-from serumscope.child_process import serumscope_command
-from serumscope.reconcile import ShopOutcome, crawler_shop_summaries, reconcile_shop
+from serumscope.child_process import die_with_parent, serumscope_command
+from serumscope.reconcile import (
+    ShopOutcome,
+    change_counts,
+    crawler_shop_summaries,
+    reconcile_shop,
+)
 from serumscope.runlock import mark_interrupted_runs, run_lock
 from serumscope.store.clock import utc_now
 from serumscope.store.database import open_db
@@ -66,14 +70,6 @@ class RunResult:
     log_path: Path | None = None
 
 
-def _die_with_parent() -> None:
-    """In the child: get SIGKILL if the parent run dies, so no orphan crawl outlives its run."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
-
-
 @contextlib.contextmanager
 def _signals_raise() -> Iterator[None]:
     """Turn SIGTERM/SIGINT into :class:`RunInterrupted` so the run can record itself."""
@@ -95,23 +91,16 @@ def _signals_raise() -> Iterator[None]:
             signal.signal(signum, old)
 
 
-def _change_counts(db: sqlite_utils.Database, crawl_run_id: int) -> dict[str, int]:
-    queries = {
-        "new": "SELECT count(*) FROM listing_events WHERE run_id = ? AND event = 'appeared'",
-        "prices": """SELECT count(*) FROM variant_changes
-                     WHERE run_id = ? AND change = 'changed' AND old_price IS NOT new_price""",
-        "reformulated": "SELECT count(*) FROM ingredient_changes WHERE run_id = ? AND kind = 'changed'",
-    }
-    return {k: db.execute(q, [crawl_run_id]).fetchone()[0] for k, q in queries.items()}
-
-
 class _Cycle:
     """The state of one ``serumscope run`` while it runs."""
 
-    def __init__(self, sites_path, db_path, log_dir, rubrics, echo, crawl_settings=()):
+    def __init__(
+        self, sites_path, db_path, log_dir, rubrics, echo, crawl_settings=(), redis_url=None
+    ):
         self.sites_path, self.db_path, self.log_dir = sites_path, db_path, log_dir
         self.rubrics, self.echo = list(rubrics), echo
         self.crawl_settings = list(crawl_settings)
+        self.redis_url = redis_url
         self.started = time.monotonic()
         self.db: sqlite_utils.Database | None = None
         self.run_id: int | None = None
@@ -166,7 +155,7 @@ class _Cycle:
         self.db["runs"].update(self.run_id, {"crawl_run_id": crawl_run_id})
         evaluated, evaluation_error = self.evaluate()
         status, exit_code = run_status([s.status for s in shops.values()], evaluation_error)
-        changes = _change_counts(self.db, crawl_run_id) if crawl_run_id else {}
+        changes = change_counts(self.db, crawl_run_id) if crawl_run_id else {}
         summary = self.summary_line(status, shops, changes, evaluated, evaluation_error)
         result = RunResult(
             self.run_id, status, exit_code, summary, crawl_run_id, shops, self.log_path
@@ -193,6 +182,7 @@ class _Cycle:
             "--db",
             str(self.db_path),
             *[arg for setting in self.crawl_settings for arg in ("--setting", setting)],
+            *(["--redis", self.redis_url] if self.redis_url else []),
         ]
         self.note("crawl: " + " ".join(command))
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -202,7 +192,7 @@ class _Cycle:
             stdout=self.log_file,
             stderr=subprocess.STDOUT,
             env=env,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads started yet in this process
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - no threads started yet in this process
         )
         returncode = self.child.wait()
         child_pid = self.child.pid
@@ -379,6 +369,7 @@ def run_once(
     rubrics: list[str] | tuple[str, ...] = (),
     crawl_settings: list[str] | tuple[str, ...] = (),
     echo: Callable[..., None] | None = None,
+    redis_url: str | None = None,
 ) -> RunResult:
     """One complete cycle; see the module docstring. Raises :class:`RunLocked` if one is running."""
     from crawler.sites import SitesError, load_sites
@@ -394,7 +385,7 @@ def run_once(
         )
 
     with run_lock(db_path), _signals_raise():
-        cycle = _Cycle(Path(sites_path), db_path, log_dir, rubrics, echo, crawl_settings)
+        cycle = _Cycle(Path(sites_path), db_path, log_dir, rubrics, echo, crawl_settings, redis_url)
         try:
             cycle.start()
             return cycle.run(shop_names)

@@ -8,8 +8,7 @@ import sys
 import pytest
 
 from evaluator import evaluate
-from evaluator.categories import categories, category
-from evaluator.relevance import relevance_columns
+from evaluator.categories import categories, category, relevance_columns
 from evaluator.rubrics import scored_rubrics
 from serumscope.evaluation_store import evaluate_db
 from serumscope.store.database import open_db

@@ -15,6 +15,8 @@ EXPECTED_COMMANDS = {
     "crawl",
     "detect",
     "inspect",
+    "worker",
+    "ingest",
     "score",
     "evaluate",
     "serve",

@@ -157,3 +157,16 @@ def test_hostile_inputs_never_raise(listing):
         if fact["status"] == "unknown":
             assert fact["evidence"] == [], name
     assert facts["needle_length"]["max_mm"] is None or facts["needle_length"]["max_mm"] <= 3.0
+
+
+@pytest.mark.parametrize(
+    ("text", "uses"),
+    [
+        ("Single-use derma stamp, discard after one treatment.", 1),
+        ("Pen with 12 sterile single-use cartridges.", None),  # the cartridges are used once
+        ("Disposable needle cartridges, 5 pack.", None),
+    ],
+)
+def test_single_use_is_the_devices_not_its_cartridges(text, uses):
+    facts = device_facts({"title": "Microneedling device", "description": text})
+    assert facts["uses"]["value"] == uses

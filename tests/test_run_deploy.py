@@ -81,3 +81,21 @@ def test_documented_cron_line_runs_serumscope_run_quietly(tmp_path):
     (tmp_path / "data" / "sites.toml").write_text("")
     accepts([*arguments, "--sites", str(tmp_path / "data" / "sites.toml")])
     assert "--quiet" in arguments
+
+
+def test_worker_and_ingest_units_call_commands_with_options_they_have():
+    from serumscope.commands.distributed import ingest, worker
+
+    for name, command in (
+        ("serumscope-worker@.service", worker),
+        ("serumscope-ingest.service", ingest),
+    ):
+        service = unit(name)["Service"]
+        words = shlex.split(
+            service["ExecStart"].replace("${REDIS_URL}", "redis://127.0.0.1:6379/0")
+        )
+        assert words[0].endswith("serumscope") and words[1] == command.name, words
+        context = command.make_context(command.name, words[2:])
+        assert context.params["redis_url"].startswith("redis://")
+        assert service["Restart"] == "always"
+        assert service["NoNewPrivileges"] == "yes"

@@ -98,8 +98,10 @@ def test_columns_derived_at_evaluation_are_filled_in_an_older_database(tmp_path)
     db.close()
 
     conn = sqlite3.connect(path)  # as a database written before the columns existed
-    for (trigger,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"):
-        conn.execute(f"DROP TRIGGER [{trigger}]")
+    for kind, name in conn.execute(
+        "SELECT type, name FROM sqlite_master WHERE type IN ('trigger', 'view')"
+    ).fetchall():  # views too: SQLite checks every view when a column is dropped
+        conn.execute(f"DROP {kind.upper()} [{name}]")
     conn.execute("DROP TABLE scores")
     for column in ("order_contradictions", "shortfalls"):
         conn.execute(f"ALTER TABLE evaluations DROP COLUMN {column}")

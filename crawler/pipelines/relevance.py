@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from evaluator.relevance import relevance_columns
+from evaluator.categories import relevance_columns
 
 
 class RelevancePipeline:

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from serumscope.commands.options import FULL_OPTION, db_option, sites_option
+from serumscope.commands.options import FULL_OPTION, db_option, redis_option, sites_option
 
 
 def _parse_settings(values: tuple[str, ...]) -> dict[str, object]:
@@ -80,7 +80,14 @@ def _stats_table(summary: dict) -> str:
 @FULL_OPTION
 @click.option("--quiet", is_flag=True, help="No progress lines while crawling.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
-def crawl(sites_path, db_path, shop_names, setting_values, full, quiet, as_json):
+@redis_option()
+@click.option(
+    "--no-ingest", is_flag=True,
+    help="With --redis: leave storing to a `serumscope ingest` process; wait for the run's end.",
+)  # fmt: skip
+def crawl(
+    sites_path, db_path, shop_names, setting_values, full, quiet, as_json, redis_url, no_ingest
+):
     """Crawl the shops in the sites file and store their listings.
 
     Every shop is crawled at once (politely: robots.txt, AutoThrottle, retries with backoff). Listings
@@ -91,6 +98,10 @@ def crawl(sites_path, db_path, shop_names, setting_values, full, quiet, as_json)
     A re-crawl reads only the products the shop says changed since they were last read (sitemap
     lastmod, Shopify updated_at, the Store API's product data); the others count as seen. Every
     SERUMSCOPE_FULL_CRAWL_DAYS (default 7) a shop is read in full, or now with --full.
+
+    With --redis, the shops are seeded into a Redis frontier that `serumscope worker` processes
+    (on this or other machines) crawl; this process stores what they send, as `serumscope ingest`
+    does, and returns once the crawl is finished (docs/scaling.md).
     """
     from crawler.run import crawl as run_crawl
     from crawler.sites import SitesError, load_sites
@@ -110,7 +121,10 @@ def crawl(sites_path, db_path, shop_names, setting_values, full, quiet, as_json)
     settings.update(_parse_settings(setting_values))
     if full:
         settings["SERUMSCOPE_FULL_CRAWL"] = True
-    summary = run_crawl(sites, db_path, progress=not quiet, settings=settings)
+    if redis_url:
+        summary = _distributed_crawl(redis_url, sites, db_path, settings, no_ingest)
+    else:
+        summary = run_crawl(sites, db_path, progress=not quiet, settings=settings)
     if as_json:
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
     else:
@@ -118,6 +132,41 @@ def crawl(sites_path, db_path, shop_names, setting_values, full, quiet, as_json)
         click.echo(f"crawl run {summary['run_id']}: {summary['status']} (database {db_path})")
     if summary["status"] == "failed":
         sys.exit(1)
+
+
+def _distributed_crawl(redis_url, sites, db_path, settings, no_ingest) -> dict:
+    import time
+
+    import redis
+
+    from crawler.frontier import connect, run_state
+    from crawler.ingest import fail_run, ingest_run, start_distributed
+    from serumscope.reconcile import crawler_shop_summaries
+    from serumscope.store.database import open_db
+
+    try:
+        client = connect(redis_url)
+        keys = start_distributed(client, str(db_path), sites, settings)
+    except (redis.RedisError, ValueError) as error:
+        raise click.ClickException(f"cannot reach Redis at {redis_url}: {error}") from None
+    if not no_ingest:
+        summary = ingest_run(client, str(db_path), keys, sites)
+    else:
+        try:
+            while run_state(client, keys) == "crawling":
+                time.sleep(1.0)
+        except redis.RedisError as error:
+            fail_run(str(db_path), keys, sites, f"lost Redis: {error}")
+        db = open_db(db_path)
+        status = db.execute("SELECT status FROM crawl_runs WHERE id = ?", [keys.run_id]).fetchone()
+        summary = {
+            "run_id": keys.run_id,
+            "status": status[0] if status else "failed",
+            "shops": crawler_shop_summaries(db, keys.run_id),
+        }
+    if summary.get("error"):
+        click.echo(f"serumscope crawl: {summary['error']}", err=True)
+    return {**summary, "db": str(db_path)}
 
 
 @click.command()

@@ -37,3 +37,17 @@ FULL_OPTION = click.option(
     help="Read every product again, even those the shop says did not change (as the periodic full "
     "crawl does, every SERUMSCOPE_FULL_CRAWL_DAYS).",
 )
+
+
+def redis_option(required: bool = False, help: str | None = None):
+    """`--redis redis://HOST:PORT/DB`, passed to the command as `redis_url` (docs/scaling.md)."""
+    return click.option(
+        "--redis",
+        "redis_url",
+        metavar="redis://HOST:PORT/DB",
+        required=required,
+        default=None,
+        help=help
+        or "Crawl distributed: seed the shops into this Redis frontier for `serumscope worker`"
+        " processes and store what they send (docs/scaling.md).",
+    )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from serumscope.commands.options import FULL_OPTION, db_option, sites_option
+from serumscope.commands.options import FULL_OPTION, db_option, redis_option, sites_option
 
 SITES_OPTION = sites_option(must_exist=True)
 DB_OPTION = db_option("SQLite database to update.")
@@ -51,6 +51,7 @@ def check_rubrics(names: tuple[str, ...]) -> None:
 @RUBRIC_OPTION
 @SETTING_OPTION
 @FULL_OPTION
+@redis_option()
 @click.option("--quiet", "-q", is_flag=True, help="Print only the one-line summary (for cron).")
 def run_command(
     sites_path: Path,
@@ -59,6 +60,7 @@ def run_command(
     rubrics: tuple[str, ...],
     crawl_settings: tuple[str, ...],
     full: bool,
+    redis_url: str | None,
     quiet: bool,
 ):
     """Crawl every shop, evaluate what changed and record the run, unattended (cron, systemd).
@@ -90,7 +92,13 @@ def run_command(
 
     try:
         result = run_once(
-            sites_path, db_path, log_dir, rubrics=rubrics, crawl_settings=crawl_settings, echo=echo
+            sites_path,
+            db_path,
+            log_dir,
+            rubrics=rubrics,
+            crawl_settings=crawl_settings,
+            echo=echo,
+            redis_url=redis_url,
         )
     except RunLocked as locked:
         click.echo(f"serumscope run: {locked}", err=True)
@@ -116,6 +124,7 @@ def run_command(
 @LOG_DIR_OPTION
 @RUBRIC_OPTION
 @SETTING_OPTION
+@redis_option()
 @click.option(
     "--max-runs", type=click.IntRange(min=1), default=None, help="Stop after this many runs."
 )
@@ -126,6 +135,7 @@ def schedule_command(
     log_dir: Path | None,
     rubrics: tuple[str, ...],
     crawl_settings: tuple[str, ...],
+    redis_url: str | None,
     max_runs: int | None,
 ):
     """Repeat `serumscope run` every interval, for containers and laptops without cron.
@@ -150,6 +160,8 @@ def schedule_command(
         arguments += ["--log-dir", str(log_dir)]
     for setting in crawl_settings:
         arguments += ["--setting", setting]
+    if redis_url:
+        arguments += ["--redis", redis_url]
     sys.exit(
         schedule_loop(
             arguments, interval, max_runs=max_runs, echo=lambda m: click.echo(m, err=False)

@@ -79,7 +79,7 @@ def score(listing_file, rubric: str, compact: bool) -> None:
     for warning in listing_warnings(listing):
         click.echo(f"warning: {warning}", err=True)
     if "is_candidate" not in listing and "category" not in listing:
-        from evaluator.relevance import relevance_columns  # the crawler's judgement
+        from evaluator.categories import relevance_columns  # the crawler's judgement
 
         listing.update(relevance_columns(listing))
     if rubric is None:  # the scored rubric of the listing's category

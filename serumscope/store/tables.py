@@ -87,6 +87,9 @@ CRAWL_TABLES: dict[str, Table] = {
         {"shop": str, "key": str, "listing_id": str, "version": str, "read_at": str},
         ("shop", "key"),
     ),
+    # How far `serumscope ingest` has written a distributed crawl's Redis stream (crawler/frontier):
+    # updated in the transaction that stores the entries, so a killed ingest stores none twice.
+    "ingest_positions": Table({"stream": str, "last_id": str, "run_id": int}, "stream"),
 }
 
 EVALUATION_TABLES: dict[str, Table] = {

@@ -1,0 +1,228 @@
+"""The Redis side of a distributed crawl: key names, the request queue, and the run's state.
+
+A distributed crawl (``serumscope crawl --redis URL``) is one run in Redis:
+
+- ``serumscope:run`` names the current run; ``…:run:ID:shops`` holds its shops' configurations (so
+  workers on other machines need no sites file) and ``…:state`` is ``crawling``, ``finished`` or
+  ``failed``;
+- per shop, ``…:SHOP:start`` holds one message read by scrapy-redis's ``RedisMixin``
+  (``make_request_from_data`` turns it into the shop's start requests), ``…:SHOP:requests`` is
+  scrapy-redis's scheduler queue and ``…:SHOP:dupefilter`` its duplicate filter, shared by every worker;
+- a request a worker takes is kept in ``…:SHOP:inflight:WORKER`` until its answer has been parsed
+  (or until the worker is idle); when a worker stops sending heartbeats, whatever it held goes back
+  to the queue (``recover_dead_workers``), so a SIGKILLed worker loses nothing;
+- workers append listings, crawl errors and final stats to the stream ``…:out``; one ingest process
+  writes it into SQLite (crawler/ingest.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+from typing import Any
+
+import redis
+from scrapy_redis.queue import PriorityQueue
+
+PREFIX = "serumscope"
+HEARTBEAT_SECONDS = 2.0
+HEARTBEAT_TTL = 10  # seconds without a heartbeat before a worker counts as dead
+
+# Take the best request, remember it as this worker's (in flight) and mark the worker busy, in one
+# step: nothing can see the queue empty while the request is in no list and the worker looks idle.
+POP_SCRIPT = """
+local items = redis.call('ZRANGE', KEYS[1], 0, 0)
+if #items == 0 then return false end
+local item = items[1]
+redis.call('ZREM', KEYS[1], item)
+redis.call('HSET', KEYS[2], redis.sha1hex(item), item)
+redis.call('HSET', KEYS[3], ARGV[1], '1')
+redis.call('HINCRBY', KEYS[4], 'popped', 1)
+return item
+"""
+FRONTIER_KEY_META = "serumscope_frontier_key"
+
+
+class RunLost(Exception):
+    """Redis answers, but the run's keys are gone (it restarted without its data)."""
+
+
+class RunKeys:
+    """The Redis keys of one distributed crawl run."""
+
+    def __init__(self, run_id: int | str):
+        self.run_id = int(run_id)
+        self.base = f"{PREFIX}:run:{self.run_id}"
+        self.shops = f"{self.base}:shops"
+        self.settings = f"{self.base}:settings"
+        self.state = f"{self.base}:state"
+        self.busy = f"{self.base}:busy"
+        self.workers = f"{self.base}:workers"
+        self.counters = f"{self.base}:counters"
+        self.out = f"{self.base}:out"
+
+    def start(self, shop: str) -> str:
+        return f"{self.base}:{shop}:start"
+
+    def requests(self, shop: str) -> str:
+        return f"{self.base}:{shop}:requests"
+
+    def dupefilter(self, shop: str) -> str:
+        return f"{self.base}:{shop}:dupefilter"
+
+    def inflight(self, shop: str, worker: str) -> str:
+        return f"{self.base}:{shop}:inflight:{worker}"
+
+    def alive(self, worker: str) -> str:
+        return f"{self.base}:alive:{worker}"
+
+    def stats(self, shop: str, source: str) -> str:
+        """A worker's latest crawl statistics for the shop (or the ingest's, ``source="ingest"``)."""
+        return f"{self.base}:{shop}:stats:{source}"
+
+    def all_stats(self, shop: str) -> str:
+        return f"{self.base}:{shop}:stats:*"
+
+
+CURRENT_RUN = f"{PREFIX}:run"
+
+
+def connect(url: str) -> redis.Redis:
+    """A client for ``redis://HOST:PORT/DB``; raises redis.ConnectionError when it does not answer."""
+    client = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10)
+    client.ping()
+    return client
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def publish_run(
+    client: redis.Redis, run_id: int, shops: list[dict[str, Any]], settings: dict
+) -> None:
+    """Make ``run_id`` the current run and seed each shop's start message into the frontier."""
+    keys = RunKeys(run_id)
+    with client.pipeline(transaction=True) as pipe:
+        pipe.set(keys.shops, json.dumps(shops))
+        pipe.set(keys.settings, json.dumps(settings))
+        pipe.set(keys.state, "crawling")
+        for shop in shops:
+            pipe.rpush(keys.start(shop["name"]), json.dumps({"shop": shop["name"]}))
+        pipe.set(CURRENT_RUN, run_id)
+        pipe.execute()
+
+
+def current_run(client: redis.Redis) -> tuple[RunKeys, list[dict[str, Any]], dict] | None:
+    """The run workers should join (keys, shops, settings), or None when no run is crawling."""
+    run_id = client.get(CURRENT_RUN)
+    if run_id is None:
+        return None
+    keys = RunKeys(run_id.decode())
+    if client.get(keys.state) != b"crawling":
+        return None
+    shops = json.loads(client.get(keys.shops) or b"[]")
+    settings = json.loads(client.get(keys.settings) or b"{}")
+    return keys, shops, settings
+
+
+def run_state(client: redis.Redis, keys: RunKeys) -> str | None:
+    state = client.get(keys.state)
+    return state.decode() if state else None
+
+
+def recover_dead_workers(client: redis.Redis, keys: RunKeys, shops: list[str]) -> list[str]:
+    """Put the requests of workers that stopped sending heartbeats back into the queue; return
+    their names."""
+    dead = []
+    for raw in client.smembers(keys.workers):
+        worker = raw.decode()
+        if client.exists(keys.alive(worker)):
+            continue
+        with client.pipeline(transaction=True) as pipe:
+            for shop in shops:
+                held = client.hvals(keys.inflight(shop, worker))
+                for data in held:
+                    pipe.zadd(keys.requests(shop), {data: 0})
+                pipe.delete(keys.inflight(shop, worker))
+                pipe.hdel(keys.busy, f"{worker}|{shop}")
+            pipe.srem(keys.workers, worker)
+            pipe.execute()
+        dead.append(worker)
+    return dead
+
+
+def frontier_snapshot(client: redis.Redis, keys: RunKeys, shops: list[str]) -> tuple | None:
+    """None while the crawl goes on (requests queued or held, a worker busy); once it looks done,
+    the counters to compare with a later look (the same twice, a second apart: finished)."""
+    for shop in shops:
+        if client.llen(keys.start(shop)) or client.zcard(keys.requests(shop)):
+            return None
+    if any(value == b"1" for value in client.hvals(keys.busy)):
+        return None
+    for raw in client.smembers(keys.workers):
+        worker = raw.decode()
+        if any(client.exists(keys.inflight(shop, worker)) for shop in shops):
+            return None
+    counters = client.hgetall(keys.counters)
+    return tuple(sorted(counters.items()))
+
+
+class ReliableQueue(PriorityQueue):
+    """scrapy-redis's priority queue, whose ``pop`` also keeps the request as this worker's until
+    it has been handled (``ack``), and counts what was pushed and taken (the crawl's end is when
+    nothing moved between two looks)."""
+
+    def __init__(self, server, spider, key, serializer=None):
+        super().__init__(server, spider, key, serializer)
+        self.frontier: WorkerFrontier = spider.frontier
+        self.pop_script = server.register_script(POP_SCRIPT)
+
+    def push(self, request):
+        data = self._encode_request(request)
+        with self.server.pipeline(transaction=True) as pipe:
+            pipe.zadd(self.key, {data: -request.priority})
+            pipe.hincrby(self.frontier.keys.counters, "pushed", 1)
+            pipe.execute()
+
+    def pop(self, timeout=0):
+        frontier = self.frontier
+        data = self.pop_script(
+            keys=[self.key, frontier.inflight, frontier.keys.busy, frontier.keys.counters],
+            args=[frontier.busy_field],
+        )
+        if not data:
+            return None
+        request = self._decode_request(data)
+        request.meta[FRONTIER_KEY_META] = hashlib.sha1(data).hexdigest()  # the script's sha1hex
+        return request
+
+
+class WorkerFrontier:
+    """One worker's view of one shop's frontier: its in-flight hash and busy flag."""
+
+    def __init__(self, client: redis.Redis, keys: RunKeys, shop: str, worker: str):
+        self.client = client
+        self.keys = keys
+        self.shop = shop
+        self.worker = worker
+        self.inflight = keys.inflight(shop, worker)
+        self.busy_field = f"{worker}|{shop}"
+
+    def ack(self, request) -> None:
+        """The request's answer was parsed and what it gave is in Redis: no need to redo it."""
+        key = request.meta.get(FRONTIER_KEY_META)
+        if key:
+            self.client.hdel(self.inflight, key)
+
+    def busy(self) -> None:
+        self.client.hset(self.keys.busy, self.busy_field, "1")
+
+    def idle(self) -> None:
+        """Nothing in flight: every request taken was handled (failed ones too)."""
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.delete(self.inflight)
+            pipe.hset(self.keys.busy, self.busy_field, "0")
+            pipe.execute()

@@ -1,0 +1,205 @@
+"""``serumscope ingest``: the one writer of a distributed crawl (crawler/frontier.py).
+
+It reads the run's stream (listings and crawl errors the workers sent) and writes it into the SQLite
+store with the local crawl's own writer (crawler.pipelines.store.ListingWriter), batch by batch; each
+batch's transaction also moves the stream position in ``ingest_positions``, so an ingest killed
+mid-batch stores nothing of it and the next one starts again from there: nothing lost, nothing twice.
+While the stream is empty it looks after the frontier: requests of dead workers go back to the queue,
+and once nothing is queued, in flight or moving (two looks a second apart) the crawl is finished: the
+run row gets its per-shop summary, as a local crawl's does.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import redis
+import sqlite_utils
+
+from crawler.extensions import shop_summary
+from crawler.extract.listing import utc_now
+from crawler.frontier import (
+    RunKeys,
+    RunLost,
+    frontier_snapshot,
+    publish_run,
+    recover_dead_workers,
+    run_state,
+)
+from crawler.pipelines.store import ListingWriter, unstored_error
+from crawler.storage import finish_run, save_errors, save_shop, shared_db, start_run
+from serumscope.store.database import transaction
+from serumscope.store.status import crawl_status
+
+BATCH = 500
+SETTLE_SECONDS = 1.0
+
+
+class Ingest:
+    """Drains one run's stream into the database at ``db_path``."""
+
+    def __init__(self, client: redis.Redis, db_path: str, keys: RunKeys, shops: list[dict]):
+        self.client = client
+        self.db: sqlite_utils.Database = shared_db(db_path)
+        self.keys = keys
+        self.shops = shops
+        self.shop_names = [shop["name"] for shop in shops]
+        self.unstored: list[dict[str, Any]] = []
+        self.writer = ListingWriter(self.db, keys.run_id, self.count, self.record_unstored)
+        row = self.db.execute(
+            "SELECT last_id FROM ingest_positions WHERE stream = ?", [keys.out]
+        ).fetchone()
+        self.position = row[0] if row else "0-0"
+        for shop in shops:
+            save_shop(self.db, shop)
+
+    def count(self, name: str, value: int = 1) -> None:
+        """Statistics the writer keeps (invalid fields) join the shop's totals in Redis."""
+        self.client.hincrby(self.keys.stats(self.current_shop, "ingest"), name, value)
+
+    def record_unstored(self, item: dict[str, Any], error: BaseException) -> None:
+        url, kind, message = unstored_error(item, error)
+        self.unstored.append(
+            self.error_row(item.get("shop") or self.current_shop, url, kind, message)
+        )
+
+    def error_row(self, shop: str, url: str, kind: str, message: str) -> dict[str, Any]:
+        return {
+            "run_id": self.keys.run_id,
+            "shop": shop,
+            "url": url,
+            "kind": kind,
+            "status": None,
+            "message": message[:1000],
+            "occurred_at": utc_now(),
+        }
+
+    def drain_once(self, block_ms: int = 1000) -> int:
+        """Store the next batch of the stream; return how many entries it had."""
+        answer = self.client.xread({self.keys.out: self.position}, count=BATCH, block=block_ms)
+        if not answer:
+            return 0
+        entries = answer[0][1]
+        listings: dict[str, list[dict[str, Any]]] = {}
+        errors = []
+        for _entry_id, fields in entries:
+            kind, shop = fields[b"kind"].decode(), fields[b"shop"].decode()
+            data = json.loads(fields[b"data"])
+            if kind == "listing":
+                listings.setdefault(shop, []).append(data)
+            elif kind == "error":
+                errors.append(data)
+        last = entries[-1][0].decode()
+        self.unstored = []
+        with transaction(self.db):
+            for shop, items in listings.items():
+                self.current_shop = shop
+                self.writer.write_each(items)
+            save_errors(self.db, errors + self.unstored)
+            self.db["ingest_positions"].upsert(
+                {"stream": self.keys.out, "last_id": last, "run_id": self.keys.run_id},
+                pk="stream",
+            )
+        self.position = last
+        self.client.xtrim(self.keys.out, minid=last)  # stored: Redis may forget them
+        return len(entries)
+
+    def crawl_finished(self) -> bool:
+        """True when nothing is queued, held or moving, on two looks SETTLE_SECONDS apart."""
+        recover_dead_workers(self.client, self.keys, self.shop_names)
+        first = frontier_snapshot(self.client, self.keys, self.shop_names)
+        if first is None:
+            return False
+        time.sleep(SETTLE_SECONDS)
+        recover_dead_workers(self.client, self.keys, self.shop_names)
+        return first == frontier_snapshot(self.client, self.keys, self.shop_names)
+
+    def run_until_finished(self) -> None:
+        self.current_shop = self.shop_names[0] if self.shop_names else ""
+        while True:
+            if self.drain_once():
+                continue
+            if run_state(self.client, self.keys) != "crawling":
+                raise RunLost("Redis no longer has the run (restarted without its data?)")
+            if self.crawl_finished():
+                while self.drain_once(block_ms=200):
+                    pass
+                return
+
+    def summary(self, finished: bool) -> dict[str, dict[str, Any]]:
+        """Per-shop figures in the local crawl's form (crawler.extensions.shop_summary), from the
+        workers' statistics and what the store holds for this run."""
+        shops = {}
+        for name in self.shop_names:
+            stats: dict[str, Any] = {}
+            for source in self.client.scan_iter(match=self.keys.all_stats(name)):
+                for key, value in self.client.hgetall(source).items():
+                    stats[key.decode()] = stats.get(key.decode(), 0) + int(value)
+            stats["serumscope/listings_stored"] = self.db.execute(
+                "SELECT count(*) FROM listings WHERE shop = ? AND last_run_id = ?",
+                [name, self.keys.run_id],
+            ).fetchone()[0]
+            for kind, count in self.db.execute(
+                "SELECT kind, count(*) FROM crawl_errors WHERE shop = ? AND run_id = ? GROUP BY kind",
+                [name, self.keys.run_id],
+            ):
+                stats[f"serumscope/errors/{kind}"] = count
+            stats["finish_reason"] = "finished" if finished else "redis_lost"
+            shops[name] = shop_summary(stats)
+        return shops
+
+
+def finish(ingest: Ingest) -> dict[str, Any]:
+    """Record the finished run in the database, with its per-shop summary."""
+    shops = ingest.summary(finished=True)
+    status = crawl_status(shop["status"] for shop in shops.values())
+    stats: dict[str, Any] = {"shops": shops, "distributed": True}
+    finish_run(
+        ingest.db,
+        ingest.keys.run_id,
+        status,
+        sum(s["listings"] for s in shops.values()),
+        sum(s["errors"] for s in shops.values()),
+        stats,
+    )
+    return {"run_id": ingest.keys.run_id, "status": status, "shops": shops, "error": None}
+
+
+def start_distributed(
+    client: redis.Redis, db_path: str, sites: list[dict[str, Any]], settings: dict[str, Any]
+) -> RunKeys:
+    """Open the run in the database and seed its shops into the frontier."""
+    db = shared_db(db_path)
+    run_id = start_run(db, [shop["name"] for shop in sites])
+    with transaction(db):
+        for shop in sites:
+            save_shop(db, shop)
+    publish_run(client, run_id, sites, settings)
+    return RunKeys(run_id)
+
+
+def ingest_run(client: redis.Redis, db_path: str, keys: RunKeys, shops: list[dict]) -> dict:
+    """Drain the run into the database until it is finished; a lost Redis fails the run (what was
+    stored stays; nothing is marked gone, since the run is not complete)."""
+    try:
+        ingest = Ingest(client, db_path, keys, shops)
+        ingest.run_until_finished()
+        result = finish(ingest)
+        client.set(keys.state, "finished")
+        return result
+    except redis.RedisError as error:
+        return fail_run(db_path, keys, shops, f"lost Redis: {type(error).__name__}: {error}")
+    except RunLost as error:
+        return fail_run(db_path, keys, shops, str(error))
+
+
+def fail_run(db_path: str, keys: RunKeys, shops: list[dict], message: str) -> dict:
+    db = shared_db(db_path)
+    summary = {
+        shop["name"]: {**shop_summary({}), "status": "failed", "startup_error": message}
+        for shop in shops
+    }
+    finish_run(db, keys.run_id, "failed", 0, 0, {"shops": summary, "error": message})
+    return {"run_id": keys.run_id, "status": "failed", "shops": summary, "error": message}

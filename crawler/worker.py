@@ -1,0 +1,305 @@
+"""``serumscope worker``: one crawler process of a distributed crawl (crawler/frontier.py).
+
+It joins the current run in Redis, runs one crawler per shop of the run with scrapy-redis's scheduler
+and duplicate filter (so each URL is fetched once across every worker), and sends listings and crawl
+errors to the run's stream instead of the database. It needs no database and no sites file: the run
+carries the shops' configurations. It exits when the run is finished (or failed, or Redis is lost).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+import redis
+from scrapy import signals
+from scrapy.crawler import CrawlerProcess
+from scrapy.spiderloader import SpiderLoader
+from scrapy.utils.defer import deferred_from_coro
+from scrapy_redis.spiders import RedisMixin
+from twisted.internet import task
+
+from crawler import settings as project_settings
+from crawler.extensions import CrawlRunRecorder
+from crawler.extract.listing import utc_now
+from crawler.frontier import (
+    HEARTBEAT_SECONDS,
+    HEARTBEAT_TTL,
+    RunKeys,
+    RunLost,
+    WorkerFrontier,
+    connect,
+    current_run,
+    run_state,
+    worker_name,
+)
+from crawler.run import crawler_settings
+
+logger = logging.getLogger("serumscope.worker")
+
+# Crawl statistics a worker adds to its shop's totals when it closes (the rest, listings stored and
+# errors, the ingest counts from what it wrote).
+SUMMED_STATS = (
+    "serumscope/candidates",
+    "serumscope/relevance/",
+    "serumscope/kinds/",
+    "serumscope/size_from/",
+    "serumscope/fields_missing/",
+    "serumscope/fields_invalid/",
+    "response_received_count",
+)
+
+
+def stream_entry(kind: str, shop: str, data: dict[str, Any]) -> dict[str, str]:
+    return {"kind": kind, "shop": shop, "data": json.dumps(data, default=sorted)}
+
+
+class DistributedShop(RedisMixin):
+    """Mixed into a shop spider: start requests come from the run's start message (scrapy-redis's
+    ``make_request_from_data``), and the spider stays open while the run crawls."""
+
+    frontier: WorkerFrontier
+
+    @classmethod
+    def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.setup_redis(crawler)
+        return spider
+
+    async def start(self):
+        for request in self.next_requests():
+            yield request
+
+    def make_request_from_data(self, data):
+        # Busy from here until idle: the start requests are not queued yet, and the run must not
+        # look finished meanwhile.
+        self.frontier.busy()
+        return list(self.start_shop())
+
+    def spider_idle(self):
+        send_stats(self.crawler)
+        self.frontier.idle()
+        if run_state(self.frontier.client, self.frontier.keys) != "crawling":
+            return  # finished or failed: let the spider close
+        super().spider_idle()
+
+
+class AckParsed:
+    """Spider middleware: once a response's callback output has been handled (requests queued,
+    listings and errors sent), the request is done and leaves the worker's in-flight list."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_spider_output(self, response, result, spider=None):
+        yield from result
+        self.crawler.spider.frontier.ack(response.request)
+
+    async def process_spider_output_async(self, response, result, spider=None):
+        async for output in result:
+            yield output
+        self.crawler.spider.frontier.ack(response.request)
+
+
+class StreamPipeline:
+    """The worker's last pipeline: each listing to the run's stream, for the ingest to store."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_item(self, item):
+        frontier = self.crawler.spider.frontier
+        frontier.client.xadd(frontier.keys.out, stream_entry("listing", frontier.shop, dict(item)))
+        return item
+
+
+class StreamRecorder(CrawlRunRecorder):
+    """CrawlRunRecorder for a worker: each crawl error goes to the run's stream at once."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.run_id = crawler.settings.getint("SERUMSCOPE_RUN_ID")
+        crawler.serumscope_recorder = self
+        crawler.serumscope_run_id = self.run_id
+        crawler.signals.connect(self.spider_error, signal=signals.spider_error)
+        crawler.signals.connect(self.item_error, signal=signals.item_error)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    def record_error(self, spider, url: str, kind: str, message: str, status: int | None) -> None:
+        row = {
+            "run_id": self.run_id,
+            "shop": spider.shop_name,
+            "url": url,
+            "kind": kind,
+            "status": status,
+            "message": message[:1000],
+            "occurred_at": utc_now(),
+        }
+        frontier = spider.frontier
+        frontier.client.xadd(frontier.keys.out, stream_entry("error", spider.shop_name, row))
+
+    def spider_closed(self, spider, reason):
+        try:
+            send_stats(self.crawler)
+            spider.frontier.client.hdel(spider.frontier.keys.busy, spider.frontier.busy_field)
+        except redis.RedisError as error:
+            logger.error("could not send the crawl statistics of %s: %s", spider.shop_name, error)
+
+
+def send_stats(crawler) -> None:
+    """This worker's statistics for the shop so far (the ingest sums every worker's)."""
+    frontier = crawler.spider.frontier
+    totals = {
+        key: value
+        for key, value in crawler.stats.get_stats().items()
+        if isinstance(value, int) and key.startswith(SUMMED_STATS)
+    }
+    if totals:
+        frontier.client.hset(frontier.keys.stats(frontier.shop, frontier.worker), mapping=totals)
+
+
+class WorkerPresence:
+    """Heartbeats that say this worker is alive (so its requests are not handed to others) and that
+    stop the crawl with a clear error when Redis is lost."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.loop: task.LoopingCall | None = None
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def beat(self) -> None:
+        frontier = self.crawler.spider.frontier
+        try:
+            send_stats(self.crawler)
+            with frontier.client.pipeline(transaction=True) as pipe:
+                pipe.sadd(frontier.keys.workers, frontier.worker)
+                pipe.set(frontier.keys.alive(frontier.worker), utc_now(), ex=HEARTBEAT_TTL)
+                pipe.execute()
+            state = run_state(frontier.client, frontier.keys)
+            if state is None:
+                raise RunLost("Redis no longer has the run (restarted without its data?)")
+        except (redis.RedisError, RunLost) as error:
+            message = f"lost Redis: {error}"
+            WORKER_FAILURES.append(message)
+            logger.error("[%s] %s; stopping", frontier.shop, message)
+            if self.loop and self.loop.running:
+                self.loop.stop()
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="redis_lost"))
+
+    def spider_opened(self, spider):
+        self.beat()
+        self.loop = task.LoopingCall(self.beat)
+        self.loop.start(HEARTBEAT_SECONDS, now=False)
+
+    def spider_closed(self, spider, reason):
+        if self.loop and self.loop.running:
+            self.loop.stop()
+
+
+WORKER_FAILURES: list[str] = []
+
+
+def worker_settings(redis_url: str, keys: RunKeys, run_settings: dict, overrides: dict):
+    """The project's settings with the frontier in Redis and the stream in place of the database."""
+    extensions = {
+        **project_settings.EXTENSIONS,
+        "crawler.extensions.CrawlRunRecorder": None,
+        "crawler.worker.StreamRecorder": 100,
+        "crawler.worker.WorkerPresence": 120,
+    }
+    pipelines = {
+        **project_settings.ITEM_PIPELINES,
+        "crawler.pipelines.store.StorePipeline": None,
+        "crawler.worker.StreamPipeline": 900,
+    }
+    downloader = {
+        **project_settings.DOWNLOADER_MIDDLEWARES,
+        # Conditional requests read the store's validators, which workers do not have.
+        "crawler.incremental.ConditionalRequestMiddleware": None,
+    }
+    values = {
+        "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+        "SCHEDULER_QUEUE_CLASS": "crawler.frontier.ReliableQueue",
+        "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+        "SCHEDULER_PERSIST": True,  # a worker closing leaves the shared queue to the others
+        "REDIS_URL": redis_url,
+        "EXTENSIONS": extensions,
+        "ITEM_PIPELINES": pipelines,
+        "DOWNLOADER_MIDDLEWARES": downloader,
+        "SPIDER_MIDDLEWARES": {"crawler.worker.AckParsed": 1},
+        **run_settings,
+        **overrides,
+    }
+    return crawler_settings("", keys.run_id, values)
+
+
+def work(
+    redis_url: str, overrides: dict[str, Any] | None = None, wait_seconds: float = 0.0
+) -> dict[str, Any]:
+    """Join the current run (waiting up to ``wait_seconds`` for one), crawl until it is finished;
+    return ``{"run_id", "shops": {name: stats}, "error"}``."""
+    client = connect(redis_url)
+    deadline = time.monotonic() + wait_seconds
+    while (run := current_run(client)) is None:
+        if time.monotonic() >= deadline:
+            return {"run_id": None, "shops": {}, "error": "no crawl run to join"}
+        time.sleep(0.5)
+    keys, shops, run_settings = run
+    settings = worker_settings(redis_url, keys, run_settings, dict(overrides or {}))
+    process = CrawlerProcess(settings)
+    loader = SpiderLoader.from_settings(settings)
+    worker = worker_name()
+    crawlers = {}
+    for shop in shops:
+        name = shop["name"]
+        spider_class = loader.load(shop["platform"])
+        custom = {
+            **(spider_class.custom_settings or {}),
+            "SCHEDULER_QUEUE_KEY": keys.requests(name),
+            "SCHEDULER_DUPEFILTER_KEY": keys.dupefilter(name),
+        }
+        distributed = type(
+            f"Distributed{spider_class.__name__}",
+            (DistributedShop, spider_class),
+            {
+                "custom_settings": custom,
+                "redis_key": keys.start(name),
+                "frontier": WorkerFrontier(client, keys, name, worker),
+            },
+        )
+        crawler = process.create_crawler(distributed)
+        crawlers[name] = crawler
+        process.crawl(crawler, shop_config=shop)
+    process.start()
+    summary = {
+        name: dict(crawler.stats.get_stats()) if crawler.stats else {}
+        for name, crawler in crawlers.items()
+    }
+    error = "; ".join(sorted(set(WORKER_FAILURES))) or None
+    if error is None:
+        # The crawlers also stop when Redis fails under them between two heartbeats.
+        try:
+            state = run_state(client, keys)
+        except redis.RedisError as lost:
+            state = f"lost Redis: {lost}"
+        if state != "finished":
+            error = f"the run did not finish ({state or 'lost Redis: the run is gone'})"
+    if error:
+        print(f"worker {worker}: {error}", file=sys.stderr)
+    return {"run_id": keys.run_id, "shops": summary, "error": error}

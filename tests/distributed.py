@@ -1,0 +1,168 @@
+"""Helpers of the distributed crawl tests: a real redis-server on a free loopback port, the
+crawl / worker / ingest processes, and the store compared with a single-process crawl's."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+SERUMSCOPE = str(Path(sys.executable).parent / "serumscope")
+# Columns that say when, not what: they differ between any two crawls.
+WHEN_COLUMNS = {
+    "first_seen",
+    "last_seen",
+    "last_run_id",
+    "fetched_at",
+    "occurred_at",
+    "id",
+    "run_id",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RedisServer:
+    """``redis-server`` (Debian package) on 127.0.0.1, no persistence; restartable on its port."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.folder)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        import redis
+
+        client = redis.Redis(port=self.port)
+        for _ in range(100):
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+def redis_server_or_skip(folder: Path) -> RedisServer:
+    if shutil.which("redis-server") is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is missing: .ci/run installs it")
+        pytest.skip("redis-server not installed (apt-get install redis-server)")
+    server = RedisServer(folder)
+    server.start()
+    return server
+
+
+def start(*arguments: str, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [SERUMSCOPE, *arguments], stdout=log.open("w"), stderr=subprocess.STDOUT, text=True
+    )
+
+
+def start_workers(redis_url: str, folder: Path, count: int, first: int = 0) -> list:
+    return [
+        start("worker", "--redis", redis_url, "--wait", "60", log=folder / f"worker{n}.log")
+        for n in range(first, first + count)
+    ]
+
+
+def finish(process: subprocess.Popen, timeout: float = 240) -> int:
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+
+
+def local_crawl(sites: Path, db: Path) -> None:
+    result = subprocess.run(
+        [SERUMSCOPE, "crawl", "--sites", str(sites), "--db", str(db), "--quiet"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+def store_contents(db: Path) -> dict[str, Counter]:
+    """What a crawl stored, without its times: listings, variants and crawl errors."""
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    contents = {}
+    for table in ("listings", "variants", "crawl_errors"):
+        rows = Counter()
+        for row in conn.execute(f"SELECT * FROM {table}"):
+            rows[tuple(sorted((k, v) for k, v in dict(row).items() if k not in WHEN_COLUMNS))] += 1
+        contents[table] = rows
+    conn.close()
+    return contents
+
+
+def differences(one: dict[str, Counter], other: dict[str, Counter]) -> dict[str, list]:
+    return {
+        table: [*(one[table] - other[table]).elements(), *(other[table] - one[table]).elements()]
+        for table in one
+        if one[table] != other[table]
+    }
+
+
+class RequestLog:
+    """Server-side log of the requests the served shops answered: (shop URL, path with query)."""
+
+    def __init__(self, *served):
+        self.entries: list[tuple[str, str]] = []
+        self.servers = [server for shops in served for server in shops.servers.values()]
+        self.lock = threading.Lock()
+
+    def __enter__(self):
+        for server in self.servers:
+            server.shop = LoggedShop(server.shop, server.url, self)
+        return self
+
+    def __exit__(self, *exc):
+        for server in self.servers:
+            server.shop = server.shop.shop
+
+    def repeated(self, allowed=("/robots.txt",)) -> dict[tuple[str, str], int]:
+        """Requests answered more than once (robots.txt is read by each worker: ``allowed``)."""
+        counts = Counter(self.entries)
+        return {key: n for key, n in counts.items() if n > 1 and key[1] not in allowed}
+
+
+class LoggedShop:
+    def __init__(self, shop, url: str, log: RequestLog):
+        self.shop, self.url, self.log = shop, url, log
+
+    @property
+    def base_url(self):
+        return self.shop.base_url
+
+    def respond(self, path, query):
+        target = path + ("?" + urlencode(query, doseq=True) if query else "")
+        with self.log.lock:
+            self.log.entries.append((self.url, target))
+        return self.shop.respond(path, query)

@@ -1,0 +1,122 @@
+"""Faults of a distributed crawl, with a real redis-server and a generated shop answering each page
+after 10 ms: a worker SIGKILLed mid-crawl loses nothing, an ingest SIGKILLed mid-crawl stores
+nothing twice, and a Redis restart fails the run cleanly; each time the store then equals a local
+crawl's (after the next run, for the Redis restart)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import time
+
+import pytest
+from distributed import (
+    differences,
+    finish,
+    local_crawl,
+    redis_server_or_skip,
+    start,
+    start_workers,
+    store_contents,
+)
+
+from serumscope.demo.generated import GeneratedShops
+
+pytestmark = pytest.mark.slow
+PAGES = 600
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("faults")
+    with GeneratedShops(PAGES, delay=0.01) as generated:
+        sites = folder / "sites.toml"
+        entry = generated.sites_entry()
+        sites.write_text(
+            "[[shop]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in entry.items())
+        )
+        local_crawl(sites, folder / "local.db")
+        yield {"sites": sites, "local": store_contents(folder / "local.db")}
+
+
+@pytest.fixture
+def redis(tmp_path):
+    server = redis_server_or_skip(tmp_path)
+    yield server
+    server.stop()
+
+
+def stored(db) -> int:
+    try:
+        with sqlite3.connect(db) as conn:
+            return conn.execute("SELECT count(*) FROM listings").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+def wait_until(condition, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def crawl(shop, db, redis, tmp_path, *options: str):
+    return start(
+        "crawl", "--sites", str(shop["sites"]), "--db", str(db), "--redis", redis.url, *options,
+        log=tmp_path / "crawl.log",
+    )  # fmt: skip
+
+
+def test_a_killed_worker_loses_nothing(shop, redis, tmp_path):
+    db = tmp_path / "dist.db"
+    crawler = crawl(shop, db, redis, tmp_path)
+    victim, survivor = start_workers(redis.url, tmp_path, 2)
+    wait_until(lambda: stored(db) > PAGES // 4)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    (restarted,) = start_workers(redis.url, tmp_path, 1, first=2)
+    assert finish(crawler) == 0, (tmp_path / "crawl.log").read_text()[-2000:]
+    assert finish(survivor) == 0 and finish(restarted) == 0
+    assert differences(shop["local"], store_contents(db)) == {}
+
+
+def test_a_killed_ingest_stores_nothing_twice(shop, redis, tmp_path):
+    db = tmp_path / "dist.db"
+    crawler = crawl(shop, db, redis, tmp_path, "--no-ingest")
+    workers = start_workers(redis.url, tmp_path, 2)
+    ingest = start("ingest", "--redis", redis.url, "--db", str(db), log=tmp_path / "ingest1.log")
+    wait_until(lambda: stored(db) > PAGES // 4)
+    ingest.send_signal(signal.SIGKILL)
+    ingest.wait()
+    ingest = start("ingest", "--redis", redis.url, "--db", str(db), log=tmp_path / "ingest2.log")
+    assert finish(ingest) == 0, (tmp_path / "ingest2.log").read_text()[-2000:]
+    assert finish(crawler) == 0
+    assert [finish(worker) for worker in workers] == [0, 0]
+    assert differences(shop["local"], store_contents(db)) == {}
+
+
+def test_a_redis_restart_fails_the_run_and_the_next_run_completes(shop, redis, tmp_path):
+    db = tmp_path / "dist.db"
+    crawler = crawl(shop, db, redis, tmp_path)
+    workers = start_workers(redis.url, tmp_path, 2)
+    wait_until(lambda: stored(db) > PAGES // 4)
+    redis.stop()
+    redis.start()  # empty: --save "" keeps nothing
+    assert finish(crawler) == 1
+    assert all(finish(worker) == 1 for worker in workers)
+    for n in range(2):
+        assert "lost Redis" in (tmp_path / f"worker{n}.log").read_text()
+    with sqlite3.connect(db) as conn:
+        status, stats = conn.execute("SELECT status, stats FROM crawl_runs").fetchone()
+        gone = conn.execute("SELECT count(*) FROM listings WHERE gone_since IS NOT NULL")
+        assert gone.fetchone()[0] == 0
+    assert status == "failed"
+    assert "Redis" in json.loads(stats)["error"]
+
+    crawler = crawl(shop, db, redis, tmp_path)
+    workers = start_workers(redis.url, tmp_path, 2, first=2)
+    assert finish(crawler) == 0
+    assert [finish(worker) for worker in workers] == [0, 0]
+    assert differences(shop["local"], store_contents(db)) == {}
