@@ -23,6 +23,7 @@ from evaluator.product_match import match_products
 from evaluator.rubrics import scored_rubric
 from serumscope.store.clock import utc_now
 from serumscope.store.database import transaction
+from serumscope.store.rows import storable_values
 
 PRODUCT_CATEGORY = categories()[0].id  # vitamin C serums: the category products are grouped in
 
@@ -180,17 +181,15 @@ def group_listings(db: sqlite_utils.Database, force: bool = False) -> dict[str, 
                 events.append((product_id, member["id"], member["shop"], event, member["reason"]))
                 event = "new shop"
     with transaction(db):
-        db["products"].upsert_all(products, pk="id")
-        db["listings"].upsert_all(links, pk="id")
+        db["products"].upsert_all(storable_values(products), pk="id")
+        db["listings"].upsert_all(storable_values(links), pk="id")
         # a listing no longer a current serum candidate sells no product any more
-        db.execute("CREATE TEMP TABLE IF NOT EXISTS matched_now (id TEXT PRIMARY KEY)")
-        db.execute("DELETE FROM matched_now")
-        db.conn.executemany("INSERT INTO matched_now VALUES (?)", [(r["id"],) for r in rows])
         db.execute(
             "UPDATE listings SET product_id = NULL, product_match = NULL,"
             " product_match_reason = NULL, product_input = NULL"
             " WHERE product_id IS NOT NULL AND gone_since IS NULL"
-            " AND id NOT IN (SELECT id FROM matched_now)"
+            " AND id NOT IN (SELECT value FROM json_each(?))",
+            [json.dumps([r["id"] for r in rows])],
         )
         used = [p["id"] for p in products] or [0]
         marks = ",".join("?" * len(used))
@@ -285,7 +284,7 @@ def refresh_offers(db: sqlite_utils.Database) -> dict[str, int]:
     with transaction(db):
         db.execute("DELETE FROM offers")
         if rows:
-            db["offers"].insert_all(rows)
+            db["offers"].insert_all(storable_values(rows))
         db.execute(
             "UPDATE products SET best_variant_id = NULL, best_listing_id = NULL, best_shop = NULL,"
             " best_price = NULL, best_currency = NULL, best_price_per_30ml = NULL,"
