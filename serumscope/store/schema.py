@@ -10,11 +10,10 @@ from __future__ import annotations
 import sqlite_utils
 
 from serumscope.store.history import HISTORY_TRIGGERS, HISTORY_VIEWS, NOW
+from serumscope.store.indexes import INDEXES, SCORES_INDEXES
 from serumscope.store.site import SCORES, SITE_TRIGGERS, SITE_VIEWS, fill_scores_sql
 from serumscope.store.tables import (
     DERIVED_COLUMNS,
-    INDEXES,
-    SCORES_INDEXES,
     SEARCH_COLUMNS,
     SEARCH_TABLE,
     TABLES,

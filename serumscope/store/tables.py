@@ -1,5 +1,5 @@
-"""Every table of the serumscope database and its indexes, as data (docs/schema.md says what each
-column means). ``serumscope.store.schema.ensure_schema`` creates what is missing with sqlite-utils.
+"""Every table of the serumscope database, as data (docs/schema.md says what each column means; the
+indexes are in store/indexes.py). ``serumscope.store.schema.ensure_schema`` creates what is missing with sqlite-utils.
 
 Tables by the stage that writes them: the crawler ``shops``, ``crawl_runs``, ``listings``, ``variants``,
 ``crawl_errors``, ``page_validators``, ``product_sources``; the evaluator ``evaluations``,
@@ -10,8 +10,6 @@ history tables; ``scores`` is declared with the site's objects in store/site.py.
 from __future__ import annotations
 
 from typing import NamedTuple
-
-from sqlite_utils.db import DescIndex
 
 from evaluator.headline import HEADLINE_FACTS
 from evaluator.listing import JSON_COLUMNS, listing_columns, variant_columns
@@ -337,65 +335,3 @@ SOFT_ERROR_KINDS = ("robots", "junk-url", "offsite")
 
 SEARCH_TABLE = "listings_fts"  # FTS5 over listings, rebuilt after each crawl (store/site.py)
 SEARCH_COLUMNS = ["title", "brand", "ingredients_text"]
-
-
-class Index(NamedTuple):
-    table: str
-    columns: list
-    name: str | None = None  # sqlite-utils names it idx_<table>_<columns> when None
-
-
-# Default facets run on every scores page, filtered or not. Each facet column leads an index that
-# also holds the common filter columns (verdict, price, gone_since): the facet's GROUP BY then reads
-# one index in order, skipping through it for a filtered page, and never touches the table (3-5x
-# faster than a single-column index in bench/serve.py, which SQLite prefers for GROUP BY and then
-# looks every row up to check the filter).
-# "score DESC, listing_id" because Datasette 0.65 adds the primary-key tie-breaker to ORDER BY only
-# from the second page on: rows are read in index order, so the first page must already break ties
-# by listing_id or `_next` paging repeats and skips rows of equal score.
-FACET_COLUMNS = ["verdict", "vitamin_c_form", "light", "shop", "brand"]
-FILTER_COLUMNS = ["verdict", "price_per_30ml", "gone_since"]
-SCORES_INDEXES: list[list] = [
-    [DescIndex("score"), "listing_id"],
-    [
-        "verdict",
-        DescIndex("score"),
-        "listing_id",
-        "price_band",
-        *FACET_COLUMNS[1:],
-        "gone_since",
-        "price_per_30ml",
-    ],
-    ["price_per_30ml"],
-    ["verdict", "gone_since", "score", "name"],  # the avoid list, in its order
-    ["order_contradicted", "gone_since", "shop", "name"],  # percent_contradicts_inci_order
-    *([column, *(c for c in FILTER_COLUMNS if c != column)] for column in FACET_COLUMNS),
-]
-
-INDEXES: list[Index] = [
-    Index("listings", ["shop"]),
-    Index("listings", ["last_seen"]),
-    Index("variants", ["listing_id"]),
-    Index("crawl_errors", ["run_id"]),
-    Index("crawl_errors", ["shop", "run_id"]),
-    Index("actives", ["listing_id"]),
-    Index("variant_history", ["variant_id", "id"], "idx_variant_history_variant"),
-    Index("variant_history", ["listing_id"], "idx_variant_history_listing"),
-    Index("variant_history", ["run_id"], "idx_variant_history_run"),
-    Index("variant_history", ["change", "id"], "idx_variant_history_change"),  # price_drops
-    Index("ingredient_changes", ["listing_id"], "idx_ingredient_changes_listing"),
-    Index("ingredient_changes", ["run_id"], "idx_ingredient_changes_run"),
-    Index("listing_changes", ["listing_id"], "idx_listing_changes_listing"),
-    Index("listing_changes", ["run_id"], "idx_listing_changes_run"),
-    Index("score_changes", ["listing_id", "rubric", "id"], "idx_score_changes_listing"),
-    Index("score_changes", ["run_id"], "idx_score_changes_run"),
-    Index("score_changes", ["new_verdict", "id"], "idx_score_changes_verdict"),  # the feed
-    Index("listing_events", ["listing_id"], "idx_listing_events_listing"),
-    Index("listing_events", ["run_id"], "idx_listing_events_run"),
-    Index("listings", ["product_id"]),
-    Index("offers", ["product_id", "rank"]),
-    Index("offers", ["listing_id"]),
-    Index("offers", ["is_best", "price_per_30ml"]),  # cheapest_offer_per_product
-    Index("product_events", ["product_id", "id"]),
-    *(Index("scores", columns) for columns in SCORES_INDEXES),
-]
