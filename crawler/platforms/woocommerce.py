@@ -221,14 +221,8 @@ class WooCommerceSpider(ShopSpider):
     async def parse_page(
         self, response: Response, search: str | None, page: int
     ) -> AsyncIterator[Any]:
-        try:
-            products = json.loads(response.text)
-            if not isinstance(products, list):
-                raise ValueError("the Store API answer is not a list")
-        except ValueError as error:
-            self.record_error(
-                response.url, "parse", f"unreadable Store API page: {error}", response.status
-            )
+        products = self.json_answer(response, list, "unreadable Store API page")
+        if products is None:
             return
         header = (response.headers.get(b"X-WP-TotalPages") or b"").decode().strip()
         if not header.isdigit():
@@ -260,20 +254,25 @@ class WooCommerceSpider(ShopSpider):
         async for item in self.listings(response, products):
             yield item
 
+    def json_answer(self, response: Response, kind: type, problem: str) -> Any:
+        """The Store API's JSON answer when it is a ``kind`` (list or dict); else None, recorded."""
+        try:
+            answer = json.loads(response.text)
+            if not isinstance(answer, kind):
+                raise ValueError(f"the answer is not a JSON {'list' if kind is list else 'object'}")
+        except ValueError as error:
+            self.record_error(response.url, "parse", f"{problem}: {error}", response.status)
+            return None
+        return answer
+
     def start_product(self, url: str) -> Iterator[Request]:
         """A Store API product (``/wp-json/wc/store/v1/products/<id>``)."""
         if API_PATH in urlparse(url).path:
             yield Request(url, callback=self.parse_product, errback=self.on_request_error)
 
     async def parse_product(self, response: Response) -> AsyncIterator[Any]:
-        try:
-            product = json.loads(response.text)
-            if not isinstance(product, dict):
-                raise ValueError("the answer is not an object")
-        except ValueError as error:
-            self.record_error(
-                response.url, "parse", f"not a Store API product: {error}", response.status
-            )
+        product = self.json_answer(response, dict, "not a Store API product")
+        if product is None:
             return
         async for item in self.listings(response, [product]):
             yield item
