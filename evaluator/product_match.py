@@ -199,6 +199,12 @@ def _candidate_pairs(items: list[dict]) -> list[tuple[float, int, int, str, str]
     )
 
 
+def _two_products_of_one_shop(a: dict, b: dict) -> bool:
+    """A shop lists one product once per name: two of its listings are one product only when
+    their names are the same once sizes are dropped (the full size and the "Mini")."""
+    return a.get("shop") == b.get("shop") and (not a["_name"] or a["_name"] != b["_name"])
+
+
 def match_products(records: list[dict]) -> list[dict]:
     """One entry per record, in order: ``group`` (the index of the group's first record), ``method``
     (``gtin``, ``mpn``, ``name+formula``, or ``alone``) and ``reason`` (the evidence, naming the
@@ -212,7 +218,7 @@ def match_products(records: list[dict]) -> list[dict]:
         if gi == gj:
             continue
         left, right = members[gi], members[gj]
-        if {items[k].get("shop") for k in left} & {items[k].get("shop") for k in right}:
+        if any(_two_products_of_one_shop(items[a], items[b]) for a in left for b in right):
             continue
         if any(formula_conflict(items[a], items[b]) for a in left for b in right):
             continue
