@@ -46,7 +46,9 @@ from evaluator.headline import headline_values  # noqa: E402
 from evaluator.product_match import (  # noqa: E402
     FIRST_INGREDIENTS,
     LIST_SIMILARITY,
+    MAX_CUT,
     NAME_THRESHOLD,
+    SPELLING_SIMILARITY,
     match_products,
 )
 
@@ -277,7 +279,9 @@ def main(show_errors: int, skip_demo: bool) -> None:
     click.echo("goal (issue 15): pairwise precision >= 0.99, recall >= 0.90")
     click.echo(
         f"shipped settings: name ratio >= {NAME_THRESHOLD}, first {FIRST_INGREDIENTS} ingredients "
-        f"in order, list similarity >= {LIST_SIMILARITY}"
+        f"in order, list similarity >= {LIST_SIMILARITY}; or one list told differently (cut by up"
+        f" to {MAX_CUT} at the start, cut or continued at the end, names spelt alike >= "
+        f"{SPELLING_SIMILARITY}); sunscreen filters left out"
     )
     if not skip_demo:
         measure_demo()

@@ -37,6 +37,18 @@ FIRST_INGREDIENTS = 10  # these must be the same, in the same order
 LIST_SIMILARITY = 0.9  # Indel similarity of the whole canonical lists
 MIN_INGREDIENTS = 3  # fewer is no list to confirm a name match with
 PERCENT_TOLERANCE = 0.05
+MAX_CUT = 5  # ingredients a list may start later than the other (a cut list, text glued before)
+MIN_TOLD_DIFFERENTLY = 8  # ingredients in common before two lists are judged the same list
+SPELLING_SIMILARITY = 90  # rapidfuzz ratio of one name spelt or split two ways, 0-100
+# Sunscreen filters: a US label lists them first as drug actives, other labels among the rest.
+UV_FILTERS = frozenset(
+    {
+        "avobenzone", "benzophenone-3", "butyl methoxydibenzoylmethane", "ensulizole",
+        "ethylhexyl methoxycinnamate", "ethylhexyl salicylate", "homosalate", "octinoxate",
+        "octisalate", "octocrylene", "oxybenzone", "titanium dioxide", "zinc oxide",
+    }
+)  # fmt: skip
+GLUED_PERCENT = re.compile(r"^(.*?\D)\s*\d+(?:\.\d+)?\s*%\s*([a-z].*)$")
 
 # Words a shop adds to a name that say nothing about the formula.
 MARKETING_WORDS = re.compile(
@@ -48,6 +60,7 @@ SIZE_WORDS = re.compile(
     r"\b\d+\s*x\s*(?=\d)|\b\d+(?:[.,]\d+)?\s*(?:ml|millilitres?|milliliters?|fl\.?\s*oz|oz|ounces?|g|grams?|l)\b"
     r"|\bx\s*\d+\b"
 )
+SKIN_TYPES = re.compile(r"\b(dry|oily|combination|normal|sensitive|mature|n c|all skin types)\b")
 SEPARATORS = re.compile(r"\s+[-|–—:]\s+")
 BRAND_SUFFIXES = re.compile(r"\b(skin ?care|cosmetics|beauty|laboratories|labs?)$")
 
@@ -98,6 +111,12 @@ def normalise_name(title: object, brand: object = None) -> str:
     return " ".join(words)
 
 
+def skin_types(name: str) -> frozenset[str]:
+    """The skin types a normalised name is made for ("dry", "combination", "n c"): a brand's
+    versions for other skin types are other products."""
+    return frozenset(SKIN_TYPES.findall(name))
+
+
 def name_numbers(name: str) -> frozenset[str]:
     """The numbers a normalised name states ("c15" and "c 15%" both say 15)."""
     return frozenset(n.lstrip("0") or "0" for n in re.findall(r"\d+", name))
@@ -116,14 +135,89 @@ def formula_conflict(a: dict, b: dict) -> str | None:
     forms_a, forms_b = set(a.get("vitamin_c_forms") or ()), set(b.get("vitamin_c_forms") or ())
     if forms_a and forms_b and forms_a != forms_b:
         return f"vitamin C form {sorted(forms_a)} vs {sorted(forms_b)}"
-    list_a, list_b = list(a.get("ingredients") or ()), list(b.get("ingredients") or ())
+    list_a, list_b = comparable_list(a.get("ingredients")), comparable_list(b.get("ingredients"))
     if len(list_a) >= MIN_INGREDIENTS and len(list_b) >= MIN_INGREDIENTS:
         first = min(FIRST_INGREDIENTS, len(list_a), len(list_b))
+        if (
+            list_a[:first] == list_b[:first]
+            and Indel.normalized_similarity(list_a, list_b) >= LIST_SIMILARITY
+        ):
+            return None
+        if one_list_told_differently(list_a, list_b):
+            return None
         if list_a[:first] != list_b[:first]:
             return f"the first {first} ingredients differ"
-        if Indel.normalized_similarity(list_a, list_b) < LIST_SIMILARITY:
-            return "the ingredient lists differ"
+        return "the ingredient lists differ"
     return None
+
+
+def comparable_list(ingredients: object) -> list[str]:
+    """The canonical list without the sunscreen filters (a US label lists them first as drug
+    actives, other labels among the rest) and with a filter's percentage glued to the next
+    ingredient ("octisalate 5.0%water") cut apart."""
+    names = []
+    for name in ingredients or ():
+        glued = GLUED_PERCENT.match(name)
+        names.extend(glued.groups() if glued else (name,))
+    return [name for name in names if name not in UV_FILTERS]
+
+
+def one_list_told_differently(a: list[str], b: list[str]) -> bool:
+    """The same list written out differently: the same ingredients in the same order, except that
+    one list starts up to MAX_CUT ingredients later (cut, or text glued before it), one stops
+    early or goes on (cut, or a kit's next part), and names are spelt or split differently in
+    place ("peg/ppg-17 / 6 copolymer" vs "peg/ppg-17", "6 copolymer"). Any ingredient added,
+    dropped or moved inside the list is another formula."""
+    blocks = _changes(a, b)
+    same = sum(end - start for tag, start, end, *_ in Indel.opcodes(a, b) if tag == "equal")
+    if same < max(MIN_TOLD_DIFFERENTLY, LIST_SIMILARITY * min(len(a), len(b))):
+        return False
+    for position, (removed, added) in enumerate(blocks):
+        if position == 0 and blocks.first_is_start and (not removed or not added):
+            if max(len(removed), len(added)) > MAX_CUT:
+                return False
+        elif position == len(blocks) - 1 and blocks.last_is_end and (not removed or not added):
+            continue
+        elif not removed or not added or not _spelt_alike(removed, added):
+            return False
+    return True
+
+
+class _Blocks(list):
+    first_is_start = False
+    last_is_end = False
+
+
+def _changes(a: list[str], b: list[str]) -> _Blocks:
+    """The runs of ingredients one list has in place of the other's: [(removed, added)]."""
+    blocks, removed, added = _Blocks(), [], []
+    opcodes = list(Indel.opcodes(a, b))
+    for op in opcodes:
+        if op.tag == "equal":
+            if removed or added:
+                blocks.append((removed, added))
+            removed, added = [], []
+        else:
+            removed += a[op.src_start : op.src_end]
+            added += b[op.dest_start : op.dest_end]
+    if removed or added:
+        blocks.append((removed, added))
+    blocks.first_is_start = bool(opcodes) and opcodes[0].tag != "equal"
+    blocks.last_is_end = bool(opcodes) and opcodes[-1].tag != "equal"
+    return blocks
+
+
+def _spelt_alike(removed: list[str], added: list[str]) -> bool:
+    """One name spelt or split two ways, or given with its alternative names
+    ("whey protein/lactis protein" for "whey protein")."""
+    if len(removed) == len(added) == 1:
+        one, other = removed[0], added[0]
+        if other in {part.strip() for part in one.split("/")} or one in {
+            part.strip() for part in other.split("/")
+        }:
+            return True
+    left, right = (re.sub(r"[^a-z0-9]", "", "".join(names)) for names in (removed, added))
+    return fuzz.ratio(left, right) >= SPELLING_SIMILARITY
 
 
 def _prepare(record: dict) -> dict[str, Any]:
@@ -146,6 +240,8 @@ def _name_evidence(a: dict, b: dict) -> tuple[float, str] | None:
     if not a["_brand"] or a["_brand"] != b["_brand"] or not a["_name"] or not b["_name"]:
         return None
     if a["_numbers"] and b["_numbers"] and a["_numbers"] != b["_numbers"]:
+        return None
+    if skin_types(a["_name"]) != skin_types(b["_name"]):
         return None
     list_a, list_b = a.get("ingredients") or (), b.get("ingredients") or ()
     if len(list_a) < MIN_INGREDIENTS or len(list_b) < MIN_INGREDIENTS:

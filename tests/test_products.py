@@ -21,6 +21,13 @@ from serumscope.store.database import open_db
 from serumscope.store.products import update_products
 
 LIST = ["aqua", "ascorbic acid", "propanediol", "glycerin", "tocopherol", "ferulic acid"]
+LIST_TAIL = [
+    "sodium hyaluronate",
+    "panthenol",
+    "phenoxyethanol",
+    "ethylhexylglycerin",
+    "citric acid",
+]
 
 
 @pytest.mark.parametrize(
@@ -109,7 +116,9 @@ def test_name_and_formula_join_listings_of_other_shops():
         {"title": "Nordvik Midnight Recovery Oil"},  # another product line
         {"brand": "Nordwind"},
         {"ingredients": []},  # nothing to confirm the name with
-        {"shop": "s1"},  # one shop's two listings
+        {"shop": "s1", "title": "Nordvik Vitamin C 15% Serum Plus"},  # one shop's two products
+        {"title": "Nordvik Vitamin C 15% Serum, Dry Skin"},  # made for another skin type
+        {"ingredients": [*LIST[:3], *LIST[4:], *LIST_TAIL]},  # glycerin dropped, however long
     ],
 )
 def test_near_misses_stay_apart(other):
@@ -125,6 +134,29 @@ def test_a_gtin_joins_other_names_but_not_other_formulas():
     assert matches[0]["group"] == matches[1]["group"] != matches[2]["group"]
     assert matches[1]["method"] == "gtin" and "5012345678900" in matches[1]["reason"]
     assert formula_conflict(a, c) == "vitamin C 15% vs 20%"
+
+
+def test_one_shops_full_size_and_mini_are_one_product():
+    records = [record("a", "s1"), record("b", "s1", title="Mini Nordvik Vitamin C 15% Serum 5ml")]
+    assert groups_of(records) == [{"a", "b"}]
+
+
+@pytest.mark.parametrize(
+    "told",
+    [
+        ["avobenzone", "octisalate 5.0%aqua", *LIST[1:], *LIST_TAIL],  # US drug actives first
+        [*LIST[2:], *LIST_TAIL],  # a list cut at the start
+        [*LIST, *LIST_TAIL[:3]],  # a list that stops early
+        [*LIST, *LIST_TAIL, "aqua", "glycerin", "xanthan gum"],  # a kit's next part
+        [*LIST[:2], "propane diol", *LIST[3:], *LIST_TAIL],  # spelt another way
+    ],
+)
+def test_one_list_told_differently_is_one_formula(told):
+    full = [*LIST, *LIST_TAIL]
+    assert (
+        formula_conflict(record("a", "s1", ingredients=full), record("b", "s2", ingredients=told))
+        is None
+    )
 
 
 def test_an_invalid_gtin_and_another_brands_mpn_join_nothing():
