@@ -203,10 +203,13 @@ def group_listings(db: sqlite_utils.Database, force: bool = False) -> dict[str, 
 
 
 def _record_events(db: sqlite_utils.Database, events: list[tuple], now: str) -> None:
+    """Each event with the latest crawl run, the one whose listings it was found in (the history
+    views show a run's changes by ``run_id``)."""
     if events:
+        run_id = db.execute("SELECT max(id) FROM crawl_runs").fetchone()[0]
         db["product_events"].insert_all(
             {"product_id": p, "listing_id": lid, "shop": shop, "event": e, "detail": d,
-             "occurred_at": now}
+             "occurred_at": now, "run_id": run_id}
             for p, lid, shop, e, d in events
         )  # fmt: skip
 

@@ -313,6 +313,7 @@ PRODUCT_TABLES: dict[str, Table] = {
             "event": str,
             "detail": str,
             "occurred_at": str,
+            "run_id": int,  # the latest crawl run when it happened (recent_changes shows it)
         },
         "id",
         not_null=frozenset({"product_id", "event", "occurred_at"}),
