@@ -4,6 +4,8 @@ listings are one product (``expected.product``) and which near-misses must stay 
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from evaluator.product_match import (
 )
 from serumscope.demo import build_catalog
 from serumscope.store.database import open_db
+from serumscope.store.product_formula import formula_checks, formula_listing
 from serumscope.store.products import update_products
 
 LIST = ["aqua", "ascorbic acid", "propanediol", "glycerin", "tocopherol", "ferulic acid"]
@@ -334,3 +337,49 @@ def test_a_listing_whose_formula_changes_moves_and_the_move_is_recorded(demo_db)
         [listing["id"]],
     ).fetchone()
     assert f"from product {listing['product_id']}" in moved[0]
+
+
+def test_the_formula_is_evaluated_once_and_the_price_at_each_offer(demo_db):
+    db = open_db(demo_db)
+    for product in db.query("SELECT * FROM products WHERE retired_at IS NULL"):
+        checks = json.loads(product["formula_checks"])
+        assert checks and "price_value" not in {c["id"] for c in checks}
+        assert product["formula_points"] == sum(c["points"] for c in checks)
+        formula = db.execute(
+            "SELECT product_id FROM listings WHERE id = ?", [product["formula_listing_id"]]
+        ).fetchone()
+        assert formula[0] == product["id"]
+        offers = list(db.query("SELECT * FROM offers WHERE product_id = ?", [product["id"]]))
+        for offer in offers:
+            if offer["price_per_30ml"] is not None:
+                assert f"${offer['price_per_30ml']:.2f} per 30 mL" in offer["price_check"]
+    # one listing, one size: the offer scores what the listing scores
+    same = list(
+        db.query(
+            "SELECT o.offer_score, o.offer_verdict, s.score, s.verdict FROM products AS p"
+            " JOIN offers AS o ON o.product_id = p.id JOIN scores AS s ON s.listing_id = o.listing_id"
+            " WHERE p.listings = 1 AND (SELECT count(*) FROM offers WHERE product_id = p.id) = 1"
+        )
+    )
+    assert same and all(
+        (r["offer_score"], r["offer_verdict"]) == (r["score"], r["verdict"]) for r in same
+    )
+    # the Nordvik serum at several shops: one formula, each offer scored at its own price
+    nordvik = next(db.query("SELECT * FROM products ORDER BY shops DESC, id LIMIT 1"))
+    offers = list(db.query("SELECT * FROM offers WHERE product_id = ?", [nordvik["id"]]))
+    assert len({o["price_check"] for o in offers}) > 1
+    page = site_get(demo_db, f"/product/{nordvik['id']}").text
+    assert "shared by every offer" in page and "Score at this offer" in page
+    assert all(o["price_check"] in html.unescape(page) for o in offers)
+
+
+def test_the_formula_listing_is_the_doubtful_one_else_the_best_evidenced():
+    def checks(status: str, points: int) -> list[dict]:
+        price = {"id": "price_value", "status": "pass", "points": 30}
+        return [{"id": "active_percentages", "status": status, "points": points}, price]
+
+    price_ids = frozenset({"price_value"})
+    assert formula_listing({"a": checks("partial", 20), "b": checks("pass", 40)}, price_ids) == "b"
+    doubt = {"a": checks("pass", 40), "b": checks("contradicted", 0)}
+    assert formula_listing(doubt, price_ids) == "b"
+    assert formula_checks(checks("pass", 40), price_ids) == checks("pass", 40)[:1]
