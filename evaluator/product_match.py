@@ -9,10 +9,13 @@ product and why. A record is a plain dict:
 
 Two listings are joined, strongest evidence first, by a shared valid GTIN (EAN/UPC, check digit
 validated with python-stdnum), a shared MPN of the same brand, or the same normalised brand with
-names that agree (rapidfuzz's token sort ratio, the same numbers) and formulas that agree (the same
-first ingredients in the same order and nearly the same list). Whatever the evidence, two listings
+names that agree (rapidfuzz's token sort ratio, the same numbers, the same skin types) and formulas
+that agree (the same first ingredients in the same order and nearly the same list, or one list
+written out differently: sunscreen filters listed apart, a list cut or continued, names spelt or
+split differently; never an ingredient added, dropped or moved inside the list). A shop's full size
+and its "Mini" (the same name once sizes are dropped) are one product. Whatever the evidence, two listings
 whose formula facts disagree (another vitamin C form or %, another ingredient list) are never one
-product, nor are two listings of one shop; joins are complete-link, so a group never holds two
+product, nor are two listings of one shop under other names; joins are complete-link, so a group never holds two
 listings that disagree. When in doubt nothing is joined: a wrong merge misleads more than a missed
 one.
 
@@ -173,14 +176,43 @@ def one_list_told_differently(a: list[str], b: list[str]) -> bool:
     if same < max(MIN_TOLD_DIFFERENTLY, LIST_SIMILARITY * min(len(a), len(b))):
         return False
     for position, (removed, added) in enumerate(blocks):
-        if position == 0 and blocks.first_is_start and (not removed or not added):
-            if max(len(removed), len(added)) > MAX_CUT:
-                return False
-        elif position == len(blocks) - 1 and blocks.last_is_end and (not removed or not added):
+        if position == 0 and blocks.first_is_start and _cut_start(removed, added):
             continue
-        elif not removed or not added or not _spelt_alike(removed, added):
+        if position == len(blocks) - 1 and blocks.last_is_end and _cut_end(removed, added):
+            continue
+        if not removed or not added or not _spelt_alike(removed, added):
             return False
     return True
+
+
+def _letters(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name)
+
+
+def _cut_start(removed: list[str], added: list[str]) -> bool:
+    """One list starts up to MAX_CUT ingredients later, or with the first name cut or glued to
+    the text before it ("support moisture reserves water" for "water")."""
+    if max(len(removed), len(added)) > MAX_CUT + 1:
+        return False
+    if not removed or not added:
+        return True
+    short, long = sorted((removed, added), key=len)
+    if len(short) != 1:
+        return False
+    one, other = _letters(short[0]), _letters(long[-1])
+    return bool(one and other) and (one.endswith(other) or other.endswith(one))
+
+
+def _cut_end(removed: list[str], added: list[str]) -> bool:
+    """One list stops early (its last name may be cut: "potassium" for "potassium sorbate") or goes
+    on (a kit's next part, sometimes glued to the last name)."""
+    if not removed or not added:
+        return True
+    short, long = sorted((removed, added), key=len)
+    if len(short) != 1:
+        return False
+    one, other = _letters(short[0]), _letters(long[0])
+    return bool(one and other) and (one.startswith(other) or other.startswith(one))
 
 
 class _Blocks(list):

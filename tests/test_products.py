@@ -122,6 +122,7 @@ def test_name_and_formula_join_listings_of_other_shops():
         {"shop": "s1", "title": "Nordvik Vitamin C 15% Serum Plus"},  # one shop's two products
         {"title": "Nordvik Vitamin C 15% Serum, Dry Skin"},  # made for another skin type
         {"ingredients": [*LIST[:3], *LIST[4:], *LIST_TAIL]},  # glycerin dropped, however long
+        {"ingredients": ["glycerin", *LIST[1:], *LIST_TAIL]},  # another first ingredient
     ],
 )
 def test_near_misses_stay_apart(other):
@@ -152,6 +153,8 @@ def test_one_shops_full_size_and_mini_are_one_product():
         [*LIST, *LIST_TAIL[:3]],  # a list that stops early
         [*LIST, *LIST_TAIL, "aqua", "glycerin", "xanthan gum"],  # a kit's next part
         [*LIST[:2], "propane diol", *LIST[3:], *LIST_TAIL],  # spelt another way
+        ["new look! aqua", *LIST[1:], *LIST_TAIL],  # text glued before the first name
+        [*LIST, *LIST_TAIL[:3], "ethylhexyl"],  # the last name cut
     ],
 )
 def test_one_list_told_differently_is_one_formula(told):
