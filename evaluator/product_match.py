@@ -139,19 +139,27 @@ def formula_conflict(a: dict, b: dict) -> str | None:
     forms_a, forms_b = set(a.get("vitamin_c_forms") or ()), set(b.get("vitamin_c_forms") or ())
     if forms_a and forms_b and forms_a != forms_b:
         return f"vitamin C form {sorted(forms_a)} vs {sorted(forms_b)}"
-    list_a, list_b = comparable_list(a.get("ingredients")), comparable_list(b.get("ingredients"))
+    list_a = a["_list"] if "_list" in a else comparable_list(a.get("ingredients"))
+    list_b = b["_list"] if "_list" in b else comparable_list(b.get("ingredients"))
     if len(list_a) >= MIN_INGREDIENTS and len(list_b) >= MIN_INGREDIENTS:
+        if lists_agree(list_a, list_b):
+            return None
         first = min(FIRST_INGREDIENTS, len(list_a), len(list_b))
-        if (
-            list_a[:first] == list_b[:first]
-            and Indel.normalized_similarity(list_a, list_b) >= LIST_SIMILARITY
-        ):
-            return None
-        if one_list_told_differently(list_a, list_b):
-            return None
         if list_a[:first] != list_b[:first]:
             return f"the first {first} ingredients differ"
         return "the ingredient lists differ"
+    return None
+
+
+def lists_agree(a: list[str], b: list[str]) -> str | None:
+    """How two comparable ingredient lists agree (the evidence a match stores), or None."""
+    first = min(FIRST_INGREDIENTS, len(a), len(b))
+    if a[:first] == b[:first]:
+        similarity = Indel.normalized_similarity(a, b)
+        if similarity >= LIST_SIMILARITY:
+            return f"the same first {first} ingredients in order, lists {similarity:.0%} alike"
+    if one_list_told_differently(a, b):
+        return "the same ingredient list written out differently (cut, continued or spelt apart)"
     return None
 
 
@@ -161,7 +169,7 @@ def comparable_list(ingredients: object) -> list[str]:
     ingredient ("octisalate 5.0%water") cut apart."""
     names = []
     for name in ingredients or ():
-        glued = GLUED_PERCENT.match(name)
+        glued = GLUED_PERCENT.match(name) if "%" in name else None
         names.extend(glued.groups() if glued else (name,))
     return [name for name in names if name not in UV_FILTERS]
 
@@ -263,6 +271,8 @@ def _prepare(record: dict) -> dict[str, Any]:
         "_brand": brand,
         "_name": name,
         "_numbers": name_numbers(name),
+        "_skin": skin_types(name),
+        "_list": comparable_list(record.get("ingredients")),
         "_gtins": gtins,
         "_mpns": mpns,
     }
@@ -274,7 +284,7 @@ def _name_evidence(a: dict, b: dict) -> tuple[float, str] | None:
         return None
     if a["_numbers"] and b["_numbers"] and a["_numbers"] != b["_numbers"]:
         return None
-    if skin_types(a["_name"]) != skin_types(b["_name"]):
+    if a["_skin"] != b["_skin"]:
         return None
     list_a, list_b = a.get("ingredients") or (), b.get("ingredients") or ()
     if len(list_a) < MIN_INGREDIENTS or len(list_b) < MIN_INGREDIENTS:
@@ -282,11 +292,7 @@ def _name_evidence(a: dict, b: dict) -> tuple[float, str] | None:
     score = fuzz.token_sort_ratio(a["_name"], b["_name"])
     if score < NAME_THRESHOLD:
         return None
-    first = min(FIRST_INGREDIENTS, len(list_a), len(list_b))
-    return score, (
-        f"brand '{a['_brand']}', names '{a['_name']}' ~ '{b['_name']}' ({score:.0f}/100), "
-        f"the same first {first} ingredients in order"
-    )
+    return score, f"brand '{a['_brand']}', names '{a['_name']}' ~ '{b['_name']}' ({score:.0f}/100)"
 
 
 def _candidate_pairs(items: list[dict]) -> list[tuple[float, int, int, str, str]]:
@@ -355,6 +361,8 @@ def match_products(records: list[dict]) -> list[dict]:
         for k in members[absorb]:
             group[k] = keep
         members[keep].extend(members.pop(absorb))
+        if method == "name+formula":
+            why = f"{why}, {lists_agree(items[i]['_list'], items[j]['_list'])}"
         for this, other in ((i, j), (j, i)):
             if this not in how:
                 how[this] = (method, f"{why}; matched with {items[other].get('listing_id')}")
