@@ -65,6 +65,7 @@ SIZE_WORDS = re.compile(
     r"|\bx\s*\d+\b"
 )
 SKIN_TYPES = re.compile(r"\b(dry|oily|combination|normal|sensitive|mature|n c|all skin types)\b")
+SIZE_ONLY_WORDS = re.compile(r"\b(mini|travel size|trial size|full size|jumbo|value size|deluxe)\b")
 SEPARATORS = re.compile(r"\s+[-|–—:]\s+")
 BRAND_SUFFIXES = re.compile(r"\b(skin ?care|cosmetics|beauty|laboratories|labs?)$")
 
@@ -113,6 +114,14 @@ def normalise_name(title: object, brand: object = None) -> str:
         if words[: len(brand_words)] == brand_words:
             words = words[len(brand_words) :]
     return " ".join(words)
+
+
+def sized_name(title: object) -> str:
+    """The whole name without its sizes ("30ml", "Mini", "Travel Size") and nothing else: what a
+    shop's two listings of one product (the full size and the Mini) have in common, and its two
+    products (a face mask and its "- Grape" edition) do not."""
+    text = SIZE_WORDS.sub(" ", _plain(str(title or "")))
+    return " ".join(SIZE_ONLY_WORDS.sub(" ", text).replace(".", " ").split())
 
 
 def skin_types(name: str) -> frozenset[str]:
@@ -272,6 +281,7 @@ def _prepare(record: dict) -> dict[str, Any]:
         "_name": name,
         "_numbers": name_numbers(name),
         "_skin": skin_types(name),
+        "_sized_name": sized_name(record.get("title")),
         "_list": comparable_list(record.get("ingredients")),
         "_gtins": gtins,
         "_mpns": mpns,
@@ -337,7 +347,9 @@ def _candidate_pairs(items: list[dict]) -> list[tuple[float, int, int, str, str]
 def _two_products_of_one_shop(a: dict, b: dict) -> bool:
     """A shop lists one product once per name: two of its listings are one product only when
     their names are the same once sizes are dropped (the full size and the "Mini")."""
-    return a.get("shop") == b.get("shop") and (not a["_name"] or a["_name"] != b["_name"])
+    return a.get("shop") == b.get("shop") and (
+        not a["_sized_name"] or a["_sized_name"] != b["_sized_name"]
+    )
 
 
 def match_products(records: list[dict]) -> list[dict]:

@@ -120,6 +120,7 @@ def test_name_and_formula_join_listings_of_other_shops():
         {"brand": "Nordwind"},
         {"ingredients": []},  # nothing to confirm the name with
         {"shop": "s1", "title": "Nordvik Vitamin C 15% Serum Plus"},  # one shop's two products
+        {"shop": "s1", "title": "Nordvik Vitamin C 15% Serum - Night"},  # and its edition
         {"title": "Nordvik Vitamin C 15% Serum, Dry Skin"},  # made for another skin type
         {"ingredients": [*LIST[:3], *LIST[4:], *LIST_TAIL]},  # glycerin dropped, however long
         {"ingredients": ["glycerin", *LIST[1:], *LIST_TAIL]},  # another first ingredient
