@@ -13,7 +13,10 @@ Goal (issue 15): precision >= 0.99, recall >= 0.90.
     the same product under a reworded name is a match, the same name over a reformulated list is
     not, and an unsure pair is left out. Figures are given for the tuning and the held-out brands
     (split by a hash of the brand, fixed before tuning; never tune on held-out), and, for
-    comparison, against the name key alone.
+    comparison, against the name key alone. The fresh held-out pairs of
+    bench/labels/matching_fresh.jsonl (labelled blind after the last matcher change, picked by
+    bench/pick_match_pairs.py) are measured on their own, by their labels alone, and by how they
+    were picked.
 
 Prints the figures, how many known matches have names that differ between sources (as written),
 and the matching time (median of 3 runs, spread), with the shipped thresholds.
@@ -71,6 +74,7 @@ SIZE_IN_KEY = re.compile(r" (?:\d+ ?(?:ml|g|oz)|mini|travel size|jumbo)(?= )")
 
 
 LABELS = Path(__file__).resolve().parent / "labels" / "matching.jsonl"
+FRESH_LABELS = LABELS.with_name("matching_fresh.jsonl")
 
 
 def row_label_key(row: dict) -> str:
@@ -78,10 +82,15 @@ def row_label_key(row: dict) -> str:
     return f"{row['source_dataset']}/{row['hid']}"
 
 
+def read_label_rows(path: Path = LABELS) -> list[dict]:
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
 def read_labels() -> dict[tuple[str, str], bool | None]:
-    with LABELS.open(encoding="utf-8") as handle:
-        labels = [json.loads(line) for line in handle if line.strip()]
-    return {(label["a"], label["b"]): label["same"] for label in labels}
+    return {(label["a"], label["b"]): label["same"] for label in read_label_rows()}
 
 
 def pairwise(groups: list, truth: list[str] | dict, pairs: list[tuple[int, int]]) -> dict:
@@ -215,6 +224,7 @@ def measure_real(show_errors: int) -> None:
         click.echo(figures_line(split, pairwise(groups, truth, chosen)))
     click.echo(figures_line("all", pairwise(groups, truth, list(truth))))
     click.echo(figures_line("name key", pairwise(groups, keys, pairs)) + " (labels ignored)")
+    measure_fresh(rows, groups)
     with_lists = [p for p in truth if all(records[k]["ingredients"] for k in p)]
     sub = pairwise(groups, truth, with_lists)
     click.echo(
@@ -236,6 +246,34 @@ def measure_real(show_errors: int) -> None:
         for kind, errors in (("WRONG MERGE", wrong), ("MISSED", missed)):
             for i, j in errors[:show_errors]:
                 click.echo(f"      {kind} {rows[i]['name']!r} | {rows[j]['name']!r}")
+
+
+def measure_fresh(rows: list[dict], groups: list) -> None:
+    """The fresh held-out pairs, each judged by its own label only (unsure pairs left out)."""
+    labels = read_label_rows(FRESH_LABELS)
+    if not labels:
+        return
+    index = {row_label_key(row): position for position, row in enumerate(rows)}
+    truth, kinds = {}, defaultdict(list)
+    for label in labels:
+        if label["same"] is None or label["a"] not in index or label["b"] not in index:
+            continue
+        pair = index[label["a"]], index[label["b"]]
+        truth[pair] = label["same"]
+        kinds[label["found"]].append(pair)
+    unsure = sum(label["same"] is None for label in labels)
+    click.echo(
+        f"    fresh held-out pairs (bench/labels/matching_fresh.jsonl): {len(labels)} labelled, "
+        f"{sum(v is False for v in truth.values())} non-matches, {unsure} unsure, left out"
+    )
+    click.echo(figures_line("fresh", pairwise(groups, truth, list(truth))))
+    for found, pairs in sorted(kinds.items()):
+        figures = pairwise(groups, truth, pairs)
+        joined = sum(groups[i] == groups[j] for i, j in pairs)
+        click.echo(
+            f"      {found}: {len(pairs)} pairs, {sum(truth[p] for p in pairs)} matches; "
+            f"matcher joins {joined} ({figures['fp']} wrong), misses {figures['fn']}"
+        )
 
 
 def measure_demo() -> None:
