@@ -53,12 +53,13 @@ class Ingredient:
     essential_oil: bool = False
 
 
-_MARKERS = re.compile(r"[*†‡^°¹²³•✝#]+")
+_KEY_CHARS = str.maketrans({**dict.fromkeys("*†‡^°¹²³•✝#"), "’": "'", "–": "-"})
+_KEY_CHAR = re.compile("[*†‡^°¹²³•✝#’–]")  # finding one is faster than translating
 
 
 def lookup_key(name: str) -> str:
     """The form names are compared in: lower case, markers and trailing dots gone, spaces single."""
-    key = _MARKERS.sub("", name).replace("’", "'").replace("–", "-").lower()
+    key = (name.translate(_KEY_CHARS) if _KEY_CHAR.search(name) else name).lower()
     return " ".join(key.split()).strip(" .:")  # runs of whitespace made one space
 
 
