@@ -24,7 +24,9 @@ _PAREN_CONTENT = re.compile(r"[(\[]([^)\]]*)[)\]]")
 _PREFIX = re.compile(
     r"^(?:organic|certified organic|natural|pure|cold[- ]pressed|bio|wildcrafted)\s+", re.I
 )
-_PREFIX_FIRST = frozenset("ocnpbwOCNPBW")  # what _PREFIX can start with (no other letter folds to them)
+_PREFIX_FIRST = frozenset(
+    "ocnpbwOCNPBW"
+)  # what _PREFIX can start with (no other letter folds to them)
 _SUFFIX = re.compile(r"\s+(?:\(?organic\)?|\(?bio\)?|\(?vegan\)?|\(?natural\)?)$", re.I)
 _SUFFIX_ENDS = tuple(w + p for w in ("organic", "bio", "vegan", "natural") for p in ("", ")"))
 _COLOUR_INDEX = re.compile(

@@ -85,6 +85,33 @@ class PhraseStarts:
         return sorted({end - length + 1 for end, length in self._automaton.iter(text)})
 
 
+# Letters that match an ASCII letter case-insensitively but do not lower-case to it.
+_ODD_CASE = re.compile("[ıſ]")
+
+
+def lowered_alike(text: str) -> str | None:
+    """``text.lower()`` when its offsets are those of ``text`` and a case-insensitive pattern of
+    ASCII words matches ``text`` where the lower-case words start in it; else None."""
+    lowered = text.lower()
+    if len(lowered) != len(text) or (not text.isascii() and _ODD_CASE.search(text)):
+        return None
+    return lowered
+
+
+def matches_at(pattern: re.Pattern[str], text: str, positions: list[int]) -> list[re.Match[str]]:
+    """``pattern.finditer(text)`` for a pattern that matches only at ``positions`` (in order) and
+    never matches empty text: it is tried there alone, as finditer would, left to right."""
+    matches: list[re.Match[str]] = []
+    end = 0
+    for position in positions:
+        if position >= end:
+            match = pattern.match(text, position)
+            if match is not None:
+                matches.append(match)
+                end = match.end()
+    return matches
+
+
 @dataclass(frozen=True)
 class IngredientVocabulary:
     by_key: dict[str, Ingredient]
