@@ -38,8 +38,13 @@ def data_version(*names: str) -> str:
 def vocabulary_version() -> str:
     """The fingerprint of what an evaluation reads besides the listing and its rubric: every
     vocabulary and the exchange rates."""
-    vocabularies = (path.relative_to(DATA_DIR).as_posix() for path in VOCAB_DIR.glob("*.toml"))
-    return data_version(*sorted(vocabularies), "exchange_rates.toml")
+    return data_version(*_vocabulary_files(VOCAB_DIR, DATA_DIR), "exchange_rates.toml")
+
+
+@cache
+def _vocabulary_files(vocab_dir: Path, data_dir: Path) -> tuple[str, ...]:
+    # listed once: every stored evaluation asks for the fingerprint
+    return tuple(sorted(path.relative_to(data_dir).as_posix() for path in vocab_dir.glob("*.toml")))
 
 
 @dataclass(frozen=True, slots=True)
