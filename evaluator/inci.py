@@ -28,6 +28,10 @@ _COMMA = re.compile(r",(?:(?<!\d.)|(?!\d))")
 _ITEM = re.compile(
     r"(?:[^,;()\[\]\n]++|(?<=\d),(?=\d)|\((?:[^()\n]++|\([^()\n]*\))*\)|\[(?:[^\[\]\n]++|\[[^\[\]\n]*\])*\]|[()\[\]])+"
 )
+# _ITEM's matches, their leading spaces matched apart (group "name" starts after them): most items
+# follow ", " and then need no trimming. A short item of spaces alone (never a name) is not matched;
+# spaces longer than a name stay in the item, which is then read as the long item it is.
+_SPACED_ITEM = re.compile(rf"[ \t]{{0,{MAX_NAME_CHARS}}}+(?P<name>{_ITEM.pattern})")
 _MAY_CONTAIN = re.compile(
     r"(?i)[(\[]?\s*(?:\b(?:may contain|peut contenir)\b(?:\s*[(\[]\s*\+/-\s*[)\]])?|\+/-)"
     r"\s*[)\]]?\s*:?"
@@ -113,9 +117,11 @@ def _items_between(view: str, start: int, end: int) -> list[tuple[int, int]]:
     items: list[tuple[int, int]] = []
     ended = False
     has_colon = view.find(":", start, end) >= 0
-    for match in _ITEM.finditer(view, start, end):
+    for match in _SPACED_ITEM.finditer(view, start, end):
         s, e = match.span()
-        if e - s > MAX_NAME_CHARS:
+        if e - s <= MAX_NAME_CHARS:
+            s = match.start("name")  # the spaces before it are trimmed below anyway
+        else:
             # Longer than a name. Text after the list ends it ("Glycerin. lorem ipsum ..." keeps
             # "Glycerin"), and so does a last or very long item; a long item between names stays
             # in its place ("A Extract & B Extract & ..." typed without commas): positions count.
