@@ -10,6 +10,7 @@ made commas, so every span found in the view is the same span of the original te
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from evaluator.inci_names import MAX_NAME_CHARS, canonicalise
 from evaluator.inci_view import GLUE, break_matches, view_of
@@ -266,14 +267,17 @@ def find_list(text: str) -> list[tuple[int, int, list[tuple[int, int]]]]:
     """The INCI list in an ingredients text as (start, end, item spans) parts: the most list-like
     part (with the "may contain" line after it), the first product's list in a kit, or the
     sections after drug-facts labels."""
-    return _find(text)[0]
+    return list(_find(text)[0])
 
 
+# The last few texts' lists are kept: judging a listing reads its ingredients field's list twice (its
+# INCI list, then the marketing words around it), as a crawl judges a page and then stores it.
+@lru_cache(maxsize=4)
 def _find(
     text: str, labelled_only: bool = False
 ) -> tuple[list[tuple[int, int, list[tuple[int, int]]]], str]:
-    """The list's parts and the view; ``labelled_only`` reads only parts after an ingredients
-    label (a description: marketing text around it is no list)."""
+    """The list's parts and the view (shared: read only); ``labelled_only`` reads only parts after
+    an ingredients label (a description: marketing text around it is no list)."""
     view = view_of(text[:MAX_TEXT_CHARS])
     parts, view = _parts(view)
     if labelled_only:
