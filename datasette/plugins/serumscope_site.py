@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 import nh3
 from datasette import hookimpl
+from datasette.utils import path_with_replaced_args
 from datasette.utils.asgi import NotFound, Response
 from markupsafe import Markup, escape
 
@@ -285,13 +286,14 @@ async def home_page(datasette, request):
 @hookimpl
 def extra_template_vars(view_name, request, datasette):
     async def template_vars():
+        config = datasette.plugin_config("serumscope-site") or {}
         variables = {
             "listing_path": listing_path,
             "compare_max": COMPARE_MAX,
             "column_order": column_order,
-            "scores_columns_first": (datasette.plugin_config("serumscope-site") or {}).get(
-                "scores_columns_first", []
-            ),
+            "scores_columns_first": config.get("scores_columns_first", []),
+            "query_page_rows": config.get("query_page_rows", 50),
+            "page_url": lambda page: path_with_replaced_args(request, {"page": page}),
         }
         if request is not None and request.path == f"/{SITE_DB_NAME}/find":
             db = _site_db(datasette)
