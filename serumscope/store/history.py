@@ -188,7 +188,8 @@ WHERE s.new_verdict = 'recommend' AND s.old_verdict IS NOT 'recommend'
 ORDER BY s.id DESC""",
     # One row per change, without the listing's name: pages join that to the rows they show. In the
     # order of each table's (run_id, time, listing_id) index (store/indexes.py), so SQLite merges the
-    # five arms as it reads them and a page of the first rows stops early instead of sorting them all.
+    # five arms as it reads them and a page of the first rows stops early instead of sorting them all
+    # ("+h.change": not by the change index, which SQLite may prefer on a small table).
     "recent_change_rows": f"""
 SELECT run_id, changed_at,
        CASE WHEN h.old_price IS NOT h.price THEN 'price' ELSE 'availability' END AS change,
@@ -196,7 +197,7 @@ SELECT run_id, changed_at,
        CASE WHEN h.old_price IS NOT h.price THEN h.old_price ELSE h.old_available END AS old_value,
        CASE WHEN h.old_price IS NOT h.price THEN h.price ELSE h.available END AS new_value
 FROM variant_history h LEFT JOIN variants v ON v.id = h.variant_id
-WHERE {_SINCE} AND h.change = 'changed'
+WHERE {_SINCE} AND +h.change = 'changed'
   AND (h.old_price IS NOT h.price OR h.old_available IS NOT h.available)
 UNION ALL
 SELECT run_id, changed_at, 'ingredients', listing_id, kind, old_text, new_text
