@@ -78,6 +78,10 @@ def pages(listing_ids: list[str]) -> dict[str, object]:
         ),
         "full-text search, scores HTML": "/serumscope/scores?_search=moringa+seed",
         "methodology": "/methodology",
+        "compare page, three listings": lambda: (
+            "/compare?" + urlencode([("id", i) for i in rng.sample(listing_ids, 3)])
+        ),
+        "devices page": "/devices",
     }
     for name, query in metadata["databases"]["serumscope"]["queries"].items():
         if name == "feed":

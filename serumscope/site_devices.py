@@ -16,7 +16,7 @@ select s.listing_id, s.name, s.brand, s.shop, s.score, s.verdict, s.verdict_reas
   s.needle_lengths_mm, s.needle_material, s.price, s.currency, s.price_per_use, e.red_flags
 from scores as s
 left join evaluations as e on e.listing_id = s.listing_id and e.rubric = s.rubric
-where s.category = :category and s.gone_since is null and s.score is not null
+where unlikely(s.category = :category) and s.gone_since is null and s.score is not null
 order by s.score desc, s.price_per_use is null, s.price_per_use, s.name
 limit 10
 """
