@@ -55,6 +55,7 @@ PARAMETERS = {
     **dict.fromkeys(["device_type", "material", "max_price_per_use", "min_length"], ""),
     "max_length": "1.0",
     "device": "",
+    "page": "",  # the first page, as a visitor opens it
 }
 
 

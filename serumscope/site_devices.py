@@ -21,10 +21,12 @@ order by s.score desc, s.price_per_use is null, s.price_per_use, s.name
 limit 10
 """
 DEVICE_CHOICES_SQL = {
-    "material": "select distinct needle_material as value from scores where category = :category"
-    " and needle_material is not null and gone_since is null order by 1",
-    "device_type": "select distinct device_type as value from scores where category = :category"
-    " and device_type is not null and gone_since is null order by 1",
+    "material": "select distinct needle_material as value from scores"
+    " where unlikely(category = :category) and needle_material is not null and gone_since is null"
+    " order by 1",
+    "device_type": "select distinct device_type as value from scores"
+    " where unlikely(category = :category) and device_type is not null and gone_since is null"
+    " order by 1",
 }
 KITS_SQL = "select * from home_kits where device_id = ? order by serum_rank"
 

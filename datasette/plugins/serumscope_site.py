@@ -292,6 +292,7 @@ def extra_template_vars(view_name, request, datasette):
             "compare_max": COMPARE_MAX,
             "column_order": column_order,
             "table_rows_html": table_rows_html,
+            "query_rows_html": query_rows_html,
             "scores_columns_first": config.get("scores_columns_first", []),
             "query_page_rows": config.get("query_page_rows", 50),
             "page_url": lambda page: path_with_replaced_args(request, {"page": page}),
@@ -317,19 +318,37 @@ def table_rows_html(rows, order: list[int]) -> Markup:
     """The body rows of a table page (templates/_table-serumscope-scores.html) in one call, each
     cell naming its column: Jinja's async rendering of ~1,250 cells, a fragment at a time, was
     most of the scores page's time at 100,000 listings (bench/serve.py)."""
+    opening: dict[tuple[str, str], str] = {}  # each column's and value type's <td ...> tag, once
     parts = []
     for row in rows:
         parts.append("<tr>")
         for i in order:
             cell = row.cells[i]
-            column = escape(cell["column"])
-            parts.append(
-                f'<td class="col-{escape(to_css_class(cell["column"]))}'
-                f' type-{escape(cell["value_type"])}" data-column="{column}">'
-                f"{escape(cell['value'])}</td>"
-            )
+            key = (cell["column"], cell["value_type"])
+            if key not in opening:
+                opening[key] = (
+                    f'<td class="col-{escape(to_css_class(key[0]))} type-{escape(key[1])}"'
+                    f' data-column="{escape(key[0])}">'
+                )
+            parts.append(f"{opening[key]}{escape(cell['value'])}</td>")
         parts.append("</tr>\n")
     return Markup("".join(parts))
+
+
+def query_rows_html(columns: list[str], rows) -> Markup:
+    """A query page's result rows (templates/query-serumscope.html) in one call, for the same reason
+    as table_rows_html."""
+    opening = [f'<td class="col-{escape(to_css_class(column))}">' for column in columns]
+    return Markup(
+        "".join(
+            "<tr>"
+            + "".join(
+                f"{tag}{escape(value)}</td>" for tag, value in zip(opening, row, strict=False)
+            )
+            + "</tr>\n"
+            for row in rows
+        )
+    )
 
 
 def compare_checkbox(listing_id: str, name: str) -> str:
