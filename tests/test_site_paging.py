@@ -128,7 +128,7 @@ def test_a_paged_query_shows_each_row_once_across_its_pages(ds, site_db):
         row[0]
         for row in db.execute(
             "SELECT listing_id FROM scores WHERE verdict = 'avoid' AND gone_since IS NULL"
-            " ORDER BY score, name"
+            " ORDER BY score, name, listing_id"
         )
     ]
     db.close()
