@@ -41,11 +41,21 @@ GOAL = 1.2
 BASELINE = "/serumscope/scores.json?_nofacet=1"
 METADATA = Path(__file__).resolve().parent.parent / "datasette" / "metadata.yml"
 # A value for each canned query parameter; a query with a parameter not here stops the bench.
+# Empty means "any", as the page's form sends it; a shopper's filter page sets a few.
 PARAMETERS = {
     "max_price_per_30ml": "30",
     "q": "moringa seed",
     "first": "Citrine",
     "second": "Halcyon",
+    **dict.fromkeys(
+        ["airless", "form", "fragrance_free", "light", "max_percent", "min_percent", "min_price"],
+        "",
+    ),
+    **{"max_price": "30", "in_stock": "1", "shop": "", "sort": ""},
+    **dict.fromkeys(["device_type", "material", "max_price_per_use", "min_length"], ""),
+    "max_length": "1.0",
+    "device": "",
+    "page": "",  # the first page, as a visitor opens it
 }
 
 
@@ -69,6 +79,10 @@ def pages(listing_ids: list[str]) -> dict[str, object]:
         ),
         "full-text search, scores HTML": "/serumscope/scores?_search=moringa+seed",
         "methodology": "/methodology",
+        "compare page, three listings": lambda: (
+            "/compare?" + urlencode([("id", i) for i in rng.sample(listing_ids, 3)])
+        ),
+        "devices page": "/devices",
     }
     for name, query in metadata["databases"]["serumscope"]["queries"].items():
         if name == "feed":

@@ -16,15 +16,17 @@ select s.listing_id, s.name, s.brand, s.shop, s.score, s.verdict, s.verdict_reas
   s.needle_lengths_mm, s.needle_material, s.price, s.currency, s.price_per_use, e.red_flags
 from scores as s
 left join evaluations as e on e.listing_id = s.listing_id and e.rubric = s.rubric
-where s.category = :category and s.gone_since is null and s.score is not null
+where unlikely(s.category = :category) and s.gone_since is null and s.score is not null
 order by s.score desc, s.price_per_use is null, s.price_per_use, s.name
 limit 10
 """
 DEVICE_CHOICES_SQL = {
-    "material": "select distinct needle_material as value from scores where category = :category"
-    " and needle_material is not null and gone_since is null order by 1",
-    "device_type": "select distinct device_type as value from scores where category = :category"
-    " and device_type is not null and gone_since is null order by 1",
+    "material": "select distinct needle_material as value from scores"
+    " where unlikely(category = :category) and needle_material is not null and gone_since is null"
+    " order by 1",
+    "device_type": "select distinct device_type as value from scores"
+    " where unlikely(category = :category) and device_type is not null and gone_since is null"
+    " order by 1",
 }
 KITS_SQL = "select * from home_kits where device_id = ? order by serum_rank"
 

@@ -264,6 +264,17 @@ def test_recent_changes_shows_only_runs_after_the_previous_completed_one(db):
         ("price", "glow:1", "29.00", "25.00"),
     ]
 
+    keys = [
+        (r["run_id"], r["changed_at"], r["listing_id"])
+        for r in db.query("SELECT run_id, changed_at, listing_id FROM recent_change_rows")
+    ]
+    assert keys == sorted(keys, reverse=True)
+    # read in the order of the run indexes, merged: a page of them sorts nothing
+    plan = [
+        r[3] for r in db.execute("EXPLAIN QUERY PLAN SELECT * FROM recent_change_rows LIMIT 50")
+    ]
+    assert not any("TEMP B-TREE" in step for step in plan), plan
+
     start_run(db, 3)
     store(
         db,

@@ -36,7 +36,7 @@ DEFAULTS = {
     "max_value_bytes": 10_000_000,
     "numeric_parameters": [],
 }
-FACET_PARAMETERS = ("_facet", "_facet_array", "_facet_date")
+FACET_PARAMETERS = ("_facet", "_facet_array", "_facet_date", "_facet_counted")
 # Set for the request of a dashboard page or of one of its charts' fixed queries.
 _dashboard_request: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "serumscope_dashboard_request", default=False
@@ -81,7 +81,9 @@ def without_default_facets(datasette, path: str, parameters: list[tuple[str, str
     if len(parts) != 2:
         return parameters
     table = re.sub(r"\.(json|csv)$", "", parts[1])
-    defaults = (datasette.table_metadata(parts[0], table) or {}).get("facets") or []
+    configured = (datasette.table_metadata(parts[0], table) or {}).get("facets") or []
+    # a column name, or {type: column} (the scores table's facets counted ahead)
+    defaults = [f if isinstance(f, str) else next(iter(f.values())) for f in configured]
     return [
         (name, value) for name, value in parameters if not (name == "_facet" and value in defaults)
     ]

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 import nh3
 from datasette import hookimpl
+from datasette.utils import path_with_replaced_args, to_css_class
 from datasette.utils.asgi import NotFound, Response
 from markupsafe import Markup, escape
 
@@ -285,13 +286,16 @@ async def home_page(datasette, request):
 @hookimpl
 def extra_template_vars(view_name, request, datasette):
     async def template_vars():
+        config = datasette.plugin_config("serumscope-site") or {}
         variables = {
             "listing_path": listing_path,
             "compare_max": COMPARE_MAX,
             "column_order": column_order,
-            "scores_columns_first": (datasette.plugin_config("serumscope-site") or {}).get(
-                "scores_columns_first", []
-            ),
+            "table_rows_html": table_rows_html,
+            "query_rows_html": query_rows_html,
+            "scores_columns_first": config.get("scores_columns_first", []),
+            "query_page_rows": config.get("query_page_rows", 50),
+            "page_url": lambda page: path_with_replaced_args(request, {"page": page}),
         }
         if request is not None and request.path == f"/{SITE_DB_NAME}/find":
             db = _site_db(datasette)
@@ -310,6 +314,43 @@ def column_order(names: list[str], first: list[str]) -> list[int]:
     return leading + [i for i in range(len(names)) if i not in leading]
 
 
+def table_rows_html(rows, order: list[int]) -> Markup:
+    """The body rows of a table page (templates/_table-serumscope-scores.html) in one call, each
+    cell naming its column: Jinja's async rendering of ~1,250 cells, a fragment at a time, was
+    most of the scores page's time at 100,000 listings (bench/serve.py)."""
+    opening: dict[tuple[str, str], str] = {}  # each column's and value type's <td ...> tag, once
+    parts = []
+    for row in rows:
+        parts.append("<tr>")
+        for i in order:
+            cell = row.cells[i]
+            key = (cell["column"], cell["value_type"])
+            if key not in opening:
+                opening[key] = (
+                    f'<td class="col-{escape(to_css_class(key[0]))} type-{escape(key[1])}"'
+                    f' data-column="{escape(key[0])}">'
+                )
+            parts.append(f"{opening[key]}{escape(cell['value'])}</td>")
+        parts.append("</tr>\n")
+    return Markup("".join(parts))
+
+
+def query_rows_html(columns: list[str], rows) -> Markup:
+    """A query page's result rows (templates/query-serumscope.html) in one call, for the same reason
+    as table_rows_html."""
+    opening = [f'<td class="col-{escape(to_css_class(column))}">' for column in columns]
+    return Markup(
+        "".join(
+            "<tr>"
+            + "".join(
+                f"{tag}{escape(value)}</td>" for tag, value in zip(opening, row, strict=False)
+            )
+            + "</tr>\n"
+            for row in rows
+        )
+    )
+
+
 def compare_checkbox(listing_id: str, name: str) -> str:
     """A checkbox of the page's compare form (``form="compare"``, templates/_compare_form.html)."""
     return (
@@ -318,9 +359,13 @@ def compare_checkbox(listing_id: str, name: str) -> str:
     )
 
 
+LINKED_COLUMNS = frozenset({"url", "listing_id", "id", "name", "title"})
+
+
 @hookimpl
 def render_cell(row, value, column, table, database):
-    if database != SITE_DB_NAME or value is None:
+    # called for every cell of every page: most cells leave at the first test
+    if column not in LINKED_COLUMNS or value is None or database != SITE_DB_NAME:
         return None
     columns = row.keys() if hasattr(row, "keys") else []
     if column == "url":

@@ -11,9 +11,9 @@ reconciling its shop). Times are ISO 8601 UTC (``2026-11-22T06:00:00Z``).
 
 Views: ``variant_changes`` (each variant history row beside the one before it), ``price_drops``,
 ``new_recommendations`` and ``recent_changes`` (every change of the runs since the previous completed
-crawl run, one row per change, newest first, with the product events a shopper follows: a product at
-a new shop, an offer now its cheapest (store/products.py); ``recent_change_rows`` the same rows without the
-listing's shop, name and address, unordered).
+crawl run, one row per change, newest run first and newest first within it, with the product events a
+shopper follows: a product at a new shop, an offer now its cheapest (store/products.py);
+``recent_change_rows`` the same rows in the same order without the listing's shop, name and address).
 """
 
 from __future__ import annotations
@@ -146,12 +146,15 @@ END""",
 
 # The crawl runs whose changes `recent_changes` shows: every run after the previous completed one
 # (a failed or interrupted run does not push the last good run's changes out of view).
-# Repeated in each arm of the union so that SQLite can use each table's run_id index.
+# Repeated in each arm of the union so that SQLite can use each table's run index.
 _SINCE = """run_id > coalesce((
         SELECT id FROM crawl_runs
         WHERE finished_at IS NOT NULL AND status NOT IN ('running', 'interrupted', 'failed')
         ORDER BY id DESC LIMIT 1 OFFSET 1
     ), 0)"""
+
+# Newest run first, then newest first; ties by listing, in the order of the run indexes.
+RECENT_CHANGES_ORDER = "ORDER BY run_id DESC, changed_at DESC, listing_id DESC"
 
 # In the order they are created: later views read earlier ones.
 HISTORY_VIEWS = {
@@ -184,7 +187,10 @@ FROM score_changes s
 LEFT JOIN listings l ON l.id = s.listing_id
 WHERE s.new_verdict = 'recommend' AND s.old_verdict IS NOT 'recommend'
 ORDER BY s.id DESC""",
-    # One row per change, without the listing's name: pages join that to the rows they show.
+    # One row per change, without the listing's name: pages join that to the rows they show. In the
+    # order of each table's (run_id, time, listing_id) index (store/indexes.py), so SQLite merges the
+    # six arms as it reads them and a page of the first rows stops early instead of sorting them all
+    # ("+h.change": not by the change index, which SQLite may prefer on a small table).
     "recent_change_rows": f"""
 SELECT run_id, changed_at,
        CASE WHEN h.old_price IS NOT h.price THEN 'price' ELSE 'availability' END AS change,
@@ -192,7 +198,7 @@ SELECT run_id, changed_at,
        CASE WHEN h.old_price IS NOT h.price THEN h.old_price ELSE h.old_available END AS old_value,
        CASE WHEN h.old_price IS NOT h.price THEN h.price ELSE h.available END AS new_value
 FROM variant_history h LEFT JOIN variants v ON v.id = h.variant_id
-WHERE {_SINCE} AND h.change = 'changed'
+WHERE {_SINCE} AND +h.change = 'changed'
   AND (h.old_price IS NOT h.price OR h.old_available IS NOT h.available)
 UNION ALL
 SELECT run_id, changed_at, 'ingredients', listing_id, kind, old_text, new_text
@@ -209,11 +215,12 @@ SELECT run_id, occurred_at, event, listing_id, NULL, NULL, NULL
 FROM listing_events WHERE {_SINCE}
 UNION ALL
 SELECT run_id, occurred_at, event, listing_id, 'product ' || product_id, NULL, detail
-FROM product_events WHERE {_SINCE} AND event IN ('new shop', 'now cheapest')""",
+FROM product_events WHERE {_SINCE} AND +event IN ('new shop', 'now cheapest')
+{RECENT_CHANGES_ORDER}""",
     "recent_changes": """
 SELECT c.run_id, c.changed_at, c.change, c.listing_id, l.shop, l.title, l.url,
        c.detail, c.old_value, c.new_value
 FROM recent_change_rows AS c
 LEFT JOIN listings l ON l.id = c.listing_id
-ORDER BY c.changed_at DESC, c.listing_id""",
+ORDER BY c.run_id DESC, c.changed_at DESC, c.listing_id DESC""",
 }

@@ -30,6 +30,8 @@ def home_kit_rules() -> list[tuple[str, dict, float]]:
 
 
 def _kit_select(category: str, kit: dict, home_max: float) -> str:
+    # unlikely(): devices are few among the listings, so SQLite reads them through the category index
+    # (its statistics spread the rows evenly over the categories and chose to scan every row)
     ml = float(kit["serum_ml_per_session"])
     return f"""SELECT
   d.listing_id AS device_id, d.name AS device, d.shop AS device_shop, d.score AS device_score,
@@ -48,7 +50,7 @@ JOIN (
   WHERE category = {_sql_text(kit["pairs_with"])} AND verdict = {_sql_text(kit["serum_verdict"])}
     AND gone_since IS NULL AND price_per_30ml IS NOT NULL
 ) AS s ON s.rank <= {int(kit["serums_per_device"])}
-WHERE d.category = {_sql_text(category)} AND d.gone_since IS NULL AND d.price_per_use IS NOT NULL
+WHERE unlikely(d.category = {_sql_text(category)}) AND d.gone_since IS NULL AND d.price_per_use IS NOT NULL
   AND (SELECT min(value) FROM json_each(d.needle_lengths_mm)) <= {home_max!r}"""
 
 

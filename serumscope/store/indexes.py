@@ -38,7 +38,21 @@ SCORES_INDEXES: list[list] = [
     ["price_per_30ml"],
     ["verdict", "gone_since", "score", "name"],  # the avoid list, in its order
     ["order_contradicted", "gone_since", "shop", "name"],  # percent_contradicts_inci_order
+    ["category", "gone_since", "verdict"],  # the home page's verdict counts per category
     *([column, *(c for c in FILTER_COLUMNS if c != column)] for column in FACET_COLUMNS),
+]
+
+# Indexes an earlier version declared, dropped when found: a later index leads with their columns.
+RETIRED_INDEXES = [
+    f"idx_{table}_run"
+    for table in [
+        "variant_history",
+        "ingredient_changes",
+        "listing_changes",
+        "score_changes",
+        "listing_events",
+        "product_events",
+    ]
 ]
 
 INDEXES: list[Index] = [
@@ -50,23 +64,29 @@ INDEXES: list[Index] = [
     Index("actives", ["listing_id"]),
     Index("variant_history", ["variant_id", "id"], "idx_variant_history_variant"),
     Index("variant_history", ["listing_id"], "idx_variant_history_listing"),
-    Index("variant_history", ["run_id"], "idx_variant_history_run"),
     Index("variant_history", ["change", "id"], "idx_variant_history_change"),  # price_drops
     Index("ingredient_changes", ["listing_id"], "idx_ingredient_changes_listing"),
-    Index("ingredient_changes", ["run_id"], "idx_ingredient_changes_run"),
     Index("listing_changes", ["listing_id"], "idx_listing_changes_listing"),
-    Index("listing_changes", ["run_id"], "idx_listing_changes_run"),
     Index("score_changes", ["listing_id", "rubric", "id"], "idx_score_changes_listing"),
-    Index("score_changes", ["run_id"], "idx_score_changes_run"),
     Index("score_changes", ["new_verdict", "id"], "idx_score_changes_verdict"),  # the feed
     Index("listing_events", ["listing_id"], "idx_listing_events_listing"),
-    Index("listing_events", ["run_id"], "idx_listing_events_run"),
+    # recent_change_rows reads each history table newest run first in this order (store/history.py)
+    *(
+        Index(table, ["run_id", time, "listing_id"], f"idx_{table}_run_time")
+        for table, time in [
+            ("variant_history", "changed_at"),
+            ("ingredient_changes", "changed_at"),
+            ("listing_changes", "changed_at"),
+            ("score_changes", "changed_at"),
+            ("listing_events", "occurred_at"),
+            ("product_events", "occurred_at"),
+        ]
+    ),
     Index("listings", ["product_id"]),
     Index("offers", ["product_id", "rank"]),
     Index("offers", ["listing_id"]),
     Index("offers", ["is_best", "price_per_30ml"]),  # cheapest_offer_per_product
     Index("product_events", ["product_id", "id"]),
-    Index("product_events", ["run_id"], "idx_product_events_run"),  # recent_change_rows
     Index("product_events", ["event", "id"], "idx_product_events_event"),  # the feed
     *(Index("scores", columns) for columns in SCORES_INDEXES),
 ]

@@ -10,8 +10,17 @@ from __future__ import annotations
 import sqlite_utils
 
 from serumscope.store.history import HISTORY_TRIGGERS, HISTORY_VIEWS, NOW
-from serumscope.store.indexes import INDEXES, SCORES_INDEXES
-from serumscope.store.site import SCORES, SITE_TRIGGERS, SITE_VIEWS, fill_scores_sql
+from serumscope.store.indexes import INDEXES, RETIRED_INDEXES, SCORES_INDEXES
+from serumscope.store.site import (
+    FACET_COUNT_TRIGGERS,
+    FACET_COUNTS,
+    FACET_COUNTS_TABLE,
+    SCORES,
+    SITE_TRIGGERS,
+    SITE_VIEWS,
+    fill_facet_counts_sql,
+    fill_scores_sql,
+)
 from serumscope.store.tables import (
     DERIVED_COLUMNS,
     SEARCH_COLUMNS,
@@ -20,7 +29,7 @@ from serumscope.store.tables import (
 )
 
 VIEWS = {**HISTORY_VIEWS, **SITE_VIEWS}
-TRIGGERS = {**HISTORY_TRIGGERS, **SITE_TRIGGERS}
+TRIGGERS = {**HISTORY_TRIGGERS, **SITE_TRIGGERS, **FACET_COUNT_TRIGGERS}
 
 # A database that predates history: its current prices are the baseline of every variant.
 _VARIANT_HISTORY_BASELINE = f"""INSERT INTO variant_history (variant_id, listing_id, price,
@@ -59,6 +68,8 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         _ensure_scores(db, tables)
         for index in INDEXES:
             db[index.table].create_index(index.columns, index_name=index.name, if_not_exists=True)
+        for name in RETIRED_INDEXES:
+            db.execute(f"DROP INDEX IF EXISTS [{name}]")
         for index in db["scores"].indexes:
             if index.name.startswith("idx_scores_") and index.columns not in SCORES_INDEXES:
                 db.execute(f"DROP INDEX [{index.name}]")
@@ -75,19 +86,38 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             db.execute(trigger_sql(name))
         if set(replaced) & set(SITE_TRIGGERS):
             # scores rows computed the old way (a band, the scored rubric) are computed again
-            db.execute("DELETE FROM scores")
-            db.execute(fill_scores_sql())
+            _refill_scores(db)
+        elif set(replaced) & set(FACET_COUNT_TRIGGERS):
+            db.execute(f"DELETE FROM [{FACET_COUNTS_TABLE}]")
+            db.execute(fill_facet_counts_sql())
+
+
+def _refill_scores(db: sqlite_utils.Database) -> None:
+    """``scores`` and its facet counts computed again whole, without the counting triggers meanwhile
+    (they would make SQLite delete and count row by row); the caller's transaction hides the gap."""
+    for name in FACET_COUNT_TRIGGERS:
+        db.execute(f"DROP TRIGGER IF EXISTS [{name}]")
+    db.execute("DELETE FROM scores")
+    db.execute(fill_scores_sql())
+    db.execute(f"DELETE FROM [{FACET_COUNTS_TABLE}]")
+    db.execute(fill_facet_counts_sql())
+    for name in FACET_COUNT_TRIGGERS:
+        db.execute(trigger_sql(name))
 
 
 def _ensure_scores(db: sqlite_utils.Database, tables: set[str]) -> None:
+    if FACET_COUNTS_TABLE not in tables:
+        db[FACET_COUNTS_TABLE].create(FACET_COUNTS.columns, pk=FACET_COUNTS.pk)
     if "scores" in db.view_names():
         db.execute("DROP VIEW scores")  # what an early version had
     elif "scores" in tables:
         if list(db["scores"].columns_dict) == list(SCORES.columns):
+            if FACET_COUNTS_TABLE not in tables:
+                db.execute(fill_facet_counts_sql())
             return
         db["scores"].drop()  # derived rows only: recreated and refilled below
     db["scores"].create(SCORES.columns, pk=SCORES.pk)
-    db.execute(fill_scores_sql())
+    _refill_scores(db)
 
 
 def refresh_site_tables(db: sqlite_utils.Database) -> None:
@@ -97,7 +127,6 @@ def refresh_site_tables(db: sqlite_utils.Database) -> None:
     """
     ensure_schema(db)
     with db.atomic():
-        db.execute("DELETE FROM scores")
-        db.execute(fill_scores_sql())
+        _refill_scores(db)
         db.execute(f"INSERT INTO [{SEARCH_TABLE}]([{SEARCH_TABLE}]) VALUES ('rebuild')")
     db.execute("ANALYZE")

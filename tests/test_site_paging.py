@@ -1,0 +1,171 @@
+"""What keeps pages quick at 100,000 listings (bench/serve.py) changes nothing a visitor reads: the
+default facets counted ahead by the store agree with counting the rows after every kind of write, and
+a paged canned query shows each of its rows once, in order, across its pages."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+from site_fixtures import write_generated_listings
+
+from serumscope.site import SITE_DB_NAME, make_datasette, site_metadata
+from serumscope.store.database import open_db
+from serumscope.store.indexes import FACET_COLUMNS
+from serumscope.store.schema import ensure_schema, refresh_site_tables
+from serumscope.store.site import FACET_COUNTS_TABLE
+
+METADATA = site_metadata()
+PAGE_ROWS = METADATA["plugins"]["serumscope-site"]["query_page_rows"]
+QUERIES = METADATA["databases"][SITE_DB_NAME]["queries"]
+LISTINGS = 800
+
+
+@pytest.fixture(scope="module")
+def site_db(tmp_path_factory):
+    path = tmp_path_factory.mktemp("paging") / "site.db"
+    db = open_db(path)
+    write_generated_listings(db, LISTINGS)
+    db.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def ds(site_db):
+    return make_datasette(site_db)
+
+
+def get(ds, path: str):
+    response = asyncio.run(ds.client.get(path))
+    assert response.status_code == 200, (path, response.text[:300])
+    return response
+
+
+def counted(db) -> dict[str, dict]:
+    rows = db.execute(f"SELECT facet, value, count FROM {FACET_COUNTS_TABLE} WHERE count > 0")
+    found: dict[str, dict] = {column: {} for column in FACET_COLUMNS}
+    for facet, value, count in rows:
+        found[facet][value] = count
+    return found
+
+
+def grouped(db, where: str = "1") -> dict[str, dict]:
+    return {
+        column: dict(
+            db.execute(
+                f"SELECT {column}, count(*) FROM scores WHERE {column} IS NOT NULL AND {where}"
+                f" GROUP BY {column}"
+            ).fetchall()
+        )
+        for column in FACET_COLUMNS
+    }
+
+
+def test_facet_counts_follow_every_write_to_scores(tmp_path):
+    db = open_db(tmp_path / "counts.db")
+    write_generated_listings(db, 120)
+    assert counted(db) == grouped(db) and grouped(db)["verdict"]
+    ids = [row[0] for row in db.execute("SELECT id FROM listings ORDER BY id")]
+    with db.conn:
+        db.execute(  # re-evaluated: each scores row deleted and written again by the triggers
+            "UPDATE evaluations SET verdict = 'avoid', score = 10 WHERE listing_id IN (?, ?, ?)",
+            ids[:3],
+        )
+        db.execute("UPDATE listings SET brand = 'Another Brand' WHERE rowid % 7 = 0")  # in place
+        db.execute("UPDATE listings SET shop = 'new-shop', brand = NULL WHERE rowid % 9 = 0")
+        db.execute("DELETE FROM listings WHERE rowid % 11 = 0")
+    assert counted(db)["brand"]["Another Brand"] > 0
+    assert counted(db) == grouped(db)
+    refresh_site_tables(db)
+    assert counted(db) == grouped(db)
+    db.execute(f"DROP TABLE {FACET_COUNTS_TABLE}")  # a database from before the counts
+    db.conn.commit()
+    ensure_schema(db)
+    assert counted(db) == grouped(db)
+    db.close()
+
+
+def facets_shown(ds, query: str = "") -> dict[str, dict]:
+    page = get(ds, f"/{SITE_DB_NAME}/scores.json?_size=1&{query}").json()
+    return {
+        name: {row["value"]: row["count"] for row in facet["results"]}
+        for name, facet in page["facet_results"].items()
+    }
+
+
+def top(counts: dict, size: int = 30) -> dict:
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:size])
+
+
+def test_the_scores_page_shows_the_same_facet_counts_filtered_or_not(ds, site_db):
+    db = open_db(site_db)
+    every = grouped(db)
+    shop = next(iter(every["shop"]))
+    in_shop = grouped(db, f"shop = '{shop}'")
+    db.close()
+    assert facets_shown(ds) == {column: top(every[column]) for column in FACET_COLUMNS}
+    assert facets_shown(ds, f"shop={shop}") == {c: top(in_shop[c]) for c in FACET_COLUMNS}
+    html = get(ds, f"/{SITE_DB_NAME}/scores").text
+    for column in FACET_COLUMNS:
+        assert html.count(f'id="facet-{column}"') == 1
+        assert f"{column} (counted)" not in html
+
+
+def test_every_paged_query_pages_by_the_configured_rows():
+    paged = [name for name, query in QUERIES.items() if ":page" in query["sql"]]
+    assert {"avoid_list", "changes_since_last_run", "find"} <= set(paged)
+    for name in paged:
+        sql = QUERIES[name]["sql"]
+        assert f"{PAGE_ROWS} * max(0, cast(coalesce(nullif(:page, ''), '1') as integer) - 1)" in sql
+        sizes = re.findall(r"limit (\d+)|select (\d+) as size", sql)
+        assert {int(a or b) for a, b in sizes} == {PAGE_ROWS}, name
+
+
+def test_a_paged_query_shows_each_row_once_across_its_pages(ds, site_db):
+    db = open_db(site_db)
+    expected = [
+        row[0]
+        for row in db.execute(
+            "SELECT listing_id FROM scores WHERE verdict = 'avoid' AND gone_since IS NULL"
+            " ORDER BY score, name, listing_id"
+        )
+    ]
+    db.close()
+    assert len(expected) > 2 * PAGE_ROWS
+    shown, page = [], 1
+    while True:
+        rows = get(ds, f"/{SITE_DB_NAME}/avoid_list.json?_shape=array&page={page}").json()
+        shown += [row["listing_id"] for row in rows]
+        if len(rows) < PAGE_ROWS:
+            break
+        page += 1
+    assert shown == expected
+    first = get(ds, f"/{SITE_DB_NAME}/avoid_list").text
+    assert 'rel="next" href="/serumscope/avoid_list?page=2"' in first and 'rel="prev"' not in first
+    last = get(ds, f"/{SITE_DB_NAME}/avoid_list?page={page}").text
+    assert f'rel="prev" href="/serumscope/avoid_list?page={page - 1}"' in last
+    assert 'rel="next"' not in last
+
+
+@pytest.mark.parametrize("sort", ["", "price", "percent"])
+def test_the_find_page_pages_through_every_match_in_its_sort(ds, sort):
+    # the same matches and order as one query without pages (limit and offset replaced)
+    sql = re.sub(
+        r"limit \(select size from page\) offset \(select skip from page\)",
+        "",
+        QUERIES["find"]["sql"],
+    )
+    every = asyncio.run(
+        ds.execute(
+            SITE_DB_NAME, sql, {**dict.fromkeys(FIND_PARAMETERS, ""), "sort": sort, "page": ""}
+        )
+    ).rows
+    shown = []
+    for page in range(1, len(every) // PAGE_ROWS + 2):
+        shown += get(ds, f"/{SITE_DB_NAME}/find.json?_shape=array&sort={sort}&page={page}").json()
+    assert [row["listing_id"] for row in shown] == [row["listing_id"] for row in every]
+    assert len(every) > PAGE_ROWS
+
+
+FIND_PARAMETERS = set(re.findall(r"(?<![:\w]):([a-z_]+)", QUERIES["find"]["sql"]))
