@@ -75,6 +75,10 @@ class RunKeys:
     def inflight(self, shop: str, worker: str) -> str:
         return f"{self.base}:{shop}:inflight:{worker}"
 
+    def leases(self, shop: str, slot: str) -> str:
+        """The shop host's download leases shared by the workers (crawler/shop_limit.py)."""
+        return f"{self.base}:{shop}:leases:{slot}"
+
     def alive(self, worker: str) -> str:
         return f"{self.base}:alive:{worker}"
 
@@ -150,8 +154,18 @@ def recover_dead_workers(client: redis.Redis, keys: RunKeys, shops: list[str]) -
                 pipe.hdel(keys.busy, f"{worker}|{shop}")
             pipe.srem(keys.workers, worker)
             pipe.execute()
+        release_leases(client, keys, worker)
         dead.append(worker)
     return dead
+
+
+def release_leases(client: redis.Redis, keys: RunKeys, worker: str) -> None:
+    """Free the shop leases (crawler/shop_limit.py) a dead worker held."""
+    prefix = f"{worker}|".encode()
+    for key in client.scan_iter(match=keys.leases("*", "*"), _type="zset"):
+        held = [lease for lease in client.zrange(key, 0, -1) if lease.startswith(prefix)]
+        if held:
+            client.zrem(key, *held)
 
 
 def frontier_snapshot(client: redis.Redis, keys: RunKeys, shops: list[str]) -> tuple | None:

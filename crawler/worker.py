@@ -232,6 +232,8 @@ def worker_settings(redis_url: str, keys: RunKeys, run_settings: dict, overrides
         **project_settings.DOWNLOADER_MIDDLEWARES,
         # Conditional requests read the store's validators, which workers do not have.
         "crawler.incremental.ConditionalRequestMiddleware": None,
+        # After every other one: a shop's shared lease spans the download only.
+        "crawler.shop_limit.SharedShopLimit": 1000,
     }
     values = {
         "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
@@ -243,6 +245,9 @@ def worker_settings(redis_url: str, keys: RunKeys, run_settings: dict, overrides
         "ITEM_PIPELINES": pipelines,
         "DOWNLOADER_MIDDLEWARES": downloader,
         "SPIDER_MIDDLEWARES": {"crawler.worker.AckParsed": 1},
+        # The shop's delay is kept between every worker's requests (crawler/shop_limit.py); a random
+        # local one on top would only make a worker wait past its turn.
+        "DOWNLOAD_DELAY_JITTER": 0.0,
         **run_settings,
         **overrides,
     }

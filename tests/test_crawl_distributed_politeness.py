@@ -1,0 +1,71 @@
+"""Politeness per shop across workers (crawler/shop_limit.py): two `serumscope worker`s with a real
+redis-server crawl one generated shop that answers each page after a delay; the shop itself records
+how many requests it answers at once and when they come. Together the workers must stay within what
+one local crawl may send: the per-domain concurrency, and the download delay between requests."""
+
+from __future__ import annotations
+
+import json
+from itertools import pairwise
+
+import pytest
+from distributed import ShopLoad, finish, redis_server_or_skip, start, start_workers
+
+from serumscope.demo.generated import GeneratedShops
+
+pytestmark = pytest.mark.slow
+
+
+def crawl_with_two_workers(tmp_path, pages: int, delay: float, *settings: str) -> dict:
+    redis = redis_server_or_skip(tmp_path)
+    try:
+        with GeneratedShops(pages, delay=delay) as shop:
+            sites = tmp_path / "sites.toml"
+            entry = shop.sites_entry()
+            sites.write_text(
+                "[[shop]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in entry.items())
+            )
+            setting_args = [arg for setting in settings for arg in ("-s", setting)]
+            with ShopLoad(shop) as load:
+                crawl = start(
+                    "crawl", "--sites", str(sites), "--db", str(tmp_path / "dist.db"),
+                    "--redis", redis.url, *setting_args, log=tmp_path / "crawl.log",
+                )  # fmt: skip
+                workers = start_workers(redis.url, tmp_path, 2)
+                assert finish(crawl) == 0, (tmp_path / "crawl.log").read_text()[-2000:]
+                assert [finish(worker) for worker in workers] == [0, 0]
+            url = shop.servers[shop.name].url
+    finally:
+        redis.stop()
+    pages_per_worker = [
+        int((tmp_path / f"worker{n}.log").read_text().rsplit(": ", 1)[1].split()[0])
+        for n in range(2)
+    ]
+    return {
+        "most": load.most[url],
+        "arrivals": load.arrivals[url],
+        "pages_per_worker": pages_per_worker,
+    }
+
+
+def test_two_workers_stay_within_one_shops_concurrency(tmp_path):
+    seen = crawl_with_two_workers(
+        tmp_path, 300, 0.05, "CONCURRENT_REQUESTS_PER_DOMAIN=2", "AUTOTHROTTLE_ENABLED=false"
+    )
+    assert all(pages > 30 for pages in seen["pages_per_worker"]), seen["pages_per_worker"]
+    assert len(seen["arrivals"]) >= 300
+    # Each worker alone may send 2 at once; the shop sees 2 at most from both together.
+    assert seen["most"] == 2
+
+
+def test_two_workers_keep_one_shops_download_delay(tmp_path):
+    delay = 0.1
+    seen = crawl_with_two_workers(
+        tmp_path, 150, 0.0, f"DOWNLOAD_DELAY={delay}", "AUTOTHROTTLE_ENABLED=false",
+        "CONCURRENT_REQUESTS=2",  # so that neither worker takes most of the queue at once
+    )  # fmt: skip
+    assert all(pages > 10 for pages in seen["pages_per_worker"]), seen["pages_per_worker"]
+    arrivals = sorted(seen["arrivals"])
+    gaps = [later - earlier for earlier, later in pairwise(arrivals)]
+    # Leases are granted `delay` apart on Redis's clock; the shop sees them within a few ms of it.
+    assert min(gaps) > delay * 0.8, sorted(gaps)[:5]
