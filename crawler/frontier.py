@@ -24,10 +24,11 @@ import socket
 from typing import Any
 
 import redis
+from scrapy.utils.asyncio import call_later
 from scrapy_redis.queue import PriorityQueue
 
 PREFIX = "serumscope"
-HEARTBEAT_SECONDS = 2.0
+HEARTBEAT_SECONDS = 1.0
 HEARTBEAT_TTL = 10  # seconds without a heartbeat before a worker counts as dead
 
 # Take the best request, remember it as this worker's (in flight) and mark the worker busy, in one
@@ -43,6 +44,8 @@ redis.call('HINCRBY', KEYS[4], 'popped', 1)
 return item
 """
 FRONTIER_KEY_META = "serumscope_frontier_key"
+OUTBOX_SECONDS = 0.05
+OUTBOX_SIZE = 200
 
 
 class RunLost(Exception):
@@ -170,7 +173,7 @@ def release_leases(client: redis.Redis, keys: RunKeys, worker: str) -> None:
 
 def frontier_snapshot(client: redis.Redis, keys: RunKeys, shops: list[str]) -> tuple | None:
     """None while the crawl goes on (requests queued or held, a worker busy); once it looks done,
-    the counters to compare with a later look (the same twice, a second apart: finished)."""
+    the counters to compare with a later look (the same twice, SETTLE_SECONDS apart: finished)."""
     for shop in shops:
         if client.llen(keys.start(shop)) or client.zcard(keys.requests(shop)):
             return None
@@ -215,7 +218,11 @@ class ReliableQueue(PriorityQueue):
 
 
 class WorkerFrontier:
-    """One worker's view of one shop's frontier: its in-flight hash and busy flag."""
+    """One worker's view of one shop's frontier: its in-flight hash, busy flag and outbox.
+
+    What the worker sends (listings and errors to the stream, requests done) waits in the outbox
+    for up to OUTBOX_SECONDS or OUTBOX_SIZE entries and goes in one round trip, in the order it came:
+    a request leaves the in-flight hash only after what its answer gave is in the stream."""
 
     def __init__(self, client: redis.Redis, keys: RunKeys, shop: str, worker: str):
         self.client = client
@@ -224,18 +231,39 @@ class WorkerFrontier:
         self.worker = worker
         self.inflight = keys.inflight(shop, worker)
         self.busy_field = f"{worker}|{shop}"
+        self.outbox = client.pipeline(transaction=False)
+        self.flush_call = None
+
+    def send(self, entry: dict[str, str]) -> None:
+        self.outbox.xadd(self.keys.out, entry)
+        self.later()
 
     def ack(self, request) -> None:
-        """The request's answer was parsed and what it gave is in Redis: no need to redo it."""
+        """The request's answer was parsed and what it gave is sent: no need to redo it."""
         key = request.meta.get(FRONTIER_KEY_META)
         if key:
-            self.client.hdel(self.inflight, key)
+            self.outbox.hdel(self.inflight, key)
+            self.later()
+
+    def later(self) -> None:
+        if len(self.outbox) >= OUTBOX_SIZE:
+            self.flush()
+        elif self.flush_call is None:
+            self.flush_call = call_later(OUTBOX_SECONDS, self.flush)
+
+    def flush(self) -> None:
+        if self.flush_call is not None:
+            self.flush_call.cancel()
+            self.flush_call = None
+        if len(self.outbox):
+            self.outbox.execute()
 
     def busy(self) -> None:
         self.client.hset(self.keys.busy, self.busy_field, "1")
 
     def idle(self) -> None:
         """Nothing in flight: every request taken was handled (failed ones too)."""
+        self.flush()
         with self.client.pipeline(transaction=True) as pipe:
             pipe.delete(self.inflight)
             pipe.hset(self.keys.busy, self.busy_field, "0")

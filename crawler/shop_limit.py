@@ -9,8 +9,8 @@ both judged on Redis's clock in one script, so the shop sees what one local craw
 The leases are taken by a downloader middleware placed after every other one (it runs last on the
 way out and first on the way back), so a lease spans the download only, not robots.txt checks or
 retry back-offs. A lease ends with the download's answer or failure; one a dead worker held ends
-when the ingest notices the worker's silence (``crawler.frontier.release_leases``), or at the latest after
-``LEASE_SECONDS`` past the download timeout.
+when the ingest notices the worker's silence (``crawler.frontier.release_leases``), or at the latest
+``LEASE_SECONDS`` after the download timeout.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import logging
 from collections import deque
 
 import redis
+from scrapy.utils.asyncio import call_later
 from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 
 logger = logging.getLogger("serumscope.shop_limit")
@@ -31,26 +31,34 @@ LEASE_SECONDS = 30  # beyond DOWNLOAD_TIMEOUT: a lease outlives any download it 
 FULL_POLL_SECONDS = 0.02  # every lease taken, by other workers: look again after this long
 
 # KEYS: leases (sorted set: lease -> expiry, ms), next (earliest next grant, ms).
-# ARGV: limit, lease, lease ms, delay ms, a lease to release first ("" for none).
-# Returns 0 when granted, else the milliseconds to wait (-1: every lease is taken).
-ACQUIRE_SCRIPT = """
-if ARGV[5] ~= '' then redis.call('ZREM', KEYS[1], ARGV[5]) end
+# ARGV: limit, lease ms, delay ms, how many leases to release, those leases, the leases wanted.
+# Returns {leases granted (the first ones wanted), ms to wait for the next (-1: all are taken)}.
+GRANT_SCRIPT = """
+local limit, lease_ms, delay = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local released = tonumber(ARGV[4])
+for i = 5, 4 + released do redis.call('ZREM', KEYS[1], ARGV[i]) end
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return -1 end
-local next_grant = tonumber(redis.call('GET', KEYS[2]) or '0')
-if now < next_grant then return next_grant - now end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
-local delay = tonumber(ARGV[4])
-if delay > 0 then redis.call('SET', KEYS[2], now + delay, 'PX', delay + 1000) end
-return 0
+local held = redis.call('ZCARD', KEYS[1])
+local granted = 0
+for i = 5 + released, #ARGV do
+  if held >= limit then return {granted, -1} end
+  local next_grant = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if now < next_grant then return {granted, next_grant - now} end
+  redis.call('ZADD', KEYS[1], now + lease_ms, ARGV[i])
+  held = held + 1
+  granted = granted + 1
+  if delay > 0 then redis.call('SET', KEYS[2], now + delay, 'PX', delay + 1000) end
+end
+return {granted, 0}
 """
 
 
 class ShopGate:
-    """One shop host's queue of downloads waiting for a lease in this worker; only its head asks
-    Redis, so a queue of any length costs one question at a time."""
+    """One shop host's downloads waiting for a lease in this worker. What happens within one turn
+    of the reactor (leases given back, downloads arriving) goes to Redis in one call, and a gate
+    that must wait asks again only when its wait is over (or a lease of its own frees up)."""
 
     def __init__(self, limiter: SharedShopLimit, slot: str):
         self.limiter = limiter
@@ -58,48 +66,49 @@ class ShopGate:
         self.key = limiter.frontier.keys.leases(limiter.frontier.shop, slot)
         self.keys = [self.key, f"{self.key}:next"]
         self.waiting: deque[tuple[Deferred, str]] = deque()
-        self.retry = None  # the pending look again, when the head had to wait
-        self.full = False
+        self.released: list[str] = []
+        self.call = None  # the next settle, scheduled
+        self.waits_for_room = False  # the scheduled settle waits for a lease, not for the delay
 
     def take(self, lease: str) -> Deferred:
         granted: Deferred = Deferred()
         self.waiting.append((granted, lease))
-        if self.retry is None:
-            self.grant()
+        if self.call is None:
+            self.call = call_later(0, self.settle)
         return granted
 
     def release(self, lease: str) -> None:
-        if self.waiting and (self.retry is None or self.full):
-            if self.retry is not None:
-                self.retry.cancel()
-                self.retry = None
-            self.grant(released=lease)
-        else:
-            self.limiter.client.zrem(self.key, lease)
+        self.released.append(lease)
+        if self.call is not None and self.waits_for_room:
+            self.call.cancel()
+            self.call = None
+        if self.call is None:
+            self.waits_for_room = False
+            self.call = call_later(0, self.settle)
 
-    def grant(self, released: str = "") -> None:
-        self.retry = None
-        while self.waiting:
-            granted, lease = self.waiting[0]
-            limit, delay = self.limiter.politeness(self.slot)
-            try:
-                wait_ms = self.limiter.script(
-                    keys=self.keys,
-                    args=[limit, lease, self.limiter.lease_ms, int(delay * 1000), released],
-                )
-            except redis.RedisError as error:
-                self.waiting.popleft()
-                granted.errback(error)
-                continue
-            released = ""
-            if wait_ms == 0:
-                self.waiting.popleft()
-                granted.callback(lease)
-                continue
-            self.full = wait_ms < 0
-            seconds = FULL_POLL_SECONDS if self.full else wait_ms / 1000
-            self.retry = reactor.callLater(seconds, self.grant)
+    def settle(self) -> None:
+        self.call = None
+        released, self.released = self.released, []
+        limit, delay = self.limiter.politeness(self.slot)
+        wanted = [lease for _, lease in itertools.islice(self.waiting, limit)]
+        try:
+            granted, wait_ms = self.limiter.script(
+                keys=self.keys,
+                args=[limit, self.limiter.lease_ms, int(delay * 1000), len(released)]
+                + released
+                + wanted,
+            )
+        except redis.RedisError as error:  # the downloads fail; the heartbeat stops the worker
+            while self.waiting:
+                self.waiting.popleft()[0].errback(error)
             return
+        for _ in range(granted):
+            done, lease = self.waiting.popleft()
+            done.callback(lease)
+        if self.waiting:
+            self.waits_for_room = wait_ms < 0
+            seconds = FULL_POLL_SECONDS if self.waits_for_room else wait_ms / 1000
+            self.call = call_later(seconds, self.settle)
 
 
 class SharedShopLimit:
@@ -142,7 +151,7 @@ class SharedShopLimit:
 
     async def process_request(self, request, spider=None):
         if self.script is None:
-            self.script = self.client.register_script(ACQUIRE_SCRIPT)
+            self.script = self.client.register_script(GRANT_SCRIPT)
         slot = self.crawler.engine.downloader.get_slot_key(request)
         gate = self.gates.get(slot)
         if gate is None:
@@ -156,10 +165,7 @@ class SharedShopLimit:
         if held is None:
             return
         slot, lease = held
-        try:
-            self.gates[slot].release(lease)
-        except redis.RedisError as error:  # the lease expires on its own; the heartbeat reports it
-            logger.warning("could not release a shop lease: %s", error)
+        self.gates[slot].release(lease)
 
     def process_response(self, request, response, spider=None):
         self.give_back(request)

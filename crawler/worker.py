@@ -120,7 +120,7 @@ class StreamPipeline:
 
     def process_item(self, item):
         frontier = self.crawler.spider.frontier
-        frontier.client.xadd(frontier.keys.out, stream_entry("listing", frontier.shop, dict(item)))
+        frontier.send(stream_entry("listing", frontier.shop, dict(item)))
         return item
 
 
@@ -146,11 +146,11 @@ class StreamRecorder(CrawlRunRecorder):
             "message": message[:1000],
             "occurred_at": utc_now(),
         }
-        frontier = spider.frontier
-        frontier.client.xadd(frontier.keys.out, stream_entry("error", spider.shop_name, row))
+        spider.frontier.send(stream_entry("error", spider.shop_name, row))
 
     def spider_closed(self, spider, reason):
         try:
+            spider.frontier.flush()
             send_stats(self.crawler)
             spider.frontier.client.hdel(spider.frontier.keys.busy, spider.frontier.busy_field)
         except redis.RedisError as error:
@@ -194,6 +194,10 @@ class WorkerPresence:
             state = run_state(frontier.client, frontier.keys)
             if state is None:
                 raise RunLost("Redis no longer has the run (restarted without its data?)")
+            if state != "crawling" and self.crawler.engine.spider_is_idle():
+                # The run ended while the spider waits for requests: no need to wait for Scrapy's
+                # next idle check (every 5 s) to leave.
+                deferred_from_coro(self.crawler.engine.close_spider_async(reason="finished"))
         except (redis.RedisError, RunLost) as error:
             message = f"lost Redis: {error}"
             WORKER_FAILURES.append(message)

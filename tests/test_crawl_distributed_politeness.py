@@ -6,6 +6,7 @@ one local crawl may send: the per-domain concurrency, and the download delay bet
 from __future__ import annotations
 
 import json
+import statistics
 from itertools import pairwise
 
 import pytest
@@ -67,5 +68,9 @@ def test_two_workers_keep_one_shops_download_delay(tmp_path):
     assert all(pages > 10 for pages in seen["pages_per_worker"]), seen["pages_per_worker"]
     arrivals = sorted(seen["arrivals"])
     gaps = [later - earlier for earlier, later in pairwise(arrivals)]
-    # Leases are granted `delay` apart on Redis's clock; the shop sees them within a few ms of it.
-    assert min(gaps) > delay * 0.8, sorted(gaps)[:5]
+    # Leases are granted `delay` apart on Redis's clock; a worker busy parsing sends its request a
+    # few ms late, so single gaps vary (as they do in a local crawl, whose delays vary by ±50%),
+    # but not the pace: any 10 requests in a row take 10 delays.
+    assert statistics.median(gaps) > delay * 0.95, sorted(gaps)
+    spans = [later - earlier for earlier, later in zip(arrivals, arrivals[10:], strict=False)]
+    assert min(spans) > 10 * delay * 0.85, sorted(spans)[:5]
