@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import socket
+from collections import deque
 from typing import Any
 
 import redis
@@ -31,18 +32,20 @@ PREFIX = "serumscope"
 HEARTBEAT_SECONDS = 1.0
 HEARTBEAT_TTL = 10  # seconds without a heartbeat before a worker counts as dead
 
-# Take the best request, remember it as this worker's (in flight) and mark the worker busy, in one
-# step: nothing can see the queue empty while the request is in no list and the worker looks idle.
+# Take the best requests (up to ARGV[2]), remember them as this worker's (in flight) and mark the
+# worker busy, in one step: nothing can see the queue empty while a request is in no list and the
+# worker looks idle.
 POP_SCRIPT = """
-local items = redis.call('ZRANGE', KEYS[1], 0, 0)
-if #items == 0 then return false end
-local item = items[1]
-redis.call('ZREM', KEYS[1], item)
-redis.call('HSET', KEYS[2], redis.sha1hex(item), item)
+local items = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+if #items == 0 then return items end
+redis.call('ZREM', KEYS[1], unpack(items))
+for _, item in ipairs(items) do redis.call('HSET', KEYS[2], redis.sha1hex(item), item) end
 redis.call('HSET', KEYS[3], ARGV[1], '1')
-redis.call('HINCRBY', KEYS[4], 'popped', 1)
-return item
+redis.call('HINCRBY', KEYS[4], 'popped', #items)
+return items
 """
+# Requests a worker takes at once: fewer round trips; they are in its in-flight hash like any other.
+PREFETCH = 8
 FRONTIER_KEY_META = "serumscope_frontier_key"
 OUTBOX_SECONDS = 0.05
 OUTBOX_SIZE = 200
@@ -81,6 +84,13 @@ class RunKeys:
     def leases(self, shop: str, slot: str) -> str:
         """The shop host's download leases shared by the workers (crawler/shop_limit.py)."""
         return f"{self.base}:{shop}:leases:{slot}"
+
+    def currency(self, shop: str) -> str:
+        """A Shopify shop's currency, read once for every worker (crawler/worker.py)."""
+        return f"{self.base}:{shop}:currency"
+
+    def currency_reader(self, shop: str) -> str:
+        return f"{self.base}:{shop}:currency:reader"
 
     def alive(self, worker: str) -> str:
         return f"{self.base}:alive:{worker}"
@@ -196,6 +206,7 @@ class ReliableQueue(PriorityQueue):
         super().__init__(server, spider, key, serializer)
         self.frontier: WorkerFrontier = spider.frontier
         self.pop_script = server.register_script(POP_SCRIPT)
+        self.prefetched: deque[bytes] = deque()
 
     def push(self, request):
         data = self._encode_request(request)
@@ -204,14 +215,21 @@ class ReliableQueue(PriorityQueue):
             pipe.hincrby(self.frontier.keys.counters, "pushed", 1)
             pipe.execute()
 
+    def __len__(self):
+        return super().__len__() + len(self.prefetched)
+
     def pop(self, timeout=0):
-        frontier = self.frontier
-        data = self.pop_script(
-            keys=[self.key, frontier.inflight, frontier.keys.busy, frontier.keys.counters],
-            args=[frontier.busy_field],
-        )
-        if not data:
-            return None
+        if not self.prefetched:
+            frontier = self.frontier
+            self.prefetched.extend(
+                self.pop_script(
+                    keys=[self.key, frontier.inflight, frontier.keys.busy, frontier.keys.counters],
+                    args=[frontier.busy_field, PREFETCH],
+                )
+            )
+            if not self.prefetched:
+                return None
+        data = self.prefetched.popleft()
         request = self._decode_request(data)
         request.meta[FRONTIER_KEY_META] = hashlib.sha1(data).hexdigest()  # the script's sha1hex
         return request

@@ -18,9 +18,11 @@ import redis
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.spiderloader import SpiderLoader
-from scrapy.utils.defer import deferred_from_coro
+from scrapy.utils.asyncio import call_later
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from scrapy_redis.spiders import RedisMixin
 from twisted.internet import task
+from twisted.internet.defer import Deferred
 
 from crawler import settings as project_settings
 from crawler.extensions import CrawlRunRecorder
@@ -39,6 +41,7 @@ from crawler.frontier import (
 from crawler.run import crawler_settings
 
 logger = logging.getLogger("serumscope.worker")
+CURRENCY_WAIT_SECONDS = 30.0
 
 # Crawl statistics a worker adds to its shop's totals when it closes (the rest, listings stored and
 # errors, the ingest counts from what it wrote).
@@ -51,6 +54,12 @@ SUMMED_STATS = (
     "serumscope/fields_invalid/",
     "response_received_count",
 )
+
+
+async def pause(seconds: float) -> None:
+    waited: Deferred = Deferred()
+    call_later(seconds, waited.callback, None)
+    await maybe_deferred_to_future(waited)
 
 
 def stream_entry(kind: str, shop: str, data: dict[str, Any]) -> dict[str, str]:
@@ -78,6 +87,32 @@ class DistributedShop(RedisMixin):
         # look finished meanwhile.
         self.frontier.busy()
         return list(self.start_shop())
+
+    async def learn_currency(self, handle: str) -> None:
+        """Shopify: one worker reads the shop currency (``ShopifySpider.learn_currency``); the others
+        take it from Redis, waiting for the reader's answer (up to CURRENCY_WAIT_SECONDS); when the
+        reader fails, the next to ask reads it."""
+        frontier = self.frontier
+        shared, reader = (
+            frontier.keys.currency(frontier.shop),
+            frontier.keys.currency_reader(frontier.shop),
+        )
+        deadline = time.monotonic() + CURRENCY_WAIT_SECONDS
+        while not frontier.client.set(reader, frontier.worker, nx=True, ex=60):
+            if known := frontier.client.get(shared):
+                self.currency = known.decode()
+                return
+            if time.monotonic() > deadline:
+                break
+            await pause(0.05)
+        if known := frontier.client.get(shared):
+            self.currency = known.decode()
+            return
+        await super().learn_currency(handle)
+        if self.currency:
+            frontier.client.set(shared, self.currency)
+        else:
+            frontier.client.delete(reader)
 
     def spider_idle(self):
         send_stats(self.crawler)
