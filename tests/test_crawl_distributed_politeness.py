@@ -10,8 +10,10 @@ import statistics
 from itertools import pairwise
 
 import pytest
+import redis as redis_client
 from distributed import ShopLoad, finish, redis_server_or_skip, start, start_workers
 
+from crawler.frontier import RunKeys, recover_dead_workers
 from serumscope.demo.generated import GeneratedShops
 
 pytestmark = pytest.mark.slow
@@ -74,3 +76,20 @@ def test_two_workers_keep_one_shops_download_delay(tmp_path):
     assert statistics.median(gaps) > delay * 0.95, sorted(gaps)
     spans = [later - earlier for earlier, later in zip(arrivals, arrivals[10:], strict=False)]
     assert min(spans) > 10 * delay * 0.85, sorted(spans)[:5]
+
+
+def test_a_dead_workers_leases_are_freed(tmp_path):
+    """The ingest's look for silent workers also frees the shop leases they held."""
+    server = redis_server_or_skip(tmp_path)
+    try:
+        client = redis_client.Redis.from_url(server.url)
+        keys = RunKeys(7)
+        leases = keys.leases("shop", "127.0.0.1")
+        client.zadd(leases, {"dead-1|0": 1e15, "dead-1|1": 1e15, "alive-2|0": 1e15})
+        client.set(f"{leases}:next", 0)
+        client.sadd(keys.workers, "dead-1", "alive-2")
+        client.set(keys.alive("alive-2"), "now")
+        assert recover_dead_workers(client, keys, ["shop"]) == ["dead-1"]
+        assert client.zrange(leases, 0, -1) == [b"alive-2|0"]
+    finally:
+        server.stop()
