@@ -199,7 +199,7 @@ def frontier_snapshot(client: redis.Redis, keys: RunKeys, shops: list[str]) -> t
 
 class ReliableQueue(PriorityQueue):
     """scrapy-redis's priority queue, whose ``pop`` also keeps the request as this worker's until
-    it has been handled (``ack``), and counts what was pushed and taken (the crawl's end is when
+    it has been handled (``ack``), and counts what was taken (the crawl's end is when
     nothing moved between two looks)."""
 
     def __init__(self, server, spider, key, serializer=None):
@@ -207,19 +207,31 @@ class ReliableQueue(PriorityQueue):
         self.frontier: WorkerFrontier = spider.frontier
         self.pop_script = server.register_script(POP_SCRIPT)
         self.prefetched: deque[bytes] = deque()
+        self.pending: dict[bytes, int] = {}
+        self.flush_call = None
 
     def push(self, request):
-        data = self._encode_request(request)
-        with self.server.pipeline(transaction=True) as pipe:
-            pipe.zadd(self.key, {data: -request.priority})
-            pipe.hincrby(self.frontier.keys.counters, "pushed", 1)
-            pipe.execute()
+        # Requests pushed in one turn of the event loop (a sitemap's thousands) go in one ZADD at
+        # its end, without waiting for anything but Redis: a killed worker can lose them only as it
+        # could lose one between the duplicate filter's answer and its own push.
+        self.pending[self._encode_request(request)] = -request.priority
+        if self.flush_call is None:
+            self.flush_call = call_later(0, self.flush)
+
+    def flush(self) -> None:
+        if self.flush_call is not None:
+            self.flush_call.cancel()
+            self.flush_call = None
+        if self.pending:
+            pending, self.pending = self.pending, {}
+            self.server.zadd(self.key, pending)
 
     def __len__(self):
-        return super().__len__() + len(self.prefetched)
+        return super().__len__() + len(self.prefetched) + len(self.pending)
 
     def pop(self, timeout=0):
         if not self.prefetched:
+            self.flush()
             frontier = self.frontier
             self.prefetched.extend(
                 self.pop_script(
