@@ -159,13 +159,14 @@ def measure(
         for round_number in range(1, rounds + 1):
             for side in sides:  # local, 1, 2, 4 workers ... in every round
                 result = crawl_once(side, sites, folder, redis, settings)
-                result["fixed_cpu"] = crawl_once(side, tiny_sites, folder, redis, settings)["cpu"]
+                one_page = crawl_once(side, tiny_sites, folder, redis, settings)
+                result["fixed_cpu"], result["fixed_wall"] = one_page["cpu"], one_page["wall"]
                 results[side].append(result)
                 name = "local" if side == 0 else f"{side} worker(s)"
                 print(
                     f"  round {round_number} {name:>11}: {result['pages']} pages in "
                     f"{result['wall']:.1f} s, {result['cpu']:.1f} CPU s (one page: "
-                    f"{result['fixed_cpu']:.1f} CPU s)",
+                    f"{result['fixed_cpu']:.1f} CPU s, {result['fixed_wall']:.1f} s)",
                     flush=True,
                 )
     return results
@@ -180,19 +181,21 @@ def report(title: str, results: dict[int, list[dict]]) -> dict[int, float]:
     print(f"\n{title}")
     print(
         f"  {'side':>11}  {'pages/s median (spread)':>24}  {'CPU s per 1,000 pages':>21}  "
-        f"{'one page, CPU s':>16}  {'CPU ms per further page':>23}"
+        f"{'one page, CPU s':>16}  {'one page, s':>16}  {'CPU ms per further page':>23}"
     )
     rates = {}
     for side, runs in results.items():
         per_second = [r["pages"] / r["wall"] for r in runs]
         cpu = [1000 * r["cpu"] / max(r["pages"], 1) for r in runs]
         fixed = [r["fixed_cpu"] for r in runs]
+        fixed_wall = [r["fixed_wall"] for r in runs]
         further = [per_page_cpu(r) for r in runs]
         rates[side] = statistics.median(per_second)
         name = "local" if side == 0 else f"{side} worker(s)"
         print(
             f"  {name:>11}  {_median_spread(per_second):>24}  {_median_spread(cpu):>21}  "
-            f"{_median_spread(fixed):>16}  {_median_spread(further, 2):>23}"
+            f"{_median_spread(fixed):>16}  {_median_spread(fixed_wall):>16}  "
+            f"{_median_spread(further, 2):>23}"
         )
     return rates
 

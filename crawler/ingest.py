@@ -5,8 +5,8 @@ store with the local crawl's own writer (crawler.pipelines.store.ListingWriter),
 batch's transaction also moves the stream position in ``ingest_positions``, so an ingest killed
 mid-batch stores nothing of it and the next one starts again from there: nothing lost, nothing twice.
 While the stream is empty it looks after the frontier: requests of dead workers go back to the queue,
-and once nothing is queued, in flight or moving (two looks half a second apart) the crawl is finished: the
-run row gets its per-shop summary, as a local crawl's does.
+and once nothing is queued, in flight or moving (two looks half a second apart) the crawl is
+finished: the run row gets its per-shop summary, as a local crawl's does.
 """
 
 from __future__ import annotations

@@ -232,6 +232,7 @@ class WorkerPresence:
             if state != "crawling" and self.crawler.engine.spider_is_idle():
                 # The run ended while the spider waits for requests: no need to wait for Scrapy's
                 # next idle check (every 5 s) to leave.
+                self.loop.stop()
                 deferred_from_coro(self.crawler.engine.close_spider_async(reason="finished"))
         except (redis.RedisError, RunLost) as error:
             message = f"lost Redis: {error}"
