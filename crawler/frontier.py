@@ -21,28 +21,34 @@ import hashlib
 import json
 import os
 import socket
+from collections import deque
 from typing import Any
 
 import redis
+from scrapy.utils.asyncio import call_later
 from scrapy_redis.queue import PriorityQueue
 
 PREFIX = "serumscope"
-HEARTBEAT_SECONDS = 2.0
+HEARTBEAT_SECONDS = 1.0
 HEARTBEAT_TTL = 10  # seconds without a heartbeat before a worker counts as dead
 
-# Take the best request, remember it as this worker's (in flight) and mark the worker busy, in one
-# step: nothing can see the queue empty while the request is in no list and the worker looks idle.
+# Take the best requests (up to ARGV[2]), remember them as this worker's (in flight) and mark the
+# worker busy, in one step: nothing can see the queue empty while a request is in no list and the
+# worker looks idle.
 POP_SCRIPT = """
-local items = redis.call('ZRANGE', KEYS[1], 0, 0)
-if #items == 0 then return false end
-local item = items[1]
-redis.call('ZREM', KEYS[1], item)
-redis.call('HSET', KEYS[2], redis.sha1hex(item), item)
+local items = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+if #items == 0 then return items end
+redis.call('ZREM', KEYS[1], unpack(items))
+for _, item in ipairs(items) do redis.call('HSET', KEYS[2], redis.sha1hex(item), item) end
 redis.call('HSET', KEYS[3], ARGV[1], '1')
-redis.call('HINCRBY', KEYS[4], 'popped', 1)
-return item
+redis.call('HINCRBY', KEYS[4], 'popped', #items)
+return items
 """
+# Requests a worker takes at once: fewer round trips; they are in its in-flight hash like any other.
+PREFETCH = 8
 FRONTIER_KEY_META = "serumscope_frontier_key"
+OUTBOX_SECONDS = 0.05
+OUTBOX_SIZE = 200
 
 
 class RunLost(Exception):
@@ -74,6 +80,17 @@ class RunKeys:
 
     def inflight(self, shop: str, worker: str) -> str:
         return f"{self.base}:{shop}:inflight:{worker}"
+
+    def leases(self, shop: str, slot: str) -> str:
+        """The shop host's download leases shared by the workers (crawler/shop_limit.py)."""
+        return f"{self.base}:{shop}:leases:{slot}"
+
+    def currency(self, shop: str) -> str:
+        """A Shopify shop's currency, read once for every worker (crawler/worker.py)."""
+        return f"{self.base}:{shop}:currency"
+
+    def currency_reader(self, shop: str) -> str:
+        return f"{self.base}:{shop}:currency:reader"
 
     def alive(self, worker: str) -> str:
         return f"{self.base}:alive:{worker}"
@@ -150,13 +167,23 @@ def recover_dead_workers(client: redis.Redis, keys: RunKeys, shops: list[str]) -
                 pipe.hdel(keys.busy, f"{worker}|{shop}")
             pipe.srem(keys.workers, worker)
             pipe.execute()
+        release_leases(client, keys, worker)
         dead.append(worker)
     return dead
 
 
+def release_leases(client: redis.Redis, keys: RunKeys, worker: str) -> None:
+    """Free the shop leases (crawler/shop_limit.py) a dead worker held."""
+    prefix = f"{worker}|".encode()
+    for key in client.scan_iter(match=keys.leases("*", "*"), _type="zset"):
+        held = [lease for lease in client.zrange(key, 0, -1) if lease.startswith(prefix)]
+        if held:
+            client.zrem(key, *held)
+
+
 def frontier_snapshot(client: redis.Redis, keys: RunKeys, shops: list[str]) -> tuple | None:
     """None while the crawl goes on (requests queued or held, a worker busy); once it looks done,
-    the counters to compare with a later look (the same twice, a second apart: finished)."""
+    the counters to compare with a later look (the same twice, SETTLE_SECONDS apart: finished)."""
     for shop in shops:
         if client.llen(keys.start(shop)) or client.zcard(keys.requests(shop)):
             return None
@@ -172,36 +199,60 @@ def frontier_snapshot(client: redis.Redis, keys: RunKeys, shops: list[str]) -> t
 
 class ReliableQueue(PriorityQueue):
     """scrapy-redis's priority queue, whose ``pop`` also keeps the request as this worker's until
-    it has been handled (``ack``), and counts what was pushed and taken (the crawl's end is when
+    it has been handled (``ack``), and counts what was taken (the crawl's end is when
     nothing moved between two looks)."""
 
     def __init__(self, server, spider, key, serializer=None):
         super().__init__(server, spider, key, serializer)
         self.frontier: WorkerFrontier = spider.frontier
         self.pop_script = server.register_script(POP_SCRIPT)
+        self.prefetched: deque[bytes] = deque()
+        self.pending: dict[bytes, int] = {}
+        self.flush_call = None
 
     def push(self, request):
-        data = self._encode_request(request)
-        with self.server.pipeline(transaction=True) as pipe:
-            pipe.zadd(self.key, {data: -request.priority})
-            pipe.hincrby(self.frontier.keys.counters, "pushed", 1)
-            pipe.execute()
+        # Requests pushed in one turn of the event loop (a sitemap's thousands) go in one ZADD at
+        # its end, without waiting for anything but Redis: a killed worker can lose them only as it
+        # could lose one between the duplicate filter's answer and its own push.
+        self.pending[self._encode_request(request)] = -request.priority
+        if self.flush_call is None:
+            self.flush_call = call_later(0, self.flush)
+
+    def flush(self) -> None:
+        if self.flush_call is not None:
+            self.flush_call.cancel()
+            self.flush_call = None
+        if self.pending:
+            pending, self.pending = self.pending, {}
+            self.server.zadd(self.key, pending)
+
+    def __len__(self):
+        return super().__len__() + len(self.prefetched) + len(self.pending)
 
     def pop(self, timeout=0):
-        frontier = self.frontier
-        data = self.pop_script(
-            keys=[self.key, frontier.inflight, frontier.keys.busy, frontier.keys.counters],
-            args=[frontier.busy_field],
-        )
-        if not data:
-            return None
+        if not self.prefetched:
+            self.flush()
+            frontier = self.frontier
+            self.prefetched.extend(
+                self.pop_script(
+                    keys=[self.key, frontier.inflight, frontier.keys.busy, frontier.keys.counters],
+                    args=[frontier.busy_field, PREFETCH],
+                )
+            )
+            if not self.prefetched:
+                return None
+        data = self.prefetched.popleft()
         request = self._decode_request(data)
         request.meta[FRONTIER_KEY_META] = hashlib.sha1(data).hexdigest()  # the script's sha1hex
         return request
 
 
 class WorkerFrontier:
-    """One worker's view of one shop's frontier: its in-flight hash and busy flag."""
+    """One worker's view of one shop's frontier: its in-flight hash, busy flag and outbox.
+
+    What the worker sends (listings and errors to the stream, requests done) waits in the outbox
+    for up to OUTBOX_SECONDS or OUTBOX_SIZE entries and goes in one round trip, in the order it came:
+    a request leaves the in-flight hash only after what its answer gave is in the stream."""
 
     def __init__(self, client: redis.Redis, keys: RunKeys, shop: str, worker: str):
         self.client = client
@@ -210,18 +261,39 @@ class WorkerFrontier:
         self.worker = worker
         self.inflight = keys.inflight(shop, worker)
         self.busy_field = f"{worker}|{shop}"
+        self.outbox = client.pipeline(transaction=False)
+        self.flush_call = None
+
+    def send(self, entry: dict[str, str]) -> None:
+        self.outbox.xadd(self.keys.out, entry)
+        self.later()
 
     def ack(self, request) -> None:
-        """The request's answer was parsed and what it gave is in Redis: no need to redo it."""
+        """The request's answer was parsed and what it gave is sent: no need to redo it."""
         key = request.meta.get(FRONTIER_KEY_META)
         if key:
-            self.client.hdel(self.inflight, key)
+            self.outbox.hdel(self.inflight, key)
+            self.later()
+
+    def later(self) -> None:
+        if len(self.outbox) >= OUTBOX_SIZE:
+            self.flush()
+        elif self.flush_call is None:
+            self.flush_call = call_later(OUTBOX_SECONDS, self.flush)
+
+    def flush(self) -> None:
+        if self.flush_call is not None:
+            self.flush_call.cancel()
+            self.flush_call = None
+        if len(self.outbox):
+            self.outbox.execute()
 
     def busy(self) -> None:
         self.client.hset(self.keys.busy, self.busy_field, "1")
 
     def idle(self) -> None:
         """Nothing in flight: every request taken was handled (failed ones too)."""
+        self.flush()
         with self.client.pipeline(transaction=True) as pipe:
             pipe.delete(self.inflight)
             pipe.hset(self.keys.busy, self.busy_field, "0")

@@ -5,8 +5,8 @@ store with the local crawl's own writer (crawler.pipelines.store.ListingWriter),
 batch's transaction also moves the stream position in ``ingest_positions``, so an ingest killed
 mid-batch stores nothing of it and the next one starts again from there: nothing lost, nothing twice.
 While the stream is empty it looks after the frontier: requests of dead workers go back to the queue,
-and once nothing is queued, in flight or moving (two looks a second apart) the crawl is finished: the
-run row gets its per-shop summary, as a local crawl's does.
+and once nothing is queued, in flight or moving (two looks half a second apart) the crawl is
+finished: the run row gets its per-shop summary, as a local crawl's does.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from serumscope.store.database import transaction
 from serumscope.store.status import crawl_status
 
 BATCH = 500
-SETTLE_SECONDS = 1.0
+SETTLE_SECONDS = 0.5
+GATHER_SECONDS = 0.5
 
 
 class Ingest:
@@ -76,12 +77,30 @@ class Ingest:
             "occurred_at": utc_now(),
         }
 
+    def read(self, block_ms: int) -> list:
+        """The next entries of the stream: up to BATCH, gathered for up to GATHER_SECONDS after the
+        first (a transaction per batch, not per listing, is most of the ingest's cost)."""
+        position, entries = self.position, []
+        deadline = None
+        while len(entries) < BATCH:
+            wait = block_ms if deadline is None else int(1000 * (deadline - time.monotonic()))
+            if deadline is not None and wait <= 0:
+                break
+            answer = self.client.xread(
+                {self.keys.out: position}, count=BATCH - len(entries), block=max(wait, 1)
+            )
+            if not answer:
+                break
+            entries += answer[0][1]
+            position = entries[-1][0]
+            deadline = deadline or time.monotonic() + GATHER_SECONDS
+        return entries
+
     def drain_once(self, block_ms: int = 1000) -> int:
         """Store the next batch of the stream; return how many entries it had."""
-        answer = self.client.xread({self.keys.out: self.position}, count=BATCH, block=block_ms)
-        if not answer:
+        entries = self.read(block_ms)
+        if not entries:
             return 0
-        entries = answer[0][1]
         listings: dict[str, list[dict[str, Any]]] = {}
         errors = []
         for _entry_id, fields in entries:

@@ -18,9 +18,11 @@ import redis
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.spiderloader import SpiderLoader
-from scrapy.utils.defer import deferred_from_coro
+from scrapy.utils.asyncio import call_later
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from scrapy_redis.spiders import RedisMixin
 from twisted.internet import task
+from twisted.internet.defer import Deferred
 
 from crawler import settings as project_settings
 from crawler.extensions import CrawlRunRecorder
@@ -39,6 +41,7 @@ from crawler.frontier import (
 from crawler.run import crawler_settings
 
 logger = logging.getLogger("serumscope.worker")
+CURRENCY_WAIT_SECONDS = 30.0
 
 # Crawl statistics a worker adds to its shop's totals when it closes (the rest, listings stored and
 # errors, the ingest counts from what it wrote).
@@ -51,6 +54,12 @@ SUMMED_STATS = (
     "serumscope/fields_invalid/",
     "response_received_count",
 )
+
+
+async def pause(seconds: float) -> None:
+    waited: Deferred = Deferred()
+    call_later(seconds, waited.callback, None)
+    await maybe_deferred_to_future(waited)
 
 
 def stream_entry(kind: str, shop: str, data: dict[str, Any]) -> dict[str, str]:
@@ -78,6 +87,32 @@ class DistributedShop(RedisMixin):
         # look finished meanwhile.
         self.frontier.busy()
         return list(self.start_shop())
+
+    async def learn_currency(self, handle: str) -> None:
+        """Shopify: one worker reads the shop currency (``ShopifySpider.learn_currency``); the others
+        take it from Redis, waiting for the reader's answer (up to CURRENCY_WAIT_SECONDS); when the
+        reader fails, the next to ask reads it."""
+        frontier = self.frontier
+        shared, reader = (
+            frontier.keys.currency(frontier.shop),
+            frontier.keys.currency_reader(frontier.shop),
+        )
+        deadline = time.monotonic() + CURRENCY_WAIT_SECONDS
+        while not frontier.client.set(reader, frontier.worker, nx=True, ex=60):
+            if known := frontier.client.get(shared):
+                self.currency = known.decode()
+                return
+            if time.monotonic() > deadline:
+                break
+            await pause(0.05)
+        if known := frontier.client.get(shared):
+            self.currency = known.decode()
+            return
+        await super().learn_currency(handle)
+        if self.currency:
+            frontier.client.set(shared, self.currency)
+        else:
+            frontier.client.delete(reader)
 
     def spider_idle(self):
         send_stats(self.crawler)
@@ -120,7 +155,7 @@ class StreamPipeline:
 
     def process_item(self, item):
         frontier = self.crawler.spider.frontier
-        frontier.client.xadd(frontier.keys.out, stream_entry("listing", frontier.shop, dict(item)))
+        frontier.send(stream_entry("listing", frontier.shop, dict(item)))
         return item
 
 
@@ -146,11 +181,11 @@ class StreamRecorder(CrawlRunRecorder):
             "message": message[:1000],
             "occurred_at": utc_now(),
         }
-        frontier = spider.frontier
-        frontier.client.xadd(frontier.keys.out, stream_entry("error", spider.shop_name, row))
+        spider.frontier.send(stream_entry("error", spider.shop_name, row))
 
     def spider_closed(self, spider, reason):
         try:
+            spider.frontier.flush()
             send_stats(self.crawler)
             spider.frontier.client.hdel(spider.frontier.keys.busy, spider.frontier.busy_field)
         except redis.RedisError as error:
@@ -194,6 +229,11 @@ class WorkerPresence:
             state = run_state(frontier.client, frontier.keys)
             if state is None:
                 raise RunLost("Redis no longer has the run (restarted without its data?)")
+            if state != "crawling" and self.crawler.engine.spider_is_idle():
+                # The run ended while the spider waits for requests: no need to wait for Scrapy's
+                # next idle check (every 5 s) to leave.
+                self.loop.stop()
+                deferred_from_coro(self.crawler.engine.close_spider_async(reason="finished"))
         except (redis.RedisError, RunLost) as error:
             message = f"lost Redis: {error}"
             WORKER_FAILURES.append(message)
@@ -232,6 +272,8 @@ def worker_settings(redis_url: str, keys: RunKeys, run_settings: dict, overrides
         **project_settings.DOWNLOADER_MIDDLEWARES,
         # Conditional requests read the store's validators, which workers do not have.
         "crawler.incremental.ConditionalRequestMiddleware": None,
+        # After every other one: a shop's shared lease spans the download only.
+        "crawler.shop_limit.SharedShopLimit": 1000,
     }
     values = {
         "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
@@ -243,6 +285,9 @@ def worker_settings(redis_url: str, keys: RunKeys, run_settings: dict, overrides
         "ITEM_PIPELINES": pipelines,
         "DOWNLOADER_MIDDLEWARES": downloader,
         "SPIDER_MIDDLEWARES": {"crawler.worker.AckParsed": 1},
+        # The shop's delay is kept between every worker's requests (crawler/shop_limit.py); a random
+        # local one on top would only make a worker wait past its turn.
+        "DOWNLOAD_DELAY_JITTER": 0.0,
         **run_settings,
         **overrides,
     }

@@ -166,3 +166,45 @@ class LoggedShop:
         with self.log.lock:
             self.log.entries.append((self.url, target))
         return self.shop.respond(path, query)
+
+
+class ShopLoad:
+    """What the served shops go through: the most requests answered at once per shop, and when each
+    request came (monotonic seconds, per shop)."""
+
+    def __init__(self, *served):
+        self.servers = [server for shops in served for server in shops.servers.values()]
+        self.lock = threading.Lock()
+        self.in_flight: Counter = Counter()
+        self.most: Counter = Counter()
+        self.arrivals: dict[str, list[float]] = {server.url: [] for server in self.servers}
+
+    def __enter__(self):
+        for server in self.servers:
+            server.shop = LoadedShop(server.shop, server.url, self)
+        return self
+
+    def __exit__(self, *exc):
+        for server in self.servers:
+            server.shop = server.shop.shop
+
+
+class LoadedShop:
+    def __init__(self, shop, url: str, load: ShopLoad):
+        self.shop, self.url, self.load = shop, url, load
+
+    @property
+    def base_url(self):
+        return self.shop.base_url
+
+    def respond(self, path, query):
+        load = self.load
+        with load.lock:
+            load.arrivals[self.url].append(time.monotonic())
+            load.in_flight[self.url] += 1
+            load.most[self.url] = max(load.most[self.url], load.in_flight[self.url])
+        try:
+            return self.shop.respond(path, query)
+        finally:
+            with load.lock:
+                load.in_flight[self.url] -= 1
