@@ -138,8 +138,9 @@ SERUMSCOPE_PARTS = {
 
 def shipped_scrapy_settings() -> dict:
     """The Scrapy settings of crawler/settings.py, without serumscope's components."""
-    import crawler.settings
     from scrapy.settings import default_settings
+
+    import crawler.settings
 
     return {
         name: value

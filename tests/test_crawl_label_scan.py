@@ -18,7 +18,9 @@ PIECES = st.sampled_from([*PATTERN_WORDS, " ", "  ", "\t", ":", "'", "\u2019", "
 
 
 def any_case(text: str, flips: list[bool]) -> str:
-    return "".join(c.upper() if flip else c for c, flip in zip(text, flips + [False] * len(text)))
+    return "".join(
+        c.upper() if flip else c for c, flip in zip(text, flips + [False] * len(text), strict=False)
+    )
 
 
 @settings(max_examples=400, deadline=None)
