@@ -244,6 +244,10 @@ def main() -> None:
     )
     met = "met" if statistics.median(ratios) >= 0.9 else "NOT met"
     print(f"goal crawl >= 90% of bare Scrapy: {met}: {spread(ratios, '.0%')}")
+    # On a busy machine each crawl gets what share of a core it can; the ratio of CPU per page is
+    # what the rate ratio would be with a core each (not the goal, a steadier reading of it).
+    cpu_ratios = [p["bare_cpu"] / p["full_cpu"] for p in pairs]
+    print(f"bare CPU per page / serumscope CPU per page: {spread(cpu_ratios, '.0%')}")
     met = "met" if max(peaks) < 150 else "NOT met"
     print(f"goal peak RSS < 150 MB on {args.pages} pages: {met}: {spread(peaks, '.0f')} MB")
 
