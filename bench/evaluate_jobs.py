@@ -13,7 +13,9 @@ in a fresh process, rubric post, `--all` so every listing is scored each time.
 Each pair runs A = `--jobs N` (default: every CPU) and B = `--jobs 1`, then measures the evaluator
 alone in a fresh process on the same listings (CPU time, `evaluate(listing, "post")` each once).
 Prints wall-clock listings/s of A and B, median and spread, the ratio A/B, and A against the goal
-0.8 x evaluator rate x N.
+0.8 x evaluator rate x N; and listings per CPU second of the commands (their workers included), which
+the machine's other load does not stretch, against the evaluator alone. An untimed first run judges
+the listings' relevance once (as the crawl would have), so every timed run does the same work.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -81,22 +84,28 @@ def build_database(path: Path, listings: list[dict]) -> None:
     db.conn.close()
 
 
-def end_to_end(db_path: Path, jobs: int) -> float:
-    """Listings/s (wall clock) of `serumscope evaluate --all --jobs N` in a fresh process."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def end_to_end(db_path: Path, jobs: int) -> tuple[float, float]:
+    """Listings/s of `serumscope evaluate --all --jobs N` in a fresh process: by the wall clock, and
+    by the CPU time of the command and its workers (what the machine's other load cannot stretch)."""
     command = [str(Path(sys.executable).with_name("serumscope")), "evaluate", "--db", str(db_path)]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _children_cpu()
     subprocess.run(
         [*command, "--all", "--rubric", "post", "--jobs", str(jobs)],
         check=True,
         capture_output=True,
     )
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, _children_cpu() - cpu
     count = subprocess.run(
         [sys.executable, "-c", f"import sqlite3; print(sqlite3.connect({str(db_path)!r})"
          ".execute('select count(*) from evaluations').fetchone()[0])"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
-    return int(count) / seconds
+    return int(count) / seconds, int(count) / cpu
 
 
 def evaluator_rate(count: int) -> float:
@@ -131,15 +140,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         db_path = Path(folder) / "bench.db"
         build_database(db_path, listings)
-        measured, base, alone = [], [], []
+        end_to_end(db_path, args.jobs)  # untimed: judges relevance once, as the crawl would have
+        print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        measured, base, alone, cpu_measured, cpu_base = [], [], [], [], []
         for pair in range(1, max(3, args.pairs) + 1):
-            measured.append(end_to_end(db_path, args.jobs))
-            base.append(end_to_end(db_path, 1))
+            wall, cpu = end_to_end(db_path, args.jobs)
+            measured.append(wall)
+            cpu_measured.append(cpu)
+            wall, cpu = end_to_end(db_path, 1)
+            base.append(wall)
+            cpu_base.append(cpu)
             alone.append(evaluator_rate(len(listings) // args.copies))
             print(
                 f"  pair {pair}: A {measured[-1]:8,.0f}/s   B {base[-1]:8,.0f}/s"
-                f"   evaluator alone {alone[-1]:8,.0f}/s"
+                f"   evaluator alone {alone[-1]:8,.0f}/s   (CPU time: A {cpu_measured[-1]:,.0f}/s,"
+                f" B {cpu_base[-1]:,.0f}/s)"
             )
+        print(f"load average after:  {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     ratios = [a / b for a, b in zip(measured, base, strict=True)]
     shares = [a / (e * args.jobs) for a, e in zip(measured, alone, strict=True)]
     print(f"A --jobs {args.jobs}:     {_spread(measured)}")
@@ -147,6 +164,12 @@ def main() -> None:
     print(f"evaluator alone: {_spread(alone)}")
     print(f"ratio A/B:       {_spread(ratios, '{:.2f}', '×')}")
     print(f"A / (evaluator × {args.jobs}): {_spread(shares, '{:.2f}', '')}")
+    # per CPU second, end to end against the evaluator alone: the share of the work that is scoring
+    cpu_shares = [c / e for c, e in zip(cpu_measured, alone, strict=True)]
+    print(f"end to end per CPU second (A): {_spread(cpu_measured)}")
+    print(
+        f"  / evaluator alone: {_spread(cpu_shares, '{:.2f}', '')} (the rest: start-up, rows, writes)"
+    )
     met = "met" if statistics.median(shares) >= GOAL_SHARE else "NOT met"
     print(f"goal {GOAL_SHARE} × evaluator rate × {args.jobs}: {met} (median)")
 

@@ -3,10 +3,10 @@
     .venv/bin/python bench/same_results.py [--baseline main] [--rubric post --rubric extended]
 
 Every row of ../shared/data/real_listings/vitc_listings_all.csv with a title is turned into a listing
-(bench/real_listings.listing_from_row), evaluated by this tree's evaluator and by the evaluator at the
-baseline revision (extracted with `git archive`, in a separate process), and the JSON compared. Prints
-the number of listings that differ (and the first few ids); exits 1 when any does. A speed-up must
-leave this at 0.
+(bench/real_listings.listing_from_row), evaluated and judged (evaluator.relevance.judge: is it a
+candidate) by this tree's evaluator and by the evaluator at the baseline revision (extracted with
+`git archive`, in a separate process), and the JSON compared. Prints the number of results that
+differ (and the first few listing ids); exits 1 when any does. A speed-up must leave this at 0.
 """
 
 from __future__ import annotations
@@ -28,14 +28,20 @@ def _results(root: str, rubrics: list[str]) -> list[str]:
     from real_listings import listing_from_row, read_rows
 
     from evaluator import evaluate
+    from evaluator.relevance import judge
 
     rows = read_rows() or []
     listings = [listing_from_row(r) for r in rows]
-    return [
+    evaluations = [
         json.dumps(evaluate(listing, rubric), sort_keys=True, default=str)
         for rubric in rubrics
         for listing in listings
     ]
+    judgements = [
+        json.dumps({"listing_id": listing["id"], "judgement": judge(listing)}, sort_keys=True)
+        for listing in listings
+    ]
+    return evaluations + judgements
 
 
 def main() -> None:
@@ -68,7 +74,8 @@ def main() -> None:
         sys.exit(1)
     differ = [json.loads(a)["listing_id"] for a, b in zip(ours, theirs, strict=True) if a != b]
     print(
-        f"{len(ours):,} evaluations ({', '.join(rubrics)}): {len(differ)} differ from"
+        f"{len(ours):,} evaluations ({', '.join(rubrics)}) and relevance judgements:"
+        f" {len(differ)} differ from"
         f" {args.baseline}" + (f", e.g. {differ[:5]}" if differ else "")
     )
     sys.exit(1 if differ else 0)

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from evaluator.text import evidence
 from evaluator.units import factor
-from evaluator.vocab import Ingredient, PhraseStarts, ingredients, lookup_key, toml_file
+from evaluator.vocab import Ingredient, ingredients, lookup_key, matches_at, toml_file
 
 _NUM = r"(?:\d{1,3}(?:[.,]\d{1,3})?|[.,]\d{1,3})"
 _PERCENT = re.compile(
@@ -92,27 +92,15 @@ def _named(name: str) -> Ingredient | None:
     return ingredients().by_key.get(lookup_key(name))
 
 
-def _matches_at(pattern: re.Pattern[str], text: str, starts: PhraseStarts) -> list[re.Match[str]]:
-    """``pattern.finditer(text)``, tried only where one of its names starts: the pattern is a name
-    between look-arounds, so it can match nowhere else."""
-    matches: list[re.Match[str]] = []
-    end = 0
-    for start in starts.starts(text):
-        if start >= end:
-            match = pattern.match(text, start)
-            if match is not None:
-                matches.append(match)
-                end = match.end()
-    return matches
-
-
 def find_mentions(text: str) -> list[Mention]:
     """Every active (by any alias or acronym) named in ``text``, in order, longest name first."""
     vocab = ingredients()
     found: list[Mention] = []
     lowered = text.lower()
     if len(lowered) == len(text):  # offsets in the lower-cased text are offsets in ``text``
-        matches = _matches_at(vocab.lowercase_mention_pattern, lowered, vocab.mention_starts)
+        # the pattern is a name between look-arounds: it can match only where a name starts
+        starts = vocab.mention_starts.starts(lowered)
+        matches = matches_at(vocab.lowercase_mention_pattern, lowered, starts)
     else:
         matches = vocab.mention_pattern.finditer(text)
     for match in matches:

@@ -10,6 +10,7 @@ made commas, so every span found in the view is the same span of the original te
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from evaluator.inci_names import MAX_NAME_CHARS, canonicalise
 from evaluator.inci_view import GLUE, break_matches, view_of
@@ -28,6 +29,10 @@ _COMMA = re.compile(r",(?:(?<!\d.)|(?!\d))")
 _ITEM = re.compile(
     r"(?:[^,;()\[\]\n]++|(?<=\d),(?=\d)|\((?:[^()\n]++|\([^()\n]*\))*\)|\[(?:[^\[\]\n]++|\[[^\[\]\n]*\])*\]|[()\[\]])+"
 )
+# _ITEM's matches, their leading spaces matched apart (group "name" starts after them): most items
+# follow ", " and then need no trimming. A short item of spaces alone (never a name) is not matched;
+# spaces longer than a name stay in the item, which is then read as the long item it is.
+_SPACED_ITEM = re.compile(rf"[ \t]{{0,{MAX_NAME_CHARS}}}+(?P<name>{_ITEM.pattern})")
 _MAY_CONTAIN = re.compile(
     r"(?i)[(\[]?\s*(?:\b(?:may contain|peut contenir)\b(?:\s*[(\[]\s*\+/-\s*[)\]])?|\+/-)"
     r"\s*[)\]]?\s*:?"
@@ -113,9 +118,11 @@ def _items_between(view: str, start: int, end: int) -> list[tuple[int, int]]:
     items: list[tuple[int, int]] = []
     ended = False
     has_colon = view.find(":", start, end) >= 0
-    for match in _ITEM.finditer(view, start, end):
+    for match in _SPACED_ITEM.finditer(view, start, end):
         s, e = match.span()
-        if e - s > MAX_NAME_CHARS:
+        if e - s <= MAX_NAME_CHARS:
+            s = match.start("name")  # the spaces before it are trimmed below anyway
+        else:
             # Longer than a name. Text after the list ends it ("Glycerin. lorem ipsum ..." keeps
             # "Glycerin"), and so does a last or very long item; a long item between names stays
             # in its place ("A Extract & B Extract & ..." typed without commas): positions count.
@@ -260,14 +267,17 @@ def find_list(text: str) -> list[tuple[int, int, list[tuple[int, int]]]]:
     """The INCI list in an ingredients text as (start, end, item spans) parts: the most list-like
     part (with the "may contain" line after it), the first product's list in a kit, or the
     sections after drug-facts labels."""
-    return _find(text)[0]
+    return list(_find(text)[0])
 
 
+# The last few texts' lists are kept: judging a listing reads its ingredients field's list twice (its
+# INCI list, then the marketing words around it), as a crawl judges a page and then stores it.
+@lru_cache(maxsize=4)
 def _find(
     text: str, labelled_only: bool = False
 ) -> tuple[list[tuple[int, int, list[tuple[int, int]]]], str]:
-    """The list's parts and the view; ``labelled_only`` reads only parts after an ingredients
-    label (a description: marketing text around it is no list)."""
+    """The list's parts and the view (shared: read only); ``labelled_only`` reads only parts after
+    an ingredients label (a description: marketing text around it is no list)."""
     view = view_of(text[:MAX_TEXT_CHARS])
     parts, view = _parts(view)
     if labelled_only:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cache, lru_cache
 
-from evaluator.vocab import Ingredient, ingredients, lookup_key, toml_file
+from evaluator.vocab import Ingredient, alternation, ingredients, lookup_key, toml_file
 
 MAX_NAME_CHARS = 200  # longer "ingredients" are sentences or junk, not names: never looked up
 
@@ -23,6 +24,9 @@ _PAREN_CONTENT = re.compile(r"[(\[]([^)\]]*)[)\]]")
 _PREFIX = re.compile(
     r"^(?:organic|certified organic|natural|pure|cold[- ]pressed|bio|wildcrafted)\s+", re.I
 )
+_PREFIX_FIRST = frozenset(
+    "ocnpbwOCNPBW"
+)  # what _PREFIX can start with (no other letter folds to them)
 _SUFFIX = re.compile(r"\s+(?:\(?organic\)?|\(?bio\)?|\(?vegan\)?|\(?natural\)?)$", re.I)
 _SUFFIX_ENDS = tuple(w + p for w in ("organic", "bio", "vegan", "natural") for p in ("", ")"))
 _COLOUR_INDEX = re.compile(
@@ -59,23 +63,41 @@ def _french() -> tuple[dict[str, str], re.Pattern[str], re.Pattern[str]]:
     )
 
 
+@dataclass(frozen=True)
+class _Families:
+    genera: frozenset[str]  # a botanical name's first word is one of them
+    botanical: re.Pattern[str]
+    numbered: re.Pattern[str]
+    esters: frozenset[str]
+    peptide: re.Pattern[str]
+
+
 @cache
-def _families() -> tuple[re.Pattern[str], re.Pattern[str], frozenset[str], re.Pattern[str]]:
+def _families() -> _Families:
     data = toml_file("inci")
-    genera = "|".join(re.escape(g) for g in data["botanical"]["genera"])
-    ends = "|".join(re.escape(e) for e in data["botanical"]["ends"])
+    # tries, not plain alternations: only whether a whole name matches is asked of them
+    genera = alternation(data["botanical"]["genera"])
+    ends = alternation(data["botanical"]["ends"])
     numbered = "|".join(re.escape(f) for f in data["numbered"]["families"])
-    acyls = "|".join(re.escape(a) for a in data["peptides"]["acyls"])
-    suffixes = "|".join(re.escape(s) for s in data["peptides"]["suffixes"])
-    return (
-        re.compile(rf"(?:{genera})(?:/[a-z][a-z ]*?)?(?: [a-z][a-z'./\\-]*)+?(?: (?:{ends}))?"),
-        re.compile(rf"(?:(?:bis-|[a-z]+ ))?(?:{numbered})[- ]\d+(?:/\d+)?((?: [a-z0-9/,-]+)*)"),
-        frozenset(data["numbered"]["esters"]),
-        re.compile(
+    acyls = alternation(data["peptides"]["acyls"])
+    suffixes = alternation(data["peptides"]["suffixes"])
+    return _Families(
+        genera=frozenset(data["botanical"]["genera"]),
+        botanical=re.compile(
+            rf"(?:{genera})(?:/[a-z][a-z ]*?)?(?: [a-z][a-z'./\\-]*)+?(?: (?:{ends}))?"
+        ),
+        numbered=re.compile(
+            rf"(?:(?:bis-|[a-z]+ ))?(?:{numbered})[- ]\d+(?:/\d+)?((?: [a-z0-9/,-]+)*)"
+        ),
+        esters=frozenset(data["numbered"]["esters"]),
+        peptide=re.compile(
             rf"(?:(?:{acyls}) )?(?:di|tri|tetra|penta|hexa|hepta|octa|nona|deca|oligo|poly)?"
             rf"peptide(?:-\d+)?(?: (?:{suffixes}))?"
         ),
     )
+
+
+_FIRST_WORD = re.compile(r"[^ /]*")
 
 
 def _family_member(key: str) -> bool:
@@ -84,14 +106,19 @@ def _family_member(key: str) -> bool:
     data/vocab/inci.toml."""
     if len(key) > 100 or any(c.isdigit() for c in key[:1]):
         return False
-    botanical, numbered, esters, peptide = _families()
-    if botanical.fullmatch(key) and len(key.split()) <= 9:
+    families = _families()
+    # each pattern is tried only on names with what it needs: a genus first, a number, "peptide"
+    if (
+        _FIRST_WORD.match(key).group() in families.genera  # type: ignore[union-attr]
+        and families.botanical.fullmatch(key)
+        and len(key.split()) <= 9
+    ):
         return True
-    match = numbered.fullmatch(key)
+    match = families.numbered.fullmatch(key) if _DIGIT.search(key) else None
     if match:
         rest = match.group(1).split()
-        return not rest or rest[-1] in esters
-    return peptide.fullmatch(key) is not None
+        return not rest or rest[-1] in families.esters
+    return "peptide" in key and families.peptide.fullmatch(key) is not None
 
 
 def fold_accents(text: str) -> str:
@@ -127,6 +154,8 @@ def _literal(raw: str) -> tuple[str, str]:
     if "(" in key or "[" in key:
         for _ in range(3):  # "Shea Butter (Butyrospermum Parkii (Shea) Butter)": innermost first
             without_parens = _PAREN.sub(" ", without_parens)
+            if "(" not in without_parens and "[" not in without_parens:
+                break
     return key, lookup_key(without_parens)
 
 
@@ -144,10 +173,10 @@ def _all_keys(key: str, without_parens: str) -> Iterator[str]:
     """Lookup keys for one name, most literal first; the fourth is the name without parentheses.
     Made one at a time: most names are found by the first."""
     yield key
-    yield _PREFIX.sub("", key)
+    yield _PREFIX.sub("", key) if key[:1] in _PREFIX_FIRST else key
     yield _SUFFIX.sub("", key) if key.endswith(_SUFFIX_ENDS) or not key.isascii() else key
     yield without_parens
-    yield _PREFIX.sub("", without_parens)
+    yield _PREFIX.sub("", without_parens) if without_parens[:1] in _PREFIX_FIRST else without_parens
     spaced = _spaced(without_parens)
     yield spaced
     yield _TRAILING_CI.sub("", spaced) if "ci" in spaced else spaced
@@ -173,7 +202,12 @@ def _vitamin_c_form(key: str) -> Ingredient | None:
     neighbours ("Ascorbyl Palmitate Tocopherol", a comma missing), else any other ascorbyl/ascorbate
     as a form of its own, named by its INCI name. Plant extracts, ferments and blends that merely
     contain vitamin C are not forms, nor is a bare "Ascorbate" left by a comma typed inside a name."""
-    if len(key) > MAX_NAME_CHARS or not _ASCORB.search(key) or _NOT_A_FORM.search(key):
+    if (
+        len(key) > MAX_NAME_CHARS
+        or "ascorb" not in key
+        or not _ASCORB.search(key)
+        or _NOT_A_FORM.search(key)
+    ):
         return None
     vocab = ingredients()
     if _L_PREFIX.match(key):  # "L-Ascorbic Acid 2-Glucoside": the prefix hides the known name
@@ -238,7 +272,11 @@ def canonicalise(raw: str) -> Ingredient | None:
         parts = [canonicalise(p) for p in _AND.split(literal) if p]
         if parts and all(parts):
             return next((p for p in parts if p.vitamin_c_form), parts[0])
-    if ingredients().essential_oil_pattern.search(literal) and "extract" not in literal:
+    if (
+        ("oil" in literal or not literal.isascii())  # what the pattern needs, found first
+        and "extract" not in literal
+        and ingredients().essential_oil_pattern.search(literal)
+    ):
         return Ingredient(canonical=without_parens, essential_oil=True)
     form = _vitamin_c_form(without_parens)
     if form is not None:

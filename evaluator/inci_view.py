@@ -15,7 +15,7 @@ import html
 import re
 from functools import cache
 
-from evaluator.vocab import PhraseStarts, alternation, toml_file
+from evaluator.vocab import PhraseStarts, alternation, lowered_alike, matches_at, toml_file
 
 GLUE = "\x00"  # stands for markup inside a name in the view
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]{0,10})?[^<>]{0,2000}>")
@@ -32,8 +32,6 @@ _SPACE_AND_SEPARATOR_CHARS = str.maketrans({**{c: "," for c in "•|·●▪◆�
 _TRANSLATED = re.compile(f"[{re.escape(_SPACES)}•|·●▪◆♦]")  # finding one is faster than translating
 
 PREFIX_CHARS = 4  # a phrase is looked for where the lower-cased text starts with its first letters
-# Letters that match an ASCII letter case-insensitively but do not lower-case to it.
-_ODD_CASE = re.compile("[ıſ]")
 _FIXED_LABEL_STARTS = ("full ", "other ", "active", "inactive")  # the drug-facts label below
 
 
@@ -78,21 +76,14 @@ def break_matches(view: str) -> list[re.Match[str]]:
     """``breaks().finditer(view)``, tried only where a break can start (found in one pass, which is
     far faster than the regex engine trying every position)."""
     pattern = breaks()
-    lowered = view.lower()
-    if len(lowered) != len(view) or (not view.isascii() and _ODD_CASE.search(view)):
+    lowered = lowered_alike(view)
+    if lowered is None:
         return list(pattern.finditer(view))
     positions = _starts().starts(lowered)
     ends = [m.end() for m in _SENTENCE_END.finditer(view)]
     if ends:
         positions = sorted(positions + ends)
-    matches, end = [], 0
-    for position in positions:
-        if position >= end:
-            match = pattern.match(view, position)
-            if match is not None:
-                matches.append(match)
-                end = match.end()
-    return matches
+    return matches_at(pattern, view, positions)
 
 
 def view_of(text: str) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 from evaluator.actives import find_mentions
 from evaluator.inci import canonicalise, find_list, parse_ingredients
+from evaluator.kind_terms import KindTerms
 from evaluator.text import MAX_FIELD_CHARS, evidence, text_of
 from evaluator.vocab import VOCAB_DIR, ingredients, lookup_key, read_toml
 
@@ -38,7 +39,7 @@ class _Term:
 @dataclass(frozen=True)
 class Rules:
     candidate_kinds: frozenset[str]
-    kind_pattern: re.Pattern[str]
+    kind_terms: KindTerms
     terms: tuple[_Term, ...]  # by regex group index - 1
     area_order: tuple[str, ...]
     name_pattern: re.Pattern[str]
@@ -48,27 +49,6 @@ class Rules:
     above_one_percent_within: int
     trace_forms: frozenset[str]
     version: str
-
-
-def _term_body(term: str) -> str:
-    prefix = term.endswith("*")
-    body = re.escape(term.rstrip("*")).replace(r"\ ", r"[\s\-_&/]+")
-    return body + (r"\w*" if prefix else r"(?!\w)")
-
-
-def _term_regex(term: str) -> str:
-    return term[3:] if term.startswith("re:") else rf"(?<!\w){_term_body(term)}"
-
-
-def _kind_regex(terms: list[str]) -> str:
-    """One group per term, in order. When every term is a word starting with a letter or digit, the
-    word start and the first letters are checked once, before the alternatives: trying ~250
-    alternatives at every position costs several times more (most positions are mid-word)."""
-    if any(t.startswith("re:") or not t[:1].isalnum() for t in terms):
-        return "|".join(f"({_term_regex(term)})" for term in terms)
-    firsts = re.escape("".join(sorted({t[0] for t in terms})))
-    bodies = "|".join(f"({_term_body(term)})" for term in terms)
-    return rf"(?<!\w)(?=[{firsts}])(?:{bodies})"
 
 
 @cache
@@ -83,11 +63,10 @@ def rules() -> Rules:
         raise ValueError(f"relevance.toml: area kinds missing from area_order: {sorted(unordered)}")
     # longest first, so "cleansing oil" is tried before "oil" at the same place
     entries.sort(key=lambda e: len(e[0]), reverse=True)
-    pattern = _kind_regex([term for term, _ in entries])
     featured = data["featured"]
     return Rules(
         candidate_kinds=frozenset(data["candidate_kinds"]),
-        kind_pattern=re.compile(pattern, re.IGNORECASE),
+        kind_terms=KindTerms.of([term for term, _ in entries]),
         terms=tuple(t for _, t in entries),
         area_order=tuple(data["area_order"]),
         name_pattern=re.compile("|".join(featured["name_patterns"]), re.IGNORECASE),
@@ -111,7 +90,7 @@ class _Kind:
 def _kinds_in(field: str, text: str) -> list[_Kind]:
     rule_set = rules()
     found = []
-    for match in rule_set.kind_pattern.finditer(text):
+    for match in rule_set.kind_terms.finditer(text):
         term = rule_set.terms[match.lastindex - 1]
         found.append(_Kind(term.kind, term.area, evidence(field, text, *match.span()), field))
     return found

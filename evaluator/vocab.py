@@ -38,8 +38,13 @@ def data_version(*names: str) -> str:
 def vocabulary_version() -> str:
     """The fingerprint of what an evaluation reads besides the listing and its rubric: every
     vocabulary and the exchange rates."""
-    vocabularies = (path.relative_to(DATA_DIR).as_posix() for path in VOCAB_DIR.glob("*.toml"))
-    return data_version(*sorted(vocabularies), "exchange_rates.toml")
+    return data_version(*_vocabulary_files(VOCAB_DIR, DATA_DIR), "exchange_rates.toml")
+
+
+@cache
+def _vocabulary_files(vocab_dir: Path, data_dir: Path) -> tuple[str, ...]:
+    # listed once: every stored evaluation asks for the fingerprint
+    return tuple(sorted(path.relative_to(data_dir).as_posix() for path in vocab_dir.glob("*.toml")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +58,13 @@ class Ingredient:
     essential_oil: bool = False
 
 
-_MARKERS = re.compile(r"[*†‡^°¹²³•✝#]+")
+_KEY_CHARS = str.maketrans({**dict.fromkeys("*†‡^°¹²³•✝#"), "’": "'", "–": "-"})
+_KEY_CHAR = re.compile("[*†‡^°¹²³•✝#’–]")  # finding one is faster than translating
 
 
 def lookup_key(name: str) -> str:
     """The form names are compared in: lower case, markers and trailing dots gone, spaces single."""
-    key = _MARKERS.sub("", name).replace("’", "'").replace("–", "-").lower()
+    key = (name.translate(_KEY_CHARS) if _KEY_CHAR.search(name) else name).lower()
     return " ".join(key.split()).strip(" .:")  # runs of whitespace made one space
 
 
@@ -82,6 +88,33 @@ class PhraseStarts:
         if self._empty:
             return []
         return sorted({end - length + 1 for end, length in self._automaton.iter(text)})
+
+
+# Letters that match an ASCII letter case-insensitively but do not lower-case to it.
+_ODD_CASE = re.compile("[ıſ]")
+
+
+def lowered_alike(text: str) -> str | None:
+    """``text.lower()`` when its offsets are those of ``text`` and a case-insensitive pattern of
+    ASCII words matches ``text`` where the lower-case words start in it; else None."""
+    lowered = text.lower()
+    if len(lowered) != len(text) or (not text.isascii() and _ODD_CASE.search(text)):
+        return None
+    return lowered
+
+
+def matches_at(pattern: re.Pattern[str], text: str, positions: list[int]) -> list[re.Match[str]]:
+    """``pattern.finditer(text)`` for a pattern that matches only at ``positions`` (in order) and
+    never matches empty text: it is tried there alone, as finditer would, left to right."""
+    matches: list[re.Match[str]] = []
+    end = 0
+    for position in positions:
+        if position >= end:
+            match = pattern.match(text, position)
+            if match is not None:
+                matches.append(match)
+                end = match.end()
+    return matches
 
 
 @dataclass(frozen=True)

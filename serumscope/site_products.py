@@ -49,8 +49,10 @@ async def product_context(db, product_id: int) -> dict | None:
     if not products:
         return None
     product = products[0]
-    for column in ("vitamin_c_forms", "ingredients"):
+    for column in ("vitamin_c_forms", "ingredients", "formula_checks"):
         product[column] = json.loads(product[column]) if product.get(column) else []
+    if product.get("formula_listing_id"):
+        product["formula_listing_path"] = listing_path(product["formula_listing_id"])
     offers = _with_links(await rows(db, OFFERS_SQL, [product_id]))
     history = list(reversed(await rows(db, OFFER_HISTORY_SQL, [product_id])))
     by_variant: dict[str, list[dict]] = {}

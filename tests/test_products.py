@@ -4,6 +4,8 @@ listings are one product (``expected.product``) and which near-misses must stay 
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from pathlib import Path
 
@@ -18,9 +20,17 @@ from evaluator.product_match import (
 )
 from serumscope.demo import build_catalog
 from serumscope.store.database import open_db
+from serumscope.store.product_formula import formula_checks, formula_listing
 from serumscope.store.products import update_products
 
 LIST = ["aqua", "ascorbic acid", "propanediol", "glycerin", "tocopherol", "ferulic acid"]
+LIST_TAIL = [
+    "sodium hyaluronate",
+    "panthenol",
+    "phenoxyethanol",
+    "ethylhexylglycerin",
+    "citric acid",
+]
 
 
 @pytest.mark.parametrize(
@@ -109,7 +119,11 @@ def test_name_and_formula_join_listings_of_other_shops():
         {"title": "Nordvik Midnight Recovery Oil"},  # another product line
         {"brand": "Nordwind"},
         {"ingredients": []},  # nothing to confirm the name with
-        {"shop": "s1"},  # one shop's two listings
+        {"shop": "s1", "title": "Nordvik Vitamin C 15% Serum Plus"},  # one shop's two products
+        {"shop": "s1", "title": "Nordvik Vitamin C 15% Serum - Night"},  # and its edition
+        {"title": "Nordvik Vitamin C 15% Serum, Dry Skin"},  # made for another skin type
+        {"ingredients": [*LIST[:3], *LIST[4:], *LIST_TAIL]},  # glycerin dropped, however long
+        {"ingredients": ["glycerin", *LIST[1:], *LIST_TAIL]},  # another first ingredient
     ],
 )
 def test_near_misses_stay_apart(other):
@@ -125,6 +139,31 @@ def test_a_gtin_joins_other_names_but_not_other_formulas():
     assert matches[0]["group"] == matches[1]["group"] != matches[2]["group"]
     assert matches[1]["method"] == "gtin" and "5012345678900" in matches[1]["reason"]
     assert formula_conflict(a, c) == "vitamin C 15% vs 20%"
+
+
+def test_one_shops_full_size_and_mini_are_one_product():
+    records = [record("a", "s1"), record("b", "s1", title="Mini Nordvik Vitamin C 15% Serum 5ml")]
+    assert groups_of(records) == [{"a", "b"}]
+
+
+@pytest.mark.parametrize(
+    "told",
+    [
+        ["avobenzone", "octisalate 5.0%aqua", *LIST[1:], *LIST_TAIL],  # US drug actives first
+        [*LIST[2:], *LIST_TAIL],  # a list cut at the start
+        [*LIST, *LIST_TAIL[:3]],  # a list that stops early
+        [*LIST, *LIST_TAIL, "aqua", "glycerin", "xanthan gum"],  # a kit's next part
+        [*LIST[:2], "propane diol", *LIST[3:], *LIST_TAIL],  # spelt another way
+        ["new look! aqua", *LIST[1:], *LIST_TAIL],  # text glued before the first name
+        [*LIST, *LIST_TAIL[:3], "ethylhexyl"],  # the last name cut
+    ],
+)
+def test_one_list_told_differently_is_one_formula(told):
+    full = [*LIST, *LIST_TAIL]
+    assert (
+        formula_conflict(record("a", "s1", ingredients=full), record("b", "s2", ingredients=told))
+        is None
+    )
 
 
 def test_an_invalid_gtin_and_another_brands_mpn_join_nothing():
@@ -302,3 +341,49 @@ def test_a_listing_whose_formula_changes_moves_and_the_move_is_recorded(demo_db)
         [listing["id"]],
     ).fetchone()
     assert f"from product {listing['product_id']}" in moved[0]
+
+
+def test_the_formula_is_evaluated_once_and_the_price_at_each_offer(demo_db):
+    db = open_db(demo_db)
+    for product in db.query("SELECT * FROM products WHERE retired_at IS NULL"):
+        checks = json.loads(product["formula_checks"])
+        assert checks and "price_value" not in {c["id"] for c in checks}
+        assert product["formula_points"] == sum(c["points"] for c in checks)
+        formula = db.execute(
+            "SELECT product_id FROM listings WHERE id = ?", [product["formula_listing_id"]]
+        ).fetchone()
+        assert formula[0] == product["id"]
+        offers = list(db.query("SELECT * FROM offers WHERE product_id = ?", [product["id"]]))
+        for offer in offers:
+            if offer["price_per_30ml"] is not None:
+                assert f"${offer['price_per_30ml']:.2f} per 30 mL" in offer["price_check"]
+    # one listing, one size: the offer scores what the listing scores
+    same = list(
+        db.query(
+            "SELECT o.offer_score, o.offer_verdict, s.score, s.verdict FROM products AS p"
+            " JOIN offers AS o ON o.product_id = p.id JOIN scores AS s ON s.listing_id = o.listing_id"
+            " WHERE p.listings = 1 AND (SELECT count(*) FROM offers WHERE product_id = p.id) = 1"
+        )
+    )
+    assert same and all(
+        (r["offer_score"], r["offer_verdict"]) == (r["score"], r["verdict"]) for r in same
+    )
+    # the Nordvik serum at several shops: one formula, each offer scored at its own price
+    nordvik = next(db.query("SELECT * FROM products ORDER BY shops DESC, id LIMIT 1"))
+    offers = list(db.query("SELECT * FROM offers WHERE product_id = ?", [nordvik["id"]]))
+    assert len({o["price_check"] for o in offers}) > 1
+    page = site_get(demo_db, f"/product/{nordvik['id']}").text
+    assert "shared by every offer" in page and "Score at this offer" in page
+    assert all(o["price_check"] in html.unescape(page) for o in offers)
+
+
+def test_the_formula_listing_is_the_doubtful_one_else_the_best_evidenced():
+    def checks(status: str, points: int) -> list[dict]:
+        price = {"id": "price_value", "status": "pass", "points": 30}
+        return [{"id": "active_percentages", "status": status, "points": points}, price]
+
+    price_ids = frozenset({"price_value"})
+    assert formula_listing({"a": checks("partial", 20), "b": checks("pass", 40)}, price_ids) == "b"
+    doubt = {"a": checks("pass", 40), "b": checks("contradicted", 0)}
+    assert formula_listing(doubt, price_ids) == "b"
+    assert formula_checks(checks("pass", 40), price_ids) == checks("pass", 40)[:1]

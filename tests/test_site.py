@@ -601,12 +601,22 @@ def test_atom_entry_ids_name_the_event_not_a_row_number(two_day_ds, two_day_db, 
         f"tag:serumscope,2026:recommend/{tilde_encode(r['listing_id'])}/{r['changed_at']}"
         for r in recommended
     }
+    product_news = rows(
+        two_day_db,
+        "select * from product_events where event in ('new shop', 'now cheapest')",
+    )
+    assert product_news
+    expected |= {
+        f"tag:serumscope,2026:product/{e['product_id']}/{e['event'].replace(' ', '-')}/"
+        f"{tilde_encode(e['listing_id'])}/{e['occurred_at']}"
+        for e in product_news
+    }
     assert set(ids) == expected
     # The same history with other row numbers (as a rebuilt database would have) keeps every id.
     renumbered = tmp_path / "renumbered.db"
     with sqlite3.connect(two_day_db) as source, sqlite3.connect(renumbered) as copy:
         source.backup(copy)
-        for table in ("score_changes", "variant_history"):
+        for table in ("score_changes", "variant_history", "product_events"):
             copy.execute(f"update {table} set id = id + 1000000")
     assert feed_ids(make_datasette(renumbered)) == ids
 

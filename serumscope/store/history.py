@@ -11,7 +11,8 @@ reconciling its shop). Times are ISO 8601 UTC (``2026-11-22T06:00:00Z``).
 
 Views: ``variant_changes`` (each variant history row beside the one before it), ``price_drops``,
 ``new_recommendations`` and ``recent_changes`` (every change of the runs since the previous completed
-crawl run, one row per change, newest first; ``recent_change_rows`` the same rows without the
+crawl run, one row per change, newest first, with the product events a shopper follows: a product at
+a new shop, an offer now its cheapest (store/products.py); ``recent_change_rows`` the same rows without the
 listing's shop, name and address, unordered).
 """
 
@@ -205,7 +206,10 @@ SELECT run_id, changed_at, 'score', listing_id, rubric,
 FROM score_changes WHERE {_SINCE} AND (old_score IS NOT NULL OR old_verdict IS NOT NULL)
 UNION ALL
 SELECT run_id, occurred_at, event, listing_id, NULL, NULL, NULL
-FROM listing_events WHERE {_SINCE}""",
+FROM listing_events WHERE {_SINCE}
+UNION ALL
+SELECT run_id, occurred_at, event, listing_id, 'product ' || product_id, NULL, detail
+FROM product_events WHERE {_SINCE} AND event IN ('new shop', 'now cheapest')""",
     "recent_changes": """
 SELECT c.run_id, c.changed_at, c.change, c.listing_id, l.shop, l.title, l.url,
        c.detail, c.old_value, c.new_value

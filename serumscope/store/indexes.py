@@ -66,5 +66,7 @@ INDEXES: list[Index] = [
     Index("offers", ["listing_id"]),
     Index("offers", ["is_best", "price_per_30ml"]),  # cheapest_offer_per_product
     Index("product_events", ["product_id", "id"]),
+    Index("product_events", ["run_id"], "idx_product_events_run"),  # recent_change_rows
+    Index("product_events", ["event", "id"], "idx_product_events_event"),  # the feed
     *(Index("scores", columns) for columns in SCORES_INDEXES),
 ]

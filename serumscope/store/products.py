@@ -23,6 +23,12 @@ from evaluator.product_match import match_products
 from evaluator.rubrics import scored_rubric
 from serumscope.store.clock import utc_now
 from serumscope.store.database import transaction
+from serumscope.store.product_formula import (
+    formula_checks,
+    formula_listing,
+    offer_evaluation,
+    price_criteria,
+)
 from serumscope.store.rows import storable_values
 
 PRODUCT_CATEGORY = categories()[0].id  # vitamin C serums: the category products are grouped in
@@ -40,7 +46,7 @@ ORDER BY l.first_seen, l.id
 
 OFFER_INPUT_SQL = """
 SELECT l.id AS listing_id, l.product_id, l.shop, l.title, l.url, l.last_seen,
-  json_extract(e.facts, '$.offers') AS offers, e.score, e.verdict
+  json_extract(e.facts, '$.offers') AS offers, e.score, e.verdict, e.breakdown
 FROM listings AS l
 JOIN evaluations AS e ON e.listing_id = l.id AND e.rubric = :rubric
 WHERE l.product_id IS NOT NULL AND l.gone_since IS NULL
@@ -203,10 +209,13 @@ def group_listings(db: sqlite_utils.Database, force: bool = False) -> dict[str, 
 
 
 def _record_events(db: sqlite_utils.Database, events: list[tuple], now: str) -> None:
+    """Each event with the latest crawl run, the one whose listings it was found in (the history
+    views show a run's changes by ``run_id``)."""
     if events:
+        run_id = db.execute("SELECT max(id) FROM crawl_runs").fetchone()[0]
         db["product_events"].insert_all(
             {"product_id": p, "listing_id": lid, "shop": shop, "event": e, "detail": d,
-             "occurred_at": now}
+             "occurred_at": now, "run_id": run_id}
             for p, lid, shop, e, d in events
         )  # fmt: skip
 
@@ -239,6 +248,20 @@ def _offer_rows(row: dict, variants: list[dict]) -> list[dict[str, Any]]:
     return offers
 
 
+def _facts(db: sqlite_utils.Database, rubric: str, ids: list[str]) -> dict[str, dict]:
+    """The stored facts of these listings' evaluations."""
+    found = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for listing_id, facts in db.execute(
+            f"SELECT listing_id, facts FROM evaluations WHERE rubric = ? AND listing_id IN ({marks})",
+            [rubric, *chunk],
+        ):
+            found[listing_id] = json.loads(facts or "{}")
+    return found
+
+
 def _offer_order(offer: dict) -> tuple:
     per_30ml = offer["price_per_30ml"]
     return (not offer["available"], per_30ml is None, per_30ml or 0, offer["variant_id"])
@@ -257,16 +280,29 @@ def refresh_offers(db: sqlite_utils.Database) -> dict[str, int]:
     ):
         variants[variant["listing_id"]].append(variant)
     by_product: dict[int, list[dict]] = defaultdict(list)
+    breakdowns: dict[int, dict[str, list[dict]]] = defaultdict(dict)
     scores: dict[str, tuple] = {}
     for row in db.query(OFFER_INPUT_SQL, {"rubric": rubric}):
         scores[row["listing_id"]] = (row["score"], row["verdict"])
         by_product[row["product_id"]].extend(_offer_rows(row, variants[row["listing_id"]]))
-    rows, best = [], {}
+        breakdowns[row["product_id"]][row["listing_id"]] = json.loads(row["breakdown"] or "[]")
+    price_ids = price_criteria(rubric)
+    formula_of = {p: formula_listing(b, price_ids) for p, b in breakdowns.items()}
+    facts = _facts(db, rubric, list(formula_of.values()))
+    rows, best, formulas = [], {}, {}
     for product_id, offers in by_product.items():
+        listing_id = formula_of[product_id]
+        checks = formula_checks(breakdowns[product_id][listing_id], price_ids)
+        formulas[product_id] = {
+            "formula_listing_id": listing_id,
+            "formula_checks": json.dumps(checks),
+            "formula_points": sum(check.get("points") or 0 for check in checks),
+        }
         offers.sort(key=_offer_order)
         for rank, offer in enumerate(offers, 1):
             offer["rank"] = rank
             offer["is_best"] = int(rank == 1 and offer["price_per_30ml"] is not None)
+            offer.update(offer_evaluation(rubric, facts[listing_id], offer))
         rows.extend(offers)
         if offers and offers[0]["is_best"]:
             best[product_id] = offers[0]
@@ -288,8 +324,11 @@ def refresh_offers(db: sqlite_utils.Database) -> dict[str, int]:
         db.execute(
             "UPDATE products SET best_variant_id = NULL, best_listing_id = NULL, best_shop = NULL,"
             " best_price = NULL, best_currency = NULL, best_price_per_30ml = NULL,"
-            " score = NULL, verdict = NULL"
+            " score = NULL, verdict = NULL, formula_listing_id = NULL, formula_checks = NULL,"
+            " formula_points = NULL"
         )
+        for product_id, formula in formulas.items():
+            db["products"].update(product_id, formula)
         for product_id, offer in best.items():
             score, verdict = scores.get(offer["listing_id"], (None, None))
             db["products"].update(

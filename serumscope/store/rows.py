@@ -94,9 +94,35 @@ def storable_json(value: object) -> str:
     return text
 
 
+def _kept(value: object) -> bool:
+    """Whether ``storable_value`` keeps a flat value as it is (False for any structure: those are
+    judged by the JSON scan below)."""
+    if isinstance(value, str):
+        try:
+            value.encode()  # fails only on a lone surrogate
+        except UnicodeEncodeError:
+            return False
+        return True
+    if value is None or isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return False
+
+
 def storable_values(rows: list) -> list:
     """``[storable_value(row) for row in rows]``, checked in one pass: rows with nothing to clean (as
     nearly all are) come back as they are."""
+    # Rows of plain columns (the evaluator's rows: their JSON columns are already text) are checked
+    # value by value: encoding them all as JSON again would cost more than the insert.
+    if all(
+        isinstance(row, dict)
+        and all(isinstance(key, str) and _kept(key) and _kept(value) for key, value in row.items())
+        for row in rows
+    ):
+        return rows
     try:
         text = json.dumps(rows, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError):

@@ -4,6 +4,9 @@ ones, with their ingredient and active rows, in one transaction (history trigger
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
+
 import sqlite_utils
 
 from serumscope.store.database import transaction
@@ -24,6 +27,35 @@ def replace_evaluations(
     with transaction(db):
         db.execute(f"DELETE FROM ingredients WHERE listing_id IN ({marks})", listing_ids)
         db.execute(f"DELETE FROM actives WHERE listing_id IN ({marks})", listing_ids)
-        db["evaluations"].insert_all(storable_values(evaluations), replace=True, batch_size=200)
-        db["ingredients"].insert_all(storable_values(ingredients), replace=True, batch_size=500)
-        db["actives"].insert_all(storable_values(actives), batch_size=500)
+        _insert_rows(db, "evaluations", storable_values(evaluations), replace=True)
+        _insert_rows(db, "ingredients", storable_values(ingredients), replace=True)
+        _insert_rows(db, "actives", storable_values(actives))
+
+
+def _column_value(value: object) -> object:
+    """A value as sqlite-utils' insert_all would bind it: lists and dicts as JSON text."""
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value, default=repr, ensure_ascii=False)
+    return value
+
+
+def _insert_rows(
+    db: sqlite_utils.Database, table: str, rows: Iterable[dict], replace: bool = False
+) -> None:
+    """``db[table].insert_all(rows, replace=replace)`` for rows that all have the keys of the first,
+    as one prepared statement run over them all: sqlite-utils builds its statements chunk by chunk
+    and looks at every value in Python, which cost more than scoring the listings."""
+    rows = list(rows)
+    if not rows:
+        return
+    columns = list(rows[0])
+    if any(row.keys() != rows[0].keys() for row in rows):
+        db[table].insert_all(rows, replace=replace)
+        return
+    verb = "INSERT OR REPLACE" if replace else "INSERT"
+    names = ", ".join(f"[{column}]" for column in columns)
+    marks = ", ".join("?" * len(columns))
+    db.conn.executemany(
+        f"{verb} INTO [{table}] ({names}) VALUES ({marks})",
+        ([_column_value(row[column]) for column in columns] for row in rows),
+    )
