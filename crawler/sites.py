@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -99,6 +98,8 @@ def spider_names() -> set[str]:
 
 def load_sites(path: str | Path, known_platforms: set[str] | None = None) -> list[dict]:
     """Read and validate a sites file; disabled shops (``enabled = false``) are left out."""
+    import tomllib  # here, not at the top: the command line names DEFAULT_SITES without reading it
+
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -24,9 +24,11 @@ NOT_PRODUCT_CLASS = re.compile(
 PRODUCT_CLASS = re.compile(
     r"(?<![a-z])product(?!s|[-_]?(?:list|grid|card|item|tile|loop))", re.IGNORECASE
 )
-PRODUCT_ITEM = etree.XPath("//*[contains(@itemtype, 'Product')]")
+# Both select elements through their attributes: libxml2 walks a page's attributes about twice as
+# fast as it tests every element ("//*[contains(@itemtype, 'Product')]", "//*[@class or @id]").
+PRODUCT_ITEM = etree.XPath("//@itemtype[contains(., 'Product')]/..")
 MARKED = etree.XPath(
-    "descendant-or-self::*[@class or @id]"
+    "descendant-or-self::*/@class/.. | descendant-or-self::*/@id/.."
 )  # the elements _marks can find a widget's name on
 FIRST_H1 = etree.XPath("(//h1)[1]")
 

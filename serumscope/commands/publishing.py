@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import sqlite3
-import tempfile
-import time
 from pathlib import Path
 
 import click
@@ -19,6 +15,8 @@ PORT = click.IntRange(1, 65535)
 
 def ensure_port_free(host: str, port: int) -> None:
     """Fail before any work when the site could not listen on ``host:port``."""
+    import socket  # the standard library modules of one command are imported when it runs
+
     with socket.socket() as probe:
         try:
             probe.bind((host, port))
@@ -30,6 +28,8 @@ def ensure_port_free(host: str, port: int) -> None:
 
 def is_demo_database(db_path: Path) -> bool:
     """True when ``db_path`` holds only what an earlier demo crawled (shops on this machine)."""
+    import sqlite3
+
     try:
         with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as connection:
             base_urls = [row[0] for row in connection.execute("select base_url from shops")]
@@ -122,6 +122,8 @@ def serve(
     serves. Safe to publish as it is: no arbitrary SQL unless --allow-sql, at most 5 facets a
     page, answers capped at 10 MB, a request rate per client (docs/security.md).
     """
+    import sqlite3
+
     if not db_path.exists():
         raise click.ClickException(
             f"no database at {db_path}: run `serumscope crawl` and `serumscope evaluate` first, "
@@ -167,6 +169,8 @@ def build_demo_database(shops, db_path: Path, days: int = 2) -> dict:
     """Crawl the running demo shops into a fresh ``db_path`` as ``serumscope run`` would, once per
     demo day (day 1, then day 2 on the same ports: prices drop, a formula changes, a listing goes),
     evaluate and index it; return counts. The shops are left serving the day they started on."""
+    import tempfile
+
     from evaluator.rubrics import scored_rubrics
     from serumscope.runs import run_once
     from serumscope.store.database import open_db
@@ -227,6 +231,8 @@ def demo(port: int, db_path: Path) -> None:
     then day 2 on the same ports (prices drop, a formula changes, a listing goes, one arrives), so
     the history, price charts and feed have something to show. Serves the site until Ctrl-C.
     """
+    import time
+
     from serumscope.demo import DemoShops
 
     ensure_port_free("127.0.0.1", port)
