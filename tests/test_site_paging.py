@@ -222,3 +222,31 @@ def test_the_find_page_pages_through_every_match_in_its_sort(ds, sort):
 
 
 FIND_PARAMETERS = set(re.findall(r"(?<![:\w]):([a-z_]+)", QUERIES["find"]["sql"]))
+
+
+def test_the_search_pages_through_every_match_best_score_first(ds, site_db):
+    db = open_db(site_db)
+    expected = [  # every match sorted, as before the search read the score index
+        row[0]
+        for row in db.execute(
+            "SELECT s.listing_id FROM listings_fts JOIN scores AS s ON s.rowid = listings_fts.rowid"
+            " WHERE listings_fts MATCH 'aqua'"
+            " ORDER BY s.score IS NULL, s.score DESC, s.name, s.listing_id"
+        )
+    ]
+    db.close()
+    explained = "EXPLAIN QUERY PLAN " + QUERIES["search"]["sql"]
+    plan = [
+        row[3]
+        for row in asyncio.run(ds.execute(SITE_DB_NAME, explained, {"q": "aqua", "page": ""}))
+    ]
+    assert len(expected) > 2 * PAGE_ROWS
+    # the page read in order from an index, not every match sorted (only the page's 50 rows are)
+    assert any(step.startswith("SCAN s USING COVERING INDEX") for step in plan), plan
+    assert sum("TEMP B-TREE" in step for step in plan) == 1, plan
+    shown = []
+    for page in range(1, len(expected) // PAGE_ROWS + 2):
+        rows = get(ds, f"/{SITE_DB_NAME}/search.json?_shape=array&q=aqua&page={page}").json()
+        assert all("«" in row["ingredients_match"] for row in rows)
+        shown += [row["listing_id"] for row in rows]
+    assert shown == expected

@@ -26,6 +26,7 @@ FACET_COLUMNS = ["verdict", "vitamin_c_form", "light", "shop", "brand"]
 FILTER_COLUMNS = ["verdict", "price_per_30ml", "gone_since"]
 SCORES_INDEXES: list[list] = [
     [DescIndex("score"), "listing_id"],
+    [DescIndex("score"), "name", "listing_id"],  # the search query's page, read in its order
     [
         "verdict",
         DescIndex("score"),
