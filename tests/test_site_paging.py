@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from urllib.parse import urlencode
 
 import pytest
 from site_fixtures import write_generated_listings
@@ -14,7 +15,7 @@ from serumscope.site import SITE_DB_NAME, make_datasette, site_metadata
 from serumscope.store.database import open_db
 from serumscope.store.indexes import FACET_COLUMNS
 from serumscope.store.schema import ensure_schema, refresh_site_tables
-from serumscope.store.site import FACET_COUNTS_TABLE
+from serumscope.store.site import FACET_COUNTS_TABLE, SHOP_VERDICTS_TABLE
 
 METADATA = site_metadata()
 PAGE_ROWS = METADATA["plugins"]["serumscope-site"]["query_page_rows"]
@@ -62,6 +63,21 @@ def grouped(db, where: str = "1") -> dict[str, dict]:
     }
 
 
+def counted_shop_verdicts(db) -> dict[tuple, int]:
+    rows = db.execute(
+        f"SELECT shop, verdict, listings FROM {SHOP_VERDICTS_TABLE} WHERE listings > 0"
+    ).fetchall()
+    return {(shop, verdict): listings for shop, verdict, listings in rows}
+
+
+def grouped_shop_verdicts(db) -> dict[tuple, int]:
+    rows = db.execute(  # the verdicts-per-shop chart's query before the counts
+        "SELECT shop, verdict, count(*) FROM scores"
+        " WHERE verdict IS NOT NULL AND gone_since IS NULL GROUP BY shop, verdict"
+    ).fetchall()
+    return {(shop, verdict): listings for shop, verdict, listings in rows}
+
+
 def test_facet_counts_follow_every_write_to_scores(tmp_path):
     db = open_db(tmp_path / "counts.db")
     write_generated_listings(db, 120)
@@ -77,12 +93,49 @@ def test_facet_counts_follow_every_write_to_scores(tmp_path):
         db.execute("DELETE FROM listings WHERE rowid % 11 = 0")
     assert counted(db)["brand"]["Another Brand"] > 0
     assert counted(db) == grouped(db)
+    assert counted_shop_verdicts(db) == grouped_shop_verdicts(db)
     refresh_site_tables(db)
     assert counted(db) == grouped(db)
     db.execute(f"DROP TABLE {FACET_COUNTS_TABLE}")  # a database from before the counts
     db.conn.commit()
     ensure_schema(db)
     assert counted(db) == grouped(db)
+    db.close()
+
+
+def test_verdicts_per_shop_follow_every_write_to_scores(tmp_path):
+    db = open_db(tmp_path / "shop-verdicts.db")
+    write_generated_listings(db, 120)
+    assert counted_shop_verdicts(db) == grouped_shop_verdicts(db) != {}
+    ids = [row[0] for row in db.execute("SELECT id FROM listings ORDER BY id")]
+    with db.conn:
+        db.execute(
+            "UPDATE evaluations SET verdict = 'avoid', score = 10 WHERE listing_id IN (?, ?, ?)",
+            ids[:3],
+        )
+        db.execute("UPDATE listings SET gone_since = '2026-01-02' WHERE rowid % 5 = 0")
+        db.execute("UPDATE listings SET gone_since = NULL WHERE rowid % 10 = 0")  # back again
+        db.execute("UPDATE listings SET shop = 'new-shop' WHERE rowid % 9 = 0")
+        db.execute("DELETE FROM listings WHERE rowid % 11 = 0")
+    assert any(shop == "new-shop" for shop, _ in counted_shop_verdicts(db))
+    assert counted_shop_verdicts(db) == grouped_shop_verdicts(db)
+    refresh_site_tables(db)
+    assert counted_shop_verdicts(db) == grouped_shop_verdicts(db)
+    db.execute(f"DROP TABLE {SHOP_VERDICTS_TABLE}")  # a database from before this count
+    db.conn.commit()
+    ensure_schema(db)
+    assert counted_shop_verdicts(db) == grouped_shop_verdicts(db)
+    db.close()
+
+
+def test_the_verdicts_per_shop_chart_shows_the_grouped_counts(ds, site_db):
+    chart = METADATA["plugins"]["datasette-dashboards"]["overview"]["charts"]["verdicts-per-shop"]
+    rows = get(
+        ds, f"/{SITE_DB_NAME}.json?" + urlencode({"sql": chart["query"], "_shape": "objects"})
+    )
+    shown = {(row["shop"], row["verdict"]): row["listings"] for row in rows.json()["rows"]}
+    db = open_db(site_db)
+    assert shown == grouped_shop_verdicts(db) != {}
     db.close()
 
 
@@ -169,3 +222,31 @@ def test_the_find_page_pages_through_every_match_in_its_sort(ds, sort):
 
 
 FIND_PARAMETERS = set(re.findall(r"(?<![:\w]):([a-z_]+)", QUERIES["find"]["sql"]))
+
+
+def test_the_search_pages_through_every_match_best_score_first(ds, site_db):
+    db = open_db(site_db)
+    expected = [  # every match sorted, as before the search read the score index
+        row[0]
+        for row in db.execute(
+            "SELECT s.listing_id FROM listings_fts JOIN scores AS s ON s.rowid = listings_fts.rowid"
+            " WHERE listings_fts MATCH 'aqua'"
+            " ORDER BY s.score IS NULL, s.score DESC, s.listing_id"
+        )
+    ]
+    db.close()
+    explained = "EXPLAIN QUERY PLAN " + QUERIES["search"]["sql"]
+    plan = [
+        row[3]
+        for row in asyncio.run(ds.execute(SITE_DB_NAME, explained, {"q": "aqua", "page": ""}))
+    ]
+    assert len(expected) > 2 * PAGE_ROWS
+    # the page read in order from an index, not every match sorted (only the page's 50 rows are)
+    assert any(step.startswith("SCAN s USING COVERING INDEX") for step in plan), plan
+    assert sum("TEMP B-TREE" in step for step in plan) == 1, plan
+    shown = []
+    for page in range(1, len(expected) // PAGE_ROWS + 2):
+        rows = get(ds, f"/{SITE_DB_NAME}/search.json?_shape=array&q=aqua&page={page}").json()
+        assert all("«" in row["ingredients_match"] for row in rows)
+        shown += [row["listing_id"] for row in rows]
+    assert shown == expected

@@ -21,7 +21,9 @@ class Index(NamedTuple):
 # looks every row up to check the filter).
 # "score DESC, listing_id" because Datasette 0.65 adds the primary-key tie-breaker to ORDER BY only
 # from the second page on: rows are read in index order, so the first page must already break ties
-# by listing_id or `_next` paging repeats and skips rows of equal score.
+# by listing_id or `_next` paging repeats and skips rows of equal score. No other index may lead with
+# "score DESC" (SQLite could read the first page through it, ties in another order); the search
+# query sorts as this index does and reads its page through it.
 FACET_COLUMNS = ["verdict", "vitamin_c_form", "light", "shop", "brand"]
 FILTER_COLUMNS = ["verdict", "price_per_30ml", "gone_since"]
 SCORES_INDEXES: list[list] = [

@@ -12,13 +12,11 @@ import sqlite_utils
 from serumscope.store.history import HISTORY_TRIGGERS, HISTORY_VIEWS, NOW
 from serumscope.store.indexes import INDEXES, RETIRED_INDEXES, SCORES_INDEXES
 from serumscope.store.site import (
-    FACET_COUNT_TRIGGERS,
-    FACET_COUNTS,
-    FACET_COUNTS_TABLE,
+    COUNT_TRIGGERS,
+    COUNTED_TABLES,
     SCORES,
     SITE_TRIGGERS,
     SITE_VIEWS,
-    fill_facet_counts_sql,
     fill_scores_sql,
 )
 from serumscope.store.tables import (
@@ -29,7 +27,7 @@ from serumscope.store.tables import (
 )
 
 VIEWS = {**HISTORY_VIEWS, **SITE_VIEWS}
-TRIGGERS = {**HISTORY_TRIGGERS, **SITE_TRIGGERS, **FACET_COUNT_TRIGGERS}
+TRIGGERS = {**HISTORY_TRIGGERS, **SITE_TRIGGERS, **COUNT_TRIGGERS}
 
 # A database that predates history: its current prices are the baseline of every variant.
 _VARIANT_HISTORY_BASELINE = f"""INSERT INTO variant_history (variant_id, listing_id, price,
@@ -87,33 +85,39 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         if set(replaced) & set(SITE_TRIGGERS):
             # scores rows computed the old way (a band, the scored rubric) are computed again
             _refill_scores(db)
-        elif set(replaced) & set(FACET_COUNT_TRIGGERS):
-            db.execute(f"DELETE FROM [{FACET_COUNTS_TABLE}]")
-            db.execute(fill_facet_counts_sql())
+        elif set(replaced) & set(COUNT_TRIGGERS):
+            _refill_counts(db)
 
 
 def _refill_scores(db: sqlite_utils.Database) -> None:
     """``scores`` and its facet counts computed again whole, without the counting triggers meanwhile
     (they would make SQLite delete and count row by row); the caller's transaction hides the gap."""
-    for name in FACET_COUNT_TRIGGERS:
+    for name in COUNT_TRIGGERS:
         db.execute(f"DROP TRIGGER IF EXISTS [{name}]")
     db.execute("DELETE FROM scores")
     db.execute(fill_scores_sql())
-    db.execute(f"DELETE FROM [{FACET_COUNTS_TABLE}]")
-    db.execute(fill_facet_counts_sql())
-    for name in FACET_COUNT_TRIGGERS:
+    _refill_counts(db)
+    for name in COUNT_TRIGGERS:
         db.execute(trigger_sql(name))
 
 
+def _refill_counts(db: sqlite_utils.Database) -> None:
+    for name, (_, fill_sql) in COUNTED_TABLES.items():
+        db.execute(f"DELETE FROM [{name}]")
+        db.execute(fill_sql)
+
+
 def _ensure_scores(db: sqlite_utils.Database, tables: set[str]) -> None:
-    if FACET_COUNTS_TABLE not in tables:
-        db[FACET_COUNTS_TABLE].create(FACET_COUNTS.columns, pk=FACET_COUNTS.pk)
+    missing = [name for name in COUNTED_TABLES if name not in tables]
+    for name in missing:
+        table = COUNTED_TABLES[name][0]
+        db[name].create(table.columns, pk=table.pk)
     if "scores" in db.view_names():
         db.execute("DROP VIEW scores")  # what an early version had
     elif "scores" in tables:
         if list(db["scores"].columns_dict) == list(SCORES.columns):
-            if FACET_COUNTS_TABLE not in tables:
-                db.execute(fill_facet_counts_sql())
+            for name in missing:  # a database from before this count: counted once here
+                db.execute(COUNTED_TABLES[name][1])
             return
         db["scores"].drop()  # derived rows only: recreated and refilled below
     db["scores"].create(SCORES.columns, pk=SCORES.pk)
