@@ -207,31 +207,12 @@ class ReliableQueue(PriorityQueue):
         self.frontier: WorkerFrontier = spider.frontier
         self.pop_script = server.register_script(POP_SCRIPT)
         self.prefetched: deque[bytes] = deque()
-        self.pending: dict[bytes, int] = {}
-        self.flush_call = None
-
-    def push(self, request):
-        # Requests pushed in one turn of the event loop (a sitemap's thousands) go in one ZADD at
-        # its end, without waiting for anything but Redis: a killed worker can lose them only as it
-        # could lose one between the duplicate filter's answer and its own push.
-        self.pending[self._encode_request(request)] = -request.priority
-        if self.flush_call is None:
-            self.flush_call = call_later(0, self.flush)
-
-    def flush(self) -> None:
-        if self.flush_call is not None:
-            self.flush_call.cancel()
-            self.flush_call = None
-        if self.pending:
-            pending, self.pending = self.pending, {}
-            self.server.zadd(self.key, pending)
 
     def __len__(self):
-        return super().__len__() + len(self.prefetched) + len(self.pending)
+        return super().__len__() + len(self.prefetched)
 
     def pop(self, timeout=0):
         if not self.prefetched:
-            self.flush()
             frontier = self.frontier
             self.prefetched.extend(
                 self.pop_script(
@@ -261,8 +242,11 @@ class WorkerFrontier:
         self.worker = worker
         self.inflight = keys.inflight(shop, worker)
         self.busy_field = f"{worker}|{shop}"
-        self.outbox = client.pipeline(transaction=False)
+        # MULTI/EXEC: a batch Redis refuses (out of memory, say) must not apply its acks without the
+        # listings before them.
+        self.outbox = client.pipeline(transaction=True)
         self.flush_call = None
+        self.lost: redis.RedisError | None = None
 
     def send(self, entry: dict[str, str]) -> None:
         self.outbox.xadd(self.keys.out, entry)
@@ -286,7 +270,12 @@ class WorkerFrontier:
             self.flush_call.cancel()
             self.flush_call = None
         if len(self.outbox):
-            self.outbox.execute()
+            try:
+                self.outbox.execute()
+            except redis.RedisError as error:
+                # Nothing of the batch was applied: its requests stay in flight, to be handed out
+                # again once this worker is gone (the heartbeat stops it with this error).
+                self.lost = error
 
     def busy(self) -> None:
         self.client.hset(self.keys.busy, self.busy_field, "1")
@@ -294,6 +283,8 @@ class WorkerFrontier:
     def idle(self) -> None:
         """Nothing in flight: every request taken was handled (failed ones too)."""
         self.flush()
+        if self.lost:
+            return  # some were handled but not sent: leave them in flight
         with self.client.pipeline(transaction=True) as pipe:
             pipe.delete(self.inflight)
             pipe.hset(self.keys.busy, self.busy_field, "0")

@@ -221,6 +221,8 @@ class WorkerPresence:
     def beat(self) -> None:
         frontier = self.crawler.spider.frontier
         try:
+            if frontier.lost:
+                raise RunLost(f"could not send what was crawled: {frontier.lost}")
             send_stats(self.crawler)
             with frontier.client.pipeline(transaction=True) as pipe:
                 pipe.sadd(frontier.keys.workers, frontier.worker)
