@@ -16,7 +16,6 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import NamedTuple
 
 import sqlite_utils
 
@@ -31,7 +30,12 @@ from serumscope.store.rows import storable_json
 from serumscope.store.schema import ensure_schema
 from serumscope.store.site import SCORED_RUBRIC
 from serumscope.store.tables import LISTING_JSON_COLUMNS
-from serumscope.store.writers import replace_evaluations
+from serumscope.store.writers import (
+    BoundRows,
+    PreparedEvaluations,
+    prepare_evaluations,
+    write_evaluations,
+)
 
 BATCH_SIZE = 500
 
@@ -169,20 +173,12 @@ def active_rows(listing_id: str, facts: dict) -> Iterator[dict]:
             yield _active_row(listing_id, {}, form["form"], form["evidence"])
 
 
-class _Batch(NamedTuple):
-    """One batch scored and turned into rows, ready for the one writer."""
-
-    ids: list[str]
-    evaluations: list[dict]
-    ingredients: list[dict]
-    actives: list[dict]
-
-
-def _scored_batch(listings: list[dict], rubrics: dict[str, list[str]]) -> _Batch:
+def _scored_batch(listings: list[dict], rubrics: dict[str, list[str]]) -> PreparedEvaluations:
     """Score ``listings`` and build their rows (in a worker process when there are several jobs):
     each listing's facts are read once (per category) and every rubric it is due for (``rubrics``:
     listing id -> rubric names) applied to them; its ingredients and actives come from the last of
-    them, as when the rubrics are run one after the other."""
+    them, as when the rubrics are run one after the other. The rows come back checked and bound, so
+    the one writer has only the statements left to run."""
     now = utc_now()
     scored = [
         (
@@ -194,19 +190,15 @@ def _scored_batch(listings: list[dict], rubrics: dict[str, list[str]]) -> _Batch
         )
         for listing in listings
     ]
-    return _Batch(
-        ids=[listing["id"] for listing, _ in scored],
-        evaluations=[
-            evaluation_row(listing, result, now)
-            for listing, results in scored
-            for result in results
-        ],
-        ingredients=[
+    return prepare_evaluations(
+        [listing["id"] for listing, _ in scored],
+        [evaluation_row(listing, result, now) for listing, results in scored for result in results],
+        [
             row
             for listing, results in scored
             for row in ingredient_rows(listing["id"], results[-1]["facts"])
         ],
-        actives=[
+        [
             row
             for listing, results in scored
             for row in active_rows(listing["id"], results[-1]["facts"])
@@ -214,8 +206,12 @@ def _scored_batch(listings: list[dict], rubrics: dict[str, list[str]]) -> _Batch
     )
 
 
-def _write(db: sqlite_utils.Database, batch: _Batch) -> None:
-    replace_evaluations(db, batch.ids, batch.evaluations, batch.ingredients, batch.actives)
+def _rubric_verdicts(rows: BoundRows) -> Iterator[tuple[str, str]]:
+    """The rubric and verdict of each evaluation row of a batch."""
+    if rows.dicts is not None:
+        return ((row["rubric"], row["verdict"]) for row in rows.dicts)
+    rubric, verdict = rows.columns.index("rubric"), rows.columns.index("verdict")
+    return ((values[rubric], values[verdict]) for values in rows.values)
 
 
 _reader: sqlite_utils.Database | None = None  # a worker process's own read-only connection
@@ -228,7 +224,7 @@ def _open_reader(db_file: str) -> None:
     )
 
 
-def _worker_batch(chunk: dict[str, list[str]]) -> _Batch:
+def _worker_batch(chunk: dict[str, list[str]]) -> PreparedEvaluations:
     return _scored_batch(listing_dicts(_reader, list(chunk)), chunk)
 
 
@@ -245,7 +241,9 @@ def default_jobs() -> int:
     return len(os.sched_getaffinity(0))
 
 
-def _batches(db: sqlite_utils.Database, due: dict[str, list[str]], jobs: int) -> Iterator[_Batch]:
+def _batches(
+    db: sqlite_utils.Database, due: dict[str, list[str]], jobs: int
+) -> Iterator[PreparedEvaluations]:
     """The scored batches in order of ``due`` (listing id -> rubric names): in this process, or in
     ``jobs`` worker processes that read their listings themselves (this process only writes)."""
     ids = list(due)
@@ -319,12 +317,12 @@ def evaluate_db(
     total = db.execute("select count(*) from listings").fetchone()[0]
     verdicts: dict[str, dict[str, int]] = {r["id"]: {} for r in rules}
     for batch in _batches(db, due, default_jobs() if jobs is None else jobs):
-        _write(db, batch)
-        for row in batch.evaluations:
-            of_rubric = verdicts[row["rubric"]]
-            of_rubric[row["verdict"]] = of_rubric.get(row["verdict"], 0) + 1
+        write_evaluations(db, batch)
+        for rubric_id, verdict in _rubric_verdicts(batch.evaluations):
+            of_rubric = verdicts[rubric_id]
+            of_rubric[verdict] = of_rubric.get(verdict, 0) + 1
         if progress is not None:
-            progress(len(batch.ids))
+            progress(len(batch.listing_ids))
     summaries = {
         r["id"]: {
             "rubric": r["id"],

@@ -1,11 +1,15 @@
 """Writers for what the evaluator produces: each batch of evaluations replaces the listings' earlier
 ones, with their ingredient and active rows, in one transaction (history triggers see one
-``INSERT OR REPLACE`` per evaluation, as they expect)."""
+``INSERT OR REPLACE`` per evaluation, as they expect).
+
+Preparing a batch (``prepare_evaluations``: the store-boundary checks and the values in column
+order) is separate from writing it (``write_evaluations``), so that ``evaluate --jobs`` prepares in
+its worker processes and the one writer only runs the statements."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from typing import NamedTuple
 
 import sqlite_utils
 
@@ -13,23 +17,22 @@ from serumscope.store.database import transaction
 from serumscope.store.rows import storable_values
 
 
-def replace_evaluations(
-    db: sqlite_utils.Database,
-    listing_ids: list[str],
-    evaluations: list[dict],
-    ingredients: list[dict],
-    actives: list[dict],
-) -> None:
-    """Store a batch: ``evaluations`` rows replace those of the same listing and rubric; the
-    ``ingredients`` and ``actives`` rows of ``listing_ids`` are replaced whole. Every row passes the
-    store boundary (no NaN or lone surrogate reaches the database or the site's JSON)."""
-    marks = ",".join("?" * len(listing_ids))
-    with transaction(db):
-        db.execute(f"DELETE FROM ingredients WHERE listing_id IN ({marks})", listing_ids)
-        db.execute(f"DELETE FROM actives WHERE listing_id IN ({marks})", listing_ids)
-        _insert_rows(db, "evaluations", storable_values(evaluations), replace=True)
-        _insert_rows(db, "ingredients", storable_values(ingredients), replace=True)
-        _insert_rows(db, "actives", storable_values(actives))
+class BoundRows(NamedTuple):
+    """Rows of one table ready to bind: the column names, then each row's values in that order.
+    ``dicts`` holds the rows instead when they do not all have the same keys."""
+
+    columns: tuple[str, ...]
+    values: list[tuple]
+    dicts: list[dict] | None = None
+
+
+class PreparedEvaluations(NamedTuple):
+    """One batch of evaluations with its ingredient and active rows, checked and bound."""
+
+    listing_ids: list[str]
+    evaluations: BoundRows
+    ingredients: BoundRows
+    actives: BoundRows
 
 
 def _column_value(value: object) -> object:
@@ -39,23 +42,64 @@ def _column_value(value: object) -> object:
     return value
 
 
-def _insert_rows(
-    db: sqlite_utils.Database, table: str, rows: Iterable[dict], replace: bool = False
-) -> None:
-    """``db[table].insert_all(rows, replace=replace)`` for rows that all have the keys of the first,
-    as one prepared statement run over them all: sqlite-utils builds its statements chunk by chunk
-    and looks at every value in Python, which cost more than scoring the listings."""
-    rows = list(rows)
+def bound_rows(rows: list[dict]) -> BoundRows:
+    """``rows`` past the store boundary (no NaN or lone surrogate reaches the database or the site's
+    JSON), as values in the column order of the first row."""
+    rows = storable_values(rows)
     if not rows:
+        return BoundRows((), [])
+    first = rows[0].keys()
+    if any(row.keys() != first for row in rows):
+        return BoundRows((), [], rows)
+    columns = tuple(first)
+    return BoundRows(
+        columns, [tuple([_column_value(row[column]) for column in columns]) for row in rows]
+    )
+
+
+def prepare_evaluations(
+    listing_ids: list[str], evaluations: list[dict], ingredients: list[dict], actives: list[dict]
+) -> PreparedEvaluations:
+    return PreparedEvaluations(
+        listing_ids, bound_rows(evaluations), bound_rows(ingredients), bound_rows(actives)
+    )
+
+
+def write_evaluations(db: sqlite_utils.Database, batch: PreparedEvaluations) -> None:
+    """Store a prepared batch: its evaluations replace those of the same listing and rubric; the
+    ingredient and active rows of its listings are replaced whole."""
+    marks = ",".join("?" * len(batch.listing_ids))
+    with transaction(db):
+        db.execute(f"DELETE FROM ingredients WHERE listing_id IN ({marks})", batch.listing_ids)
+        db.execute(f"DELETE FROM actives WHERE listing_id IN ({marks})", batch.listing_ids)
+        _insert_rows(db, "evaluations", batch.evaluations, replace=True)
+        _insert_rows(db, "ingredients", batch.ingredients, replace=True)
+        _insert_rows(db, "actives", batch.actives)
+
+
+def replace_evaluations(
+    db: sqlite_utils.Database,
+    listing_ids: list[str],
+    evaluations: list[dict],
+    ingredients: list[dict],
+    actives: list[dict],
+) -> None:
+    """Prepare and store a batch in one step (``prepare_evaluations``, then ``write_evaluations``)."""
+    write_evaluations(db, prepare_evaluations(listing_ids, evaluations, ingredients, actives))
+
+
+def _insert_rows(
+    db: sqlite_utils.Database, table: str, rows: BoundRows, replace: bool = False
+) -> None:
+    """``db[table].insert_all(rows, replace=replace)`` as one prepared statement run over them all:
+    sqlite-utils builds its statements chunk by chunk and looks at every value in Python, which cost
+    more than scoring the listings."""
+    if rows.dicts is not None:
+        db[table].insert_all(rows.dicts, replace=replace)
         return
-    columns = list(rows[0])
-    if any(row.keys() != rows[0].keys() for row in rows):
-        db[table].insert_all(rows, replace=replace)
+    if not rows.values:
         return
     verb = "INSERT OR REPLACE" if replace else "INSERT"
-    names = ", ".join(f"[{column}]" for column in columns)
-    marks = ", ".join("?" * len(columns))
-    db.conn.executemany(
-        f"{verb} INTO [{table}] ({names}) VALUES ({marks})",
-        ([_column_value(row[column]) for column in columns] for row in rows),
-    )
+    names = ", ".join(f"[{column}]" for column in rows.columns)
+    marks = ", ".join("?" * len(rows.columns))
+    db.conn.executemany(f"{verb} INTO [{table}] ({names}) VALUES ({marks})", rows.values)
