@@ -19,6 +19,7 @@ from serumscope.store.rows import (
     storable_values,
 )
 from serumscope.store.tables import TABLES
+from serumscope.store.writers import _column_value, bound_rows
 
 
 def test_open_db_twice_keeps_rows(tmp_path):
@@ -110,3 +111,28 @@ def test_storable_json_is_the_json_of_the_storable_value_for_any(value):
 @given(st.lists(st.tuples(_SCALARS, _SCALARS, _SCALARS), max_size=5))
 def test_storable_values_are_the_storable_value_of_each_row(rows):
     assert storable_values(rows) == [storable_value(row) for row in rows]
+
+
+_ROW_VALUES = st.one_of(
+    _SCALARS, st.lists(_SCALARS, max_size=2), st.dictionaries(st.text(), _SCALARS, max_size=2)
+)
+
+
+@given(
+    st.lists(
+        st.fixed_dictionaries({"a": _ROW_VALUES, "b": _ROW_VALUES, "c": _SCALARS}),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_bound_rows_bind_the_storable_value_of_each_row(rows):
+    """The writer's shortcut (flat values checked kind by kind, bound as they are) binds what the
+    store boundary would have given, value for value."""
+    columns = tuple(rows[0])
+    expected = [
+        tuple(_column_value(row[column]) for column in columns) for row in storable_values(rows)
+    ]
+    bound = bound_rows(rows)
+    assert sorted(bound.columns) == ["a", "b", "c"]
+    assert bound.columns == columns
+    assert bound.values == expected

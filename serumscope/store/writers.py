@@ -14,7 +14,7 @@ from typing import NamedTuple
 import sqlite_utils
 
 from serumscope.store.database import transaction
-from serumscope.store.rows import storable_values
+from serumscope.store.rows import plain_values_kept, storable_values
 
 
 class BoundRows(NamedTuple):
@@ -45,15 +45,24 @@ def _column_value(value: object) -> object:
 def bound_rows(rows: list[dict]) -> BoundRows:
     """``rows`` past the store boundary (no NaN or lone surrogate reaches the database or the site's
     JSON), as values in the column order of the first row."""
-    rows = storable_values(rows)
     if not rows:
         return BoundRows((), [])
     first = rows[0].keys()
-    if any(row.keys() != first for row in rows):
-        return BoundRows((), [], rows)
+    if any(type(row) is not dict or row.keys() != first for row in rows):
+        return BoundRows((), [], storable_values(rows))
     columns = tuple(first)
+    values = [tuple([row[column] for column in columns]) for row in rows]
+    # Nearly every batch holds flat values with nothing to clean: they are bound as they are.
+    if plain_values_kept(list(columns)) and plain_values_kept(
+        [value for row in values for value in row]
+    ):
+        return BoundRows(columns, values)
     return BoundRows(
-        columns, [tuple([_column_value(row[column]) for column in columns]) for row in rows]
+        columns,
+        [
+            tuple([_column_value(row[column]) for column in columns])
+            for row in storable_values(rows)
+        ],
     )
 
 
