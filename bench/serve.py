@@ -5,9 +5,9 @@ Goal (issue 12): every page's p99 latency within 1.2x the p99 of Datasette's pla
 
 Each page is measured alternately with the baseline, A B A B ... (--rounds pairs), and the p99 ratio
 of each pair is reported as its median and spread (lowest-highest), with the machine's 1-minute load
-average as the page's pairs ended (other work on a shared machine widens the spread). `serumscope serve` runs with the
-shipped settings except `--rate-limit 0` (the bench's clients are one address asking far faster than
-a visitor) and `--no-refresh` (the database is built just before). The database holds real-length
+average as the page's pairs ended (other work on a shared machine widens the spread). `serumscope
+serve` runs with the shipped settings except `--rate-limit 0` (the bench's clients are one address
+asking far faster than a visitor) and `--no-refresh` (the database is built just before). The database holds real-length
 listings scored by the real evaluator and a second crawl's history (bench/site_data.py says how).
 
     .venv/bin/python bench/serve.py [--listings 10000,100000] [--requests 200] [--rounds 3]
