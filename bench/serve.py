@@ -4,9 +4,10 @@ Goal (issue 12): every page's p99 latency within 1.2x the p99 of Datasette's pla
 (`/serumscope/scores.json?_nofacet=1`) at 100,000 listings, 10 concurrent clients.
 
 Each page is measured alternately with the baseline, A B A B ... (--rounds pairs), and the p99 ratio
-of each pair is reported as its median and spread (lowest-highest). `serumscope serve` runs with the
-shipped settings except `--rate-limit 0` (the bench's clients are one address asking far faster than
-a visitor) and `--no-refresh` (the database is built just before). The database holds real-length
+of each pair is reported as its median and spread (lowest-highest), with the machine's 1-minute load
+average as the page's pairs ended (other work on a shared machine widens the spread). `serumscope
+serve` runs with the shipped settings except `--rate-limit 0` (the bench's clients are one address
+asking far faster than a visitor) and `--no-refresh` (the database is built just before). The database holds real-length
 listings scored by the real evaluator and a second crawl's history (bench/site_data.py says how).
 
     .venv/bin/python bench/serve.py [--listings 10000,100000] [--requests 200] [--rounds 3]
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import re
 import socket
@@ -176,6 +178,7 @@ def bench_database(path: Path, base_url: str, args) -> list[dict]:
             "high": max(ratios),
             "count": min(a["count"] for a, _ in pairs),
             "bad": sorted({s for a, _ in pairs for s in a["bad"]}),
+            "load": os.getloadavg()[0],  # a shared machine: other work widens the spread
         }
         print(_line(row), flush=True)
         measured.append(row)
@@ -187,7 +190,7 @@ def _line(row: dict) -> str:
     bad = f"  HTTP {row['bad']}" if row["bad"] else ""
     return (
         f"{row['page'][:52]:52} {row['p99']:9.1f} {row['base']:8.1f} {row['ratio']:7.2f}x"
-        f" {row['low']:6.2f}-{row['high']:<6.2f} {row['count']:5}{flag}{bad}"
+        f" {row['low']:6.2f}-{row['high']:<6.2f} {row['count']:5} {row['load']:5.1f}{flag}{bad}"
     )
 
 
@@ -238,6 +241,7 @@ def main() -> None:
                 print(f"\n{count:,} listings")
                 print(
                     f"{'page':52} {'p99 ms':>9} {'base ms':>8} {'ratio':>8} {'spread':13} {'n':>5}"
+                    f" {'load':>5}"
                 )
                 bench_database(db_path, f"http://127.0.0.1:{port}", args)
             finally:

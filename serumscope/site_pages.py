@@ -14,6 +14,38 @@ from itertools import groupby
 from evaluator.rubrics import scored_rubric, scored_rubrics
 from evaluator.vocab import ingredient_roles
 from serumscope.site import field_label, field_text, highlighted_spans, safe_http_url
+from serumscope.store.site import CATEGORY_VERDICTS_TABLE
+
+# One row per product (a listing of no product is its own): its best-scored listing, and the
+# product's cheapest offer per 30 mL at any shop. Read in score order from an index, stopping at the
+# tenth product: a listing is its product's pick when no other recommended listing of the product
+# comes before it (higher score, then lower price per 30 mL, no price first, then listing id).
+TOP_PICKS_SQL = """
+select s.listing_id, s.name, s.brand, s.shop, s.score, s.verdict, s.verdict_reason,
+  s.price_per_30ml, s.vitamin_c_percent, s.light, e.red_flags, s.product_id,
+  p.shops, p.best_shop, p.best_price_per_30ml
+from scores as s
+left join evaluations as e on e.listing_id = s.listing_id and e.rubric = s.rubric
+left join products as p on p.id = s.product_id
+where s.verdict = 'recommend' and s.gone_since is null and s.category = :category
+  and (s.product_id is null or not exists (
+    -- the product's listings only, whatever ANALYZE last saw of product ids
+    select 1 from scores as b indexed by idx_scores_product_id
+    where b.product_id = s.product_id and b.verdict = 'recommend' and b.gone_since is null
+      and b.category = :category
+      and (b.score > s.score or b.score = s.score and (
+        b.price_per_30ml < s.price_per_30ml
+        or b.price_per_30ml is null and s.price_per_30ml is not null
+        or b.price_per_30ml is s.price_per_30ml and b.listing_id < s.listing_id))))
+order by s.score desc, s.price_per_30ml, s.listing_id
+limit 10
+"""
+# Counted ahead by the store (scores_category_verdicts), in the order the home page shows them.
+VERDICT_COUNTS_SQL = f"""
+select verdict, listings from {CATEGORY_VERDICTS_TABLE}
+where category = :category and listings > 0
+order by case verdict when 'recommend' then 0 when 'consider' then 1 when 'avoid' then 2 else 3 end
+"""
 
 # A listing page shows this many variants (a shop listing 100,000 made a 28 MB page), and links to
 # the variants table for the rest; the price history shows its latest changes only.

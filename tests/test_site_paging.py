@@ -12,10 +12,15 @@ import pytest
 from site_fixtures import write_generated_listings
 
 from serumscope.site import SITE_DB_NAME, make_datasette, site_metadata
+from serumscope.site_pages import TOP_PICKS_SQL
 from serumscope.store.database import open_db
 from serumscope.store.indexes import FACET_COLUMNS
 from serumscope.store.schema import ensure_schema, refresh_site_tables
-from serumscope.store.site import FACET_COUNTS_TABLE, SHOP_VERDICTS_TABLE
+from serumscope.store.site import (
+    CATEGORY_VERDICTS_TABLE,
+    FACET_COUNTS_TABLE,
+    SHOP_VERDICTS_TABLE,
+)
 
 METADATA = site_metadata()
 PAGE_ROWS = METADATA["plugins"]["serumscope-site"]["query_page_rows"]
@@ -63,19 +68,21 @@ def grouped(db, where: str = "1") -> dict[str, dict]:
     }
 
 
-def counted_shop_verdicts(db) -> dict[tuple, int]:
-    rows = db.execute(
-        f"SELECT shop, verdict, listings FROM {SHOP_VERDICTS_TABLE} WHERE listings > 0"
-    ).fetchall()
-    return {(shop, verdict): listings for shop, verdict, listings in rows}
+def counted_shop_verdicts(db, table: str = SHOP_VERDICTS_TABLE, key: str = "shop") -> dict:
+    rows = db.execute(f"SELECT {key}, verdict, listings FROM {table} WHERE listings > 0").fetchall()
+    return {(value, verdict): listings for value, verdict, listings in rows}
 
 
-def grouped_shop_verdicts(db) -> dict[tuple, int]:
-    rows = db.execute(  # the verdicts-per-shop chart's query before the counts
-        "SELECT shop, verdict, count(*) FROM scores"
-        " WHERE verdict IS NOT NULL AND gone_since IS NULL GROUP BY shop, verdict"
+def grouped_shop_verdicts(db, key: str = "shop") -> dict[tuple, int]:
+    rows = db.execute(  # the verdicts-per-shop chart's (and home page's) query before the counts
+        f"SELECT {key}, verdict, count(*) FROM scores"
+        f" WHERE verdict IS NOT NULL AND gone_since IS NULL GROUP BY {key}, verdict"
     ).fetchall()
-    return {(shop, verdict): listings for shop, verdict, listings in rows}
+    return {(value, verdict): listings for value, verdict, listings in rows}
+
+
+def counted_category_verdicts(db) -> dict[tuple, int]:
+    return counted_shop_verdicts(db, CATEGORY_VERDICTS_TABLE, "category")
 
 
 def test_facet_counts_follow_every_write_to_scores(tmp_path):
@@ -103,7 +110,7 @@ def test_facet_counts_follow_every_write_to_scores(tmp_path):
     db.close()
 
 
-def test_verdicts_per_shop_follow_every_write_to_scores(tmp_path):
+def test_verdicts_per_shop_and_category_follow_every_write_to_scores(tmp_path):
     db = open_db(tmp_path / "shop-verdicts.db")
     write_generated_listings(db, 120)
     assert counted_shop_verdicts(db) == grouped_shop_verdicts(db) != {}
@@ -117,14 +124,20 @@ def test_verdicts_per_shop_follow_every_write_to_scores(tmp_path):
         db.execute("UPDATE listings SET gone_since = NULL WHERE rowid % 10 = 0")  # back again
         db.execute("UPDATE listings SET shop = 'new-shop' WHERE rowid % 9 = 0")
         db.execute("DELETE FROM listings WHERE rowid % 11 = 0")
+        db.execute("UPDATE listings SET category = 'vitamin-c-serum' WHERE rowid % 13 = 0")
     assert any(shop == "new-shop" for shop, _ in counted_shop_verdicts(db))
     assert counted_shop_verdicts(db) == grouped_shop_verdicts(db)
+    assert counted_category_verdicts(db) == grouped_shop_verdicts(db, "category")
+    assert len({category for category, _ in counted_category_verdicts(db)}) > 1
     refresh_site_tables(db)
     assert counted_shop_verdicts(db) == grouped_shop_verdicts(db)
-    db.execute(f"DROP TABLE {SHOP_VERDICTS_TABLE}")  # a database from before this count
+    assert counted_category_verdicts(db) == grouped_shop_verdicts(db, "category")
+    for table in [SHOP_VERDICTS_TABLE, CATEGORY_VERDICTS_TABLE]:
+        db.execute(f"DROP TABLE {table}")  # a database from before these counts
     db.conn.commit()
     ensure_schema(db)
     assert counted_shop_verdicts(db) == grouped_shop_verdicts(db)
+    assert counted_category_verdicts(db) == grouped_shop_verdicts(db, "category")
     db.close()
 
 
@@ -250,3 +263,49 @@ def test_the_search_pages_through_every_match_best_score_first(ds, site_db):
         assert all("«" in row["ingredients_match"] for row in rows)
         shown += [row["listing_id"] for row in rows]
     assert shown == expected
+
+
+# The home page's top picks as they were chosen before reading them in score order: every
+# recommended listing ranked within its product, the first of each product kept.
+TOP_PICKS_RANKED = """
+select listing_id from (
+  select listing_id, score, price_per_30ml, row_number() over (
+    partition by coalesce(product_id, listing_id) order by score desc, price_per_30ml, listing_id
+  ) as nth
+  from scores
+  where verdict = 'recommend' and gone_since is null and category = :category
+)
+where nth = 1
+order by score desc, price_per_30ml, listing_id
+limit 10
+"""
+
+
+def test_the_top_picks_are_each_products_best_listing(tmp_path):
+    db = open_db(tmp_path / "picks.db")
+    write_generated_listings(db, 400)
+    recommended = [
+        row[0]
+        for row in db.execute(
+            "SELECT listing_id FROM scores WHERE verdict = 'recommend' ORDER BY listing_id"
+        )
+    ]
+    assert len(recommended) > 20
+    with db.conn:  # products of several listings, ties of score and of price within them
+        db.execute("INSERT INTO products (id, name) VALUES (1, 'a'), (2, 'b'), (3, 'c')")
+        for n, listing_id in enumerate(recommended[:18]):
+            db.execute("UPDATE listings SET product_id = ? WHERE id = ?", [n % 3 + 1, listing_id])
+        db.execute(
+            "UPDATE evaluations SET score = 99 WHERE listing_id IN (?, ?, ?, ?)", recommended[:4]
+        )
+        db.execute(
+            "UPDATE evaluations SET price_per_30ml = NULL WHERE listing_id = ?", [recommended[3]]
+        )
+    category = db.execute("SELECT category FROM scores WHERE verdict = 'recommend'").fetchone()[0]
+    db.close()
+    ds = make_datasette(tmp_path / "picks.db")
+    expected = asyncio.run(ds.execute(SITE_DB_NAME, TOP_PICKS_RANKED, {"category": category}))
+    shown = asyncio.run(ds.execute(SITE_DB_NAME, TOP_PICKS_SQL, {"category": category}))
+    assert [row["listing_id"] for row in shown] == [row["listing_id"] for row in expected]
+    products = [row["product_id"] for row in shown if row["product_id"]]
+    assert len(products) == len(set(products)) >= 2  # one pick per product, products among them

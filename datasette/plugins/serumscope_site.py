@@ -27,33 +27,17 @@ from serumscope.site import (
     safe_http_url,
 )
 from serumscope.site_devices import DEVICE_CATEGORY, device_listing_extras, devices_context
-from serumscope.site_pages import COMPARE_MAX, compare_context, listing_context, red_flags, rows
+from serumscope.site_pages import (
+    COMPARE_MAX,
+    TOP_PICKS_SQL,
+    VERDICT_COUNTS_SQL,
+    compare_context,
+    listing_context,
+    red_flags,
+    rows,
+)
 from serumscope.site_products import also_sold_at, product_context
 
-# One row per product (a listing of no product is its own): its best-scored listing, and the
-# product's cheapest offer per 30 mL at any shop.
-TOP_PICKS_SQL = """
-select s.listing_id, s.name, s.brand, s.shop, s.score, s.verdict, s.verdict_reason,
-  s.price_per_30ml, s.vitamin_c_percent, s.light, e.red_flags, s.product_id,
-  p.shops, p.best_shop, p.best_price_per_30ml
-from (
-  select *, row_number() over (
-    partition by coalesce(product_id, listing_id) order by score desc, price_per_30ml, listing_id
-  ) as nth
-  from scores
-  where verdict = 'recommend' and gone_since is null and category = :category
-) as s
-left join evaluations as e on e.listing_id = s.listing_id and e.rubric = s.rubric
-left join products as p on p.id = s.product_id
-where s.nth = 1
-order by s.score desc, s.price_per_30ml
-limit 10
-"""
-VERDICT_COUNTS_SQL = """
-select verdict, count(*) as listings from scores
-where verdict is not null and gone_since is null and category = :category group by verdict
-order by case verdict when 'recommend' then 0 when 'consider' then 1 when 'avoid' then 2 else 3 end
-"""
 # "Data as of": when the last crawl that finished without trouble ended.
 DATA_AS_OF_SQL = "select max(finished_at) as finished_at from crawl_runs where status = 'ok'"
 # The shopper's filter page (the `find` canned query) offers these columns' values as choices.

@@ -44,12 +44,15 @@ def _kit_select(category: str, kit: dict, home_max: float) -> str:
   round(d.price_per_use + s.price_per_30ml / 30.0 * {ml!r}, 2) AS cost_per_treatment
 FROM scores AS d
 JOIN (
-  SELECT listing_id, name, shop, score, price_per_30ml,
-    row_number() OVER (ORDER BY score DESC, price_per_30ml, listing_id) AS rank
-  FROM scores
-  WHERE category = {_sql_text(kit["pairs_with"])} AND verdict = {_sql_text(kit["serum_verdict"])}
-    AND gone_since IS NULL AND price_per_30ml IS NOT NULL
-) AS s ON s.rank <= {int(kit["serums_per_device"])}
+  SELECT *, row_number() OVER (ORDER BY score DESC, price_per_30ml, listing_id) AS rank
+  FROM (  -- the best few read in score order from an index, not every recommended serum ranked
+    SELECT listing_id, name, shop, score, price_per_30ml FROM scores
+    WHERE category = {_sql_text(kit["pairs_with"])} AND verdict = {_sql_text(kit["serum_verdict"])}
+      AND gone_since IS NULL AND price_per_30ml IS NOT NULL
+    ORDER BY score DESC, price_per_30ml, listing_id
+    LIMIT {int(kit["serums_per_device"])}
+  )
+) AS s
 WHERE unlikely(d.category = {_sql_text(category)}) AND d.gone_since IS NULL AND d.price_per_use IS NOT NULL
   AND (SELECT min(value) FROM json_each(d.needle_lengths_mm)) <= {home_max!r}"""
 

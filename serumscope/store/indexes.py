@@ -40,7 +40,8 @@ SCORES_INDEXES: list[list] = [
     ["price_per_30ml"],
     ["verdict", "gone_since", "score", "name"],  # the avoid list, in its order
     ["order_contradicted", "gone_since", "shop", "name"],  # percent_contradicts_inci_order
-    ["category", "gone_since", "verdict"],  # the home page's verdict counts per category
+    ["category", "gone_since", "verdict"],  # devices among the listings (store/home_kit.py)
+    ["product_id"],  # the home page's top picks: a product's other listings
     *([column, *(c for c in FILTER_COLUMNS if c != column)] for column in FACET_COLUMNS),
 ]
 

@@ -109,12 +109,24 @@ SCORES = Table({name: kind for name, (kind, _) in SCORES_COLUMNS.items()}, "list
 FACET_COUNTS_TABLE = "scores_facet_counts"
 FACET_COUNTS = Table({"facet": str, "value": str, "count": int}, ("facet", "value"))
 
-# How many listings not gone each shop has of each verdict, kept by the triggers below: the
-# dashboard's verdicts-per-shop chart reads it instead of grouping 100k scores rows a request.
+# How many listings not gone each shop, and each category, has of each verdict, kept by the triggers
+# below: the dashboard's verdicts-per-shop chart and the home page's verdict counts read them instead
+# of grouping 100k scores rows a request.
 SHOP_VERDICTS_TABLE = "scores_shop_verdicts"
 SHOP_VERDICTS = Table({"shop": str, "verdict": str, "listings": int}, ("shop", "verdict"))
-# The scores rows it counts (every listing has a shop: its id starts with it)
-_SHOP_VERDICT_COUNTED = "verdict IS NOT NULL AND gone_since IS NULL AND shop IS NOT NULL"
+CATEGORY_VERDICTS_TABLE = "scores_category_verdicts"
+CATEGORY_VERDICTS = Table(
+    {"category": str, "verdict": str, "listings": int}, ("category", "verdict")
+)
+# Each verdict count: its table and the scores column it counts by (every listing has a shop, its id
+# starts with it, and a category, "other" at least).
+VERDICT_COUNTS = {SHOP_VERDICTS_TABLE: "shop", CATEGORY_VERDICTS_TABLE: "category"}
+
+
+def _verdict_counted(key: str) -> list[str]:
+    """The terms a scores row meets to be counted in a verdict count by ``key``."""
+    return ["verdict IS NOT NULL", "gone_since IS NULL", f"{key} IS NOT NULL"]
+
 
 # The rowid of each scores row is its listing's rowid, so the listings full-text index joins both.
 _SCORES_EXPRESSIONS = ",\n  ".join(["l.rowid", *(sql for _, sql in SCORES_COLUMNS.values())])
@@ -198,28 +210,31 @@ def fill_facet_counts_sql() -> str:
     )
 
 
-def _count_shop_verdict_sql(row: str, delta: int) -> str:
-    counted = " AND ".join(f"{row}.{term}" for term in _SHOP_VERDICT_COUNTED.split(" AND "))
+def _count_verdicts_sql(table: str, row: str, delta: int) -> str:
+    key = VERDICT_COUNTS[table]
+    counted = " AND ".join(f"{row}.{term}" for term in _verdict_counted(key))
     return (
-        f"INSERT INTO {SHOP_VERDICTS_TABLE} (shop, verdict, listings)"
-        f" SELECT {row}.shop, {row}.verdict, {delta} WHERE {counted}"
-        f" ON CONFLICT (shop, verdict) DO UPDATE SET listings = listings + {delta};"
+        f"INSERT INTO {table} ({key}, verdict, listings)"
+        f" SELECT {row}.{key}, {row}.verdict, {delta} WHERE {counted}"
+        f" ON CONFLICT ({key}, verdict) DO UPDATE SET listings = listings + {delta};"
     )
 
 
-def fill_shop_verdicts_sql() -> str:
-    """The statement that fills the verdicts per shop whole from ``scores``."""
+def fill_verdicts_sql(table: str) -> str:
+    """The statement that fills a verdict count (VERDICT_COUNTS) whole from ``scores``."""
+    key = VERDICT_COUNTS[table]
     return (
-        f"INSERT INTO {SHOP_VERDICTS_TABLE} (shop, verdict, listings)"
-        f" SELECT shop, verdict, count(*) FROM scores WHERE {_SHOP_VERDICT_COUNTED}"
-        " GROUP BY shop, verdict"
+        f"INSERT INTO {table} ({key}, verdict, listings)"
+        f" SELECT {key}, verdict, count(*) FROM scores WHERE {' AND '.join(_verdict_counted(key))}"
+        f" GROUP BY {key}, verdict"
     )
 
 
 # Each table counted from scores by the triggers on scores: its shape and the statement filling it.
 COUNTED_TABLES: dict[str, tuple[Table, str]] = {
     FACET_COUNTS_TABLE: (FACET_COUNTS, fill_facet_counts_sql()),
-    SHOP_VERDICTS_TABLE: (SHOP_VERDICTS, fill_shop_verdicts_sql()),
+    SHOP_VERDICTS_TABLE: (SHOP_VERDICTS, fill_verdicts_sql(SHOP_VERDICTS_TABLE)),
+    CATEGORY_VERDICTS_TABLE: (CATEGORY_VERDICTS, fill_verdicts_sql(CATEGORY_VERDICTS_TABLE)),
 }
 
 SITE_TRIGGERS: dict[str, str] = {
@@ -279,29 +294,40 @@ def fill_scores_sql() -> str:
 
 
 _FACET_CHANGED = " OR ".join(f"OLD.{column} IS NOT NEW.{column}" for column in FACET_COLUMNS)
+
+
+def _verdicts_changed(table: str) -> str:
+    columns = [VERDICT_COUNTS[table], "verdict", "gone_since"]
+    return " OR ".join(f"OLD.{column} IS NOT NEW.{column}" for column in columns)
+
+
+def _count_all_verdicts_sql(row: str, delta: int) -> str:
+    return "\n  ".join(_count_verdicts_sql(table, row, delta) for table in VERDICT_COUNTS)
+
+
 # Triggers on scores itself. A bulk refill drops them first (store/schema.py): with a trigger on it,
 # SQLite deletes every row one by one (~30 s per 100k rows instead of ~1 s). The insert and delete
 # triggers keep their first names (facet counts only) so an older database's are replaced, not doubled.
-_SHOP_VERDICT_CHANGED = " OR ".join(
-    f"OLD.{column} IS NOT NEW.{column}" for column in ["shop", "verdict", "gone_since"]
-)
 COUNT_TRIGGERS: dict[str, str] = {
     "facet_counts_scores_insert": f"""AFTER INSERT ON scores BEGIN
   {_count_facets_sql("NEW", 1)}
-  {_count_shop_verdict_sql("NEW", 1)}
+  {_count_all_verdicts_sql("NEW", 1)}
 END""",
     "facet_counts_scores_delete": f"""AFTER DELETE ON scores BEGIN
   {_count_facets_sql("OLD", -1)}
-  {_count_shop_verdict_sql("OLD", -1)}
+  {_count_all_verdicts_sql("OLD", -1)}
 END""",
     "facet_counts_scores_update": f"""AFTER UPDATE OF {", ".join(FACET_COLUMNS)} ON scores
 WHEN {_FACET_CHANGED} BEGIN
   {_count_facets_sql("OLD", -1)}
   {_count_facets_sql("NEW", 1)}
 END""",
-    "shop_verdicts_scores_update": f"""AFTER UPDATE OF shop, verdict, gone_since ON scores
-WHEN {_SHOP_VERDICT_CHANGED} BEGIN
-  {_count_shop_verdict_sql("OLD", -1)}
-  {_count_shop_verdict_sql("NEW", 1)}
-END""",
+    **{
+        f"{key}_verdicts_scores_update": f"""AFTER UPDATE OF {key}, verdict, gone_since ON scores
+WHEN {_verdicts_changed(table)} BEGIN
+  {_count_verdicts_sql(table, "OLD", -1)}
+  {_count_verdicts_sql(table, "NEW", 1)}
+END"""
+        for table, key in VERDICT_COUNTS.items()
+    },
 }
