@@ -107,7 +107,7 @@ def find_mentions(text: str) -> list[Mention]:
         ingredient = _named(match.group())
         if ingredient is not None:
             found.append(Mention(match.start(), match.end(), ingredient))
-    if vocab.acronym_pattern is not None and any(a in text for a in vocab.acronyms):
+    if vocab.acronym_screen is not None and vocab.acronym_screen.search(text):
         taken = [(m.start, m.end) for m in found]
         for match in vocab.acronym_pattern.finditer(text):
             s, e = match.span()

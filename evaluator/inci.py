@@ -116,16 +116,16 @@ def _items(view: str, start: int, end: int) -> list[tuple[int, int]]:
 
 def _items_between(view: str, start: int, end: int) -> list[tuple[int, int]]:
     items: list[tuple[int, int]] = []
-    ended = False
     has_colon = view.find(":", start, end) >= 0
+    edge_start, edge_end = _ITEM_EDGE_START, _ITEM_EDGE_END
     for match in _SPACED_ITEM.finditer(view, start, end):
-        s, e = match.span()
-        if e - s <= MAX_NAME_CHARS:
-            s = match.start("name")  # the spaces before it are trimmed below anyway
-        else:
+        s, e = match.span(1)  # the name, after its leading spaces (trimmed below anyway)
+        ended = False
+        if e - match.start() > MAX_NAME_CHARS:
             # Longer than a name. Text after the list ends it ("Glycerin. lorem ipsum ..." keeps
             # "Glycerin"), and so does a last or very long item; a long item between names stays
             # in its place ("A Extract & B Extract & ..." typed without commas): positions count.
+            s = match.start()
             stop = _SENTENCE_END.search(view, s, s + MAX_NAME_CHARS)
             ended = (
                 stop is not None or e - s > LONG_ITEM_CHARS or _ITEM.search(view, e, end) is None
@@ -133,22 +133,34 @@ def _items_between(view: str, start: int, end: int) -> list[tuple[int, int]]:
             if ended and stop is None:
                 break
             e = stop.start() if stop is not None else e
-        colon = view.rfind(":", s, e) if has_colon else -1
-        if (
-            s < colon < e - 1
-            and not view[colon + 1].isdigit()
-            and view.count("(", s, colon) == view.count(")", s, colon)
-        ):
-            s = colon + 1  # "Serum: Water" (a kit heading or a bullet's name before its list)
-        if view[s] in _ITEM_EDGE_START or view[e - 1] in _ITEM_EDGE_END:
+        if has_colon:
+            colon = view.rfind(":", s, e)
+            if (
+                s < colon < e - 1
+                and not view[colon + 1].isdigit()
+                and view.count("(", s, colon) == view.count(")", s, colon)
+            ):
+                s = colon + 1  # "Serum: Water" (a kit heading or a bullet's name before its list)
+        first, last = view[s], view[e - 1]
+        if first in edge_start or last in edge_end:
             # the edges in one C call each, not a Python step per character
             piece = view[s:e]
-            start_trimmed = piece.lstrip(_ITEM_EDGE_START)
+            start_trimmed = piece.lstrip(edge_start)
             s += len(piece) - len(start_trimmed)
-            e = s + len(start_trimmed.rstrip(_ITEM_EDGE_END))
-        if e > s and (view[s] in "([" or view[e - 1] in ")]"):
+            e = s + len(start_trimmed.rstrip(edge_end))
+            if e <= s:
+                if ended:
+                    break
+                continue
+            first, last = view[s], view[e - 1]
+        if first in "([" or last in ")]":
             s, e = _balanced(view, s, e)
-        if e > s and (view[s].isalnum() or _ALNUM.search(view, s, e)):
+            if e <= s:
+                if ended:
+                    break
+                continue
+            first = view[s]
+        if first.isalnum() or _ALNUM.search(view, s, e):
             items.append((s, e))
         if ended:
             break

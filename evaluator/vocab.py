@@ -124,6 +124,8 @@ class IngredientVocabulary:
     lowercase_mention_pattern: re.Pattern[str]  # the same, for text already in lower case
     mention_starts: PhraseStarts  # where an active's name can start in lower-case text
     acronym_pattern: re.Pattern[str] | None  # acronyms ("SAP", "HA"), case-sensitive
+    # any acronym anywhere (no word boundaries): one C scan says whether acronym_pattern can match
+    acronym_screen: re.Pattern[str] | None
     acronyms: dict[str, Ingredient]
     essential_oil_pattern: re.Pattern[str]
     version: str
@@ -189,6 +191,7 @@ def ingredients() -> IngredientVocabulary:
         if acronyms
         else None
     )
+    acronym_screen = re.compile(alternation(list(acronyms))) if acronyms else None
     genera = data["essential_oil_genera"]
     essential = re.compile(
         r"\b(?:"
@@ -202,6 +205,7 @@ def ingredients() -> IngredientVocabulary:
         re.compile(mention_source),
         PhraseStarts(active_names),
         acronym_pattern,
+        acronym_screen,
         acronyms,
         essential,
         str(data.get("version", "")),
