@@ -15,7 +15,7 @@ from functools import lru_cache
 from evaluator.inci_names import MAX_NAME_CHARS, canonicalise
 from evaluator.inci_view import GLUE, break_matches, view_of
 from evaluator.text import evidence, text_of
-from evaluator.vocab import Ingredient, lookup_key
+from evaluator.vocab import lookup_key
 
 __all__ = ["MAX_NAME_CHARS", "canonicalise", "find_list", "parse_ingredients"]
 
@@ -331,25 +331,6 @@ def _find(
     return [], view
 
 
-def _rejoined(
-    view: str, spans: list[tuple[int, int]]
-) -> list[tuple[int, int, str, Ingredient | None]]:
-    """(start, end, name, entry) per item; two unknown neighbours that make a known name together
-    are one item ("Tetrahexyldecyl, Ascorbate": a comma typed inside a name)."""
-    out: list[tuple[int, int, str, Ingredient | None]] = []
-    glued = GLUE in view
-    for s, e in spans:
-        name = view[s:e].replace(GLUE, "") if glued else view[s:e]
-        found = canonicalise(name)
-        if found is None and out and out[-1][3] is None and len(out[-1][2]) < MAX_NAME_CHARS:
-            joined = canonicalise(f"{out[-1][2]} {name}")
-            if joined is not None:
-                out[-1] = (out[-1][0], e, f"{out[-1][2]} {name}", joined)
-                continue
-        out.append((s, e, name, found))
-    return out
-
-
 def parse_ingredients(listing: dict) -> dict:
     """The listing's INCI list: ``{"status", "reason", "field", "items": [...], "evidence"}``.
 
@@ -368,11 +349,28 @@ def parse_ingredients(listing: dict) -> dict:
     if not spans:
         reason = "no ingredient list in the listing" if not text else "no list found in the text"
         return {"status": "unknown", "reason": reason, "field": None, "items": [], "evidence": []}
-    items = []
+    items: list[dict] = []
+    glued = GLUE in view
     for start, end, spans_of_items in spans:
         marker = _may_contain(view, start, end)
         may_contain_at = marker.start() if marker else end
-        for s, e, name, found in _rejoined(view, spans_of_items):
+        # the name of this part's last item while it is unknown and short: an unknown name after
+        # it may make a known name with it ("Tetrahexyldecyl, Ascorbate": a comma typed in a name)
+        unknown_before = None
+        for s, e in spans_of_items:
+            name = view[s:e].replace(GLUE, "") if glued else view[s:e]
+            found = canonicalise(name)
+            if found is None and unknown_before is not None:
+                joined = canonicalise(f"{unknown_before} {name}")
+                if joined is not None:
+                    item = items[-1]
+                    item["raw"] = text[item["start"] : e]
+                    item["canonical"] = joined.canonical
+                    item["known"] = True
+                    item["end"] = e
+                    item["ingredient"] = joined
+                    unknown_before = None
+                    continue
             item = {
                 "position": len(items) + 1,
                 "raw": text[s:e],
@@ -384,6 +382,9 @@ def parse_ingredients(listing: dict) -> dict:
             }
             if found is not None:
                 item["ingredient"] = found
+                unknown_before = None
+            else:
+                unknown_before = name if len(name) < MAX_NAME_CHARS else None
             items.append(item)
     return {
         "status": "found" if items else "unknown",
