@@ -122,7 +122,9 @@ class IngredientVocabulary:
     by_key: dict[str, Ingredient]
     mention_pattern: re.Pattern[str]  # active names in running text, case-insensitive
     lowercase_mention_pattern: re.Pattern[str]  # the same, for text already in lower case
-    mention_starts: PhraseStarts  # where an active's name can start in lower-case text
+    mention_names: frozenset[
+        str
+    ]  # active names in lower case (evaluator/field_words.py finds them)
     acronym_pattern: re.Pattern[str] | None  # acronyms ("SAP", "HA"), case-sensitive
     # any acronym anywhere (no word boundaries): one C scan says whether acronym_pattern can match
     acronym_screen: re.Pattern[str] | None
@@ -203,7 +205,7 @@ def ingredients() -> IngredientVocabulary:
         by_key,
         mention,
         re.compile(mention_source),
-        PhraseStarts(active_names),
+        frozenset(active_names),
         acronym_pattern,
         acronym_screen,
         acronyms,
