@@ -15,7 +15,7 @@ from functools import lru_cache
 from evaluator.inci_names import MAX_NAME_CHARS, canonicalise
 from evaluator.inci_view import GLUE, break_matches, view_of
 from evaluator.text import evidence, text_of
-from evaluator.vocab import lookup_key
+from evaluator.vocab import lookup_key, lowered_alike
 
 __all__ = ["MAX_NAME_CHARS", "canonicalise", "find_list", "parse_ingredients"]
 
@@ -37,6 +37,9 @@ _MAY_CONTAIN = re.compile(
     r"(?i)[(\[]?\s*(?:\b(?:may contain|peut contenir)\b(?:\s*[(\[]\s*\+/-\s*[)\]])?|\+/-)"
     r"\s*[)\]]?\s*:?"
 )
+# What every _MAY_CONTAIN match holds (the rest of it is optional), and its words in lower case.
+_MARKER_CORE = re.compile(r"(?i)\b(?:may contain|peut contenir)\b|\+/-")
+_MARKER_WORDS = ("may contain", "peut contenir", "+/-")
 _ALNUM = re.compile(r"[^\W_]")  # what str.isalnum() accepts
 _SENTENCE_END = re.compile(r"[.!?](?=\s)|<")
 _SENTENCE_WORDS = re.compile(
@@ -60,7 +63,32 @@ def _may_contain(text: str, start: int, end: int) -> re.Match[str] | None:
         and text.find("ontenir", start, end) < 0
     ):
         return None
-    return _MAY_CONTAIN.search(text, start, end)
+    return _marker(text, start, end)
+
+
+def _marker(text: str, start: int, end: int) -> re.Match[str] | None:
+    """``_MAY_CONTAIN.search(text, start, end)``. The regex can start at any bracket or space, so the
+    engine tries it at every character; the marker's words are found with str.find in the
+    lower-cased text instead, and the regex is tried from the brackets and spaces just before them."""
+    lowered = lowered_alike(text)
+    if lowered is None:
+        return _MAY_CONTAIN.search(text, start, end)
+    words_at = None  # where the first marker's words start
+    for words in _MARKER_WORDS:
+        at = lowered.find(words, start, end)
+        while at >= 0 and (words_at is None or at < words_at):
+            if _MARKER_CORE.match(text, at, end):
+                words_at = at
+                break
+            at = lowered.find(words, at + 1, end)
+    if words_at is None:
+        return None
+    at = words_at
+    while at > start and text[at - 1].isspace():
+        at -= 1
+    if at > start and text[at - 1] in "([":
+        at -= 1
+    return _MAY_CONTAIN.search(text, at, end)
 
 
 def _segments(view: str) -> list[tuple[int, int, str]]:
@@ -108,9 +136,11 @@ def _items(view: str, start: int, end: int) -> list[tuple[int, int]]:
     if _may_contain(view, start, end) is None:
         return _items_between(view, start, end)
     items, at = [], start
-    for marker in _MAY_CONTAIN.finditer(view, start, end):
+    marker = _marker(view, start, end)
+    while marker is not None:  # _MAY_CONTAIN.finditer(view, start, end)
         items += _items_between(view, at, marker.start())
         at = marker.end()
+        marker = _marker(view, at, end)
     return items + _items_between(view, at, end)
 
 
