@@ -30,6 +30,8 @@ _SPACES = "\xa0\u2009\u200b\u202f\ufeff\t\r"
 _SPACE_CHARS = str.maketrans({c: " " for c in _SPACES})
 _SPACE_AND_SEPARATOR_CHARS = str.maketrans({**{c: "," for c in "•|·●▪◆♦"}, **_SPACE_CHARS})
 _TRANSLATED = re.compile(f"[{re.escape(_SPACES)}•|·●▪◆♦]")  # finding one is faster than translating
+# the ones an ASCII text can hold: looking for each with ``in`` is faster still
+_ASCII_TRANSLATED = tuple(c for c in _SPACES + "•|·●▪◆♦" if c.isascii())
 
 PREFIX_CHARS = 4  # a phrase is looked for where the lower-cased text starts with its first letters
 _FIXED_LABEL_STARTS = ("full ", "other ", "active", "inactive")  # the drug-facts label below
@@ -90,7 +92,11 @@ def view_of(text: str) -> str:
     """``text`` with markup, entities and list residue blanked out and separators made commas; the
     same length, so offsets in the view are offsets in ``text``. Inline tags and entities become
     GLUE, which names drop when they are looked up ("Glyc<b>erin</b>" is glycerin)."""
-    translated = text.translate(_SPACE_AND_SEPARATOR_CHARS) if _TRANSLATED.search(text) else text
+    if text.isascii():
+        to_translate = any(c in text for c in _ASCII_TRANSLATED)
+    else:
+        to_translate = _TRANSLATED.search(text) is not None
+    translated = text.translate(_SPACE_AND_SEPARATOR_CHARS) if to_translate else text
     blanks: list[tuple[int, int, str, str]] = []  # (start, end, first, fill), applied in order
     if "<" in text:
         for m in _TAG.finditer(text):

@@ -91,14 +91,14 @@ class PhraseStarts:
 
 
 # Letters that match an ASCII letter case-insensitively but do not lower-case to it.
-_ODD_CASE = re.compile("[ıſ]")
+_ODD_CASE = "ıſ"
 
 
 def lowered_alike(text: str) -> str | None:
     """``text.lower()`` when its offsets are those of ``text`` and a case-insensitive pattern of
     ASCII words matches ``text`` where the lower-case words start in it; else None."""
     lowered = text.lower()
-    if len(lowered) != len(text) or (not text.isascii() and _ODD_CASE.search(text)):
+    if len(lowered) != len(text) or (not text.isascii() and any(c in text for c in _ODD_CASE)):
         return None
     return lowered
 
