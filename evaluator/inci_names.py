@@ -250,8 +250,14 @@ def canonicalise(raw: str) -> Ingredient | None:
     """The vocabulary entry a raw ingredient name stands for, or None when it is unknown."""
     if len(raw) > MAX_NAME_CHARS:
         return None
+    return _canonical(*_literal(raw))
+
+
+# Shops write one name many ways that reduce to the same keys ("GLYCERIN", "Glycerin*"): the
+# rules below run once per key, not once per spelling.
+@lru_cache(maxsize=50_000)
+def _canonical(literal: str, without_parens: str) -> Ingredient | None:
     vocab = ingredients().by_key
-    literal, without_parens = _literal(raw)
     if _DIGIT.search(literal):  # every colour index has a number
         for key in (without_parens, literal, *_SLASH.split(without_parens)):
             if _COLOUR_INDEX.fullmatch(key):
