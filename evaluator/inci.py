@@ -123,7 +123,10 @@ def _ends_with_comma(view: str, start: int, end: int) -> bool:
 
 def _dash_separated(view: str, start: int, end: int) -> list[int]:
     """Positions of the dashes that separate names when a part is a dash-separated list."""
-    if _DASH_START.search(view, start, end) is None:
+    if view.isascii():  # only "-" can be the dash: str.find is faster than the regex
+        if view.find("- ", start, end) < 0 and view.find("-\t", start, end) < 0:
+            return []
+    elif _DASH_START.search(view, start, end) is None:
         return []  # most lists: no dash before a space, so no separating dash
     dashes = [m.start() for m in _DASH.finditer(view, start, end)]
     if len(dashes) < 2:
