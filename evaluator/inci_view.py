@@ -127,7 +127,16 @@ def view_of(text: str) -> str:
                 blanks.append((*m.span(), "\n" if text[before] in ":." else " ", " "))
     if not blanks:
         return translated
-    chars = list(translated)
-    for start, end, first, fill in blanks:
-        chars[start:end] = [first] + [fill] * (end - start - 1)
-    return "".join(chars)
+    ordered = sorted(blanks, key=lambda blank: blank[0])
+    if any(ordered[i][0] < ordered[i - 1][1] for i in range(1, len(ordered))):
+        # overlapping blanks ("&amp;" inside a tag) are applied in the order they were found
+        chars = list(translated)
+        for start, end, first, fill in blanks:
+            chars[start:end] = [first] + [fill] * (end - start - 1)
+        return "".join(chars)
+    pieces, at = [], 0
+    for start, end, first, fill in ordered:
+        pieces += (translated[at:start], first, fill * (end - start - 1))
+        at = end
+    pieces.append(translated[at:])
+    return "".join(pieces)
