@@ -13,9 +13,9 @@ import re
 from functools import lru_cache
 
 from evaluator.inci_names import MAX_NAME_CHARS, canonicalise
-from evaluator.inci_view import GLUE, break_matches, view_of
+from evaluator.inci_view import GLUE, MAY_CONTAIN, break_matches, may_contain, next_marker, view_of
 from evaluator.text import evidence, text_of
-from evaluator.vocab import lookup_key, lowered_alike
+from evaluator.vocab import lookup_key
 
 __all__ = ["MAX_NAME_CHARS", "canonicalise", "find_list", "parse_ingredients"]
 
@@ -33,13 +33,6 @@ _ITEM = re.compile(
 # follow ", " and then need no trimming. A short item of spaces alone (never a name) is not matched;
 # spaces longer than a name stay in the item, which is then read as the long item it is.
 _SPACED_ITEM = re.compile(rf"[ \t]{{0,{MAX_NAME_CHARS}}}+(?P<name>{_ITEM.pattern})")
-_MAY_CONTAIN = re.compile(
-    r"(?i)[(\[]?\s*(?:\b(?:may contain|peut contenir)\b(?:\s*[(\[]\s*\+/-\s*[)\]])?|\+/-)"
-    r"\s*[)\]]?\s*:?"
-)
-# What every _MAY_CONTAIN match holds (the rest of it is optional), and its words in lower case.
-_MARKER_CORE = re.compile(r"(?i)\b(?:may contain|peut contenir)\b|\+/-")
-_MARKER_WORDS = ("may contain", "peut contenir", "+/-")
 _ALNUM = re.compile(r"[^\W_]")  # what str.isalnum() accepts
 _SENTENCE_END = re.compile(r"[.!?](?=\s)|<")
 _SENTENCE_WORDS = re.compile(
@@ -52,43 +45,6 @@ MIN_LIST_ITEMS = 3
 MAX_TEXT_CHARS = 1_000_000  # a longer field is read up to here only
 KIT_HEADING_CHARS = 120
 LONG_ITEM_CHARS = 4 * MAX_NAME_CHARS  # a longer item is never a name between names
-
-
-def _may_contain(text: str, start: int, end: int) -> re.Match[str] | None:
-    """The "may contain" / "+/-" marker in text[start:end], if any (cheap test on the span first)."""
-    if (
-        text.find("ontain", start, end) < 0
-        and text.find("+/-", start, end) < 0
-        and text.find("ONTAIN", start, end) < 0
-        and text.find("ontenir", start, end) < 0
-    ):
-        return None
-    return _marker(text, start, end)
-
-
-def _marker(text: str, start: int, end: int) -> re.Match[str] | None:
-    """``_MAY_CONTAIN.search(text, start, end)``. The regex can start at any bracket or space, so the
-    engine tries it at every character; the marker's words are found with str.find in the
-    lower-cased text instead, and the regex is tried from the brackets and spaces just before them."""
-    lowered = lowered_alike(text)
-    if lowered is None:
-        return _MAY_CONTAIN.search(text, start, end)
-    words_at = None  # where the first marker's words start
-    for words in _MARKER_WORDS:
-        at = lowered.find(words, start, end)
-        while at >= 0 and (words_at is None or at < words_at):
-            if _MARKER_CORE.match(text, at, end):
-                words_at = at
-                break
-            at = lowered.find(words, at + 1, end)
-    if words_at is None:
-        return None
-    at = words_at
-    while at > start and text[at - 1].isspace():
-        at -= 1
-    if at > start and text[at - 1] in "([":
-        at -= 1
-    return _MAY_CONTAIN.search(text, at, end)
 
 
 def _segments(view: str) -> list[tuple[int, int, str]]:
@@ -136,14 +92,14 @@ def _dash_separated(view: str, start: int, end: int) -> list[int]:
 
 
 def _items(view: str, start: int, end: int) -> list[tuple[int, int]]:
-    if _may_contain(view, start, end) is None:
+    if may_contain(view, start, end) is None:
         return _items_between(view, start, end)
     items, at = [], start
-    marker = _marker(view, start, end)
-    while marker is not None:  # _MAY_CONTAIN.finditer(view, start, end)
+    marker = next_marker(view, start, end)
+    while marker is not None:  # MAY_CONTAIN.finditer(view, start, end)
         items += _items_between(view, at, marker.start())
         at = marker.end()
-        marker = _marker(view, at, end)
+        marker = next_marker(view, at, end)
     return items + _items_between(view, at, end)
 
 
@@ -251,7 +207,7 @@ def _is_heading(view: str, s: int, e: int) -> bool:
         colon > 1
         and head[0] not in "-•*–"
         and head.count("(", 0, colon) == head.count(")", 0, colon)
-        and _may_contain(head, 0, colon + 1) is None
+        and may_contain(head, 0, colon + 1) is None
         and not head[colon + 1 : colon + 2].isdigit()
     )
 
@@ -300,7 +256,7 @@ def _may_contain_after(
     if index + 1 >= len(parts):
         return []
     start, end, _, _ = parts[index + 1]
-    marker = _MAY_CONTAIN.match(view, start + len(view[start:end]) - len(view[start:end].lstrip()))
+    marker = MAY_CONTAIN.match(view, start + len(view[start:end]) - len(view[start:end].lstrip()))
     if marker is None or marker.end() == marker.start():
         return []
     if view[marker.end() : end].strip() == "" and index + 2 < len(parts):
@@ -385,7 +341,7 @@ def parse_ingredients(listing: dict) -> dict:
     items: list[dict] = []
     glued = GLUE in view
     for start, end, spans_of_items in spans:
-        marker = _may_contain(view, start, end)
+        marker = may_contain(view, start, end)
         may_contain_at = marker.start() if marker else end
         # the name of this part's last item while it is unknown and short: an unknown name after
         # it may make a known name with it ("Tetrahexyldecyl, Ascorbate": a comma typed in a name)

@@ -7,6 +7,7 @@ and retailer boilerplate. One pattern says what a break is (``breaks``). Trying 
 of a 1,000-character list costs more than the rest of the list's reading, so ``break_matches`` tries
 it only where a break can start: a new line, a space after a sentence end, or the first letters of a
 phrase (found in one pass with an automaton). The matches are the same as ``breaks().finditer(view)``.
+The "may contain" marker (``may_contain``) is found the same way: by its words first.
 """
 
 from __future__ import annotations
@@ -32,6 +33,16 @@ _SPACE_AND_SEPARATOR_CHARS = str.maketrans({**{c: "," for c in "•|·●▪◆�
 _TRANSLATED = re.compile(f"[{re.escape(_SPACES)}•|·●▪◆♦]")  # finding one is faster than translating
 # the ones an ASCII text can hold: looking for each with ``in`` is faster still
 _ASCII_TRANSLATED = tuple(c for c in _SPACES + "•|·●▪◆♦" if c.isascii())
+
+# The "may contain" line of a list ("May contain (+/-): CI 77891"): the names after it may not be in
+# the product.
+MAY_CONTAIN = re.compile(
+    r"(?i)[(\[]?\s*(?:\b(?:may contain|peut contenir)\b(?:\s*[(\[]\s*\+/-\s*[)\]])?|\+/-)"
+    r"\s*[)\]]?\s*:?"
+)
+# What every MAY_CONTAIN match holds (the rest of it is optional), and its words in lower case.
+_MARKER_CORE = re.compile(r"(?i)\b(?:may contain|peut contenir)\b|\+/-")
+_MARKER_WORDS = ("may contain", "peut contenir", "+/-")
 
 PREFIX_CHARS = 4  # a phrase is looked for where the lower-cased text starts with its first letters
 _FIXED_LABEL_STARTS = ("full ", "other ", "active", "inactive")  # the drug-facts label below
@@ -140,3 +151,40 @@ def view_of(text: str) -> str:
         at = end
     pieces.append(translated[at:])
     return "".join(pieces)
+
+
+def may_contain(text: str, start: int, end: int) -> re.Match[str] | None:
+    """The "may contain" / "+/-" marker in text[start:end], if any (cheap test on the span first)."""
+    if (
+        text.find("ontain", start, end) < 0
+        and text.find("+/-", start, end) < 0
+        and text.find("ONTAIN", start, end) < 0
+        and text.find("ontenir", start, end) < 0
+    ):
+        return None
+    return next_marker(text, start, end)
+
+
+def next_marker(text: str, start: int, end: int) -> re.Match[str] | None:
+    """``MAY_CONTAIN.search(text, start, end)``. The regex can start at any bracket or space, so the
+    engine tries it at every character; the marker's words are found with str.find in the
+    lower-cased text instead, and the regex is tried from the brackets and spaces just before them."""
+    lowered = lowered_alike(text)
+    if lowered is None:
+        return MAY_CONTAIN.search(text, start, end)
+    words_at = None  # where the first marker's words start
+    for words in _MARKER_WORDS:
+        at = lowered.find(words, start, end)
+        while at >= 0 and (words_at is None or at < words_at):
+            if _MARKER_CORE.match(text, at, end):
+                words_at = at
+                break
+            at = lowered.find(words, at + 1, end)
+    if words_at is None:
+        return None
+    at = words_at
+    while at > start and text[at - 1].isspace():
+        at -= 1
+    if at > start and text[at - 1] in "([":
+        at -= 1
+    return MAY_CONTAIN.search(text, at, end)
