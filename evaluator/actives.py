@@ -14,6 +14,7 @@ from functools import cache, lru_cache
 from itertools import islice
 from typing import NamedTuple
 
+from evaluator.field_words import field_words
 from evaluator.text import evidence
 from evaluator.units import factor
 from evaluator.vocab import Ingredient, ingredients, lookup_key, matches_at, toml_file
@@ -99,7 +100,7 @@ def find_mentions(text: str) -> list[Mention]:
     lowered = text.lower()
     if len(lowered) == len(text):  # offsets in the lower-cased text are offsets in ``text``
         # the pattern is a name between look-arounds: it can match only where a name starts
-        starts = vocab.mention_starts.starts(lowered)
+        starts = field_words(lowered).mention_starts
         matches = matches_at(vocab.lowercase_mention_pattern, lowered, starts)
     else:
         matches = vocab.mention_pattern.finditer(text)
@@ -107,7 +108,7 @@ def find_mentions(text: str) -> list[Mention]:
         ingredient = _named(match.group())
         if ingredient is not None:
             found.append(Mention(match.start(), match.end(), ingredient))
-    if vocab.acronym_pattern is not None and any(a in text for a in vocab.acronyms):
+    if vocab.acronym_screen is not None and vocab.acronym_screen.search(text):
         taken = [(m.start, m.end) for m in found]
         for match in vocab.acronym_pattern.finditer(text):
             s, e = match.span()

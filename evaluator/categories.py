@@ -18,6 +18,7 @@ OTHER = "other"
 DEFAULT_CATEGORY = "vitamin-c-serum"  # of a rubric that names none (the first category)
 
 
+@cache  # looked up for every listing evaluated: the import machinery once per path
 def _function(path: str) -> Any:
     module, _, name = path.partition(":")
     return getattr(importlib.import_module(module), name)

@@ -139,15 +139,18 @@ def read_facts(listing: dict) -> dict:
         problems, "ph", _unknown("could not be read", min=None, max=None), lambda: ph_facts(fields)
     )
 
+    known = 0
     for item in items:
-        item.pop("ingredient", None)  # the vocabulary entry stays internal; its facts are above
+        # the vocabulary entry stays internal (its facts are above); an item has one when known
+        if item.pop("ingredient", None) is not None:
+            known += 1
     return {
         "ingredients": {
             "status": inci["status"],
             "reason": inci["reason"],
             "field": inci["field"],
             "count": len(items),
-            "known": sum(1 for i in items if i["known"]),
+            "known": known,
             "items": items,
             "evidence": inci["evidence"],
         },

@@ -13,9 +13,9 @@ import re
 from functools import lru_cache
 
 from evaluator.inci_names import MAX_NAME_CHARS, canonicalise
-from evaluator.inci_view import GLUE, break_matches, view_of
+from evaluator.inci_view import GLUE, MAY_CONTAIN, break_matches, may_contain, next_marker, view_of
 from evaluator.text import evidence, text_of
-from evaluator.vocab import Ingredient, lookup_key
+from evaluator.vocab import lookup_key
 
 __all__ = ["MAX_NAME_CHARS", "canonicalise", "find_list", "parse_ingredients"]
 
@@ -33,10 +33,6 @@ _ITEM = re.compile(
 # follow ", " and then need no trimming. A short item of spaces alone (never a name) is not matched;
 # spaces longer than a name stay in the item, which is then read as the long item it is.
 _SPACED_ITEM = re.compile(rf"[ \t]{{0,{MAX_NAME_CHARS}}}+(?P<name>{_ITEM.pattern})")
-_MAY_CONTAIN = re.compile(
-    r"(?i)[(\[]?\s*(?:\b(?:may contain|peut contenir)\b(?:\s*[(\[]\s*\+/-\s*[)\]])?|\+/-)"
-    r"\s*[)\]]?\s*:?"
-)
 _ALNUM = re.compile(r"[^\W_]")  # what str.isalnum() accepts
 _SENTENCE_END = re.compile(r"[.!?](?=\s)|<")
 _SENTENCE_WORDS = re.compile(
@@ -49,18 +45,6 @@ MIN_LIST_ITEMS = 3
 MAX_TEXT_CHARS = 1_000_000  # a longer field is read up to here only
 KIT_HEADING_CHARS = 120
 LONG_ITEM_CHARS = 4 * MAX_NAME_CHARS  # a longer item is never a name between names
-
-
-def _may_contain(text: str, start: int, end: int) -> re.Match[str] | None:
-    """The "may contain" / "+/-" marker in text[start:end], if any (cheap test on the span first)."""
-    if (
-        text.find("ontain", start, end) < 0
-        and text.find("+/-", start, end) < 0
-        and text.find("ONTAIN", start, end) < 0
-        and text.find("ontenir", start, end) < 0
-    ):
-        return None
-    return _MAY_CONTAIN.search(text, start, end)
 
 
 def _segments(view: str) -> list[tuple[int, int, str]]:
@@ -95,7 +79,10 @@ def _ends_with_comma(view: str, start: int, end: int) -> bool:
 
 def _dash_separated(view: str, start: int, end: int) -> list[int]:
     """Positions of the dashes that separate names when a part is a dash-separated list."""
-    if _DASH_START.search(view, start, end) is None:
+    if view.isascii():  # only "-" can be the dash: str.find is faster than the regex
+        if view.find("- ", start, end) < 0 and view.find("-\t", start, end) < 0:
+            return []
+    elif _DASH_START.search(view, start, end) is None:
         return []  # most lists: no dash before a space, so no separating dash
     dashes = [m.start() for m in _DASH.finditer(view, start, end)]
     if len(dashes) < 2:
@@ -105,27 +92,29 @@ def _dash_separated(view: str, start: int, end: int) -> list[int]:
 
 
 def _items(view: str, start: int, end: int) -> list[tuple[int, int]]:
-    if _may_contain(view, start, end) is None:
+    if may_contain(view, start, end) is None:
         return _items_between(view, start, end)
     items, at = [], start
-    for marker in _MAY_CONTAIN.finditer(view, start, end):
+    marker = next_marker(view, start, end)
+    while marker is not None:  # MAY_CONTAIN.finditer(view, start, end)
         items += _items_between(view, at, marker.start())
         at = marker.end()
+        marker = next_marker(view, at, end)
     return items + _items_between(view, at, end)
 
 
 def _items_between(view: str, start: int, end: int) -> list[tuple[int, int]]:
     items: list[tuple[int, int]] = []
-    ended = False
     has_colon = view.find(":", start, end) >= 0
+    edge_start, edge_end = _ITEM_EDGE_START, _ITEM_EDGE_END
     for match in _SPACED_ITEM.finditer(view, start, end):
-        s, e = match.span()
-        if e - s <= MAX_NAME_CHARS:
-            s = match.start("name")  # the spaces before it are trimmed below anyway
-        else:
+        s, e = match.span(1)  # the name, after its leading spaces (trimmed below anyway)
+        ended = False
+        if e - match.start() > MAX_NAME_CHARS:
             # Longer than a name. Text after the list ends it ("Glycerin. lorem ipsum ..." keeps
             # "Glycerin"), and so does a last or very long item; a long item between names stays
             # in its place ("A Extract & B Extract & ..." typed without commas): positions count.
+            s = match.start()
             stop = _SENTENCE_END.search(view, s, s + MAX_NAME_CHARS)
             ended = (
                 stop is not None or e - s > LONG_ITEM_CHARS or _ITEM.search(view, e, end) is None
@@ -133,22 +122,34 @@ def _items_between(view: str, start: int, end: int) -> list[tuple[int, int]]:
             if ended and stop is None:
                 break
             e = stop.start() if stop is not None else e
-        colon = view.rfind(":", s, e) if has_colon else -1
-        if (
-            s < colon < e - 1
-            and not view[colon + 1].isdigit()
-            and view.count("(", s, colon) == view.count(")", s, colon)
-        ):
-            s = colon + 1  # "Serum: Water" (a kit heading or a bullet's name before its list)
-        if view[s] in _ITEM_EDGE_START or view[e - 1] in _ITEM_EDGE_END:
+        if has_colon:
+            colon = view.rfind(":", s, e)
+            if (
+                s < colon < e - 1
+                and not view[colon + 1].isdigit()
+                and view.count("(", s, colon) == view.count(")", s, colon)
+            ):
+                s = colon + 1  # "Serum: Water" (a kit heading or a bullet's name before its list)
+        first, last = view[s], view[e - 1]
+        if first in edge_start or last in edge_end:
             # the edges in one C call each, not a Python step per character
             piece = view[s:e]
-            start_trimmed = piece.lstrip(_ITEM_EDGE_START)
+            start_trimmed = piece.lstrip(edge_start)
             s += len(piece) - len(start_trimmed)
-            e = s + len(start_trimmed.rstrip(_ITEM_EDGE_END))
-        if e > s and (view[s] in "([" or view[e - 1] in ")]"):
+            e = s + len(start_trimmed.rstrip(edge_end))
+            if e <= s:
+                if ended:
+                    break
+                continue
+            first, last = view[s], view[e - 1]
+        if first in "([" or last in ")]":
             s, e = _balanced(view, s, e)
-        if e > s and (view[s].isalnum() or _ALNUM.search(view, s, e)):
+            if e <= s:
+                if ended:
+                    break
+                continue
+            first = view[s]
+        if first.isalnum() or _ALNUM.search(view, s, e):
             items.append((s, e))
         if ended:
             break
@@ -206,7 +207,7 @@ def _is_heading(view: str, s: int, e: int) -> bool:
         colon > 1
         and head[0] not in "-•*–"
         and head.count("(", 0, colon) == head.count(")", 0, colon)
-        and _may_contain(head, 0, colon + 1) is None
+        and may_contain(head, 0, colon + 1) is None
         and not head[colon + 1 : colon + 2].isdigit()
     )
 
@@ -255,7 +256,7 @@ def _may_contain_after(
     if index + 1 >= len(parts):
         return []
     start, end, _, _ = parts[index + 1]
-    marker = _MAY_CONTAIN.match(view, start + len(view[start:end]) - len(view[start:end].lstrip()))
+    marker = MAY_CONTAIN.match(view, start + len(view[start:end]) - len(view[start:end].lstrip()))
     if marker is None or marker.end() == marker.start():
         return []
     if view[marker.end() : end].strip() == "" and index + 2 < len(parts):
@@ -319,25 +320,6 @@ def _find(
     return [], view
 
 
-def _rejoined(
-    view: str, spans: list[tuple[int, int]]
-) -> list[tuple[int, int, str, Ingredient | None]]:
-    """(start, end, name, entry) per item; two unknown neighbours that make a known name together
-    are one item ("Tetrahexyldecyl, Ascorbate": a comma typed inside a name)."""
-    out: list[tuple[int, int, str, Ingredient | None]] = []
-    glued = GLUE in view
-    for s, e in spans:
-        name = view[s:e].replace(GLUE, "") if glued else view[s:e]
-        found = canonicalise(name)
-        if found is None and out and out[-1][3] is None and len(out[-1][2]) < MAX_NAME_CHARS:
-            joined = canonicalise(f"{out[-1][2]} {name}")
-            if joined is not None:
-                out[-1] = (out[-1][0], e, f"{out[-1][2]} {name}", joined)
-                continue
-        out.append((s, e, name, found))
-    return out
-
-
 def parse_ingredients(listing: dict) -> dict:
     """The listing's INCI list: ``{"status", "reason", "field", "items": [...], "evidence"}``.
 
@@ -356,11 +338,28 @@ def parse_ingredients(listing: dict) -> dict:
     if not spans:
         reason = "no ingredient list in the listing" if not text else "no list found in the text"
         return {"status": "unknown", "reason": reason, "field": None, "items": [], "evidence": []}
-    items = []
+    items: list[dict] = []
+    glued = GLUE in view
     for start, end, spans_of_items in spans:
-        marker = _may_contain(view, start, end)
+        marker = may_contain(view, start, end)
         may_contain_at = marker.start() if marker else end
-        for s, e, name, found in _rejoined(view, spans_of_items):
+        # the name of this part's last item while it is unknown and short: an unknown name after
+        # it may make a known name with it ("Tetrahexyldecyl, Ascorbate": a comma typed in a name)
+        unknown_before = None
+        for s, e in spans_of_items:
+            name = view[s:e].replace(GLUE, "") if glued else view[s:e]
+            found = canonicalise(name)
+            if found is None and unknown_before is not None:
+                joined = canonicalise(f"{unknown_before} {name}")
+                if joined is not None:
+                    item = items[-1]
+                    item["raw"] = text[item["start"] : e]
+                    item["canonical"] = joined.canonical
+                    item["known"] = True
+                    item["end"] = e
+                    item["ingredient"] = joined
+                    unknown_before = None
+                    continue
             item = {
                 "position": len(items) + 1,
                 "raw": text[s:e],
@@ -372,6 +371,9 @@ def parse_ingredients(listing: dict) -> dict:
             }
             if found is not None:
                 item["ingredient"] = found
+                unknown_before = None
+            else:
+                unknown_before = name if len(name) < MAX_NAME_CHARS else None
             items.append(item)
     return {
         "status": "found" if items else "unknown",

@@ -104,7 +104,7 @@ def _family_member(key: str) -> bool:
     """Whether a name is a member of an INCI family built by rule (botanicals of a listed genus,
     numbered ethoxylates and polymers, peptides): see [botanical], [numbered], [peptides] in
     data/vocab/inci.toml."""
-    if len(key) > 100 or any(c.isdigit() for c in key[:1]):
+    if len(key) > 100 or key[:1].isdigit():
         return False
     families = _families()
     # each pattern is tried only on names with what it needs: a genus first, a number, "peptide"
@@ -140,7 +140,7 @@ def _turned_round(name: str) -> str:
 def _from_french(key: str) -> str | None:
     """An English INCI key for a French name ("ascorbate de sodium" -> "sodium ascorbate"), or None."""
     words = _french()[0]
-    translated = " ".join(words.get(w, w) for w in _turned_round(fold_accents(key)).split())
+    translated = " ".join([words.get(w, w) for w in _turned_round(fold_accents(key)).split()])
     return translated if translated != key else None
 
 
@@ -250,8 +250,14 @@ def canonicalise(raw: str) -> Ingredient | None:
     """The vocabulary entry a raw ingredient name stands for, or None when it is unknown."""
     if len(raw) > MAX_NAME_CHARS:
         return None
+    return _canonical(*_literal(raw))
+
+
+# Shops write one name many ways that reduce to the same keys ("GLYCERIN", "Glycerin*"): the
+# rules below run once per key, not once per spelling.
+@lru_cache(maxsize=50_000)
+def _canonical(literal: str, without_parens: str) -> Ingredient | None:
     vocab = ingredients().by_key
-    literal, without_parens = _literal(raw)
     if _DIGIT.search(literal):  # every colour index has a number
         for key in (without_parens, literal, *_SLASH.split(without_parens)):
             if _COLOUR_INDEX.fullmatch(key):
@@ -281,7 +287,10 @@ def canonicalise(raw: str) -> Ingredient | None:
     form = _vitamin_c_form(without_parens)
     if form is not None:
         return form
-    for key in (without_parens, _spaced(without_parens), *_SLASH.split(without_parens)):
+    # each spelling once: most names are the same with their spaces and slashes read
+    for key in dict.fromkeys(
+        (without_parens, _spaced(without_parens), *_SLASH.split(without_parens))
+    ):
         folded = fold_accents(key)
         if _family_member(key) or (folded != key and _family_member(folded)):
             return Ingredient(canonical=without_parens)

@@ -7,6 +7,7 @@ and retailer boilerplate. One pattern says what a break is (``breaks``). Trying 
 of a 1,000-character list costs more than the rest of the list's reading, so ``break_matches`` tries
 it only where a break can start: a new line, a space after a sentence end, or the first letters of a
 phrase (found in one pass with an automaton). The matches are the same as ``breaks().finditer(view)``.
+The "may contain" marker (``may_contain``) is found the same way: by its words first.
 """
 
 from __future__ import annotations
@@ -30,6 +31,18 @@ _SPACES = "\xa0\u2009\u200b\u202f\ufeff\t\r"
 _SPACE_CHARS = str.maketrans({c: " " for c in _SPACES})
 _SPACE_AND_SEPARATOR_CHARS = str.maketrans({**{c: "," for c in "•|·●▪◆♦"}, **_SPACE_CHARS})
 _TRANSLATED = re.compile(f"[{re.escape(_SPACES)}•|·●▪◆♦]")  # finding one is faster than translating
+# the ones an ASCII text can hold: looking for each with ``in`` is faster still
+_ASCII_TRANSLATED = tuple(c for c in _SPACES + "•|·●▪◆♦" if c.isascii())
+
+# The "may contain" line of a list ("May contain (+/-): CI 77891"): the names after it may not be in
+# the product.
+MAY_CONTAIN = re.compile(
+    r"(?i)[(\[]?\s*(?:\b(?:may contain|peut contenir)\b(?:\s*[(\[]\s*\+/-\s*[)\]])?|\+/-)"
+    r"\s*[)\]]?\s*:?"
+)
+# What every MAY_CONTAIN match holds (the rest of it is optional), and its words in lower case.
+_MARKER_CORE = re.compile(r"(?i)\b(?:may contain|peut contenir)\b|\+/-")
+_MARKER_WORDS = ("may contain", "peut contenir", "+/-")
 
 PREFIX_CHARS = 4  # a phrase is looked for where the lower-cased text starts with its first letters
 _FIXED_LABEL_STARTS = ("full ", "other ", "active", "inactive")  # the drug-facts label below
@@ -90,7 +103,11 @@ def view_of(text: str) -> str:
     """``text`` with markup, entities and list residue blanked out and separators made commas; the
     same length, so offsets in the view are offsets in ``text``. Inline tags and entities become
     GLUE, which names drop when they are looked up ("Glyc<b>erin</b>" is glycerin)."""
-    translated = text.translate(_SPACE_AND_SEPARATOR_CHARS) if _TRANSLATED.search(text) else text
+    if text.isascii():
+        to_translate = any(c in text for c in _ASCII_TRANSLATED)
+    else:
+        to_translate = _TRANSLATED.search(text) is not None
+    translated = text.translate(_SPACE_AND_SEPARATOR_CHARS) if to_translate else text
     blanks: list[tuple[int, int, str, str]] = []  # (start, end, first, fill), applied in order
     if "<" in text:
         for m in _TAG.finditer(text):
@@ -121,7 +138,53 @@ def view_of(text: str) -> str:
                 blanks.append((*m.span(), "\n" if text[before] in ":." else " ", " "))
     if not blanks:
         return translated
-    chars = list(translated)
-    for start, end, first, fill in blanks:
-        chars[start:end] = [first] + [fill] * (end - start - 1)
-    return "".join(chars)
+    ordered = sorted(blanks, key=lambda blank: blank[0])
+    if any(ordered[i][0] < ordered[i - 1][1] for i in range(1, len(ordered))):
+        # overlapping blanks ("&amp;" inside a tag) are applied in the order they were found
+        chars = list(translated)
+        for start, end, first, fill in blanks:
+            chars[start:end] = [first] + [fill] * (end - start - 1)
+        return "".join(chars)
+    pieces, at = [], 0
+    for start, end, first, fill in ordered:
+        pieces += (translated[at:start], first, fill * (end - start - 1))
+        at = end
+    pieces.append(translated[at:])
+    return "".join(pieces)
+
+
+def may_contain(text: str, start: int, end: int) -> re.Match[str] | None:
+    """The "may contain" / "+/-" marker in text[start:end], if any (cheap test on the span first)."""
+    if (
+        text.find("ontain", start, end) < 0
+        and text.find("+/-", start, end) < 0
+        and text.find("ONTAIN", start, end) < 0
+        and text.find("ontenir", start, end) < 0
+    ):
+        return None
+    return next_marker(text, start, end)
+
+
+def next_marker(text: str, start: int, end: int) -> re.Match[str] | None:
+    """``MAY_CONTAIN.search(text, start, end)``. The regex can start at any bracket or space, so the
+    engine tries it at every character; the marker's words are found with str.find in the
+    lower-cased text instead, and the regex is tried from the brackets and spaces just before them."""
+    lowered = lowered_alike(text)
+    if lowered is None:
+        return MAY_CONTAIN.search(text, start, end)
+    words_at = None  # where the first marker's words start
+    for words in _MARKER_WORDS:
+        at = lowered.find(words, start, end)
+        while at >= 0 and (words_at is None or at < words_at):
+            if _MARKER_CORE.match(text, at, end):
+                words_at = at
+                break
+            at = lowered.find(words, at + 1, end)
+    if words_at is None:
+        return None
+    at = words_at
+    while at > start and text[at - 1].isspace():
+        at -= 1
+    if at > start and text[at - 1] in "([":
+        at -= 1
+    return MAY_CONTAIN.search(text, at, end)

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from functools import cache
 from itertools import accumulate
 
+from evaluator.field_words import field_words
 from evaluator.text import evidence
-from evaluator.vocab import alternation, toml_file
+from evaluator.vocab import toml_file
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,6 @@ class PackagingRules:
     light: re.Pattern[str]  # groups "protective" and "clear"
     dispenser: re.Pattern[str]  # one group per dispenser, d0, d1, ... in order of preference
     dispenser_values: list[str]
-    screen: re.Pattern[str]  # a field without one of these words says nothing about packaging
 
 
 def _any(patterns: list[str], name: str | None = None) -> str:
@@ -52,9 +52,6 @@ def rules(case_sensitive: bool = False) -> PackagingRules:
         re.compile(light, flags),
         re.compile(dispensers, flags),
         [d["value"] for d in data["dispenser"]],
-        # a trie: fewer branches to try at each letter; at one position it takes the longest word,
-        # as the plain alternation does while a longer word comes first ("tube" before "tub")
-        re.compile(alternation(data["screen_words"])),
     )
 
 
@@ -62,17 +59,19 @@ WINDOW = 120  # characters around a packaging word that its phrase (and false fr
 _WORD_END = re.compile(r"\s|$")
 
 
-def _windows(lowered: str, screen: re.Pattern[str]) -> list[tuple[int, int]]:
-    """Spans around the packaging words of a text, merged, ending at a word boundary. Long
-    descriptions say little about packaging; scanning only near its words keeps the cost down."""
+def _windows(lowered: str) -> list[tuple[int, int]]:
+    """Spans around the packaging words of a text (``screen_words``: a field without one says
+    nothing about packaging), merged, ending at a word boundary. Long descriptions say little about
+    packaging; scanning only near its words keeps the cost down."""
+    words = field_words(lowered).packaging_words
     if len(lowered) <= 2 * WINDOW:
-        return [(0, len(lowered))] if screen.search(lowered) else []
+        return [(0, len(lowered))] if words else []
     windows: list[tuple[int, int]] = []
-    for match in screen.finditer(lowered):
-        start = max(0, match.start() - WINDOW)
+    for word_start, word_end in words:
+        start = max(0, word_start - WINDOW)
         # The word boundary is looked for within one more WINDOW only: text without whitespace
         # would otherwise be searched to its end for every packaging word (quadratic).
-        reach = min(len(lowered), match.end() + WINDOW)
+        reach = min(len(lowered), word_end + WINDOW)
         end = _WORD_END.search(lowered, reach, reach + WINDOW).start()
         if windows and start <= windows[-1][1]:
             windows[-1] = (windows[-1][0], max(end, windows[-1][1]))
@@ -103,7 +102,7 @@ def packaging_facts(fields: list[tuple[str, str]]) -> dict:
     for field, text in fields:
         lowered = text.lower()
         r, subject = (fast, lowered) if len(lowered) == len(text) else (exact, text)
-        for window_start, window_end in _windows(lowered, fast.screen):
+        for window_start, window_end in _windows(lowered):
             found = list(r.light.finditer(subject, window_start, window_end))
             found += r.dispenser.finditer(subject, window_start, window_end)
             if not found:

@@ -99,15 +99,25 @@ def _specific_form(ingredient: object) -> str | None:
     return form if form and form != "unspecified" else None
 
 
+def _inci_forms(items: list[dict]) -> dict[str, object]:
+    """The specific vitamin C forms of an ingredient list -> the entry of the last item naming each."""
+    forms: dict[str, object] = {}
+    for item in items:
+        ingredient = item.get("ingredient")
+        if ingredient is not None:
+            form = ingredient.vitamin_c_form
+            if form and form != "unspecified":
+                forms[form] = ingredient
+    return forms
+
+
 def tie_vitamin_c_forms(actives: list[dict], items: list[dict]) -> list[dict]:
     """Tie a plain "20% vitamin C" to its form: the same percentage stated for a named form, or the
     only vitamin C form in the ingredient list (marked ``form_from = "ingredients"``)."""
+    if not any(a["active"] == "vitamin_c" and a["form"] == "unspecified" for a in actives):
+        return list(actives)  # nothing to tie: the list is read only for a plain "vitamin C"
     specific = [a for a in actives if a["active"] == "vitamin_c" and a["form"] != "unspecified"]
-    inci_forms = {
-        form: i["ingredient"]
-        for i in items
-        if "ingredient" in i and (form := _specific_form(i["ingredient"]))
-    }
+    inci_forms = _inci_forms(items)
     tied = []
     for active in actives:
         if active["active"] == "vitamin_c" and active["form"] == "unspecified":
@@ -147,8 +157,9 @@ def vitamin_c_facts(
     and the first stated vitamin C percentage."""
     forms: dict[str, dict] = {}
     for item in items:
-        form = _specific_form(item["ingredient"]) if "ingredient" in item else None
-        if form:
+        ingredient = item.get("ingredient")
+        form = ingredient.vitamin_c_form if ingredient is not None else None
+        if form and form != "unspecified":
             entry = forms.setdefault(
                 form, {"form": form, "position": item["position"], "evidence": []}
             )

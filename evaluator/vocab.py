@@ -91,14 +91,14 @@ class PhraseStarts:
 
 
 # Letters that match an ASCII letter case-insensitively but do not lower-case to it.
-_ODD_CASE = re.compile("[ıſ]")
+_ODD_CASE = "ıſ"
 
 
 def lowered_alike(text: str) -> str | None:
     """``text.lower()`` when its offsets are those of ``text`` and a case-insensitive pattern of
     ASCII words matches ``text`` where the lower-case words start in it; else None."""
     lowered = text.lower()
-    if len(lowered) != len(text) or (not text.isascii() and _ODD_CASE.search(text)):
+    if len(lowered) != len(text) or (not text.isascii() and any(c in text for c in _ODD_CASE)):
         return None
     return lowered
 
@@ -122,8 +122,12 @@ class IngredientVocabulary:
     by_key: dict[str, Ingredient]
     mention_pattern: re.Pattern[str]  # active names in running text, case-insensitive
     lowercase_mention_pattern: re.Pattern[str]  # the same, for text already in lower case
-    mention_starts: PhraseStarts  # where an active's name can start in lower-case text
+    mention_names: frozenset[
+        str
+    ]  # active names in lower case (evaluator/field_words.py finds them)
     acronym_pattern: re.Pattern[str] | None  # acronyms ("SAP", "HA"), case-sensitive
+    # any acronym anywhere (no word boundaries): one C scan says whether acronym_pattern can match
+    acronym_screen: re.Pattern[str] | None
     acronyms: dict[str, Ingredient]
     essential_oil_pattern: re.Pattern[str]
     version: str
@@ -189,6 +193,7 @@ def ingredients() -> IngredientVocabulary:
         if acronyms
         else None
     )
+    acronym_screen = re.compile(alternation(list(acronyms))) if acronyms else None
     genera = data["essential_oil_genera"]
     essential = re.compile(
         r"\b(?:"
@@ -200,8 +205,9 @@ def ingredients() -> IngredientVocabulary:
         by_key,
         mention,
         re.compile(mention_source),
-        PhraseStarts(active_names),
+        frozenset(active_names),
         acronym_pattern,
+        acronym_screen,
         acronyms,
         essential,
         str(data.get("version", "")),
