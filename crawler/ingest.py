@@ -19,7 +19,6 @@ import redis
 import sqlite_utils
 
 from crawler.extensions import shop_summary
-from crawler.extract.listing import utc_now
 from crawler.frontier import (
     RunKeys,
     RunLost,
@@ -29,7 +28,14 @@ from crawler.frontier import (
     run_state,
 )
 from crawler.pipelines.store import ListingWriter, unstored_error
-from crawler.storage import finish_run, save_errors, save_shop, shared_db, start_run
+from crawler.storage import (
+    error_row,
+    finish_run,
+    save_errors,
+    save_shop,
+    shared_db,
+    start_run,
+)
 from serumscope.store.database import transaction
 from serumscope.store.status import crawl_status
 
@@ -62,20 +68,8 @@ class Ingest:
 
     def record_unstored(self, item: dict[str, Any], error: BaseException) -> None:
         url, kind, message = unstored_error(item, error)
-        self.unstored.append(
-            self.error_row(item.get("shop") or self.current_shop, url, kind, message)
-        )
-
-    def error_row(self, shop: str, url: str, kind: str, message: str) -> dict[str, Any]:
-        return {
-            "run_id": self.keys.run_id,
-            "shop": shop,
-            "url": url,
-            "kind": kind,
-            "status": None,
-            "message": message[:1000],
-            "occurred_at": utc_now(),
-        }
+        shop = item.get("shop") or self.current_shop
+        self.unstored.append(error_row(self.keys.run_id, shop, url, kind, message))
 
     def read(self, block_ms: int) -> list:
         """The next entries of the stream: up to BATCH, gathered for up to GATHER_SECONDS after the

@@ -39,6 +39,7 @@ from crawler.frontier import (
     worker_name,
 )
 from crawler.run import crawler_settings
+from crawler.storage import error_row
 
 logger = logging.getLogger("serumscope.worker")
 CURRENCY_WAIT_SECONDS = 30.0
@@ -172,15 +173,7 @@ class StreamRecorder(CrawlRunRecorder):
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     def record_error(self, spider, url: str, kind: str, message: str, status: int | None) -> None:
-        row = {
-            "run_id": self.run_id,
-            "shop": spider.shop_name,
-            "url": url,
-            "kind": kind,
-            "status": status,
-            "message": message[:1000],
-            "occurred_at": utc_now(),
-        }
+        row = error_row(self.run_id, spider.shop_name, url, kind, message, status)
         spider.frontier.send(stream_entry("error", spider.shop_name, row))
 
     def spider_closed(self, spider, reason):

@@ -18,8 +18,9 @@ from urllib.parse import urlencode
 import pytest
 
 SERUMSCOPE = str(Path(sys.executable).parent / "serumscope")
-# Columns that say when, not what: they differ between any two crawls.
+# Columns that say when (or which row), not what: they differ between any two crawls.
 WHEN_COLUMNS = {
+    "error_key",
     "first_seen",
     "last_seen",
     "last_run_id",
