@@ -105,6 +105,14 @@ class StreamRecrawl:
         """Nothing: one worker's crawl is not the shop's; the ingest records it (above)."""
 
 
+def gather_marks(gathered: dict[str, dict], shop: str, marks: dict) -> None:
+    """Add a worker's marks to the ingest batch's for the shop (stored in one go, in stream order)."""
+    into = gathered.setdefault(shop, {"seen": [], "sources": [], "validators": {}})
+    into["seen"] += marks["seen"]
+    into["sources"] += marks["sources"]
+    into["validators"].update(marks["validators"])
+
+
 def store_marks(
     client: redis.Redis, keys: RunKeys, db: sqlite_utils.Database, shop: str, marks: dict
 ) -> None:

@@ -21,6 +21,7 @@ import sqlite_utils
 
 from crawler.distributed_recrawl import (
     RECRAWL_ENTRY,
+    gather_marks,
     publish_recrawl,
     record_full_crawls,
     seen_unchanged,
@@ -104,7 +105,7 @@ class Ingest:
         if not entries:
             return 0
         listings: dict[str, list[dict[str, Any]]] = {}
-        errors, marks = [], []
+        errors, marks = [], {}
         for _entry_id, fields in entries:
             kind, shop = fields[b"kind"].decode(), fields[b"shop"].decode()
             data = json.loads(fields[b"data"])
@@ -113,7 +114,7 @@ class Ingest:
             elif kind == "error":
                 errors.append(data)
             elif kind == RECRAWL_ENTRY:
-                marks.append((shop, data))
+                gather_marks(marks, shop, data)
         last = entries[-1][0].decode()
         self.unstored = []
         with transaction(self.db):
@@ -121,7 +122,7 @@ class Ingest:
                 self.current_shop = shop
                 self.writer.write_each(items)
             save_errors(self.db, errors + self.unstored)
-            for shop, data in marks:
+            for shop, data in marks.items():
                 store_marks(self.client, self.keys, self.db, shop, data)
             self.db["ingest_positions"].upsert(
                 {"stream": self.keys.out, "last_id": last, "run_id": self.keys.run_id},
