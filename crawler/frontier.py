@@ -87,7 +87,8 @@ class RunKeys:
 
     def validators(self, shop: str) -> str:
         """What workers need to re-crawl like a local crawl (crawler/distributed_recrawl.py): the
-        shop's page validators, its known products, the URLs seen unchanged, each shop's plan."""
+        shop's page validators, its known products, the listings seen unchanged, each shop's
+        plan."""
         return f"{self.base}:{shop}:validators"
 
     def known_products(self, shop: str) -> str:
