@@ -9,8 +9,7 @@ from typing import Any
 from scrapy import signals
 from twisted.internet import task
 
-from crawler.extract.listing import utc_now
-from crawler.storage import finish_run, save_errors, shared_db, start_run
+from crawler.storage import error_row, finish_run, save_errors, shared_db, start_run
 from serumscope.store.status import crawler_shop_status
 from serumscope.store.tables import SOFT_ERROR_KINDS
 
@@ -114,17 +113,8 @@ class CrawlRunRecorder:
             self.crawler.serumscope_run_id = self.run_id
 
     def record_error(self, spider, url: str, kind: str, message: str, status: int | None) -> None:
-        self.pending.append(
-            {
-                "run_id": self.run_id,
-                "shop": getattr(spider, "shop_name", spider.name),
-                "url": url,
-                "kind": kind,
-                "status": status,
-                "message": message[:1000],
-                "occurred_at": utc_now(),
-            }
-        )
+        shop = getattr(spider, "shop_name", spider.name)
+        self.pending.append(error_row(self.run_id, shop, url, kind, message, status))
         if len(self.pending) >= 100:
             self.flush()
 

@@ -85,6 +85,22 @@ class RunKeys:
         """The shop host's download leases shared by the workers (crawler/shop_limit.py)."""
         return f"{self.base}:{shop}:leases:{slot}"
 
+    def validators(self, shop: str) -> str:
+        """What workers need to re-crawl like a local crawl (crawler/distributed_recrawl.py): the
+        shop's page validators, its known products, the listings seen unchanged, each shop's
+        plan."""
+        return f"{self.base}:{shop}:validators"
+
+    def known_products(self, shop: str) -> str:
+        return f"{self.base}:{shop}:known"
+
+    def seen(self, shop: str) -> str:
+        return f"{self.base}:{shop}:seen"
+
+    @property
+    def recrawl_plans(self) -> str:
+        return f"{self.base}:recrawl"
+
     def currency(self, shop: str) -> str:
         """A Shopify shop's currency, read once for every worker (crawler/worker.py)."""
         return f"{self.base}:{shop}:currency"

@@ -1,7 +1,8 @@
 """``serumscope ingest``: the one writer of a distributed crawl (crawler/frontier.py).
 
-It reads the run's stream (listings and crawl errors the workers sent) and writes it into the SQLite
-store with the local crawl's own writer (crawler.pipelines.store.ListingWriter), batch by batch; each
+It reads the run's stream (listings, crawl errors and re-crawl marks the workers sent) and writes it
+into the SQLite store with the local crawl's own writers (crawler.pipelines.store.ListingWriter; the
+marks: crawler/distributed_recrawl.py), batch by batch; each
 batch's transaction also moves the stream position in ``ingest_positions``, so an ingest killed
 mid-batch stores nothing of it and the next one starts again from there: nothing lost, nothing twice.
 While the stream is empty it looks after the frontier: requests of dead workers go back to the queue,
@@ -18,8 +19,15 @@ from typing import Any
 import redis
 import sqlite_utils
 
-from crawler.extensions import shop_summary
-from crawler.extract.listing import utc_now
+from crawler.distributed_recrawl import (
+    RECRAWL_ENTRY,
+    gather_marks,
+    publish_recrawl,
+    record_full_crawls,
+    seen_unchanged,
+    store_marks,
+)
+from crawler.extensions import LIMITS_STAT, shop_summary
 from crawler.frontier import (
     RunKeys,
     RunLost,
@@ -29,7 +37,14 @@ from crawler.frontier import (
     run_state,
 )
 from crawler.pipelines.store import ListingWriter, unstored_error
-from crawler.storage import finish_run, save_errors, save_shop, shared_db, start_run
+from crawler.storage import (
+    error_row,
+    finish_run,
+    save_errors,
+    save_shop,
+    shared_db,
+    start_run,
+)
 from serumscope.store.database import transaction
 from serumscope.store.status import crawl_status
 
@@ -62,20 +77,8 @@ class Ingest:
 
     def record_unstored(self, item: dict[str, Any], error: BaseException) -> None:
         url, kind, message = unstored_error(item, error)
-        self.unstored.append(
-            self.error_row(item.get("shop") or self.current_shop, url, kind, message)
-        )
-
-    def error_row(self, shop: str, url: str, kind: str, message: str) -> dict[str, Any]:
-        return {
-            "run_id": self.keys.run_id,
-            "shop": shop,
-            "url": url,
-            "kind": kind,
-            "status": None,
-            "message": message[:1000],
-            "occurred_at": utc_now(),
-        }
+        shop = item.get("shop") or self.current_shop
+        self.unstored.append(error_row(self.keys.run_id, shop, url, kind, message))
 
     def read(self, block_ms: int) -> list:
         """The next entries of the stream: up to BATCH, gathered for up to GATHER_SECONDS after the
@@ -102,7 +105,7 @@ class Ingest:
         if not entries:
             return 0
         listings: dict[str, list[dict[str, Any]]] = {}
-        errors = []
+        errors, marks = [], {}
         for _entry_id, fields in entries:
             kind, shop = fields[b"kind"].decode(), fields[b"shop"].decode()
             data = json.loads(fields[b"data"])
@@ -110,6 +113,8 @@ class Ingest:
                 listings.setdefault(shop, []).append(data)
             elif kind == "error":
                 errors.append(data)
+            elif kind == RECRAWL_ENTRY:
+                gather_marks(marks, shop, data)
         last = entries[-1][0].decode()
         self.unstored = []
         with transaction(self.db):
@@ -117,6 +122,8 @@ class Ingest:
                 self.current_shop = shop
                 self.writer.write_each(items)
             save_errors(self.db, errors + self.unstored)
+            for shop, data in marks.items():
+                store_marks(self.client, self.keys, self.db, shop, data)
             self.db["ingest_positions"].upsert(
                 {"stream": self.keys.out, "last_id": last, "run_id": self.keys.run_id},
                 pk="stream",
@@ -156,15 +163,26 @@ class Ingest:
             for source in self.client.scan_iter(match=self.keys.all_stats(name)):
                 for key, value in self.client.hgetall(source).items():
                     stats[key.decode()] = stats.get(key.decode(), 0) + int(value)
-            stats["serumscope/listings_stored"] = self.db.execute(
-                "SELECT count(*) FROM listings WHERE shop = ? AND last_run_id = ?",
+            seen_by_run = self.db.execute(
+                "SELECT id FROM listings WHERE shop = ? AND last_run_id = ?",
                 [name, self.keys.run_id],
-            ).fetchone()[0]
+            )
+            unchanged = seen_unchanged(self.client, self.keys, name)
+            stats["serumscope/listings_stored"] = sum(
+                1 for (listing,) in seen_by_run if listing not in unchanged
+            )
             for kind, count in self.db.execute(
                 "SELECT kind, count(*) FROM crawl_errors WHERE shop = ? AND run_id = ? GROUP BY kind",
                 [name, self.keys.run_id],
             ):
                 stats[f"serumscope/errors/{kind}"] = count
+            stats[LIMITS_STAT] = [
+                message
+                for (message,) in self.db.execute(
+                    "SELECT message FROM crawl_errors WHERE shop = ? AND run_id = ? AND kind = ?",
+                    [name, self.keys.run_id, "limit"],
+                )
+            ]
             stats["finish_reason"] = "finished" if finished else "redis_lost"
             shops[name] = shop_summary(stats)
         return shops
@@ -174,6 +192,7 @@ def finish(ingest: Ingest) -> dict[str, Any]:
     """Record the finished run in the database, with its per-shop summary."""
     shops = ingest.summary(finished=True)
     status = crawl_status(shop["status"] for shop in shops.values())
+    record_full_crawls(ingest.client, ingest.keys, ingest.db, shops)
     stats: dict[str, Any] = {"shops": shops, "distributed": True}
     finish_run(
         ingest.db,
@@ -189,14 +208,17 @@ def finish(ingest: Ingest) -> dict[str, Any]:
 def start_distributed(
     client: redis.Redis, db_path: str, sites: list[dict[str, Any]], settings: dict[str, Any]
 ) -> RunKeys:
-    """Open the run in the database and seed its shops into the frontier."""
+    """Open the run in the database, publish what workers need to re-crawl like a local crawl
+    (crawler/distributed_recrawl.py) and seed the shops into the frontier."""
     db = shared_db(db_path)
     run_id = start_run(db, [shop["name"] for shop in sites])
     with transaction(db):
         for shop in sites:
             save_shop(db, shop)
+    keys = RunKeys(run_id)
+    publish_recrawl(client, keys, db, sites, settings)  # before workers can join the run
     publish_run(client, run_id, sites, settings)
-    return RunKeys(run_id)
+    return keys
 
 
 def ingest_run(client: redis.Redis, db_path: str, keys: RunKeys, shops: list[dict]) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +56,28 @@ def finish_run(
         )
 
 
+def error_row(
+    run_id: int | None, shop: str, url: str, kind: str, message: str, status: int | None = None
+) -> dict[str, Any]:
+    """A ``crawl_errors`` row, with the unique ``error_key`` its store insert is checked by."""
+    return {
+        "run_id": run_id,
+        "shop": shop,
+        "url": url,
+        "kind": kind,
+        "status": status,
+        "message": message[:1000],
+        "occurred_at": utc_now(),
+        "error_key": uuid.uuid4().hex,
+    }
+
+
 def save_errors(db: sqlite_utils.Database, rows: list[dict[str, Any]]) -> None:
+    """Insert error rows; one whose ``error_key`` is stored already is left out (a distributed
+    crawl's stream entry delivered twice: redis-py sends a batch again when its reply is lost)."""
     if rows:
         with transaction(db):
-            db["crawl_errors"].insert_all(rows)
+            db["crawl_errors"].insert_all(rows, ignore=True)
 
 
 def save_shop(db: sqlite_utils.Database, shop: dict[str, Any]) -> None:

@@ -25,7 +25,7 @@ from twisted.internet import task
 from twisted.internet.defer import Deferred
 
 from crawler import settings as project_settings
-from crawler.extensions import CrawlRunRecorder
+from crawler.extensions import CrawlRunRecorder, limit_reason
 from crawler.extract.listing import utc_now
 from crawler.frontier import (
     HEARTBEAT_SECONDS,
@@ -39,6 +39,8 @@ from crawler.frontier import (
     worker_name,
 )
 from crawler.run import crawler_settings
+from crawler.storage import error_row
+from crawler.unchanged import UnchangedProducts
 
 logger = logging.getLogger("serumscope.worker")
 CURRENCY_WAIT_SECONDS = 30.0
@@ -53,6 +55,7 @@ SUMMED_STATS = (
     "serumscope/fields_missing/",
     "serumscope/fields_invalid/",
     "response_received_count",
+    "incremental/",  # pages answered 304, products skipped unchanged
 )
 
 
@@ -79,6 +82,8 @@ class DistributedShop(RedisMixin):
         return spider
 
     async def start(self):
+        # Every worker's spider skips what the shop says is unchanged, whoever reads the feed page.
+        self.unchanged = UnchangedProducts(self.crawler, self.shop_name)
         for request in self.next_requests():
             yield request
 
@@ -172,18 +177,12 @@ class StreamRecorder(CrawlRunRecorder):
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     def record_error(self, spider, url: str, kind: str, message: str, status: int | None) -> None:
-        row = {
-            "run_id": self.run_id,
-            "shop": spider.shop_name,
-            "url": url,
-            "kind": kind,
-            "status": status,
-            "message": message[:1000],
-            "occurred_at": utc_now(),
-        }
+        row = error_row(self.run_id, spider.shop_name, url, kind, message, status)
         spider.frontier.send(stream_entry("error", spider.shop_name, row))
 
     def spider_closed(self, spider, reason):
+        if reason_text := limit_reason(reason, self.crawler.settings):
+            spider.reached_limit(spider.base_url, reason_text)  # as a local crawl records it
         try:
             spider.frontier.flush()
             send_stats(self.crawler)
@@ -272,8 +271,6 @@ def worker_settings(redis_url: str, keys: RunKeys, run_settings: dict, overrides
     }
     downloader = {
         **project_settings.DOWNLOADER_MIDDLEWARES,
-        # Conditional requests read the store's validators, which workers do not have.
-        "crawler.incremental.ConditionalRequestMiddleware": None,
         # After every other one: a shop's shared lease spans the download only.
         "crawler.shop_limit.SharedShopLimit": 1000,
     }
@@ -290,6 +287,8 @@ def worker_settings(redis_url: str, keys: RunKeys, run_settings: dict, overrides
         # The shop's delay is kept between every worker's requests (crawler/shop_limit.py); a random
         # local one on top would only make a worker wait past its turn.
         "DOWNLOAD_DELAY_JITTER": 0.0,
+        # What the crawl process published from the store; marks go to the stream.
+        "SERUMSCOPE_RECRAWL": "crawler.distributed_recrawl.StreamRecrawl",
         **run_settings,
         **overrides,
     }
