@@ -25,8 +25,11 @@ from collections import deque
 from typing import Any
 
 import redis
+from scrapy import Request
 from scrapy.utils.asyncio import call_later
+from scrapy.utils.request import request_from_dict
 from scrapy_redis.queue import PriorityQueue
+from scrapy_redis.scheduler import Scheduler
 
 PREFIX = "serumscope"
 HEARTBEAT_SECONDS = 1.0
@@ -43,6 +46,19 @@ for _, item in ipairs(items) do redis.call('HSET', KEYS[2], redis.sha1hex(item),
 redis.call('HSET', KEYS[3], ARGV[1], '1')
 redis.call('HINCRBY', KEYS[4], 'popped', #items)
 return items
+"""
+# Requests a worker found, queued with their duplicate-filter marks in one step: a URL is never
+# marked seen without being queued (a worker SIGKILLed between the two would lose it). ARGV holds
+# (fingerprint, score, request) triples; an empty fingerprint is a request not to filter.
+PUSH_SCRIPT = """
+local queued = 0
+for i = 1, #ARGV, 3 do
+  if ARGV[i] == '' or redis.call('SADD', KEYS[1], ARGV[i]) == 1 then
+    redis.call('ZADD', KEYS[2], ARGV[i + 1], ARGV[i + 2])
+    queued = queued + 1
+  end
+end
+return queued
 """
 # Requests a worker takes at once: fewer round trips; they are in its in-flight hash like any other.
 PREFETCH = 8
@@ -197,6 +213,39 @@ def frontier_snapshot(client: redis.Redis, keys: RunKeys, shops: list[str]) -> t
     return tuple(sorted(counters.items()))
 
 
+def spider_method_name(spider, function) -> str | None:
+    """The name under which ``function`` is a method of ``spider`` (None: it is not)."""
+    name = getattr(function, "__name__", None)
+    if (
+        name
+        and getattr(function, "__self__", None) is spider
+        and getattr(spider, name, None) == function
+    ):
+        return name
+    return None
+
+
+def request_dict(request: Request, spider) -> dict[str, Any]:
+    """``request.to_dict(spider=spider)``, without its search through every attribute of the spider
+    for the callback's name (inspect.getmembers: 7% of a worker's CPU, twice per request) when
+    callback and errback are the spider's own methods, as ours are."""
+    names = {}
+    for field in ("callback", "errback"):
+        function = getattr(request, field)
+        if callable(function):
+            names[field] = spider_method_name(spider, function)
+            if names[field] is None:
+                return request.to_dict(spider=spider)  # Scrapy's search, or its error
+        else:
+            names[field] = function
+    data = {"url": request.url, **names, "headers": dict(request.headers)}
+    for attribute in request.attributes:
+        data.setdefault(attribute, getattr(request, attribute))
+    if type(request) is not Request:
+        data["_class"] = f"{type(request).__module__}.{type(request).__name__}"
+    return data
+
+
 class ReliableQueue(PriorityQueue):
     """scrapy-redis's priority queue, whose ``pop`` also keeps the request as this worker's until
     it has been handled (``ack``), and counts what was taken (the crawl's end is when
@@ -209,11 +258,19 @@ class ReliableQueue(PriorityQueue):
         self.prefetched: deque[bytes] = deque()
 
     def __len__(self):
-        return super().__len__() + len(self.prefetched)
+        return super().__len__() + len(self.prefetched) + self.frontier.unsent_requests()
+
+    def push_found(self, request, fingerprint: str) -> None:
+        """Queue a found request with the worker's next outbox batch (``fingerprint`` empty: the
+        duplicate filter lets it through)."""
+        data = self.serializer.dumps(request_dict(request, self.spider))
+        self.frontier.push(fingerprint, -request.priority, data, self.key)
 
     def pop(self, timeout=0):
         if not self.prefetched:
             frontier = self.frontier
+            if frontier.unsent_requests():
+                frontier.flush()  # this worker's own found requests first, so it sees them
             self.prefetched.extend(
                 self.pop_script(
                     keys=[self.key, frontier.inflight, frontier.keys.busy, frontier.keys.counters],
@@ -223,17 +280,32 @@ class ReliableQueue(PriorityQueue):
             if not self.prefetched:
                 return None
         data = self.prefetched.popleft()
-        request = self._decode_request(data)
+        request = request_from_dict(self.serializer.loads(data), spider=self.spider)
         request.meta[FRONTIER_KEY_META] = hashlib.sha1(data).hexdigest()  # the script's sha1hex
         return request
+
+
+class FrontierScheduler(Scheduler):
+    """scrapy-redis's scheduler, whose duplicate filter and queue are written together: the requests
+    found go with the worker's outbox (``WorkerFrontier.push``), a batch's filter marks and queue
+    entries in one script call, instead of an SADD and a ZADD round trip per request. It cannot tell
+    the engine at once whether a request was a duplicate, so it reports every one as scheduled."""
+
+    def enqueue_request(self, request):
+        fingerprint = "" if request.dont_filter else self.df.request_fingerprint(request)
+        if self.stats:
+            self.stats.inc_value("scheduler/enqueued/redis", spider=self.spider)
+        self.queue.push_found(request, fingerprint)
+        return True
 
 
 class WorkerFrontier:
     """One worker's view of one shop's frontier: its in-flight hash, busy flag and outbox.
 
-    What the worker sends (listings and errors to the stream, requests done) waits in the outbox
-    for up to OUTBOX_SECONDS or OUTBOX_SIZE entries and goes in one round trip, in the order it came:
-    a request leaves the in-flight hash only after what its answer gave is in the stream."""
+    What the worker sends (requests found, listings and errors to the stream, requests done) waits in
+    the outbox for up to OUTBOX_SECONDS or OUTBOX_SIZE entries and goes in one round trip, in the
+    order it came: a request leaves the in-flight hash only after what its answer gave is queued and
+    in the stream. Found requests in a row go as one PUSH_SCRIPT call."""
 
     def __init__(self, client: redis.Redis, keys: RunKeys, shop: str, worker: str):
         self.client = client
@@ -247,8 +319,30 @@ class WorkerFrontier:
         self.outbox = client.pipeline(transaction=True)
         self.flush_call = None
         self.lost: redis.RedisError | None = None
+        self.push_script = client.register_script(PUSH_SCRIPT)
+        self.found: list = []  # found requests' PUSH_SCRIPT arguments, not yet in the outbox
+        self.found_queue = ""
+
+    def push(self, fingerprint: str, score: int, data: bytes, queue: str) -> None:
+        self.found_queue = queue
+        self.found += (fingerprint, score, data)
+        self.later()
+
+    def unsent_requests(self) -> int:
+        return len(self.found) // 3
+
+    def close_found(self) -> None:
+        """The found requests so far join the outbox, before what comes after them."""
+        if self.found:
+            self.push_script(
+                keys=[self.keys.dupefilter(self.shop), self.found_queue],
+                args=self.found,
+                client=self.outbox,
+            )
+            self.found = []
 
     def send(self, entry: dict[str, str]) -> None:
+        self.close_found()
         self.outbox.xadd(self.keys.out, entry)
         self.later()
 
@@ -256,6 +350,7 @@ class WorkerFrontier:
         """The request's answer was parsed and what it gave is sent: no need to redo it."""
         key = request.meta.get(FRONTIER_KEY_META)
         if key:
+            self.close_found()
             self.outbox.hdel(self.inflight, key)
             self.later()
 
@@ -269,6 +364,7 @@ class WorkerFrontier:
         if self.flush_call is not None:
             self.flush_call.cancel()
             self.flush_call = None
+        self.close_found()
         if len(self.outbox):
             try:
                 self.outbox.execute()

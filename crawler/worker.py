@@ -278,7 +278,7 @@ def worker_settings(redis_url: str, keys: RunKeys, run_settings: dict, overrides
         "crawler.shop_limit.SharedShopLimit": 1000,
     }
     values = {
-        "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+        "SCHEDULER": "crawler.frontier.FrontierScheduler",
         "SCHEDULER_QUEUE_CLASS": "crawler.frontier.ReliableQueue",
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         "SCHEDULER_PERSIST": True,  # a worker closing leaves the shared queue to the others
