@@ -38,7 +38,7 @@ HEARTBEAT_TTL = 10  # seconds without a heartbeat before a worker counts as dead
 # Take the best requests (up to ARGV[2]), remember them as this worker's (in flight) and mark the
 # worker busy, in one step: nothing can see the queue empty while a request is in no list and the
 # worker looks idle.
-POP_SCRIPT = """
+POP_SCRIPT = """#!lua
 local items = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
 if #items == 0 then return items end
 redis.call('ZREM', KEYS[1], unpack(items))
@@ -50,7 +50,7 @@ return items
 # Requests a worker found, queued with their duplicate-filter marks in one step: a URL is never
 # marked seen without being queued (a worker SIGKILLed between the two would lose it). ARGV holds
 # (fingerprint, score, request) triples; an empty fingerprint is a request not to filter.
-PUSH_SCRIPT = """
+PUSH_SCRIPT = """#!lua
 local queued = 0
 for i = 1, #ARGV, 3 do
   if ARGV[i] == '' or redis.call('SADD', KEYS[1], ARGV[i]) == 1 then
@@ -63,8 +63,18 @@ return queued
 # Requests a worker takes at once: fewer round trips; they are in its in-flight hash like any other.
 PREFETCH = 8
 FRONTIER_KEY_META = "serumscope_frontier_key"
+TAKEN_META = "serumscope_taken"  # a request this worker took while idle, handed to its engine
 OUTBOX_SECONDS = 0.05
-OUTBOX_SIZE = 200
+OUTBOX_SIZE = 200  # found requests, rows for the stream and requests done: at most this many
+
+
+def stream_entry(rows: list[list]) -> dict[str, str]:
+    """One entry of the run's stream: ``[kind, shop, data]`` rows, in the order they were sent."""
+    return {"rows": json.dumps(rows, default=sorted)}
+
+
+def stream_rows(fields: dict[bytes, bytes]) -> list[list]:
+    return json.loads(fields[b"rows"])
 
 
 class RunLost(Exception):
@@ -256,9 +266,16 @@ class ReliableQueue(PriorityQueue):
         self.frontier: WorkerFrontier = spider.frontier
         self.pop_script = server.register_script(POP_SCRIPT)
         self.prefetched: deque[bytes] = deque()
+        self.held: deque[Request] = deque()
+        self.frontier.queue = self
 
     def __len__(self):
-        return super().__len__() + len(self.prefetched) + self.frontier.unsent_requests()
+        unsent = len(self.prefetched) + len(self.held) + self.frontier.unsent_requests()
+        return super().__len__() + unsent
+
+    def hold(self, request: Request) -> None:
+        """A request this worker already took (``TAKEN_META``): the next to crawl."""
+        self.held.append(request)
 
     def push_found(self, request, fingerprint: str) -> None:
         """Queue a found request with the worker's next outbox batch (``fingerprint`` empty: the
@@ -267,6 +284,8 @@ class ReliableQueue(PriorityQueue):
         self.frontier.push(fingerprint, -request.priority, data, self.key)
 
     def pop(self, timeout=0):
+        if self.held:
+            return self.held.popleft()
         if not self.prefetched:
             frontier = self.frontier
             if frontier.unsent_requests():
@@ -292,6 +311,9 @@ class FrontierScheduler(Scheduler):
     the engine at once whether a request was a duplicate, so it reports every one as scheduled."""
 
     def enqueue_request(self, request):
+        if request.meta.pop(TAKEN_META, False):
+            self.queue.hold(request)
+            return True
         fingerprint = "" if request.dont_filter else self.df.request_fingerprint(request)
         if self.stats:
             self.stats.inc_value("scheduler/enqueued/redis", spider=self.spider)
@@ -302,10 +324,12 @@ class FrontierScheduler(Scheduler):
 class WorkerFrontier:
     """One worker's view of one shop's frontier: its in-flight hash, busy flag and outbox.
 
-    What the worker sends (requests found, listings and errors to the stream, requests done) waits in
-    the outbox for up to OUTBOX_SECONDS or OUTBOX_SIZE entries and goes in one round trip, in the
-    order it came: a request leaves the in-flight hash only after what its answer gave is queued and
-    in the stream. Found requests in a row go as one PUSH_SCRIPT call."""
+    What the worker sends (requests found, listings and errors for the ingest, requests done) waits
+    in the outbox for up to OUTBOX_SECONDS or OUTBOX_SIZE of them, and goes in one MULTI/EXEC of
+    three commands: the found requests (PUSH_SCRIPT), one stream entry holding every listing and
+    error, and the done requests leaving the in-flight hash. All of it or none is applied, so a
+    request is never done without what its answer gave, and a batch Redis refuses (out of memory,
+    say) applies nothing."""
 
     def __init__(self, client: redis.Redis, keys: RunKeys, shop: str, worker: str):
         self.client = client
@@ -314,14 +338,14 @@ class WorkerFrontier:
         self.worker = worker
         self.inflight = keys.inflight(shop, worker)
         self.busy_field = f"{worker}|{shop}"
-        # MULTI/EXEC: a batch Redis refuses (out of memory, say) must not apply its acks without the
-        # listings before them.
-        self.outbox = client.pipeline(transaction=True)
+        self.push_script = client.register_script(PUSH_SCRIPT)
+        self.found: list = []  # PUSH_SCRIPT's arguments
+        self.found_queue = ""
+        self.entries: list[list] = []  # [kind, shop, data] for the stream
+        self.done: list[str] = []  # in-flight keys of requests handled
         self.flush_call = None
         self.lost: redis.RedisError | None = None
-        self.push_script = client.register_script(PUSH_SCRIPT)
-        self.found: list = []  # found requests' PUSH_SCRIPT arguments, not yet in the outbox
-        self.found_queue = ""
+        self.queue: ReliableQueue | None = None  # once the crawler's scheduler is open
 
     def push(self, fingerprint: str, score: int, data: bytes, queue: str) -> None:
         self.found_queue = queue
@@ -331,31 +355,20 @@ class WorkerFrontier:
     def unsent_requests(self) -> int:
         return len(self.found) // 3
 
-    def close_found(self) -> None:
-        """The found requests so far join the outbox, before what comes after them."""
-        if self.found:
-            self.push_script(
-                keys=[self.keys.dupefilter(self.shop), self.found_queue],
-                args=self.found,
-                client=self.outbox,
-            )
-            self.found = []
-
-    def send(self, entry: dict[str, str]) -> None:
-        self.close_found()
-        self.outbox.xadd(self.keys.out, entry)
+    def send(self, kind: str, shop: str, data: dict[str, Any]) -> None:
+        """A listing or crawl error for the ingest (``kind`` "listing" or "error")."""
+        self.entries.append([kind, shop, data])
         self.later()
 
     def ack(self, request) -> None:
         """The request's answer was parsed and what it gave is sent: no need to redo it."""
         key = request.meta.get(FRONTIER_KEY_META)
         if key:
-            self.close_found()
-            self.outbox.hdel(self.inflight, key)
+            self.done.append(key)
             self.later()
 
     def later(self) -> None:
-        if len(self.outbox) >= OUTBOX_SIZE:
+        if self.unsent_requests() + len(self.entries) + len(self.done) >= OUTBOX_SIZE:
             self.flush()
         elif self.flush_call is None:
             self.flush_call = call_later(OUTBOX_SECONDS, self.flush)
@@ -364,14 +377,26 @@ class WorkerFrontier:
         if self.flush_call is not None:
             self.flush_call.cancel()
             self.flush_call = None
-        self.close_found()
-        if len(self.outbox):
-            try:
-                self.outbox.execute()
-            except redis.RedisError as error:
-                # Nothing of the batch was applied: its requests stay in flight, to be handed out
-                # again once this worker is gone (the heartbeat stops it with this error).
-                self.lost = error
+        if not (self.found or self.entries or self.done):
+            return
+        try:
+            with self.client.pipeline(transaction=True) as outbox:
+                if self.found:
+                    self.push_script(
+                        keys=[self.keys.dupefilter(self.shop), self.found_queue],
+                        args=self.found,
+                        client=outbox,
+                    )
+                if self.entries:
+                    outbox.xadd(self.keys.out, stream_entry(self.entries))
+                if self.done:
+                    outbox.hdel(self.inflight, *self.done)
+                outbox.execute()
+        except redis.RedisError as error:
+            # Nothing of the batch was applied: its requests stay in flight, to be handed out
+            # again once this worker is gone (the heartbeat stops it with this error).
+            self.lost = error
+        self.found, self.entries, self.done = [], [], []
 
     def busy(self) -> None:
         self.client.hset(self.keys.busy, self.busy_field, "1")

@@ -8,7 +8,6 @@ carries the shops' configurations. It exits when the run is finished (or failed,
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import time
@@ -30,6 +29,7 @@ from crawler.extract.listing import utc_now
 from crawler.frontier import (
     HEARTBEAT_SECONDS,
     HEARTBEAT_TTL,
+    TAKEN_META,
     RunKeys,
     RunLost,
     WorkerFrontier,
@@ -42,6 +42,7 @@ from crawler.run import crawler_settings
 
 logger = logging.getLogger("serumscope.worker")
 CURRENCY_WAIT_SECONDS = 30.0
+IDLE_POLL_SECONDS = 0.2
 
 # Crawl statistics a worker adds to its shop's totals when it closes (the rest, listings stored and
 # errors, the ingest counts from what it wrote).
@@ -62,15 +63,12 @@ async def pause(seconds: float) -> None:
     await maybe_deferred_to_future(waited)
 
 
-def stream_entry(kind: str, shop: str, data: dict[str, Any]) -> dict[str, str]:
-    return {"kind": kind, "shop": shop, "data": json.dumps(data, default=sorted)}
-
-
 class DistributedShop(RedisMixin):
     """Mixed into a shop spider: start requests come from the run's start message (scrapy-redis's
     ``make_request_from_data``), and the spider stays open while the run crawls."""
 
     frontier: WorkerFrontier
+    idle_poll = None  # the next look at the queue while idle, scheduled
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
@@ -119,7 +117,29 @@ class DistributedShop(RedisMixin):
         self.frontier.idle()
         if run_state(self.frontier.client, self.frontier.keys) != "crawling":
             return  # finished or failed: let the spider close
+        self.watch_queue()
         super().spider_idle()
+
+    def watch_queue(self) -> None:
+        """While idle, look at the shop's queue every IDLE_POLL_SECONDS: Scrapy's engine looks only
+        every 5 s, so requests that other workers find would wait that long."""
+        if self.idle_poll is None:
+            self.idle_poll = call_later(IDLE_POLL_SECONDS, self.take_waiting)
+
+    def take_waiting(self) -> None:
+        self.idle_poll = None
+        engine = self.crawler.engine
+        try:
+            if not self.crawler.crawling or not engine.spider_is_idle():
+                return  # busy again (the engine calls spider_idle when idle), or closed
+            request = self.frontier.queue.pop()
+        except (RuntimeError, redis.RedisError):  # closed; Redis lost (the heartbeat stops us)
+            return
+        if request is None:
+            self.watch_queue()
+            return
+        request.meta[TAKEN_META] = True
+        engine.crawl(request)
 
 
 class AckParsed:
@@ -155,7 +175,7 @@ class StreamPipeline:
 
     def process_item(self, item):
         frontier = self.crawler.spider.frontier
-        frontier.send(stream_entry("listing", frontier.shop, dict(item)))
+        frontier.send("listing", frontier.shop, dict(item))
         return item
 
 
@@ -181,7 +201,7 @@ class StreamRecorder(CrawlRunRecorder):
             "message": message[:1000],
             "occurred_at": utc_now(),
         }
-        spider.frontier.send(stream_entry("error", spider.shop_name, row))
+        spider.frontier.send("error", spider.shop_name, row)
 
     def spider_closed(self, spider, reason):
         try:
