@@ -99,7 +99,7 @@ class Ingest:
             deadline = deadline or time.monotonic() + GATHER_SECONDS
         return position, rows
 
-    def drain_once(self, block_ms: int = 1000) -> int:
+    def drain_once(self, block_ms: int = 250) -> int:
         """Store the next batch of the stream; return how many rows it had (0: none came)."""
         last, rows = self.read(block_ms)
         if last == self.position:

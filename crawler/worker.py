@@ -322,11 +322,13 @@ def work(
     """Join the current run (waiting up to ``wait_seconds`` for one), crawl until it is finished;
     return ``{"run_id", "shops": {name: stats}, "error"}``."""
     client = connect(redis_url)
+    # The spiders' modules imported while the run is being opened, not after.
+    SpiderLoader.from_settings(crawler_settings("", None, overrides))
     deadline = time.monotonic() + wait_seconds
     while (run := current_run(client)) is None:
         if time.monotonic() >= deadline:
             return {"run_id": None, "shops": {}, "error": "no crawl run to join"}
-        time.sleep(0.5)
+        time.sleep(0.1)
     keys, shops, run_settings = run
     settings = worker_settings(redis_url, keys, run_settings, dict(overrides or {}))
     process = CrawlerProcess(settings)
