@@ -29,16 +29,15 @@ from crawler.extract.listing import utc_now
 from crawler.frontier import (
     HEARTBEAT_SECONDS,
     HEARTBEAT_TTL,
-    TAKEN_META,
     RunKeys,
     RunLost,
-    WorkerFrontier,
     connect,
     current_run,
     run_state,
     worker_name,
 )
 from crawler.run import crawler_settings
+from crawler.worker_queue import TAKEN_META, WorkerFrontier
 
 logger = logging.getLogger("serumscope.worker")
 CURRENCY_WAIT_SECONDS = 30.0
@@ -298,8 +297,8 @@ def worker_settings(redis_url: str, keys: RunKeys, run_settings: dict, overrides
         "crawler.shop_limit.SharedShopLimit": 1000,
     }
     values = {
-        "SCHEDULER": "crawler.frontier.FrontierScheduler",
-        "SCHEDULER_QUEUE_CLASS": "crawler.frontier.ReliableQueue",
+        "SCHEDULER": "crawler.worker_queue.FrontierScheduler",
+        "SCHEDULER_QUEUE_CLASS": "crawler.worker_queue.ReliableQueue",
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         "SCHEDULER_PERSIST": True,  # a worker closing leaves the shared queue to the others
         "REDIS_URL": redis_url,
