@@ -2,7 +2,9 @@
 real redis-server frontier, against a local single-process crawl of the same generated shop.
 
 Each round crawls the shop once per side, in this order: local, 1 worker, 2 workers, 4 workers. Each
-crawl goes into a fresh database, and Redis is emptied between crawls. Four runs:
+crawl goes into a fresh database, and Redis is emptied between crawls. Workers are started and left
+to wait for a run (as deploy/systemd runs them) before the crawl starts: their start-up counts in
+the CPU figures, not in the crawl's time. Four runs:
 - one shop answering at once;
 - one shop answering after a fixed delay per page, as a remote shop would (default 50 ms);
 - the same pages spread over several such remote shops (default 8), as a market crawl is;

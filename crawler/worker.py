@@ -135,7 +135,14 @@ class DistributedShop(RedisMixin):
         except (RuntimeError, redis.RedisError):  # closed; Redis lost (the heartbeat stops us)
             return
         if request is None:
-            self.watch_queue()
+            try:
+                finished = run_state(self.frontier.client, self.frontier.keys) == "finished"
+            except redis.RedisError:
+                return
+            if finished:  # leave now rather than at the next heartbeat
+                deferred_from_coro(engine.close_spider_async(reason="finished"))
+            else:
+                self.watch_queue()
             return
         request.meta[TAKEN_META] = True
         engine.crawl(request)
