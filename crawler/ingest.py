@@ -17,7 +17,6 @@ from typing import Any
 import redis
 import sqlite_utils
 
-from crawler.extensions import shop_summary
 from crawler.extract.listing import utc_now
 from crawler.frontier import (
     OUTBOX_SIZE,
@@ -31,6 +30,7 @@ from crawler.frontier import (
 )
 from crawler.pipelines.store import ListingWriter, unstored_error
 from crawler.storage import finish_run, save_errors, save_shop, shared_db, start_run
+from crawler.summary import shop_summary
 from serumscope.store.database import transaction
 from serumscope.store.status import crawl_status
 
@@ -148,7 +148,7 @@ class Ingest:
                 return
 
     def summary(self, finished: bool) -> dict[str, dict[str, Any]]:
-        """Per-shop figures in the local crawl's form (crawler.extensions.shop_summary), from the
+        """Per-shop figures in the local crawl's form (crawler.summary.shop_summary), from the
         workers' statistics and what the store holds for this run."""
         shops = {}
         for name in self.shop_names:

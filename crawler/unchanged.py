@@ -125,7 +125,7 @@ class UnchangedProducts:
 
     def close(self, summary: dict[str, Any]) -> None:
         """Write what is pending; a full crawl that ran to its end and read the shop is remembered
-        as the shop's last (``summary``: crawler.extensions.shop_summary)."""
+        as the shop's last (``summary``: crawler.summary.shop_summary)."""
         if self.db is None:
             return
         self.flush()
