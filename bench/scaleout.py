@@ -4,7 +4,8 @@ real redis-server frontier, against a local single-process crawl of the same gen
 Each round crawls the shop once per side, in this order: local, 1 worker, 2 workers, 4 workers. Each
 crawl goes into a fresh database, and Redis is emptied between crawls. Workers are started and left
 to wait for a run (as deploy/systemd runs them) before the crawl starts: their start-up counts in
-the CPU figures, not in the crawl's time. Four runs:
+the CPU figures, not in the crawl's time, which ends when `crawl` returns (the run stored and
+finished; the workers leave after). Four runs:
 - one shop answering at once;
 - one shop answering after a fixed delay per page, as a remote shop would (default 50 ms);
 - the same pages spread over several such remote shops (default 8), as a market crawl is;
@@ -152,9 +153,11 @@ def crawl_once(
         crawl = subprocess.Popen([*base, "--redis", redis.url], stdout=subprocess.DEVNULL)
         if crawl.wait(timeout=1800) != 0:
             raise RuntimeError(f"distributed crawl with {workers} workers failed")
+    # The crawl's time: until `crawl` returns, the run stored and finished (workers leave after).
+    wall = time.perf_counter() - started
+    if workers:
         for worker in pool:
             worker.wait(timeout=120)
-    wall = time.perf_counter() - started
     cpu = _children_cpu() - cpu_before
     other = _other_cpu(redis) - other_before
     pages = _stored(db)

@@ -37,7 +37,7 @@ from crawler.frontier import (
     worker_name,
 )
 from crawler.run import crawler_settings
-from crawler.worker_queue import TAKEN_META, WorkerFrontier
+from crawler.worker_queue import TAKEN_META, Outbox, WorkerFrontier
 
 logger = logging.getLogger("serumscope.worker")
 CURRENCY_WAIT_SECONDS = 30.0
@@ -340,6 +340,7 @@ def work(
     process = CrawlerProcess(settings)
     loader = SpiderLoader.from_settings(settings)
     worker = worker_name()
+    outbox = Outbox(client, keys)
     crawlers = {}
     for shop in shops:
         name = shop["name"]
@@ -355,7 +356,7 @@ def work(
             {
                 "custom_settings": custom,
                 "redis_key": keys.start(name),
-                "frontier": WorkerFrontier(client, keys, name, worker),
+                "frontier": WorkerFrontier(client, keys, name, worker, outbox),
             },
         )
         crawler = process.create_crawler(distributed)

@@ -107,7 +107,7 @@ class ReliableQueue(PriorityQueue):
         """Queue a found request with the worker's next outbox batch (``fingerprint`` empty: the
         duplicate filter lets it through)."""
         data = self.serializer.dumps(request_dict(request, self.spider))
-        self.frontier.push(fingerprint, -request.priority, data, self.key)
+        self.frontier.push(fingerprint, -request.priority, data)
 
     def pop(self, timeout=0):
         if self.held:
@@ -147,54 +147,43 @@ class FrontierScheduler(Scheduler):
         return True
 
 
-class WorkerFrontier:
-    """One worker's view of one shop's frontier: its in-flight hash, busy flag and outbox.
+class Outbox:
+    """What a worker process sends, for every shop it crawls: requests found, listings and errors for
+    the ingest, requests done. It waits for up to OUTBOX_SECONDS or OUTBOX_SIZE of them and goes in
+    one MULTI/EXEC: the found requests (PUSH_SCRIPT, per shop), one stream entry holding every
+    listing and error, and the done requests leaving the in-flight hashes. All of it or none is
+    applied, so a request is never done without what its answer gave, and a batch Redis refuses (out
+    of memory, say) applies nothing."""
 
-    What the worker sends (requests found, listings and errors for the ingest, requests done) waits
-    in the outbox for up to OUTBOX_SECONDS or OUTBOX_SIZE of them, and goes in one MULTI/EXEC of
-    three commands: the found requests (PUSH_SCRIPT), one stream entry holding every listing and
-    error, and the done requests leaving the in-flight hash. All of it or none is applied, so a
-    request is never done without what its answer gave, and a batch Redis refuses (out of memory,
-    say) applies nothing."""
-
-    def __init__(self, client: redis.Redis, keys: RunKeys, shop: str, worker: str):
+    def __init__(self, client: redis.Redis, keys: RunKeys):
         self.client = client
         self.keys = keys
-        self.shop = shop
-        self.worker = worker
-        self.inflight = keys.inflight(shop, worker)
-        self.busy_field = f"{worker}|{shop}"
         self.push_script = client.register_script(PUSH_SCRIPT)
-        self.found: list = []  # PUSH_SCRIPT's arguments
-        self.found_queue = ""
+        self.found: dict[tuple[str, str], list] = {}  # (filter, queue): PUSH_SCRIPT's arguments
         self.entries: list[list] = []  # [kind, shop, data] for the stream
-        self.done: list[str] = []  # in-flight keys of requests handled
+        self.done: dict[str, list[str]] = {}  # in-flight hash: keys of the requests handled
+        self.size = 0
         self.flush_call = None
         self.lost: redis.RedisError | None = None
-        self.queue: ReliableQueue | None = None  # once the crawler's scheduler is open
 
-    def push(self, fingerprint: str, score: int, data: bytes, queue: str) -> None:
-        self.found_queue = queue
-        self.found += (fingerprint, score, data)
+    def push(self, keys: tuple[str, str], fingerprint: str, score: int, data: bytes) -> None:
+        self.found.setdefault(keys, []).extend((fingerprint, score, data))
         self.later()
 
-    def unsent_requests(self) -> int:
-        return len(self.found) // 3
+    def unsent_requests(self, keys: tuple[str, str]) -> int:
+        return len(self.found.get(keys, ())) // 3
 
     def send(self, kind: str, shop: str, data: dict[str, Any]) -> None:
-        """A listing or crawl error for the ingest (``kind`` "listing" or "error")."""
         self.entries.append([kind, shop, data])
         self.later()
 
-    def ack(self, request) -> None:
-        """The request's answer was parsed and what it gave is sent: no need to redo it."""
-        key = request.meta.get(FRONTIER_KEY_META)
-        if key:
-            self.done.append(key)
-            self.later()
+    def ack(self, inflight: str, key: str) -> None:
+        self.done.setdefault(inflight, []).append(key)
+        self.later()
 
     def later(self) -> None:
-        if self.unsent_requests() + len(self.entries) + len(self.done) >= OUTBOX_SIZE:
+        self.size += 1
+        if self.size >= OUTBOX_SIZE:
             self.flush()
         elif self.flush_call is None:
             self.flush_call = call_later(OUTBOX_SECONDS, self.flush)
@@ -203,26 +192,61 @@ class WorkerFrontier:
         if self.flush_call is not None:
             self.flush_call.cancel()
             self.flush_call = None
-        if not (self.found or self.entries or self.done):
+        if not self.size:
             return
         try:
             with self.client.pipeline(transaction=True) as outbox:
-                if self.found:
-                    self.push_script(
-                        keys=[self.keys.dupefilter(self.shop), self.found_queue],
-                        args=self.found,
-                        client=outbox,
-                    )
+                for keys, found in self.found.items():
+                    self.push_script(keys=list(keys), args=found, client=outbox)
                 if self.entries:
                     outbox.xadd(self.keys.out, stream_entry(self.entries))
-                if self.done:
-                    outbox.hdel(self.inflight, *self.done)
+                for inflight, done in self.done.items():
+                    outbox.hdel(inflight, *done)
                 outbox.execute()
         except redis.RedisError as error:
             # Nothing of the batch was applied: its requests stay in flight, to be handed out
             # again once this worker is gone (the heartbeat stops it with this error).
             self.lost = error
-        self.found, self.entries, self.done = [], [], []
+        self.found, self.entries, self.done, self.size = {}, [], {}, 0
+
+
+class WorkerFrontier:
+    """One worker's view of one shop's frontier: its in-flight hash and busy flag; what it sends
+    goes through the worker's Outbox."""
+
+    def __init__(self, client: redis.Redis, keys: RunKeys, shop: str, worker: str, outbox: Outbox):
+        self.client = client
+        self.keys = keys
+        self.shop = shop
+        self.worker = worker
+        self.inflight = keys.inflight(shop, worker)
+        self.busy_field = f"{worker}|{shop}"
+        self.outbox = outbox
+        self.found_keys = (keys.dupefilter(shop), keys.requests(shop))
+        self.queue: ReliableQueue | None = None  # once the crawler's scheduler is open
+
+    @property
+    def lost(self) -> redis.RedisError | None:
+        return self.outbox.lost
+
+    def push(self, fingerprint: str, score: int, data: bytes) -> None:
+        self.outbox.push(self.found_keys, fingerprint, score, data)
+
+    def unsent_requests(self) -> int:
+        return self.outbox.unsent_requests(self.found_keys)
+
+    def send(self, kind: str, shop: str, data: dict[str, Any]) -> None:
+        """A listing or crawl error for the ingest (``kind`` "listing" or "error")."""
+        self.outbox.send(kind, shop, data)
+
+    def ack(self, request) -> None:
+        """The request's answer was parsed and what it gave is sent: no need to redo it."""
+        key = request.meta.get(FRONTIER_KEY_META)
+        if key:
+            self.outbox.ack(self.inflight, key)
+
+    def flush(self) -> None:
+        self.outbox.flush()
 
     def busy(self) -> None:
         self.client.hset(self.keys.busy, self.busy_field, "1")
