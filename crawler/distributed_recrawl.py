@@ -14,16 +14,21 @@ remembers each shop whose full crawl completed (``record_full_crawls``): only it
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 import sqlite_utils
 
 from crawler.extract.listing import utc_now
-from crawler.frontier import RunKeys, WorkerFrontier
-from crawler.recrawl import FULL, SKIP, Validators, full_crawl_completed, recrawl_plan
-from crawler.run import crawler_settings
-from crawler.worker import stream_entry
+from crawler.frontier import RunKeys
+from crawler.recrawl import (
+    FULL,
+    SKIP,
+    PlanSettings,
+    Validators,
+    full_crawl_completed,
+    recrawl_plan,
+)
 from serumscope.store.freshness import (
     KnownProduct,
     known_products,
@@ -31,6 +36,9 @@ from serumscope.store.freshness import (
     record_full_crawl,
     store_recrawl_marks,
 )
+
+if TYPE_CHECKING:  # the crawl --redis and ingest processes, which import this module, lack Scrapy
+    from crawler.worker_queue import WorkerFrontier
 
 RECRAWL_ENTRY = "recrawl"
 CHUNK = 1000  # hash fields per HSET when publishing
@@ -45,7 +53,7 @@ def publish_recrawl(
 ) -> None:
     """Publish each shop's plan, page validators and (when it skips) known products for the run;
     ``settings`` are the run's overrides (``-s``, ``--full``) of the project's settings."""
-    run_settings = crawler_settings("", keys.run_id, settings)
+    run_settings = PlanSettings.from_overrides(settings)
     for shop in shops:
         name = shop["name"]
         plan = recrawl_plan(db, name, run_settings)
@@ -99,7 +107,7 @@ class StreamRecrawl:
         validators: dict[str, Validators],
     ) -> None:
         marks = {"seen": seen, "sources": sources, "validators": validators}
-        self.frontier.send(stream_entry(RECRAWL_ENTRY, shop, marks))
+        self.frontier.send(RECRAWL_ENTRY, shop, marks)
 
     def record_full_crawl(self, shop: str) -> None:
         """Nothing: one worker's crawl is not the shop's; the ingest records it (above)."""

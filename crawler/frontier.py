@@ -1,4 +1,4 @@
-"""The Redis side of a distributed crawl: key names, the request queue, and the run's state.
+"""The Redis side of a distributed crawl: key names, the run's state and stream, dead workers.
 
 A distributed crawl (``serumscope crawl --redis URL``) is one run in Redis:
 
@@ -10,45 +10,35 @@ A distributed crawl (``serumscope crawl --redis URL``) is one run in Redis:
   scrapy-redis's scheduler queue and ``…:SHOP:dupefilter`` its duplicate filter, shared by every worker;
 - a request a worker takes is kept in ``…:SHOP:inflight:WORKER`` until its answer has been parsed
   (or until the worker is idle); when a worker stops sending heartbeats, whatever it held goes back
-  to the queue (``recover_dead_workers``), so a SIGKILLed worker loses nothing;
+  to the queue (``recover_dead_workers``), so a SIGKILLed worker loses nothing (the worker's side:
+  crawler/worker_queue.py);
 - workers append listings, crawl errors and final stats to the stream ``…:out``; one ingest process
   writes it into SQLite (crawler/ingest.py).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
-from collections import deque
 from typing import Any
 
 import redis
-from scrapy.utils.asyncio import call_later
-from scrapy_redis.queue import PriorityQueue
 
 PREFIX = "serumscope"
 HEARTBEAT_SECONDS = 1.0
 HEARTBEAT_TTL = 10  # seconds without a heartbeat before a worker counts as dead
 
-# Take the best requests (up to ARGV[2]), remember them as this worker's (in flight) and mark the
-# worker busy, in one step: nothing can see the queue empty while a request is in no list and the
-# worker looks idle.
-POP_SCRIPT = """
-local items = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
-if #items == 0 then return items end
-redis.call('ZREM', KEYS[1], unpack(items))
-for _, item in ipairs(items) do redis.call('HSET', KEYS[2], redis.sha1hex(item), item) end
-redis.call('HSET', KEYS[3], ARGV[1], '1')
-redis.call('HINCRBY', KEYS[4], 'popped', #items)
-return items
-"""
-# Requests a worker takes at once: fewer round trips; they are in its in-flight hash like any other.
-PREFETCH = 8
-FRONTIER_KEY_META = "serumscope_frontier_key"
-OUTBOX_SECONDS = 0.05
-OUTBOX_SIZE = 200
+OUTBOX_SIZE = 200  # rows in one stream entry, at most (a worker's outbox: crawler/worker_queue.py)
+
+
+def stream_entry(rows: list[list]) -> dict[str, str]:
+    """One entry of the run's stream: ``[kind, shop, data]`` rows, in the order they were sent."""
+    return {"rows": json.dumps(rows, default=sorted)}
+
+
+def stream_rows(fields: dict[bytes, bytes]) -> list[list]:
+    return json.loads(fields[b"rows"])
 
 
 class RunLost(Exception):
@@ -211,97 +201,3 @@ def frontier_snapshot(client: redis.Redis, keys: RunKeys, shops: list[str]) -> t
             return None
     counters = client.hgetall(keys.counters)
     return tuple(sorted(counters.items()))
-
-
-class ReliableQueue(PriorityQueue):
-    """scrapy-redis's priority queue, whose ``pop`` also keeps the request as this worker's until
-    it has been handled (``ack``), and counts what was taken (the crawl's end is when
-    nothing moved between two looks)."""
-
-    def __init__(self, server, spider, key, serializer=None):
-        super().__init__(server, spider, key, serializer)
-        self.frontier: WorkerFrontier = spider.frontier
-        self.pop_script = server.register_script(POP_SCRIPT)
-        self.prefetched: deque[bytes] = deque()
-
-    def __len__(self):
-        return super().__len__() + len(self.prefetched)
-
-    def pop(self, timeout=0):
-        if not self.prefetched:
-            frontier = self.frontier
-            self.prefetched.extend(
-                self.pop_script(
-                    keys=[self.key, frontier.inflight, frontier.keys.busy, frontier.keys.counters],
-                    args=[frontier.busy_field, PREFETCH],
-                )
-            )
-            if not self.prefetched:
-                return None
-        data = self.prefetched.popleft()
-        request = self._decode_request(data)
-        request.meta[FRONTIER_KEY_META] = hashlib.sha1(data).hexdigest()  # the script's sha1hex
-        return request
-
-
-class WorkerFrontier:
-    """One worker's view of one shop's frontier: its in-flight hash, busy flag and outbox.
-
-    What the worker sends (listings and errors to the stream, requests done) waits in the outbox
-    for up to OUTBOX_SECONDS or OUTBOX_SIZE entries and goes in one round trip, in the order it came:
-    a request leaves the in-flight hash only after what its answer gave is in the stream."""
-
-    def __init__(self, client: redis.Redis, keys: RunKeys, shop: str, worker: str):
-        self.client = client
-        self.keys = keys
-        self.shop = shop
-        self.worker = worker
-        self.inflight = keys.inflight(shop, worker)
-        self.busy_field = f"{worker}|{shop}"
-        # MULTI/EXEC: a batch Redis refuses (out of memory, say) must not apply its acks without the
-        # listings before them.
-        self.outbox = client.pipeline(transaction=True)
-        self.flush_call = None
-        self.lost: redis.RedisError | None = None
-
-    def send(self, entry: dict[str, str]) -> None:
-        self.outbox.xadd(self.keys.out, entry)
-        self.later()
-
-    def ack(self, request) -> None:
-        """The request's answer was parsed and what it gave is sent: no need to redo it."""
-        key = request.meta.get(FRONTIER_KEY_META)
-        if key:
-            self.outbox.hdel(self.inflight, key)
-            self.later()
-
-    def later(self) -> None:
-        if len(self.outbox) >= OUTBOX_SIZE:
-            self.flush()
-        elif self.flush_call is None:
-            self.flush_call = call_later(OUTBOX_SECONDS, self.flush)
-
-    def flush(self) -> None:
-        if self.flush_call is not None:
-            self.flush_call.cancel()
-            self.flush_call = None
-        if len(self.outbox):
-            try:
-                self.outbox.execute()
-            except redis.RedisError as error:
-                # Nothing of the batch was applied: its requests stay in flight, to be handed out
-                # again once this worker is gone (the heartbeat stops it with this error).
-                self.lost = error
-
-    def busy(self) -> None:
-        self.client.hset(self.keys.busy, self.busy_field, "1")
-
-    def idle(self) -> None:
-        """Nothing in flight: every request taken was handled (failed ones too)."""
-        self.flush()
-        if self.lost:
-            return  # some were handled but not sent: leave them in flight
-        with self.client.pipeline(transaction=True) as pipe:
-            pipe.delete(self.inflight)
-            pipe.hset(self.keys.busy, self.busy_field, "0")
-            pipe.execute()

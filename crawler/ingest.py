@@ -12,7 +12,6 @@ finished: the run row gets its per-shop summary, as a local crawl's does.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -27,28 +26,23 @@ from crawler.distributed_recrawl import (
     seen_unchanged,
     store_marks,
 )
-from crawler.extensions import LIMITS_STAT, shop_summary
 from crawler.frontier import (
+    OUTBOX_SIZE,
     RunKeys,
     RunLost,
     frontier_snapshot,
     publish_run,
     recover_dead_workers,
     run_state,
+    stream_rows,
 )
 from crawler.pipelines.store import ListingWriter, unstored_error
-from crawler.storage import (
-    error_row,
-    finish_run,
-    save_errors,
-    save_shop,
-    shared_db,
-    start_run,
-)
+from crawler.storage import error_row, finish_run, save_errors, save_shop, shared_db, start_run
+from crawler.summary import LIMITS_STAT, shop_summary
 from serumscope.store.database import transaction
 from serumscope.store.status import crawl_status
 
-BATCH = 500
+BATCH = 500  # rows (listings and errors) per transaction, give or take one stream entry
 SETTLE_SECONDS = 0.5
 GATHER_SECONDS = 0.5
 
@@ -80,42 +74,41 @@ class Ingest:
         shop = item.get("shop") or self.current_shop
         self.unstored.append(error_row(self.keys.run_id, shop, url, kind, message))
 
-    def read(self, block_ms: int) -> list:
-        """The next entries of the stream: up to BATCH, gathered for up to GATHER_SECONDS after the
-        first (a transaction per batch, not per listing, is most of the ingest's cost)."""
-        position, entries = self.position, []
+    def read(self, block_ms: int) -> tuple[str, list[list]]:
+        """The next rows of the stream (listings and errors) and the last entry they came from: up
+        to BATCH rows, gathered for up to GATHER_SECONDS after the first (a transaction per batch,
+        not per listing, is most of the ingest's cost)."""
+        position, rows = self.position, []
         deadline = None
-        while len(entries) < BATCH:
+        while len(rows) < BATCH:
             wait = block_ms if deadline is None else int(1000 * (deadline - time.monotonic()))
             if deadline is not None and wait <= 0:
                 break
-            answer = self.client.xread(
-                {self.keys.out: position}, count=BATCH - len(entries), block=max(wait, 1)
-            )
+            # An entry holds up to OUTBOX_SIZE rows (one worker's outbox).
+            count = max(1, (BATCH - len(rows)) // OUTBOX_SIZE)
+            answer = self.client.xread({self.keys.out: position}, count=count, block=max(wait, 1))
             if not answer:
                 break
-            entries += answer[0][1]
-            position = entries[-1][0]
+            for entry_id, fields in answer[0][1]:
+                rows += stream_rows(fields)
+                position = entry_id.decode()
             deadline = deadline or time.monotonic() + GATHER_SECONDS
-        return entries
+        return position, rows
 
-    def drain_once(self, block_ms: int = 1000) -> int:
-        """Store the next batch of the stream; return how many entries it had."""
-        entries = self.read(block_ms)
-        if not entries:
+    def drain_once(self, block_ms: int = 250) -> int:
+        """Store the next batch of the stream; return how many rows it had (0: none came)."""
+        last, rows = self.read(block_ms)
+        if last == self.position:
             return 0
         listings: dict[str, list[dict[str, Any]]] = {}
         errors, marks = [], {}
-        for _entry_id, fields in entries:
-            kind, shop = fields[b"kind"].decode(), fields[b"shop"].decode()
-            data = json.loads(fields[b"data"])
+        for kind, shop, data in rows:
             if kind == "listing":
                 listings.setdefault(shop, []).append(data)
             elif kind == "error":
                 errors.append(data)
             elif kind == RECRAWL_ENTRY:
                 gather_marks(marks, shop, data)
-        last = entries[-1][0].decode()
         self.unstored = []
         with transaction(self.db):
             for shop, items in listings.items():
@@ -130,7 +123,7 @@ class Ingest:
             )
         self.position = last
         self.client.xtrim(self.keys.out, minid=last)  # stored: Redis may forget them
-        return len(entries)
+        return len(rows)
 
     def crawl_finished(self) -> bool:
         """True when nothing is queued, held or moving, on two looks SETTLE_SECONDS apart."""
@@ -155,7 +148,7 @@ class Ingest:
                 return
 
     def summary(self, finished: bool) -> dict[str, dict[str, Any]]:
-        """Per-shop figures in the local crawl's form (crawler.extensions.shop_summary), from the
+        """Per-shop figures in the local crawl's form (crawler.summary.shop_summary), from the
         workers' statistics and what the store holds for this run."""
         shops = {}
         for name in self.shop_names:

@@ -14,13 +14,14 @@ they record through the run's stream to the ingest, which stores it with the sam
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
-from scrapy.utils.misc import load_object
 
+from crawler import settings as project_settings
 from crawler.extract.listing import utc_now
 from crawler.storage import shared_db
 from serumscope.store.freshness import (
@@ -40,26 +41,61 @@ FULL, SKIP = "full", "skip"
 Validators = tuple[str | None, str | None, str]
 
 
-def full_crawl_due(db: sqlite_utils.Database, shop: str, settings) -> bool:
-    if settings.getbool("SERUMSCOPE_FULL_CRAWL"):
+@dataclass(frozen=True)
+class PlanSettings:
+    """The settings a shop's re-crawl plan reads."""
+
+    skip_unchanged: bool  # SERUMSCOPE_SKIP_UNCHANGED
+    full: bool  # SERUMSCOPE_FULL_CRAWL (--full)
+    full_every_days: float  # SERUMSCOPE_FULL_CRAWL_DAYS
+
+    @classmethod
+    def from_scrapy(cls, settings) -> PlanSettings:
+        return cls(
+            settings.getbool("SERUMSCOPE_SKIP_UNCHANGED", True),
+            settings.getbool("SERUMSCOPE_FULL_CRAWL"),
+            settings.getfloat("SERUMSCOPE_FULL_CRAWL_DAYS", 7.0),
+        )
+
+    @classmethod
+    def from_overrides(cls, overrides: dict[str, Any]) -> PlanSettings:
+        """The project's settings (crawler/settings.py) under a run's overrides (``-s`` values, parsed
+        as JSON when they can be; ``--full``), read as Scrapy reads them, without importing Scrapy:
+        the ``crawl --redis`` process publishes the plans (crawler/distributed_recrawl.py)."""
+
+        def value(name: str) -> Any:
+            return overrides.get(name, getattr(project_settings, name))
+
+        def flag(name: str) -> bool:  # Scrapy's getbool: True/False, 1/0, or their text
+            return str(value(name)).lower() in ("1", "true")
+
+        return cls(
+            flag("SERUMSCOPE_SKIP_UNCHANGED"),
+            flag("SERUMSCOPE_FULL_CRAWL"),
+            float(value("SERUMSCOPE_FULL_CRAWL_DAYS")),
+        )
+
+
+def full_crawl_due(db: sqlite_utils.Database, shop: str, settings: PlanSettings) -> bool:
+    if settings.full:
         return True
     last = last_full_crawl(db, shop)
-    every = timedelta(days=settings.getfloat("SERUMSCOPE_FULL_CRAWL_DAYS", 7.0))
+    every = timedelta(days=settings.full_every_days)
     if not last or every <= timedelta(0):
         return True
     return datetime.fromisoformat(last.replace("Z", "+00:00")) + every <= datetime.now(UTC)
 
 
-def recrawl_plan(db: sqlite_utils.Database, shop: str, settings) -> str | None:
-    """FULL, SKIP or None for this crawl of ``shop`` (Scrapy ``settings``)."""
-    if not settings.getbool("SERUMSCOPE_SKIP_UNCHANGED", True):
+def recrawl_plan(db: sqlite_utils.Database, shop: str, settings: PlanSettings) -> str | None:
+    """FULL, SKIP or None for this crawl of ``shop``."""
+    if not settings.skip_unchanged:
         return None
     return FULL if full_crawl_due(db, shop, settings) else SKIP
 
 
 def full_crawl_completed(summary: dict[str, Any]) -> bool:
     """A full crawl that ran to its end and read the shop (``summary``:
-    crawler.extensions.shop_summary) is remembered as the shop's last."""
+    crawler.summary.shop_summary) is remembered as the shop's last."""
     ended = summary["finish_reason"] == "finished" and not summary["limits"]
     return ended and summary["status"] != "failed"
 
@@ -71,7 +107,7 @@ class StoreRecrawl:
 
     def __init__(self, db: sqlite_utils.Database, settings):
         self.db = db
-        self.settings = settings
+        self.settings = PlanSettings.from_scrapy(settings)
 
     @classmethod
     def from_crawler(cls, crawler) -> StoreRecrawl | None:
@@ -107,6 +143,9 @@ def recrawl_for(crawler):
     """The crawler's recrawl source (``SERUMSCOPE_RECRAWL``), made once per crawler; None when it
     has nothing (a first local crawl)."""
     if not hasattr(crawler, "serumscope_recrawl"):
+        # Only crawlers call this: the crawl --redis and ingest processes import this module, not Scrapy.
+        from scrapy.utils.misc import load_object
+
         recrawl_class = load_object(crawler.settings["SERUMSCOPE_RECRAWL"])
         crawler.serumscope_recrawl = recrawl_class.from_crawler(crawler)
     return crawler.serumscope_recrawl

@@ -103,7 +103,7 @@ class UnchangedProducts:
 
     def close(self, summary: dict[str, Any]) -> None:
         """Record what is pending; a full crawl that completed (``summary``:
-        crawler.extensions.shop_summary) is remembered as the shop's last."""
+        crawler.summary.shop_summary) is remembered as the shop's last."""
         if self.recrawl is None:
             return
         self.flush()

@@ -8,7 +8,6 @@ carries the shops' configurations. It exits when the run is finished (or failed,
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import time
@@ -32,7 +31,6 @@ from crawler.frontier import (
     HEARTBEAT_TTL,
     RunKeys,
     RunLost,
-    WorkerFrontier,
     connect,
     current_run,
     run_state,
@@ -41,9 +39,11 @@ from crawler.frontier import (
 from crawler.run import crawler_settings
 from crawler.storage import error_row
 from crawler.unchanged import UnchangedProducts
+from crawler.worker_queue import TAKEN_META, Outbox, WorkerFrontier
 
 logger = logging.getLogger("serumscope.worker")
 CURRENCY_WAIT_SECONDS = 30.0
+IDLE_POLL_SECONDS = 0.2
 
 # Crawl statistics a worker adds to its shop's totals when it closes (the rest, listings stored and
 # errors, the ingest counts from what it wrote).
@@ -65,15 +65,12 @@ async def pause(seconds: float) -> None:
     await maybe_deferred_to_future(waited)
 
 
-def stream_entry(kind: str, shop: str, data: dict[str, Any]) -> dict[str, str]:
-    return {"kind": kind, "shop": shop, "data": json.dumps(data, default=sorted)}
-
-
 class DistributedShop(RedisMixin):
     """Mixed into a shop spider: start requests come from the run's start message (scrapy-redis's
     ``make_request_from_data``), and the spider stays open while the run crawls."""
 
     frontier: WorkerFrontier
+    idle_poll = None  # the next look at the queue while idle, scheduled
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
@@ -124,7 +121,36 @@ class DistributedShop(RedisMixin):
         self.frontier.idle()
         if run_state(self.frontier.client, self.frontier.keys) != "crawling":
             return  # finished or failed: let the spider close
+        self.watch_queue()
         super().spider_idle()
+
+    def watch_queue(self) -> None:
+        """While idle, look at the shop's queue every IDLE_POLL_SECONDS: Scrapy's engine looks only
+        every 5 s, so requests that other workers find would wait that long."""
+        if self.idle_poll is None:
+            self.idle_poll = call_later(IDLE_POLL_SECONDS, self.take_waiting)
+
+    def take_waiting(self) -> None:
+        self.idle_poll = None
+        engine = self.crawler.engine
+        try:
+            if not self.crawler.crawling or not engine.spider_is_idle():
+                return  # busy again (the engine calls spider_idle when idle), or closed
+            request = self.frontier.queue.pop()
+        except (RuntimeError, redis.RedisError):  # closed; Redis lost (the heartbeat stops us)
+            return
+        if request is None:
+            try:
+                finished = run_state(self.frontier.client, self.frontier.keys) == "finished"
+            except redis.RedisError:
+                return
+            if finished:  # leave now rather than at the next heartbeat
+                deferred_from_coro(engine.close_spider_async(reason="finished"))
+            else:
+                self.watch_queue()
+            return
+        request.meta[TAKEN_META] = True
+        engine.crawl(request)
 
 
 class AckParsed:
@@ -160,7 +186,7 @@ class StreamPipeline:
 
     def process_item(self, item):
         frontier = self.crawler.spider.frontier
-        frontier.send(stream_entry("listing", frontier.shop, dict(item)))
+        frontier.send("listing", frontier.shop, dict(item))
         return item
 
 
@@ -178,7 +204,7 @@ class StreamRecorder(CrawlRunRecorder):
 
     def record_error(self, spider, url: str, kind: str, message: str, status: int | None) -> None:
         row = error_row(self.run_id, spider.shop_name, url, kind, message, status)
-        spider.frontier.send(stream_entry("error", spider.shop_name, row))
+        spider.frontier.send("error", spider.shop_name, row)
 
     def spider_closed(self, spider, reason):
         if reason_text := limit_reason(reason, self.crawler.settings):
@@ -275,8 +301,8 @@ def worker_settings(redis_url: str, keys: RunKeys, run_settings: dict, overrides
         "crawler.shop_limit.SharedShopLimit": 1000,
     }
     values = {
-        "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
-        "SCHEDULER_QUEUE_CLASS": "crawler.frontier.ReliableQueue",
+        "SCHEDULER": "crawler.worker_queue.FrontierScheduler",
+        "SCHEDULER_QUEUE_CLASS": "crawler.worker_queue.ReliableQueue",
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         "SCHEDULER_PERSIST": True,  # a worker closing leaves the shared queue to the others
         "REDIS_URL": redis_url,
@@ -301,16 +327,19 @@ def work(
     """Join the current run (waiting up to ``wait_seconds`` for one), crawl until it is finished;
     return ``{"run_id", "shops": {name: stats}, "error"}``."""
     client = connect(redis_url)
+    # The spiders' modules imported while the run is being opened, not after.
+    SpiderLoader.from_settings(crawler_settings("", None, overrides))
     deadline = time.monotonic() + wait_seconds
     while (run := current_run(client)) is None:
         if time.monotonic() >= deadline:
             return {"run_id": None, "shops": {}, "error": "no crawl run to join"}
-        time.sleep(0.5)
+        time.sleep(0.1)
     keys, shops, run_settings = run
     settings = worker_settings(redis_url, keys, run_settings, dict(overrides or {}))
     process = CrawlerProcess(settings)
     loader = SpiderLoader.from_settings(settings)
     worker = worker_name()
+    outbox = Outbox(client, keys)
     crawlers = {}
     for shop in shops:
         name = shop["name"]
@@ -326,7 +355,7 @@ def work(
             {
                 "custom_settings": custom,
                 "redis_key": keys.start(name),
-                "frontier": WorkerFrontier(client, keys, name, worker),
+                "frontier": WorkerFrontier(client, keys, name, worker, outbox),
             },
         )
         crawler = process.create_crawler(distributed)

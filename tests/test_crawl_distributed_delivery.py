@@ -4,15 +4,16 @@ error once, each listing once. A real redis-server, the worker's own outbox, the
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import pytest
 from distributed import redis_server_or_skip
 
-from crawler.frontier import WorkerFrontier, connect
+from crawler.frontier import connect
 from crawler.ingest import Ingest, start_distributed
 from crawler.storage import error_row
-from crawler.worker import stream_entry
+from crawler.worker_queue import Outbox, WorkerFrontier
 
 SHOP = {"name": "lost-replies", "platform": "sitemap", "base_url": "http://127.0.0.1:9"}
 
@@ -40,19 +41,22 @@ def test_a_batch_delivered_twice_stores_each_error_once(redis, tmp_path):
     client = connect(redis.url)
     db = tmp_path / "dist.db"
     keys = start_distributed(client, str(db), [SHOP], {})
-    frontier = WorkerFrontier(client, keys, SHOP["name"], "worker-1")
+    frontier = WorkerFrontier(client, keys, SHOP["name"], "worker-1", Outbox(client, keys))
     errors = [
         error_row(keys.run_id, SHOP["name"], f"http://127.0.0.1:9/p/{n}", "http", "HTTP 500", 500)
         for n in range(3)
     ]
-    batch = [stream_entry("listing", SHOP["name"], listing(n)) for n in range(2)]
-    batch += [stream_entry("error", SHOP["name"], row) for row in errors]
-    for _delivery in range(2):  # what redis-py's retry of the outbox's EXEC does
-        for entry in batch:
-            frontier.outbox.xadd(keys.out, entry)
-        frontier.flush()
+    rows = [("listing", listing(n)) for n in range(2)] + [("error", row) for row in errors]
+
+    async def deliver_twice():  # what redis-py's retry of the outbox's EXEC does
+        for _delivery in range(2):
+            for kind, data in rows:
+                frontier.send(kind, SHOP["name"], data)
+            frontier.flush()
+
+    asyncio.run(deliver_twice())  # the outbox's timer needs a running event loop
     assert frontier.lost is None
-    assert client.xlen(keys.out) == 2 * len(batch)
+    assert client.xlen(keys.out) == 2  # one stream entry per outbox batch
 
     ingest = Ingest(client, str(db), keys, [SHOP])
     ingest.current_shop = SHOP["name"]

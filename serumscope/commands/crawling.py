@@ -103,7 +103,6 @@ def crawl(
     (on this or other machines) crawl; this process stores what they send, as `serumscope ingest`
     does, and returns once the crawl is finished (docs/scaling.md).
     """
-    from crawler.run import crawl as run_crawl
     from crawler.sites import SitesError, load_sites
 
     try:
@@ -124,6 +123,8 @@ def crawl(
     if redis_url:
         summary = _distributed_crawl(redis_url, sites, db_path, settings, no_ingest)
     else:
+        from crawler.run import crawl as run_crawl
+
         summary = run_crawl(sites, db_path, progress=not quiet, settings=settings)
     if as_json:
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
