@@ -2,9 +2,14 @@
 
 A distributed crawl (``serumscope crawl --redis URL``) is one run in Redis:
 
-- ``serumscope:run`` names the current run; ``…:run:ID:shops`` holds its shops' configurations (so
-  workers on other machines need no sites file) and ``…:state`` is ``crawling``, ``finished`` or
-  ``failed``;
+- ``serumscope:run`` names the current run, ``ID:TOKEN`` (the database's crawl_runs.id and a random
+  token: two databases, or a restored one, sharing a Redis never share a run's keys);
+  ``…:run:ID:TOKEN:shops`` holds its shops' configurations (so workers on other machines need no
+  sites file) and ``…:state`` is ``crawling``, ``finished`` or ``failed``; publishing a run fails
+  the one before it, if it still crawls;
+- ``…:server`` is the run_id Redis gave itself (INFO server) when the run began: a Redis restarted
+  from a snapshot brings the run's keys back as they were, but under another run_id, and the run
+  counts as lost (RunLost), like one restarted empty;
 - per shop, ``…:SHOP:start`` holds one message read by scrapy-redis's ``RedisMixin``
   (``make_request_from_data`` turns it into the shop's start requests), ``…:SHOP:requests`` is
   scrapy-redis's scheduler queue and ``…:SHOP:dupefilter`` its duplicate filter, shared by every worker;
@@ -20,12 +25,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import socket
 from collections import deque
 from typing import Any
 
 import redis
 from scrapy.utils.asyncio import call_later
+from scrapy.utils.request import request_from_dict
 from scrapy_redis.queue import PriorityQueue
 
 PREFIX = "serumscope"
@@ -49,6 +56,10 @@ PREFETCH = 8
 FRONTIER_KEY_META = "serumscope_frontier_key"
 OUTBOX_SECONDS = 0.05
 OUTBOX_SIZE = 200
+# A run's state moves from crawling only: a finished run is never failed afterwards, nor the reverse.
+END_SCRIPT = """
+if redis.call('GET', KEYS[1]) == 'crawling' then redis.call('SET', KEYS[1], ARGV[1]) end
+"""
 
 
 class RunLost(Exception):
@@ -58,9 +69,10 @@ class RunLost(Exception):
 class RunKeys:
     """The Redis keys of one distributed crawl run."""
 
-    def __init__(self, run_id: int | str):
+    def __init__(self, run_id: int | str, token: str):
         self.run_id = int(run_id)
-        self.base = f"{PREFIX}:run:{self.run_id}"
+        self.name = f"{self.run_id}:{token}"
+        self.base = f"{PREFIX}:run:{self.name}"
         self.shops = f"{self.base}:shops"
         self.settings = f"{self.base}:settings"
         self.state = f"{self.base}:state"
@@ -68,6 +80,12 @@ class RunKeys:
         self.workers = f"{self.base}:workers"
         self.counters = f"{self.base}:counters"
         self.out = f"{self.base}:out"
+        self.server = f"{self.base}:server"
+
+    @classmethod
+    def from_name(cls, name: str) -> RunKeys:
+        run_id, token = name.split(":", 1)
+        return cls(run_id, token)
 
     def start(self, shop: str) -> str:
         return f"{self.base}:{shop}:start"
@@ -119,26 +137,46 @@ def worker_name() -> str:
 
 def publish_run(
     client: redis.Redis, run_id: int, shops: list[dict[str, Any]], settings: dict
-) -> None:
-    """Make ``run_id`` the current run and seed each shop's start message into the frontier."""
-    keys = RunKeys(run_id)
+) -> RunKeys:
+    """Make ``run_id`` the current run (ending the previous one) and seed each shop's start
+    message into the frontier."""
+    keys = RunKeys(run_id, secrets.token_hex(8))
+    previous = client.get(CURRENT_RUN)
     with client.pipeline(transaction=True) as pipe:
+        if previous is not None:
+            end_run(pipe, RunKeys.from_name(previous.decode()), "failed")
         pipe.set(keys.shops, json.dumps(shops))
         pipe.set(keys.settings, json.dumps(settings))
+        pipe.set(keys.server, server_id(client))
         pipe.set(keys.state, "crawling")
         for shop in shops:
             pipe.rpush(keys.start(shop["name"]), json.dumps({"shop": shop["name"]}))
-        pipe.set(CURRENT_RUN, run_id)
+        pipe.set(CURRENT_RUN, keys.name)
         pipe.execute()
+    return keys
+
+
+def end_run(client: redis.Redis, keys: RunKeys, state: str) -> None:
+    """Set the run's state to ``finished`` or ``failed``, if it still crawls (workers then stop)."""
+    client.eval(END_SCRIPT, 1, keys.state, state)
+
+
+def server_id(client: redis.Redis) -> str:
+    """The id Redis gives itself at each start (a restart from a snapshot included)."""
+    return client.info("server")["run_id"]
 
 
 def current_run(client: redis.Redis) -> tuple[RunKeys, list[dict[str, Any]], dict] | None:
     """The run workers should join (keys, shops, settings), or None when no run is crawling."""
-    run_id = client.get(CURRENT_RUN)
-    if run_id is None:
+    name = client.get(CURRENT_RUN)
+    if name is None:
         return None
-    keys = RunKeys(run_id.decode())
-    if client.get(keys.state) != b"crawling":
+    keys = RunKeys.from_name(name.decode())
+    try:
+        if check_run(client, keys) != "crawling":
+            return None
+    except RunLost:
+        end_run(client, keys, "failed")  # brought back by a restart: nobody may join it
         return None
     shops = json.loads(client.get(keys.shops) or b"[]")
     settings = json.loads(client.get(keys.settings) or b"{}")
@@ -148,6 +186,23 @@ def current_run(client: redis.Redis) -> tuple[RunKeys, list[dict[str, Any]], dic
 def run_state(client: redis.Redis, keys: RunKeys) -> str | None:
     state = client.get(keys.state)
     return state.decode() if state else None
+
+
+def check_run(client: redis.Redis, keys: RunKeys) -> str:
+    """The run's state (``failed`` once another run was published); raises RunLost when Redis lost
+    it or restarted since it began (from a snapshot: its keys are back, but not as they were)."""
+    with client.pipeline(transaction=False) as pipe:
+        pipe.get(keys.state)
+        pipe.get(keys.server)
+        pipe.get(CURRENT_RUN)
+        state, server, current = pipe.execute()
+    if state is None:
+        raise RunLost("Redis no longer has the run (restarted without its data?)")
+    if server is None or server.decode() != server_id(client):
+        raise RunLost("Redis restarted during the run (its keys were restored from a snapshot)")
+    if state == b"crawling" and current != keys.name.encode():
+        return "failed"  # another run was published meanwhile
+    return state.decode()
 
 
 def recover_dead_workers(client: redis.Redis, keys: RunKeys, shops: list[str]) -> list[str]:
@@ -223,7 +278,7 @@ class ReliableQueue(PriorityQueue):
             if not self.prefetched:
                 return None
         data = self.prefetched.popleft()
-        request = self._decode_request(data)
+        request = request_from_dict(self.serializer.loads(data), spider=self.spider)
         request.meta[FRONTIER_KEY_META] = hashlib.sha1(data).hexdigest()  # the script's sha1hex
         return request
 

@@ -11,6 +11,7 @@ finished: the run row gets its per-shop summary, as a local crawl's does.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from typing import Any
@@ -23,10 +24,11 @@ from crawler.extract.listing import utc_now
 from crawler.frontier import (
     RunKeys,
     RunLost,
+    check_run,
+    end_run,
     frontier_snapshot,
     publish_run,
     recover_dead_workers,
-    run_state,
 )
 from crawler.pipelines.store import ListingWriter, unstored_error
 from crawler.storage import finish_run, save_errors, save_shop, shared_db, start_run
@@ -138,10 +140,11 @@ class Ingest:
     def run_until_finished(self) -> None:
         self.current_shop = self.shop_names[0] if self.shop_names else ""
         while True:
+            state = check_run(self.client, self.keys)
+            if state != "crawling":
+                raise RunLost(f"the run was ended ({state}) before its crawl finished")
             if self.drain_once():
                 continue
-            if run_state(self.client, self.keys) != "crawling":
-                raise RunLost("Redis no longer has the run (restarted without its data?)")
             if self.crawl_finished():
                 while self.drain_once(block_ms=200):
                     pass
@@ -195,8 +198,7 @@ def start_distributed(
     with transaction(db):
         for shop in sites:
             save_shop(db, shop)
-    publish_run(client, run_id, sites, settings)
-    return RunKeys(run_id)
+    return publish_run(client, run_id, sites, settings)
 
 
 def ingest_run(client: redis.Redis, db_path: str, keys: RunKeys, shops: list[dict]) -> dict:
@@ -206,19 +208,34 @@ def ingest_run(client: redis.Redis, db_path: str, keys: RunKeys, shops: list[dic
         ingest = Ingest(client, db_path, keys, shops)
         ingest.run_until_finished()
         result = finish(ingest)
-        client.set(keys.state, "finished")
+        end_run(client, keys, "finished")
         return result
     except redis.RedisError as error:
-        return fail_run(db_path, keys, shops, f"lost Redis: {type(error).__name__}: {error}")
+        return fail_run(
+            db_path, keys, shops, f"lost Redis: {type(error).__name__}: {error}", client
+        )
     except RunLost as error:
-        return fail_run(db_path, keys, shops, str(error))
+        return fail_run(db_path, keys, shops, str(error), client)
 
 
-def fail_run(db_path: str, keys: RunKeys, shops: list[dict], message: str) -> dict:
+def fail_run(
+    db_path: str,
+    keys: RunKeys,
+    shops: list[dict],
+    message: str,
+    client: redis.Redis | None = None,
+    status: str = "failed",
+) -> dict:
+    """Record the run as failed (or interrupted) in the database, and in Redis when it answers, so
+    its workers stop; a run already finished stays as it was recorded."""
     db = shared_db(db_path)
     summary = {
         shop["name"]: {**shop_summary({}), "status": "failed", "startup_error": message}
         for shop in shops
     }
-    finish_run(db, keys.run_id, "failed", 0, 0, {"shops": summary, "error": message})
-    return {"run_id": keys.run_id, "status": "failed", "shops": summary, "error": message}
+    finish_run(db, keys.run_id, status, 0, 0, {"shops": summary, "error": message})
+    if client is not None:
+        # When Redis is gone, the workers find that out themselves.
+        with contextlib.suppress(redis.RedisError):
+            end_run(client, keys, "failed")
+    return {"run_id": keys.run_id, "status": status, "shops": summary, "error": message}

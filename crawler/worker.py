@@ -33,6 +33,7 @@ from crawler.frontier import (
     RunKeys,
     RunLost,
     WorkerFrontier,
+    check_run,
     connect,
     current_run,
     run_state,
@@ -228,21 +229,25 @@ class WorkerPresence:
                 pipe.sadd(frontier.keys.workers, frontier.worker)
                 pipe.set(frontier.keys.alive(frontier.worker), utc_now(), ex=HEARTBEAT_TTL)
                 pipe.execute()
-            state = run_state(frontier.client, frontier.keys)
-            if state is None:
-                raise RunLost("Redis no longer has the run (restarted without its data?)")
-            if state != "crawling" and self.crawler.engine.spider_is_idle():
+            state = check_run(frontier.client, frontier.keys)
+            if state == "failed":
+                # Stopped by its crawl process, its ingest, or the next run: nothing to finish.
+                logger.error("[%s] the run failed; stopping", frontier.shop)
+                self.stop("run_failed")
+            elif state != "crawling" and self.crawler.engine.spider_is_idle():
                 # The run ended while the spider waits for requests: no need to wait for Scrapy's
                 # next idle check (every 5 s) to leave.
-                self.loop.stop()
-                deferred_from_coro(self.crawler.engine.close_spider_async(reason="finished"))
+                self.stop("finished")
         except (redis.RedisError, RunLost) as error:
             message = f"lost Redis: {error}"
             WORKER_FAILURES.append(message)
             logger.error("[%s] %s; stopping", frontier.shop, message)
-            if self.loop and self.loop.running:
-                self.loop.stop()
-            deferred_from_coro(self.crawler.engine.close_spider_async(reason="redis_lost"))
+            self.stop("redis_lost")
+
+    def stop(self, reason: str) -> None:
+        if self.loop and self.loop.running:
+            self.loop.stop()
+        deferred_from_coro(self.crawler.engine.close_spider_async(reason=reason))
 
     def spider_opened(self, spider):
         self.beat()

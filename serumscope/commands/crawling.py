@@ -135,6 +135,8 @@ def crawl(
 
 
 def _distributed_crawl(redis_url, sites, db_path, settings, no_ingest) -> dict:
+    import os
+    import signal
     import time
 
     import redis
@@ -142,6 +144,7 @@ def _distributed_crawl(redis_url, sites, db_path, settings, no_ingest) -> dict:
     from crawler.frontier import connect, run_state
     from crawler.ingest import fail_run, ingest_run, start_distributed
     from serumscope.reconcile import crawler_shop_summaries
+    from serumscope.runs import RunInterrupted, signals_raise
     from serumscope.store.database import open_db
 
     try:
@@ -149,21 +152,32 @@ def _distributed_crawl(redis_url, sites, db_path, settings, no_ingest) -> dict:
         keys = start_distributed(client, str(db_path), sites, settings)
     except (redis.RedisError, ValueError) as error:
         raise click.ClickException(f"cannot reach Redis at {redis_url}: {error}") from None
-    if not no_ingest:
-        summary = ingest_run(client, str(db_path), keys, sites)
-    else:
-        try:
-            while run_state(client, keys) == "crawling":
-                time.sleep(1.0)
-        except redis.RedisError as error:
-            fail_run(str(db_path), keys, sites, f"lost Redis: {error}")
-        db = open_db(db_path)
-        status = db.execute("SELECT status FROM crawl_runs WHERE id = ?", [keys.run_id]).fetchone()
-        summary = {
-            "run_id": keys.run_id,
-            "status": status[0] if status else "failed",
-            "shops": crawler_shop_summaries(db, keys.run_id),
-        }
+    try:
+        with signals_raise():
+            if not no_ingest:
+                summary = ingest_run(client, str(db_path), keys, sites)
+            else:
+                try:
+                    while run_state(client, keys) == "crawling":
+                        time.sleep(1.0)
+                except redis.RedisError as error:
+                    fail_run(str(db_path), keys, sites, f"lost Redis: {error}")
+                db = open_db(db_path)
+                status = db.execute(
+                    "SELECT status FROM crawl_runs WHERE id = ?", [keys.run_id]
+                ).fetchone()
+                summary = {
+                    "run_id": keys.run_id,
+                    "status": status[0] if status else "failed",
+                    "shops": crawler_shop_summaries(db, keys.run_id),
+                }
+    except RunInterrupted as interrupt:
+        # Record the run as interrupted and end it in Redis, so its workers stop and wait for the
+        # next run; then die of the signal, as a local crawl does.
+        fail_run(str(db_path), keys, sites, f"stopped by {interrupt}", client, "interrupted")
+        signal.signal(interrupt.signum, signal.SIG_DFL)
+        os.kill(os.getpid(), interrupt.signum)
+        raise
     if summary.get("error"):
         click.echo(f"serumscope crawl: {summary['error']}", err=True)
     return {**summary, "db": str(db_path)}
