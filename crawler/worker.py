@@ -15,8 +15,9 @@ import time
 from typing import Any
 
 import redis
-from scrapy import signals
+from scrapy import Request, signals
 from scrapy.crawler import CrawlerProcess
+from scrapy.http import Response
 from scrapy.spiderloader import SpiderLoader
 from scrapy.utils.asyncio import call_later
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
@@ -125,23 +126,47 @@ class DistributedShop(RedisMixin):
 
 class AckParsed:
     """Spider middleware: once a response's callback output has been handled (requests queued,
-    listings and errors sent), the request is done and leaves the worker's in-flight list."""
+    listings through every item pipeline, so sent, and errors sent), the request is done and leaves
+    the worker's in-flight list. Scrapy reads the output ahead of the pipelines, so a response
+    counts its items still in the pipelines (Scrapy's item signals) and is acked at the last one."""
 
     def __init__(self, crawler):
         self.crawler = crawler
+        self.unhandled: dict[Response, int] = {}  # the output's end and the items still going
+        for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
+            crawler.signals.connect(self.item_handled, signal=signal)
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
     def process_spider_output(self, response, result, spider=None):
-        yield from result
-        self.crawler.spider.frontier.ack(response.request)
+        self.unhandled[response] = 1
+        for output in result:
+            self.count(response, output)
+            yield output
+        self.handled(response)
 
     async def process_spider_output_async(self, response, result, spider=None):
+        self.unhandled[response] = 1
         async for output in result:
+            self.count(response, output)
             yield output
-        self.crawler.spider.frontier.ack(response.request)
+        self.handled(response)
+
+    def count(self, response, output) -> None:
+        if output is not None and not isinstance(output, Request):  # what Scrapy sends to pipelines
+            self.unhandled[response] += 1
+
+    def item_handled(self, item, response, **_kwargs) -> None:
+        if response in self.unhandled:
+            self.handled(response)
+
+    def handled(self, response) -> None:
+        self.unhandled[response] -= 1
+        if not self.unhandled[response]:
+            del self.unhandled[response]
+            self.crawler.spider.frontier.ack(response.request)
 
 
 class StreamPipeline:
