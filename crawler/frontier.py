@@ -81,6 +81,8 @@ class RunKeys:
         self.counters = f"{self.base}:counters"
         self.out = f"{self.base}:out"
         self.server = f"{self.base}:server"
+        # shop -> [finish reason, message]: one of the crawl limits stopped the shop
+        self.limited = f"{self.base}:limited"
 
     @classmethod
     def from_name(cls, name: str) -> RunKeys:
@@ -227,6 +229,24 @@ def recover_dead_workers(client: redis.Redis, keys: RunKeys, shops: list[str]) -
     return dead
 
 
+def stop_shop(
+    client: redis.Redis, keys: RunKeys, shop: str, worker: str, limit: tuple[str, str] | None
+) -> bool:
+    """A worker's crawler of the shop closed before the shop was done: put what it held back in the
+    queue; with ``limit`` (finish reason, message), one of the crawl limits stopped it, and so the
+    shop, for every worker. True when this call marked the shop limited."""
+    held = client.hvals(keys.inflight(shop, worker))
+    with client.pipeline(transaction=True) as pipe:
+        if limit:
+            pipe.hsetnx(keys.limited, shop, json.dumps(limit))
+        for data in held:
+            pipe.zadd(keys.requests(shop), {data: 0})
+        pipe.delete(keys.inflight(shop, worker))
+        pipe.hdel(keys.busy, f"{worker}|{shop}")
+        answers = pipe.execute()
+    return bool(limit and answers[0])
+
+
 def release_leases(client: redis.Redis, keys: RunKeys, worker: str) -> None:
     """Free the shop leases (crawler/shop_limit.py) a dead worker held."""
     prefix = f"{worker}|".encode()
@@ -238,12 +258,16 @@ def release_leases(client: redis.Redis, keys: RunKeys, worker: str) -> None:
 
 def frontier_snapshot(client: redis.Redis, keys: RunKeys, shops: list[str]) -> tuple | None:
     """None while the crawl goes on (requests queued or held, a worker busy); once it looks done,
-    the counters to compare with a later look (the same twice, SETTLE_SECONDS apart: finished)."""
+    the counters to compare with a later look (the same twice, SETTLE_SECONDS apart: finished).
+    A shop a crawl limit stopped (``stop_shop``) is done, whatever it has left."""
+    limited = {name.decode() for name in client.hkeys(keys.limited)}
+    shops = [shop for shop in shops if shop not in limited]
     for shop in shops:
         if client.llen(keys.start(shop)) or client.zcard(keys.requests(shop)):
             return None
-    if any(value == b"1" for value in client.hvals(keys.busy)):
-        return None
+    for field, value in client.hgetall(keys.busy).items():
+        if value == b"1" and field.decode().rsplit("|", 1)[1] not in limited:
+            return None
     for raw in client.smembers(keys.workers):
         worker = raw.decode()
         if any(client.exists(keys.inflight(shop, worker)) for shop in shops):

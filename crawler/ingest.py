@@ -19,7 +19,7 @@ from typing import Any
 import redis
 import sqlite_utils
 
-from crawler.extensions import shop_summary
+from crawler.extensions import LIMITS_STAT, shop_summary
 from crawler.extract.listing import utc_now
 from crawler.frontier import (
     RunKeys,
@@ -154,6 +154,10 @@ class Ingest:
         """Per-shop figures in the local crawl's form (crawler.extensions.shop_summary), from the
         workers' statistics and what the store holds for this run."""
         shops = {}
+        limited = {
+            shop.decode(): json.loads(limit)
+            for shop, limit in self.client.hgetall(self.keys.limited).items()
+        }
         for name in self.shop_names:
             stats: dict[str, Any] = {}
             for source in self.client.scan_iter(match=self.keys.all_stats(name)):
@@ -169,6 +173,9 @@ class Ingest:
             ):
                 stats[f"serumscope/errors/{kind}"] = count
             stats["finish_reason"] = "finished" if finished else "redis_lost"
+            if name in limited:
+                stats["finish_reason"], message = limited[name]
+                stats[LIMITS_STAT] = [message]
             shops[name] = shop_summary(stats)
         return shops
 

@@ -26,7 +26,7 @@ from twisted.internet import task
 from twisted.internet.defer import Deferred
 
 from crawler import settings as project_settings
-from crawler.extensions import CrawlRunRecorder
+from crawler.extensions import CrawlRunRecorder, limit_reason
 from crawler.extract.listing import utc_now
 from crawler.frontier import (
     HEARTBEAT_SECONDS,
@@ -38,6 +38,7 @@ from crawler.frontier import (
     connect,
     current_run,
     run_state,
+    stop_shop,
     worker_name,
 )
 from crawler.run import crawler_settings
@@ -212,6 +213,13 @@ class StreamRecorder(CrawlRunRecorder):
     def spider_closed(self, spider, reason):
         try:
             spider.frontier.flush()
+            if (message := limit_reason(reason, self.crawler.settings)) or reason == SHOP_LIMITED:
+                # Stopped before the shop was done: the limit stops the shop for every worker.
+                frontier = spider.frontier
+                limit = (reason, message) if message else None
+                if stop_shop(frontier.client, frontier.keys, frontier.shop, frontier.worker, limit):
+                    spider.reached_limit(getattr(spider, "base_url", ""), message)
+                    frontier.flush()
             send_stats(self.crawler)
             spider.frontier.client.hdel(spider.frontier.keys.busy, spider.frontier.busy_field)
         except redis.RedisError as error:
@@ -255,7 +263,9 @@ class WorkerPresence:
                 pipe.set(frontier.keys.alive(frontier.worker), utc_now(), ex=HEARTBEAT_TTL)
                 pipe.execute()
             state = check_run(frontier.client, frontier.keys)
-            if state == "failed":
+            if frontier.client.hexists(frontier.keys.limited, frontier.shop):
+                self.stop(SHOP_LIMITED)  # another worker reached one of the crawl limits
+            elif state == "failed":
                 # Stopped by its crawl process, its ingest, or the next run: nothing to finish.
                 logger.error("[%s] the run failed; stopping", frontier.shop)
                 self.stop("run_failed")
@@ -285,6 +295,7 @@ class WorkerPresence:
 
 
 WORKER_FAILURES: list[str] = []
+SHOP_LIMITED = "shop_limited"  # why a worker stops a shop a crawl limit stopped in another worker
 
 
 def worker_settings(redis_url: str, keys: RunKeys, run_settings: dict, overrides: dict):
@@ -364,6 +375,10 @@ def work(
         crawlers[name] = crawler
         process.crawl(crawler, shop_config=shop)
     process.start()
+    reasons = {crawler.stats.get_value("finish_reason") for crawler in crawlers.values()}
+    limited = [reason == SHOP_LIMITED or limit_reason(reason, settings) for reason in reasons]
+    if limited and all(limited):
+        wait_for_the_end(client, keys)  # a limit stopped each shop: the run ends without us
     summary = {
         name: dict(crawler.stats.get_stats()) if crawler.stats else {}
         for name, crawler in crawlers.items()
@@ -380,3 +395,11 @@ def work(
     if error:
         print(f"worker {worker}: {error}", file=sys.stderr)
     return {"run_id": keys.run_id, "shops": summary, "error": error}
+
+
+def wait_for_the_end(client: redis.Redis, keys: RunKeys) -> None:
+    try:
+        while check_run(client, keys) == "crawling":
+            time.sleep(HEARTBEAT_SECONDS)
+    except (redis.RedisError, RunLost) as error:
+        WORKER_FAILURES.append(f"lost Redis: {error}")

@@ -154,3 +154,26 @@ def test_a_failed_run_is_never_recorded_as_ok_afterwards(tmp_path):
     finish_run(db, run_id, "ok", 10, 0, {})
     row = db.execute("SELECT status, listings_seen FROM crawl_runs").fetchone()
     assert row == ("failed", 0)
+
+
+def test_a_crawl_limit_stops_the_shop_for_every_worker_and_the_run_ends(shop, redis, tmp_path):
+    db = tmp_path / "dist.db"
+    crawler = start(
+        "crawl", "--sites", str(shop["sites"]), "--db", str(db), "--redis", redis.url,
+        "-s", "CLOSESPIDER_PAGECOUNT=30", log=tmp_path / "crawl.log",
+    )  # fmt: skip
+    workers = start_workers(redis.url, tmp_path, 2)
+    assert finish(crawler, timeout=90) == 0, (tmp_path / "crawl.log").read_text()[-2000:]
+    assert [finish(worker, timeout=30) for worker in workers] == [0, 0]
+    assert run_statuses(db) == ["partial"]
+    with sqlite3.connect(db) as conn:
+        (summary,) = json.loads(conn.execute("SELECT stats FROM crawl_runs").fetchone()[0])[
+            "shops"
+        ].values()
+        limits = conn.execute("SELECT message FROM crawl_errors WHERE kind = 'limit'").fetchall()
+    assert summary["limits"] == [
+        "page limit reached: CLOSESPIDER_PAGECOUNT = 30 pages; the crawl stopped there"
+    ]
+    assert summary["finish_reason"] == "closespider_pagecount"
+    assert limits == [(summary["limits"][0],)]
+    assert 30 <= stored(db) < PAGES
