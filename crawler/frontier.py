@@ -51,6 +51,15 @@ redis.call('HSET', KEYS[3], ARGV[1], '1')
 redis.call('HINCRBY', KEYS[4], 'popped', #items)
 return items
 """
+# Take the shop's start message (scrapy-redis's RedisMixin reads it), keeping it as this worker's
+# until its start requests are queued, and mark the worker busy, in one step, as POP_SCRIPT does.
+TAKE_START_SCRIPT = """
+local data = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')
+if not data then return {} end
+redis.call('HSET', KEYS[3], ARGV[1], '1')
+redis.call('SADD', KEYS[4], ARGV[2])
+return {data}
+"""
 # Requests a worker takes at once: fewer round trips; they are in its in-flight hash like any other.
 PREFETCH = 8
 FRONTIER_KEY_META = "serumscope_frontier_key"
@@ -97,6 +106,9 @@ class RunKeys:
 
     def dupefilter(self, shop: str) -> str:
         return f"{self.base}:{shop}:dupefilter"
+
+    def start_taken(self, shop: str, worker: str) -> str:
+        return f"{self.base}:{shop}:start:{worker}"
 
     def inflight(self, shop: str, worker: str) -> str:
         return f"{self.base}:{shop}:inflight:{worker}"
@@ -221,6 +233,9 @@ def recover_dead_workers(client: redis.Redis, keys: RunKeys, shops: list[str]) -
                 for data in held:
                     pipe.zadd(keys.requests(shop), {data: 0})
                 pipe.delete(keys.inflight(shop, worker))
+                for data in client.lrange(keys.start_taken(shop, worker), 0, -1):
+                    pipe.rpush(keys.start(shop), data)
+                pipe.delete(keys.start_taken(shop, worker))
                 pipe.hdel(keys.busy, f"{worker}|{shop}")
             pipe.srem(keys.workers, worker)
             pipe.execute()
@@ -270,8 +285,9 @@ def frontier_snapshot(client: redis.Redis, keys: RunKeys, shops: list[str]) -> t
             return None
     for raw in client.smembers(keys.workers):
         worker = raw.decode()
-        if any(client.exists(keys.inflight(shop, worker)) for shop in shops):
-            return None
+        for shop in shops:
+            if client.exists(keys.inflight(shop, worker), keys.start_taken(shop, worker)):
+                return None
     counters = client.hgetall(keys.counters)
     return tuple(sorted(counters.items()))
 
@@ -356,8 +372,20 @@ class WorkerFrontier:
                 # again once this worker is gone (the heartbeat stops it with this error).
                 self.lost = error
 
-    def busy(self) -> None:
-        self.client.hset(self.keys.busy, self.busy_field, "1")
+    def take_start(self) -> list[bytes]:
+        """The shop's start message, if still there (``RedisMixin.fetch_data``); it stays this
+        worker's (given back if the worker dies) until ``start_queued``."""
+        keys = self.keys
+        taken = [
+            keys.start(self.shop),
+            keys.start_taken(self.shop, self.worker),
+            keys.busy,
+            keys.workers,
+        ]
+        return self.client.eval(TAKE_START_SCRIPT, len(taken), *taken, self.busy_field, self.worker)
+
+    def start_queued(self) -> None:
+        self.client.delete(self.keys.start_taken(self.shop, self.worker))
 
     def idle(self) -> None:
         """Nothing in flight: every request taken was handled (failed ones too)."""

@@ -79,16 +79,19 @@ class DistributedShop(RedisMixin):
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.setup_redis(crawler)
+        # Taken, not popped: a worker killed before it queued the start requests loses nothing.
+        spider.fetch_data = lambda _key, _count: spider.frontier.take_start()
         return spider
 
     async def start(self):
         for request in self.next_requests():
             yield request
 
+    def next_requests(self):
+        yield from super().next_requests()
+        self.frontier.start_queued()  # every start request is in the scheduler's queue
+
     def make_request_from_data(self, data):
-        # Busy from here until idle: the start requests are not queued yet, and the run must not
-        # look finished meanwhile.
-        self.frontier.busy()
         return list(self.start_shop())
 
     async def learn_currency(self, handle: str) -> None:

@@ -21,6 +21,7 @@ from distributed import (
     store_contents,
 )
 
+from crawler.frontier import WorkerFrontier, current_run
 from crawler.storage import finish_run, shared_db, start_run
 from serumscope.demo.generated import GeneratedShops
 
@@ -177,3 +178,20 @@ def test_a_crawl_limit_stops_the_shop_for_every_worker_and_the_run_ends(shop, re
     assert summary["finish_reason"] == "closespider_pagecount"
     assert limits == [(summary["limits"][0],)]
     assert 30 <= stored(db) < PAGES
+
+
+def test_a_start_message_taken_by_a_worker_that_died_is_crawled_by_another(shop, redis, tmp_path):
+    """A worker killed right after taking a shop's start message, before it queued the shop's start
+    requests: the message goes back to the frontier like any request it held."""
+    db = tmp_path / "dist.db"
+    crawler = crawl(shop, db, redis, tmp_path)
+    client = redis_client.Redis.from_url(redis.url)
+    wait_until(lambda: current_run(client) is not None, timeout=30)
+    keys, shops, _settings = current_run(client)
+    (name,) = [entry["name"] for entry in shops]
+    assert WorkerFrontier(client, keys, name, "killed-1").take_start() != []
+    (worker,) = start_workers(redis.url, tmp_path, 1)
+    assert finish(crawler) == 0, (tmp_path / "crawl.log").read_text()[-2000:]
+    assert finish(worker) == 0
+    assert run_statuses(db) == ["ok"]
+    assert differences(shop["local"], store_contents(db)) == {}
