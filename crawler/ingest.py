@@ -38,6 +38,11 @@ from serumscope.store.status import crawl_status
 BATCH = 500
 SETTLE_SECONDS = 0.5
 GATHER_SECONDS = 0.5
+TAKEOVER_SECONDS = 30.0  # another ingest storing nothing this long while the run goes on: take over
+
+
+class AnotherIngest(Exception):
+    """Another ingest stored the batch first: two must not write the same run."""
 
 
 class Ingest:
@@ -51,12 +56,20 @@ class Ingest:
         self.shop_names = [shop["name"] for shop in shops]
         self.unstored: list[dict[str, Any]] = []
         self.writer = ListingWriter(self.db, keys.run_id, self.count, self.record_unstored)
-        row = self.db.execute(
-            "SELECT last_id FROM ingest_positions WHERE stream = ?", [keys.out]
-        ).fetchone()
-        self.position = row[0] if row else "0-0"
+        with transaction(self.db):
+            self.db.execute(
+                "INSERT OR IGNORE INTO ingest_positions (stream, last_id, run_id) VALUES (?, ?, ?)",
+                [keys.out, "0-0", keys.run_id],
+            )
+        self.position = self.stored_position()
         for shop in shops:
             save_shop(self.db, shop)
+
+    def stored_position(self) -> str:
+        """How far the stream is stored (by this ingest or another)."""
+        return self.db.execute(
+            "SELECT last_id FROM ingest_positions WHERE stream = ?", [self.keys.out]
+        ).fetchone()[0]
 
     def count(self, name: str, value: int = 1) -> None:
         """Statistics the writer keeps (invalid fields) join the shop's totals in Redis."""
@@ -115,14 +128,18 @@ class Ingest:
         last = entries[-1][0].decode()
         self.unstored = []
         with transaction(self.db):
+            # First, so the transaction holds SQLite's write lock before it reads anything (two
+            # ingests would otherwise deadlock) and stores nothing another ingest stored.
+            moved = self.db.execute(
+                "UPDATE ingest_positions SET last_id = ? WHERE stream = ? AND last_id = ?",
+                [last, self.keys.out, self.position],
+            )
+            if moved.rowcount != 1:
+                raise AnotherIngest(f"another ingest writes run {self.keys.run_id}")
             for shop, items in listings.items():
                 self.current_shop = shop
                 self.writer.write_each(items)
             save_errors(self.db, errors + self.unstored)
-            self.db["ingest_positions"].upsert(
-                {"stream": self.keys.out, "last_id": last, "run_id": self.keys.run_id},
-                pk="stream",
-            )
         self.position = last
         self.client.xtrim(self.keys.out, minid=last)  # stored: Redis may forget them
         return len(entries)
@@ -210,10 +227,17 @@ def start_distributed(
 
 def ingest_run(client: redis.Redis, db_path: str, keys: RunKeys, shops: list[dict]) -> dict:
     """Drain the run into the database until it is finished; a lost Redis fails the run (what was
-    stored stays; nothing is marked gone, since the run is not complete)."""
+    stored stays; nothing is marked gone, since the run is not complete). While another ingest
+    writes the run, leave it to that one (taking over if it stops storing)."""
     try:
-        ingest = Ingest(client, db_path, keys, shops)
-        ingest.run_until_finished()
+        while True:
+            ingest = Ingest(client, db_path, keys, shops)
+            try:
+                ingest.run_until_finished()
+                break
+            except AnotherIngest:
+                if not another_ingest_writes(ingest):
+                    return recorded_run(ingest)
         result = finish(ingest)
         end_run(client, keys, "finished")
         return result
@@ -223,6 +247,34 @@ def ingest_run(client: redis.Redis, db_path: str, keys: RunKeys, shops: list[dic
         )
     except RunLost as error:
         return fail_run(db_path, keys, shops, str(error), client)
+
+
+def another_ingest_writes(ingest: Ingest) -> bool:
+    """Wait while another ingest stores the run: False once the run ended, True when the other
+    stored nothing for TAKEOVER_SECONDS (killed, say) while the run goes on."""
+    position, since = ingest.position, time.monotonic()
+    while check_run(ingest.client, ingest.keys) == "crawling":
+        time.sleep(1.0)
+        stored = ingest.stored_position()
+        if stored != position:
+            position, since = stored, time.monotonic()
+        elif time.monotonic() - since > TAKEOVER_SECONDS:
+            return True
+    return False
+
+
+def recorded_run(ingest: Ingest) -> dict:
+    """The run as the other ingest recorded it."""
+    status, stats = ingest.db.execute(
+        "SELECT status, stats FROM crawl_runs WHERE id = ?", [ingest.keys.run_id]
+    ).fetchone()
+    stats = json.loads(stats or "{}")
+    return {
+        "run_id": ingest.keys.run_id,
+        "status": status,
+        "shops": stats.get("shops", {}),
+        "error": stats.get("error"),
+    }
 
 
 def fail_run(

@@ -195,3 +195,26 @@ def test_a_start_message_taken_by_a_worker_that_died_is_crawled_by_another(shop,
     assert finish(worker) == 0
     assert run_statuses(db) == ["ok"]
     assert differences(shop["local"], store_contents(db)) == {}
+
+
+def test_two_ingests_of_one_run_store_each_entry_once(redis, tmp_path):
+    """An ingest unit left enabled beside `crawl --redis` (which ingests itself): one writes, the
+    other waits; the crawl error (a missing sitemap) is stored once, as in a local crawl."""
+    with GeneratedShops(PAGES, delay=0.01) as generated:
+        entry = generated.sites_entry()
+        entry["sitemap_urls"].append(entry["base_url"] + "/missing-sitemap.xml")
+        sites = tmp_path / "sites.toml"
+        sites.write_text(
+            "[[shop]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in entry.items())
+        )
+        local_crawl(sites, tmp_path / "local.db")
+        db = tmp_path / "dist.db"
+        crawler = crawl({"sites": sites}, db, redis, tmp_path)
+        ingest = start("ingest", "--redis", redis.url, "--db", str(db), log=tmp_path / "ingest.log")
+        workers = start_workers(redis.url, tmp_path, 2)
+        assert finish(crawler) == 0, (tmp_path / "crawl.log").read_text()[-2000:]
+        assert finish(ingest) == 0, (tmp_path / "ingest.log").read_text()[-2000:]
+        assert [finish(worker) for worker in workers] == [0, 0]
+    local = store_contents(tmp_path / "local.db")
+    assert len(local["crawl_errors"]) == 1
+    assert differences(local, store_contents(db)) == {}
