@@ -8,12 +8,15 @@ from __future__ import annotations
 import json
 import signal
 import sqlite3
+import subprocess
 
 import pytest
 import redis as redis_client
 from distributed import (
+    SERUMSCOPE,
     differences,
     finish,
+    free_port,
     local_crawl,
     redis_server_or_skip,
     start,
@@ -218,3 +221,26 @@ def test_two_ingests_of_one_run_store_each_entry_once(redis, tmp_path):
     local = store_contents(tmp_path / "local.db")
     assert len(local["crawl_errors"]) == 1
     assert differences(local, store_contents(db)) == {}
+
+
+def test_a_crawl_without_ingest_whose_run_vanishes_fails(shop, redis, tmp_path):
+    db = tmp_path / "dist.db"
+    crawler = start(
+        "crawl", "--sites", str(shop["sites"]), "--db", str(db), "--redis", redis.url,
+        "--no-ingest", log=tmp_path / "crawl.log",
+    )  # fmt: skip
+    client = redis_client.Redis.from_url(redis.url)
+    wait_until(lambda: current_run(client) is not None, timeout=30)
+    client.flushall()  # what a Redis restarted empty looks like
+    assert finish(crawler, timeout=30) == 1
+    assert run_statuses(db) == ["failed"]
+
+
+def test_run_says_when_its_redis_does_not_answer(shop, tmp_path):
+    result = subprocess.run(
+        [SERUMSCOPE, "run", "--sites", str(shop["sites"]), "--db", str(tmp_path / "x.db"),
+         "--redis", f"redis://127.0.0.1:{free_port()}/0", "--quiet"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "cannot reach Redis at redis://127.0.0.1:" in result.stderr

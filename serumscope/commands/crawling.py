@@ -141,7 +141,7 @@ def _distributed_crawl(redis_url, sites, db_path, settings, no_ingest) -> dict:
 
     import redis
 
-    from crawler.frontier import connect, run_state
+    from crawler.frontier import RunLost, check_run, connect
     from crawler.ingest import fail_run, ingest_run, start_distributed
     from serumscope.reconcile import crawler_shop_summaries
     from serumscope.runs import RunInterrupted, signals_raise
@@ -158,10 +158,10 @@ def _distributed_crawl(redis_url, sites, db_path, settings, no_ingest) -> dict:
                 summary = ingest_run(client, str(db_path), keys, sites)
             else:
                 try:
-                    while run_state(client, keys) == "crawling":
+                    while check_run(client, keys) == "crawling":
                         time.sleep(1.0)
-                except redis.RedisError as error:
-                    fail_run(str(db_path), keys, sites, f"lost Redis: {error}")
+                except (redis.RedisError, RunLost) as error:
+                    fail_run(str(db_path), keys, sites, f"lost Redis: {error}", client)
                 db = open_db(db_path)
                 status = db.execute(
                     "SELECT status FROM crawl_runs WHERE id = ?", [keys.run_id]
