@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -38,6 +39,7 @@ from serumscope.store.status import crawl_status
 BATCH = 500
 SETTLE_SECONDS = 0.5
 GATHER_SECONDS = 0.5
+PROGRESS_SECONDS = 5.0
 TAKEOVER_SECONDS = 30.0  # another ingest storing nothing this long while the run goes on: take over
 
 
@@ -154,9 +156,15 @@ class Ingest:
         recover_dead_workers(self.client, self.keys, self.shop_names)
         return first == frontier_snapshot(self.client, self.keys, self.shop_names)
 
-    def run_until_finished(self) -> None:
+    def run_until_finished(self, progress: Callable[[str], None] | None = None) -> None:
+        """Store the stream until the crawl is finished; every PROGRESS_SECONDS, a line to
+        ``progress``."""
         self.current_shop = self.shop_names[0] if self.shop_names else ""
+        next_line = time.monotonic()
         while True:
+            if progress and time.monotonic() >= next_line:
+                progress(self.progress_line())
+                next_line = time.monotonic() + PROGRESS_SECONDS
             state = check_run(self.client, self.keys)
             if state != "crawling":
                 raise RunLost(f"the run was ended ({state}) before its crawl finished")
@@ -166,6 +174,27 @@ class Ingest:
                 while self.drain_once(block_ms=200):
                     pass
                 return
+
+    def progress_line(self) -> str:
+        keys, client = self.keys, self.client
+        queued = sum(
+            client.llen(keys.start(shop)) + client.zcard(keys.requests(shop))
+            for shop in self.shop_names
+        )
+        workers = [raw.decode() for raw in client.smembers(keys.workers)]
+        held = sum(
+            client.hlen(keys.inflight(shop, worker))
+            for worker in workers
+            for shop in self.shop_names
+        )
+        alive = sum(bool(client.exists(keys.alive(worker))) for worker in workers)
+        stored = self.db.execute(
+            "SELECT count(*) FROM listings WHERE last_run_id = ?", [keys.run_id]
+        ).fetchone()[0]
+        return (
+            f"run {keys.run_id}: {queued} queued, {held} in flight, {alive} workers, "
+            f"{stored} listings stored"
+        )
 
     def summary(self, finished: bool) -> dict[str, dict[str, Any]]:
         """Per-shop figures in the local crawl's form (crawler.extensions.shop_summary), from the
@@ -225,7 +254,13 @@ def start_distributed(
     return publish_run(client, run_id, sites, settings)
 
 
-def ingest_run(client: redis.Redis, db_path: str, keys: RunKeys, shops: list[dict]) -> dict:
+def ingest_run(
+    client: redis.Redis,
+    db_path: str,
+    keys: RunKeys,
+    shops: list[dict],
+    progress: Callable[[str], None] | None = None,
+) -> dict:
     """Drain the run into the database until it is finished; a lost Redis fails the run (what was
     stored stays; nothing is marked gone, since the run is not complete). While another ingest
     writes the run, leave it to that one (taking over if it stops storing)."""
@@ -233,7 +268,7 @@ def ingest_run(client: redis.Redis, db_path: str, keys: RunKeys, shops: list[dic
         while True:
             ingest = Ingest(client, db_path, keys, shops)
             try:
-                ingest.run_until_finished()
+                ingest.run_until_finished(progress)
                 break
             except AnotherIngest:
                 if not another_ingest_writes(ingest):

@@ -6,6 +6,7 @@ restarted from a snapshot loses the run; a run recorded as failed is never recor
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sqlite3
 import subprocess
@@ -97,6 +98,8 @@ def test_a_crawl_stopped_by_sigterm_ends_its_run_and_the_next_run_completes(shop
     assert finish(crawler) == 0, (tmp_path / "crawl2.log").read_text()[-2000:]
     assert finish(worker) == 0
     assert run_statuses(db) == ["interrupted", "ok"]
+    progress = r"run 2: \d+ queued, \d+ in flight, [12] workers, \d+ listings stored"
+    assert re.search(progress, (tmp_path / "crawl2.log").read_text())
     assert differences(shop["local"], store_contents(db)) == {}
 
 

@@ -101,7 +101,8 @@ def crawl(
 
     With --redis, the shops are seeded into a Redis frontier that `serumscope worker` processes
     (on this or other machines) crawl; this process stores what they send, as `serumscope ingest`
-    does, and returns once the crawl is finished (docs/scaling.md).
+    does, printing a line every 5 s (requests queued and in flight, live workers, listings stored),
+    and returns once the crawl is finished (docs/scaling.md).
     """
     from crawler.run import crawl as run_crawl
     from crawler.sites import SitesError, load_sites
@@ -122,7 +123,7 @@ def crawl(
     if full:
         settings["SERUMSCOPE_FULL_CRAWL"] = True
     if redis_url:
-        summary = _distributed_crawl(redis_url, sites, db_path, settings, no_ingest)
+        summary = _distributed_crawl(redis_url, sites, db_path, settings, no_ingest, quiet)
     else:
         summary = run_crawl(sites, db_path, progress=not quiet, settings=settings)
     if as_json:
@@ -134,7 +135,7 @@ def crawl(
         sys.exit(1)
 
 
-def _distributed_crawl(redis_url, sites, db_path, settings, no_ingest) -> dict:
+def _distributed_crawl(redis_url, sites, db_path, settings, no_ingest, quiet) -> dict:
     import os
     import signal
     import time
@@ -155,7 +156,8 @@ def _distributed_crawl(redis_url, sites, db_path, settings, no_ingest) -> dict:
     try:
         with signals_raise():
             if not no_ingest:
-                summary = ingest_run(client, str(db_path), keys, sites)
+                progress = None if quiet else lambda line: click.echo(line, err=True)
+                summary = ingest_run(client, str(db_path), keys, sites, progress)
             else:
                 try:
                     while check_run(client, keys) == "crawling":
