@@ -251,7 +251,12 @@ def start_distributed(
     with transaction(db):
         for shop in sites:
             save_shop(db, shop)
-    return publish_run(client, run_id, sites, settings)
+    try:
+        return publish_run(client, run_id, sites, settings)
+    except redis.RedisError as error:
+        keys = RunKeys(run_id, "unpublished")
+        fail_run(db_path, keys, sites, f"could not publish the run in Redis: {error}")
+        raise
 
 
 def ingest_run(

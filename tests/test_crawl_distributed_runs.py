@@ -247,3 +247,34 @@ def test_run_says_when_its_redis_does_not_answer(shop, tmp_path):
     )  # fmt: skip
     assert result.returncode == 2
     assert "cannot reach Redis at redis://127.0.0.1:" in result.stderr
+
+
+def test_a_run_redis_refuses_to_publish_is_recorded_as_failed(shop, tmp_path):
+    """Redis answers PING but refuses the run (here: INFO renamed away, as some hosted Redis do)."""
+    port = free_port()
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--dir", str(tmp_path), "--rename-command", "INFO", ""],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        client = redis_client.Redis(port=port)
+        wait_until(lambda: ping(client), timeout=10)
+        db = tmp_path / "dist.db"
+        result = subprocess.run(
+            [SERUMSCOPE, "crawl", "--sites", str(shop["sites"]), "--db", str(db),
+             "--redis", f"redis://127.0.0.1:{port}/0"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        server.kill()
+        server.wait()
+    assert result.returncode == 1
+    assert run_statuses(db) == ["failed"]
+
+
+def ping(client) -> bool:
+    try:
+        return client.ping()
+    except redis_client.ConnectionError:
+        return False
