@@ -2,9 +2,14 @@
 
 A distributed crawl (``serumscope crawl --redis URL``) is one run in Redis:
 
-- ``serumscope:run`` names the current run; ``…:run:ID:shops`` holds its shops' configurations (so
-  workers on other machines need no sites file) and ``…:state`` is ``crawling``, ``finished`` or
-  ``failed``;
+- ``serumscope:run`` names the current run, ``ID:TOKEN`` (the database's crawl_runs.id and a random
+  token: two databases, or a restored one, sharing a Redis never share a run's keys);
+  ``…:run:ID:TOKEN:shops`` holds its shops' configurations (so workers on other machines need no
+  sites file) and ``…:state`` is ``crawling``, ``finished`` or ``failed``; publishing a run fails
+  the one before it, if it still crawls;
+- ``…:server`` is the run_id Redis gave itself (INFO server) when the run began: a Redis restarted
+  from a snapshot brings the run's keys back as they were, but under another run_id, and the run
+  counts as lost (RunLost), like one restarted empty;
 - per shop, ``…:SHOP:start`` holds one message read by scrapy-redis's ``RedisMixin``
   (``make_request_from_data`` turns it into the shop's start requests), ``…:SHOP:requests`` is
   scrapy-redis's scheduler queue and ``…:SHOP:dupefilter`` its duplicate filter, shared by every worker;
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 from typing import Any
 
@@ -41,6 +47,12 @@ def stream_rows(fields: dict[bytes, bytes]) -> list[list]:
     return json.loads(fields[b"rows"])
 
 
+# A run's state moves from crawling only: a finished run is never failed afterwards, nor the reverse.
+END_SCRIPT = """
+if redis.call('GET', KEYS[1]) == 'crawling' then redis.call('SET', KEYS[1], ARGV[1]) end
+"""
+
+
 class RunLost(Exception):
     """Redis answers, but the run's keys are gone (it restarted without its data)."""
 
@@ -48,9 +60,10 @@ class RunLost(Exception):
 class RunKeys:
     """The Redis keys of one distributed crawl run."""
 
-    def __init__(self, run_id: int | str):
+    def __init__(self, run_id: int | str, token: str):
         self.run_id = int(run_id)
-        self.base = f"{PREFIX}:run:{self.run_id}"
+        self.name = f"{self.run_id}:{token}"
+        self.base = f"{PREFIX}:run:{self.name}"
         self.shops = f"{self.base}:shops"
         self.settings = f"{self.base}:settings"
         self.state = f"{self.base}:state"
@@ -58,6 +71,19 @@ class RunKeys:
         self.workers = f"{self.base}:workers"
         self.counters = f"{self.base}:counters"
         self.out = f"{self.base}:out"
+        self.server = f"{self.base}:server"
+        # shop -> [finish reason, message]: one of the crawl limits stopped the shop
+        self.limited = f"{self.base}:limited"
+
+    @classmethod
+    def new(cls, run_id: int) -> RunKeys:
+        """The keys of a run about to be published, under a token of its own."""
+        return cls(run_id, secrets.token_hex(8))
+
+    @classmethod
+    def from_name(cls, name: str) -> RunKeys:
+        run_id, token = name.split(":", 1)
+        return cls(run_id, token)
 
     def start(self, shop: str) -> str:
         return f"{self.base}:{shop}:start"
@@ -67,6 +93,9 @@ class RunKeys:
 
     def dupefilter(self, shop: str) -> str:
         return f"{self.base}:{shop}:dupefilter"
+
+    def start_taken(self, shop: str, worker: str) -> str:
+        return f"{self.base}:{shop}:start:{worker}"
 
     def inflight(self, shop: str, worker: str) -> str:
         return f"{self.base}:{shop}:inflight:{worker}"
@@ -124,27 +153,45 @@ def worker_name() -> str:
 
 
 def publish_run(
-    client: redis.Redis, run_id: int, shops: list[dict[str, Any]], settings: dict
+    client: redis.Redis, keys: RunKeys, shops: list[dict[str, Any]], settings: dict
 ) -> None:
-    """Make ``run_id`` the current run and seed each shop's start message into the frontier."""
-    keys = RunKeys(run_id)
+    """Make the run (``RunKeys.new``) the current one (ending the previous one) and seed each shop's
+    start message into the frontier."""
+    previous = client.get(CURRENT_RUN)
     with client.pipeline(transaction=True) as pipe:
+        if previous is not None:
+            end_run(pipe, RunKeys.from_name(previous.decode()), "failed")
         pipe.set(keys.shops, json.dumps(shops))
         pipe.set(keys.settings, json.dumps(settings))
+        pipe.set(keys.server, server_id(client))
         pipe.set(keys.state, "crawling")
         for shop in shops:
             pipe.rpush(keys.start(shop["name"]), json.dumps({"shop": shop["name"]}))
-        pipe.set(CURRENT_RUN, run_id)
+        pipe.set(CURRENT_RUN, keys.name)
         pipe.execute()
+
+
+def end_run(client: redis.Redis, keys: RunKeys, state: str) -> None:
+    """Set the run's state to ``finished`` or ``failed``, if it still crawls (workers then stop)."""
+    client.eval(END_SCRIPT, 1, keys.state, state)
+
+
+def server_id(client: redis.Redis) -> str:
+    """The id Redis gives itself at each start (a restart from a snapshot included)."""
+    return client.info("server")["run_id"]
 
 
 def current_run(client: redis.Redis) -> tuple[RunKeys, list[dict[str, Any]], dict] | None:
     """The run workers should join (keys, shops, settings), or None when no run is crawling."""
-    run_id = client.get(CURRENT_RUN)
-    if run_id is None:
+    name = client.get(CURRENT_RUN)
+    if name is None:
         return None
-    keys = RunKeys(run_id.decode())
-    if client.get(keys.state) != b"crawling":
+    keys = RunKeys.from_name(name.decode())
+    try:
+        if check_run(client, keys) != "crawling":
+            return None
+    except RunLost:
+        end_run(client, keys, "failed")  # brought back by a restart: nobody may join it
         return None
     shops = json.loads(client.get(keys.shops) or b"[]")
     settings = json.loads(client.get(keys.settings) or b"{}")
@@ -154,6 +201,23 @@ def current_run(client: redis.Redis) -> tuple[RunKeys, list[dict[str, Any]], dic
 def run_state(client: redis.Redis, keys: RunKeys) -> str | None:
     state = client.get(keys.state)
     return state.decode() if state else None
+
+
+def check_run(client: redis.Redis, keys: RunKeys) -> str:
+    """The run's state (``failed`` once another run was published); raises RunLost when Redis lost
+    it or restarted since it began (from a snapshot: its keys are back, but not as they were)."""
+    with client.pipeline(transaction=False) as pipe:
+        pipe.get(keys.state)
+        pipe.get(keys.server)
+        pipe.get(CURRENT_RUN)
+        state, server, current = pipe.execute()
+    if state is None:
+        raise RunLost("Redis no longer has the run (restarted without its data?)")
+    if server is None or server.decode() != server_id(client):
+        raise RunLost("Redis restarted during the run (its keys were restored from a snapshot)")
+    if state == b"crawling" and current != keys.name.encode():
+        return "failed"  # another run was published meanwhile
+    return state.decode()
 
 
 def recover_dead_workers(client: redis.Redis, keys: RunKeys, shops: list[str]) -> list[str]:
@@ -170,12 +234,33 @@ def recover_dead_workers(client: redis.Redis, keys: RunKeys, shops: list[str]) -
                 for data in held:
                     pipe.zadd(keys.requests(shop), {data: 0})
                 pipe.delete(keys.inflight(shop, worker))
+                for data in client.lrange(keys.start_taken(shop, worker), 0, -1):
+                    pipe.rpush(keys.start(shop), data)
+                pipe.delete(keys.start_taken(shop, worker))
                 pipe.hdel(keys.busy, f"{worker}|{shop}")
             pipe.srem(keys.workers, worker)
             pipe.execute()
         release_leases(client, keys, worker)
         dead.append(worker)
     return dead
+
+
+def stop_shop(
+    client: redis.Redis, keys: RunKeys, shop: str, worker: str, limit: tuple[str, str] | None
+) -> bool:
+    """A worker's crawler of the shop closed before the shop was done: put what it held back in the
+    queue; with ``limit`` (finish reason, message), one of the crawl limits stopped it, and so the
+    shop, for every worker. True when this call marked the shop limited."""
+    held = client.hvals(keys.inflight(shop, worker))
+    with client.pipeline(transaction=True) as pipe:
+        if limit:
+            pipe.hsetnx(keys.limited, shop, json.dumps(limit))
+        for data in held:
+            pipe.zadd(keys.requests(shop), {data: 0})
+        pipe.delete(keys.inflight(shop, worker))
+        pipe.hdel(keys.busy, f"{worker}|{shop}")
+        answers = pipe.execute()
+    return bool(limit and answers[0])
 
 
 def release_leases(client: redis.Redis, keys: RunKeys, worker: str) -> None:
@@ -189,15 +274,20 @@ def release_leases(client: redis.Redis, keys: RunKeys, worker: str) -> None:
 
 def frontier_snapshot(client: redis.Redis, keys: RunKeys, shops: list[str]) -> tuple | None:
     """None while the crawl goes on (requests queued or held, a worker busy); once it looks done,
-    the counters to compare with a later look (the same twice, SETTLE_SECONDS apart: finished)."""
+    the counters to compare with a later look (the same twice, SETTLE_SECONDS apart: finished).
+    A shop a crawl limit stopped (``stop_shop``) is done, whatever it has left."""
+    limited = {name.decode() for name in client.hkeys(keys.limited)}
+    shops = [shop for shop in shops if shop not in limited]
     for shop in shops:
         if client.llen(keys.start(shop)) or client.zcard(keys.requests(shop)):
             return None
-    if any(value == b"1" for value in client.hvals(keys.busy)):
-        return None
+    for field, value in client.hgetall(keys.busy).items():
+        if value == b"1" and field.decode().rsplit("|", 1)[1] not in limited:
+            return None
     for raw in client.smembers(keys.workers):
         worker = raw.decode()
-        if any(client.exists(keys.inflight(shop, worker)) for shop in shops):
-            return None
+        for shop in shops:
+            if client.exists(keys.inflight(shop, worker), keys.start_taken(shop, worker)):
+                return None
     counters = client.hgetall(keys.counters)
     return tuple(sorted(counters.items()))

@@ -43,16 +43,19 @@ def start_run(db: sqlite_utils.Database, shops: list[str]) -> int:
 def finish_run(
     db: sqlite_utils.Database, run_id: int, status: str, listings: int, errors: int, stats: Any
 ) -> None:
+    """Record the run's end, once: a run already ended (failed, interrupted) is left as it is."""
     with transaction(db):
-        db["crawl_runs"].update(
-            run_id,
-            {
-                "finished_at": utc_now(),
-                "status": status,
-                "listings_seen": listings,
-                "errors": errors,
-                "stats": json.dumps(stats, default=str, sort_keys=True),
-            },
+        db.execute(
+            "UPDATE crawl_runs SET finished_at = ?, status = ?, listings_seen = ?, errors = ?,"
+            " stats = ? WHERE id = ? AND status = 'running'",
+            [
+                utc_now(),
+                status,
+                listings,
+                errors,
+                json.dumps(stats, default=str, sort_keys=True),
+                run_id,
+            ],
         )
 
 

@@ -31,9 +31,11 @@ from crawler.frontier import (
     HEARTBEAT_TTL,
     RunKeys,
     RunLost,
+    check_run,
     connect,
     current_run,
     run_state,
+    stop_shop,
     worker_name,
 )
 from crawler.run import crawler_settings
@@ -76,6 +78,8 @@ class DistributedShop(RedisMixin):
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.setup_redis(crawler)
+        # Taken, not popped: a worker killed before it queued the start requests loses nothing.
+        spider.fetch_data = lambda _key, _count: spider.frontier.take_start()
         return spider
 
     async def start(self):
@@ -84,10 +88,11 @@ class DistributedShop(RedisMixin):
         for request in self.next_requests():
             yield request
 
+    def next_requests(self):
+        yield from super().next_requests()
+        self.frontier.start_queued()  # every start request is in the scheduler's queue
+
     def make_request_from_data(self, data):
-        # Busy from here until idle: the start requests are not queued yet, and the run must not
-        # look finished meanwhile.
-        self.frontier.busy()
         return list(self.start_shop())
 
     async def learn_currency(self, handle: str) -> None:
@@ -153,27 +158,6 @@ class DistributedShop(RedisMixin):
         engine.crawl(request)
 
 
-class AckParsed:
-    """Spider middleware: once a response's callback output has been handled (requests queued,
-    listings and errors sent), the request is done and leaves the worker's in-flight list."""
-
-    def __init__(self, crawler):
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        return cls(crawler)
-
-    def process_spider_output(self, response, result, spider=None):
-        yield from result
-        self.crawler.spider.frontier.ack(response.request)
-
-    async def process_spider_output_async(self, response, result, spider=None):
-        async for output in result:
-            yield output
-        self.crawler.spider.frontier.ack(response.request)
-
-
 class StreamPipeline:
     """The worker's last pipeline: each listing to the run's stream, for the ingest to store."""
 
@@ -207,10 +191,15 @@ class StreamRecorder(CrawlRunRecorder):
         spider.frontier.send("error", spider.shop_name, row)
 
     def spider_closed(self, spider, reason):
-        if reason_text := limit_reason(reason, self.crawler.settings):
-            spider.reached_limit(spider.base_url, reason_text)  # as a local crawl records it
         try:
             spider.frontier.flush()
+            if (message := limit_reason(reason, self.crawler.settings)) or reason == SHOP_LIMITED:
+                # Stopped before the shop was done: the limit stops the shop for every worker.
+                frontier = spider.frontier
+                limit = (reason, message) if message else None
+                if stop_shop(frontier.client, frontier.keys, frontier.shop, frontier.worker, limit):
+                    spider.reached_limit(getattr(spider, "base_url", ""), message)
+                    frontier.flush()
             send_stats(self.crawler)
             spider.frontier.client.hdel(spider.frontier.keys.busy, spider.frontier.busy_field)
         except redis.RedisError as error:
@@ -253,21 +242,27 @@ class WorkerPresence:
                 pipe.sadd(frontier.keys.workers, frontier.worker)
                 pipe.set(frontier.keys.alive(frontier.worker), utc_now(), ex=HEARTBEAT_TTL)
                 pipe.execute()
-            state = run_state(frontier.client, frontier.keys)
-            if state is None:
-                raise RunLost("Redis no longer has the run (restarted without its data?)")
-            if state != "crawling" and self.crawler.engine.spider_is_idle():
+            state = check_run(frontier.client, frontier.keys)
+            if frontier.client.hexists(frontier.keys.limited, frontier.shop):
+                self.stop(SHOP_LIMITED)  # another worker reached one of the crawl limits
+            elif state == "failed":
+                # Stopped by its crawl process, its ingest, or the next run: nothing to finish.
+                logger.error("[%s] the run failed; stopping", frontier.shop)
+                self.stop("run_failed")
+            elif state != "crawling" and self.crawler.engine.spider_is_idle():
                 # The run ended while the spider waits for requests: no need to wait for Scrapy's
                 # next idle check (every 5 s) to leave.
-                self.loop.stop()
-                deferred_from_coro(self.crawler.engine.close_spider_async(reason="finished"))
+                self.stop("finished")
         except (redis.RedisError, RunLost) as error:
             message = f"lost Redis: {error}"
             WORKER_FAILURES.append(message)
             logger.error("[%s] %s; stopping", frontier.shop, message)
-            if self.loop and self.loop.running:
-                self.loop.stop()
-            deferred_from_coro(self.crawler.engine.close_spider_async(reason="redis_lost"))
+            self.stop("redis_lost")
+
+    def stop(self, reason: str) -> None:
+        if self.loop and self.loop.running:
+            self.loop.stop()
+        deferred_from_coro(self.crawler.engine.close_spider_async(reason=reason))
 
     def spider_opened(self, spider):
         self.beat()
@@ -280,6 +275,7 @@ class WorkerPresence:
 
 
 WORKER_FAILURES: list[str] = []
+SHOP_LIMITED = "shop_limited"  # why a worker stops a shop a crawl limit stopped in another worker
 
 
 def worker_settings(redis_url: str, keys: RunKeys, run_settings: dict, overrides: dict):
@@ -309,7 +305,7 @@ def worker_settings(redis_url: str, keys: RunKeys, run_settings: dict, overrides
         "EXTENSIONS": extensions,
         "ITEM_PIPELINES": pipelines,
         "DOWNLOADER_MIDDLEWARES": downloader,
-        "SPIDER_MIDDLEWARES": {"crawler.worker.AckParsed": 1},
+        "SPIDER_MIDDLEWARES": {"crawler.worker_queue.AckParsed": 1},
         # The shop's delay is kept between every worker's requests (crawler/shop_limit.py); a random
         # local one on top would only make a worker wait past its turn.
         "DOWNLOAD_DELAY_JITTER": 0.0,
@@ -362,6 +358,10 @@ def work(
         crawlers[name] = crawler
         process.crawl(crawler, shop_config=shop)
     process.start()
+    reasons = {crawler.stats.get_value("finish_reason") for crawler in crawlers.values()}
+    limited = [reason == SHOP_LIMITED or limit_reason(reason, settings) for reason in reasons]
+    if limited and all(limited):
+        wait_for_the_end(client, keys)  # a limit stopped each shop: the run ends without us
     summary = {
         name: dict(crawler.stats.get_stats()) if crawler.stats else {}
         for name, crawler in crawlers.items()
@@ -378,3 +378,11 @@ def work(
     if error:
         print(f"worker {worker}: {error}", file=sys.stderr)
     return {"run_id": keys.run_id, "shops": summary, "error": error}
+
+
+def wait_for_the_end(client: redis.Redis, keys: RunKeys) -> None:
+    try:
+        while check_run(client, keys) == "crawling":
+            time.sleep(HEARTBEAT_SECONDS)
+    except (redis.RedisError, RunLost) as error:
+        WORKER_FAILURES.append(f"lost Redis: {error}")

@@ -1,6 +1,7 @@
 """A worker's side of the frontier (crawler/frontier.py): scrapy-redis's scheduler and queue made
 reliable (a request taken stays in the worker's in-flight hash until handled) and cheaper (found
-requests, listings, errors and requests done go to Redis in batches, one MULTI/EXEC each)."""
+requests, listings, errors and requests done go to Redis in batches, one MULTI/EXEC each); a request
+is done (``AckParsed``) once what its answer gave is on its way."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from collections import deque
 from typing import Any
 
 import redis
-from scrapy import Request
+from scrapy import Request, signals
+from scrapy.http import Response
 from scrapy.utils.asyncio import call_later
 from scrapy.utils.request import request_from_dict
 from scrapy_redis.queue import PriorityQueue
@@ -41,6 +43,15 @@ for i = 1, #ARGV, 3 do
   end
 end
 return queued
+"""
+# Take the shop's start message (scrapy-redis's RedisMixin reads it), keeping it as this worker's
+# until its start requests are queued, and mark the worker busy, in one step, as POP_SCRIPT does.
+TAKE_START_SCRIPT = """#!lua
+local data = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')
+if not data then return {} end
+redis.call('HSET', KEYS[3], ARGV[1], '1')
+redis.call('SADD', KEYS[4], ARGV[2])
+return {data}
 """
 # Requests a worker takes at once: fewer round trips; they are in its in-flight hash like any other.
 PREFETCH = 8
@@ -162,6 +173,7 @@ class Outbox:
         self.found: dict[tuple[str, str], list] = {}  # (filter, queue): PUSH_SCRIPT's arguments
         self.entries: list[list] = []  # [kind, shop, data] for the stream
         self.done: dict[str, list[str]] = {}  # in-flight hash: keys of the requests handled
+        self.forgotten: list[str] = []  # keys done with: a start message whose requests are queued
         self.size = 0
         self.flush_call = None
         self.lost: redis.RedisError | None = None
@@ -179,6 +191,11 @@ class Outbox:
 
     def ack(self, inflight: str, key: str) -> None:
         self.done.setdefault(inflight, []).append(key)
+        self.later()
+
+    def forget(self, key: str) -> None:
+        """Delete ``key`` with the batch, after the found requests it holds back for."""
+        self.forgotten.append(key)
         self.later()
 
     def later(self) -> None:
@@ -202,12 +219,14 @@ class Outbox:
                     outbox.xadd(self.keys.out, stream_entry(self.entries))
                 for inflight, done in self.done.items():
                     outbox.hdel(inflight, *done)
+                if self.forgotten:
+                    outbox.delete(*self.forgotten)
                 outbox.execute()
         except redis.RedisError as error:
             # Nothing of the batch was applied: its requests stay in flight, to be handed out
             # again once this worker is gone (the heartbeat stops it with this error).
             self.lost = error
-        self.found, self.entries, self.done, self.size = {}, [], {}, 0
+        self.found, self.entries, self.done, self.forgotten, self.size = {}, [], {}, [], 0
 
 
 class WorkerFrontier:
@@ -224,6 +243,7 @@ class WorkerFrontier:
         self.outbox = outbox
         self.found_keys = (keys.dupefilter(shop), keys.requests(shop))
         self.queue: ReliableQueue | None = None  # once the crawler's scheduler is open
+        self.take_start_script = client.register_script(TAKE_START_SCRIPT)
 
     @property
     def lost(self) -> redis.RedisError | None:
@@ -248,8 +268,22 @@ class WorkerFrontier:
     def flush(self) -> None:
         self.outbox.flush()
 
-    def busy(self) -> None:
-        self.client.hset(self.keys.busy, self.busy_field, "1")
+    def take_start(self) -> list[bytes]:
+        """The shop's start message, if still there (``RedisMixin.fetch_data``); it stays this
+        worker's (given back if the worker dies) until ``start_queued``."""
+        keys = self.keys
+        taken = [
+            keys.start(self.shop),
+            keys.start_taken(self.shop, self.worker),
+            keys.busy,
+            keys.workers,
+        ]
+        return self.take_start_script(keys=taken, args=[self.busy_field, self.worker])
+
+    def start_queued(self) -> None:
+        """The start requests are scheduled: the start message goes with the outbox batch that
+        queues them (a worker killed before that batch gives it back)."""
+        self.outbox.forget(self.keys.start_taken(self.shop, self.worker))
 
     def idle(self) -> None:
         """Nothing in flight: every request taken was handled (failed ones too)."""
@@ -260,3 +294,48 @@ class WorkerFrontier:
             pipe.delete(self.inflight)
             pipe.hset(self.keys.busy, self.busy_field, "0")
             pipe.execute()
+
+
+class AckParsed:
+    """Spider middleware: once a response's callback output has been handled (requests queued,
+    listings through every item pipeline, so sent, and errors sent), the request is done and leaves
+    the worker's in-flight list. Scrapy reads the output ahead of the pipelines, so a response
+    counts its items still in the pipelines (Scrapy's item signals) and is acked at the last one."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.unhandled: dict[Response, int] = {}  # the output's end and the items still going
+        for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
+            crawler.signals.connect(self.item_handled, signal=signal)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_spider_output(self, response, result, spider=None):
+        self.unhandled[response] = 1
+        for output in result:
+            self.count(response, output)
+            yield output
+        self.handled(response)
+
+    async def process_spider_output_async(self, response, result, spider=None):
+        self.unhandled[response] = 1
+        async for output in result:
+            self.count(response, output)
+            yield output
+        self.handled(response)
+
+    def count(self, response, output) -> None:
+        if output is not None and not isinstance(output, Request):  # what Scrapy sends to pipelines
+            self.unhandled[response] += 1
+
+    def item_handled(self, item, response, **_kwargs) -> None:
+        if response in self.unhandled:
+            self.handled(response)
+
+    def handled(self, response) -> None:
+        self.unhandled[response] -= 1
+        if not self.unhandled[response]:
+            del self.unhandled[response]
+            self.crawler.spider.frontier.ack(response.request)
