@@ -87,6 +87,9 @@ class DistributedShop(RedisMixin):
         self.unchanged = UnchangedProducts(self.crawler, self.shop_name)
         for request in self.next_requests():
             yield request
+        # Once start() is over, Scrapy's engine looks at an empty queue again only at its next
+        # heartbeat (5 s): requests another worker is about to find would wait that long.
+        self.watch_queue()
 
     def next_requests(self):
         yield from super().next_requests()
@@ -138,11 +141,13 @@ class DistributedShop(RedisMixin):
     def take_waiting(self) -> None:
         self.idle_poll = None
         engine = self.crawler.engine
+        # Not engine.spider_is_idle(): it is False as soon as the shop's queue in Redis is not
+        # empty, which is just when this worker should take a request.
+        if not self.crawler.crawling or engine.spider is None:
+            return  # closed
         try:
-            if not self.crawler.crawling or not engine.spider_is_idle():
-                return  # busy again (the engine calls spider_idle when idle), or closed
             request = self.frontier.queue.pop()
-        except (RuntimeError, redis.RedisError):  # closed; Redis lost (the heartbeat stops us)
+        except redis.RedisError:  # Redis lost: the heartbeat stops the worker
             return
         if request is None:
             try:
@@ -155,7 +160,7 @@ class DistributedShop(RedisMixin):
                 self.watch_queue()
             return
         request.meta[TAKEN_META] = True
-        engine.crawl(request)
+        engine.crawl(request)  # the engine calls spider_idle again once idle
 
 
 class StreamPipeline:
