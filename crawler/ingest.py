@@ -189,12 +189,14 @@ class Ingest:
             for shop in self.shop_names
         )
         alive = sum(bool(client.exists(keys.alive(worker))) for worker in workers)
-        stored = self.db.execute(
+        seen = self.db.execute(
             "SELECT count(*) FROM listings WHERE last_run_id = ?", [keys.run_id]
         ).fetchone()[0]
+        # Listings seen unchanged carry the run's id too (crawler/distributed_recrawl.py).
+        unchanged = sum(client.scard(keys.seen(shop)) for shop in self.shop_names)
         return (
             f"run {keys.run_id}: {queued} queued, {held} in flight, {alive} workers, "
-            f"{stored} listings stored"
+            f"{seen - unchanged} listings stored, {unchanged} seen unchanged"
         )
 
     def summary(self, finished: bool) -> dict[str, dict[str, Any]]:

@@ -101,8 +101,8 @@ def crawl(
 
     With --redis, the shops are seeded into a Redis frontier that `serumscope worker` processes
     (on this or other machines) crawl; this process stores what they send, as `serumscope ingest`
-    does, printing a line every 5 s (requests queued and in flight, live workers, listings stored),
-    and returns once the crawl is finished (docs/scaling.md).
+    does, printing a line every 5 s (requests queued and in flight, live workers, listings stored
+    and seen unchanged), and returns once the crawl is finished (docs/scaling.md).
     """
     from crawler.sites import SitesError, load_sites
 
