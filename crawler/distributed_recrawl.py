@@ -5,8 +5,9 @@ workers need (``publish_recrawl``): the shop's plan for this run (a full crawl, 
 products), its product pages' validators for conditional requests, and its known products with
 their change signals. Workers read it (``StreamRecrawl``, the workers' ``SERUMSCOPE_RECRAWL``) and
 send what they record (listings seen unchanged, change signals a 304 confirmed, new page validators)
-to the run's stream, each mark at once: it must be in the stream before its request leaves the
-worker's in-flight list, or a SIGKILL would lose it and the listing would look gone. The ingest
+to the run's stream, each mark into the worker's outbox at once (crawler/worker_queue.py): it must
+reach the stream with its request's ack or before, or a SIGKILL would lose it and the listing would
+look gone. The ingest
 stores the marks with the local crawl's store code (``store_marks``) and, once the run is finished,
 remembers each shop whose full crawl completed (``record_full_crawls``): only it sees the whole run.
 """
