@@ -9,9 +9,8 @@ from typing import Any
 from scrapy import signals
 from twisted.internet import task
 
-from crawler.extract.listing import utc_now
-from crawler.storage import finish_run, save_errors, shared_db, start_run
-from serumscope.store.status import crawler_shop_status
+from crawler.storage import error_row, finish_run, save_errors, shared_db, start_run
+from crawler.summary import shop_summary
 from serumscope.store.tables import SOFT_ERROR_KINDS
 
 logger = logging.getLogger("serumscope.crawl")
@@ -23,7 +22,6 @@ LIMIT_REASONS = {
     "closespider_itemcount": ("listing limit", "CLOSESPIDER_ITEMCOUNT", "listings"),
     "closespider_timeout": ("crawl time limit", "CLOSESPIDER_TIMEOUT", "s"),
 }
-LIMITS_STAT = "serumscope/limits"
 
 
 def limit_reason(finish_reason: str, settings) -> str | None:
@@ -33,57 +31,6 @@ def limit_reason(finish_reason: str, settings) -> str | None:
         return None
     words, setting, unit = LIMIT_REASONS[finish_reason]
     return f"{words} reached: {setting} = {settings.get(setting)} {unit}; the crawl stopped there"
-
-
-def _counts(stats: dict[str, Any], prefix: str) -> dict[str, Any]:
-    """The stats under ``prefix``, keyed by the rest of their name."""
-    return {k.removeprefix(prefix): v for k, v in stats.items() if k.startswith(prefix)}
-
-
-def shop_summary(stats: dict[str, Any]) -> dict[str, Any]:
-    """Per-shop figures from one crawler's stats (also what ``crawl`` returns per shop)."""
-    errors = {
-        key.removeprefix("serumscope/errors/"): value
-        for key, value in stats.items()
-        if key.startswith("serumscope/errors/")
-    }
-    # Soft kinds (robots.txt forbids, junk or off-site URLs) are recorded in crawl_errors and shown
-    # as skipped pages, but are no errors: they neither count in "errors" nor make a shop "partial".
-    skipped = {k: v for k, v in errors.items() if k in SOFT_ERROR_KINDS}
-    hard = {k: v for k, v in errors.items() if k not in SOFT_ERROR_KINDS}
-    hard_errors = sum(hard.values())
-    listings = stats.get("serumscope/listings_stored", 0)
-    # Product pages answered "304 Not Modified" (crawler.incremental) and products the shop says did
-    # not change (crawler.unchanged) were seen, just not re-stored.
-    not_modified = stats.get("incremental/not_modified", 0)
-    unchanged = stats.get("incremental/unchanged", 0)
-    finish_reason = stats.get("finish_reason", "")
-    status = crawler_shop_status(
-        seen=listings + not_modified + unchanged,
-        errors=sum(errors.values()),
-        hard_errors=hard_errors,
-        finish_reason=finish_reason,
-    )
-    return {
-        "status": status,
-        "listings": listings,
-        "not_modified": not_modified,
-        "unchanged": unchanged,
-        "candidates": stats.get("serumscope/candidates", 0),
-        "relevance": _counts(stats, "serumscope/relevance/"),
-        "kinds": _counts(stats, "serumscope/kinds/"),
-        "size_from": _counts(stats, "serumscope/size_from/"),
-        "errors": hard_errors,
-        "hard_errors": hard_errors,
-        "errors_by_kind": hard,
-        "skipped_by_kind": skipped,
-        "fields_missing": _counts(stats, "serumscope/fields_missing/"),
-        "fields_invalid": _counts(stats, "serumscope/fields_invalid/"),
-        "limits": list(stats.get(LIMITS_STAT) or []),
-        "pages": stats.get("response_received_count", 0),
-        "elapsed_seconds": stats.get("elapsed_time_seconds"),
-        "finish_reason": finish_reason,
-    }
 
 
 class CrawlRunRecorder:
@@ -114,17 +61,8 @@ class CrawlRunRecorder:
             self.crawler.serumscope_run_id = self.run_id
 
     def record_error(self, spider, url: str, kind: str, message: str, status: int | None) -> None:
-        self.pending.append(
-            {
-                "run_id": self.run_id,
-                "shop": getattr(spider, "shop_name", spider.name),
-                "url": url,
-                "kind": kind,
-                "status": status,
-                "message": message[:1000],
-                "occurred_at": utc_now(),
-            }
-        )
+        shop = getattr(spider, "shop_name", spider.name)
+        self.pending.append(error_row(self.run_id, shop, url, kind, message, status))
         if len(self.pending) >= 100:
             self.flush()
 

@@ -11,30 +11,20 @@ Only pages already linked to a stored listing get conditional headers (a 304 for
 attribute would make its listing look gone), and a page's validators are kept only once it has
 yielded a listing (a page that failed to parse is fetched in full next time). A 304 to a page whose
 sitemap ``<lastmod>`` changed stores the new one (crawler/unchanged.py), so the next crawl need not
-ask. Writes (serumscope/store/freshness.py) are batched and flushed when the spider closes.
-Settings: ``SERUMSCOPE_DB`` (database path) and ``SERUMSCOPE_RUN_ID`` (the crawl_runs row; without
-it, falls back to the run the crawler's recorder opened, and without that, does nothing).
+ask. Validators come from, and marks go to, the crawler's recrawl source (crawler/recrawl.py: the
+store for a local crawl, where writes are batched and flushed when the spider closes; Redis and the
+run's stream for a distributed crawl's worker). ``SERUMSCOPE_RUN_ID`` names the crawl_runs row
+(without it, the run the crawler's recorder opened; without that, nothing is asked).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from scrapy import signals
-from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 
 from crawler.extract.listing import utc_now
-from crawler.storage import shared_db
-from serumscope.store.database import transaction
-from serumscope.store.freshness import (
-    mark_seen,
-    page_validators,
-    save_page_validators,
-    save_product_sources,
-)
-
-FLUSH_EVERY = 500
+from crawler.recrawl import Validators, recrawl_for
 
 
 class NotModified(IgnoreRequest):
@@ -47,25 +37,21 @@ def _header(response: Response, name: bytes) -> str | None:
 
 
 class ConditionalRequestMiddleware:
-    def __init__(self, crawler, db_path: str):
+    def __init__(self, crawler):
         self.crawler = crawler
-        self.db_path = db_path
+        self.recrawl = None
         self.run_id: int | None = None
-        self.validators: dict[str, tuple[str | None, str | None, str | None]] = {}
+        self.validators: dict[str, Validators] = {}
         self.unconfirmed: dict[str, tuple[str | None, str | None]] = {}
         self.pending_seen: list[str] = []
-        self.pending_validators: dict[str, tuple[str | None, str | None, str | None]] = {}
+        self.pending_validators: dict[str, Validators] = {}
         # (key, listing, version) of product pages answering 304 to a new change signal
         self.pending_sources: list[tuple[str, str, str]] = []
-        self.db = None
         self.shop = ""
 
     @classmethod
     def from_crawler(cls, crawler):
-        db_path = crawler.settings.get("SERUMSCOPE_DB")
-        if not db_path:
-            raise NotConfigured("SERUMSCOPE_DB is not set")
-        middleware = cls(crawler, db_path)
+        middleware = cls(crawler)
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(middleware.item_scraped, signal=signals.item_scraped)
@@ -80,12 +66,12 @@ class ConditionalRequestMiddleware:
         return int(run_id) if run_id else None
 
     def spider_opened(self, spider) -> None:
-        if not Path(self.db_path).exists():
+        self.recrawl = recrawl_for(self.crawler)
+        if self.recrawl is None:
             return
-        self.db = shared_db(self.db_path)
         self.shop = getattr(spider, "shop_name", spider.name)
         # Only pages whose listing is stored: a 304 must have something to vouch for.
-        self.validators = page_validators(self.db)
+        self.validators = self.recrawl.validators(self.shop)
 
     def process_request(self, request: Request, spider=None):
         if not request.meta.get("product_page") or request.method != "GET":
@@ -106,7 +92,7 @@ class ConditionalRequestMiddleware:
         return None
 
     def process_response(self, request: Request, response: Response, spider=None):
-        if not request.meta.get("product_page"):
+        if self.recrawl is None or not request.meta.get("product_page"):
             return response
         listing_id = request.meta.get("incremental_listing_id")
         stats = self.crawler.stats
@@ -146,26 +132,23 @@ class ConditionalRequestMiddleware:
             self._maybe_flush()
 
     def _maybe_flush(self) -> None:
-        if len(self.pending_seen) + len(self.pending_validators) >= FLUSH_EVERY:
+        if len(self.pending_seen) + len(self.pending_validators) >= self.recrawl.batch:
             self.flush()
 
     def flush(self) -> None:
-        if not (self.pending_seen or self.pending_validators):
+        if self.recrawl is None or not (self.pending_seen or self.pending_validators):
             return
-        if self.db is None:
-            self.db = shared_db(self.db_path)
         now = utc_now()
-        run_id = self.run_id or self._run_id()
         seen, self.pending_seen = self.pending_seen, []
         sources, self.pending_sources = self.pending_sources, []
         validators, self.pending_validators = self.pending_validators, {}
-        with transaction(self.db):
-            if run_id is not None:
-                mark_seen(self.db, run_id, seen, now)
-                save_product_sources(
-                    self.db, [(self.shop, key, listing, v, now) for key, listing, v in sources]
-                )
-            save_page_validators(self.db, validators, now)
+        self.recrawl.record(
+            self.run_id or self._run_id(),
+            self.shop,
+            seen,
+            [(self.shop, key, listing, version, now) for key, listing, version in sources],
+            validators,
+        )
         self.validators.update(validators)
 
     def spider_closed(self, spider, reason) -> None:

@@ -13,8 +13,8 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.spiderloader import SpiderLoader
 
-from crawler.extensions import shop_summary
 from crawler.storage import finish_run, shared_db, start_run
+from crawler.summary import shop_summary
 from serumscope.store.status import crawl_status
 
 

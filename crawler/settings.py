@@ -57,6 +57,9 @@ SERUMSCOPE_SITEMAPS_PER_INDEX = 1_000  # sitemaps followed from one sitemap inde
 SERUMSCOPE_FULL_CRAWL_DAYS = 7.0
 SERUMSCOPE_FULL_CRAWL = False
 SERUMSCOPE_SKIP_UNCHANGED = True  # False: never skip (a crawl that stores nothing)
+# Where a re-crawl reads what earlier crawls stored and records what it confirms (crawler/recrawl.py):
+# the store; a distributed crawl's workers, Redis and the run's stream.
+SERUMSCOPE_RECRAWL = "crawler.recrawl.StoreRecrawl"
 
 # Scrapy re-reads and parses the source of every generator callback it calls (to warn about a
 # ``return value`` in it), on most product pages ~18% of the crawl's CPU; ours return no values.

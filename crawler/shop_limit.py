@@ -29,6 +29,7 @@ logger = logging.getLogger("serumscope.shop_limit")
 LEASE_META = "serumscope_shop_lease"
 LEASE_SECONDS = 30  # beyond DOWNLOAD_TIMEOUT: a lease outlives any download it covers
 FULL_POLL_SECONDS = 0.02  # every lease taken, by other workers: look again after this long
+RELEASE_SECONDS = FULL_POLL_SECONDS  # a lease given back waits at most this long for other news
 
 # KEYS: leases (sorted set: lease -> expiry, ms), next (earliest next grant, ms).
 # ARGV: limit, lease ms, delay ms, how many leases to release, those leases, the leases wanted.
@@ -69,25 +70,34 @@ class ShopGate:
         self.released: list[str] = []
         self.call = None  # the next settle, scheduled
         self.waits_for_room = False  # the scheduled settle waits for a lease, not for the delay
+        self.only_gives_back = False  # the scheduled settle is RELEASE_SECONDS away
 
     def take(self, lease: str) -> Deferred:
         granted: Deferred = Deferred()
         self.waiting.append((granted, lease))
-        if self.call is None:
-            self.call = call_later(0, self.settle)
+        if self.call is None or self.only_gives_back:
+            self.settle_now()
         return granted
 
     def release(self, lease: str) -> None:
         self.released.append(lease)
-        if self.call is not None and self.waits_for_room:
-            self.call.cancel()
-            self.call = None
         if self.call is None:
-            self.waits_for_room = False
-            self.call = call_later(0, self.settle)
+            # Nothing waits here: the lease goes back with this worker's next call, or within
+            # RELEASE_SECONDS for the other workers; not a round trip on every download's way.
+            self.only_gives_back = True
+            self.call = call_later(RELEASE_SECONDS, self.settle)
+        elif self.waits_for_room:
+            self.settle_now()
+
+    def settle_now(self) -> None:
+        if self.call is not None:
+            self.call.cancel()
+        self.waits_for_room = self.only_gives_back = False
+        self.call = call_later(0, self.settle)
 
     def settle(self) -> None:
         self.call = None
+        self.only_gives_back = False
         released, self.released = self.released, []
         limit, delay = self.limiter.politeness(self.slot)
         wanted = [lease for _, lease in itertools.islice(self.waiting, limit)]

@@ -111,7 +111,10 @@ def load_sites(path: str | Path, known_platforms: set[str] | None = None) -> lis
     if not isinstance(shops, list):
         raise SitesError(f"{path}: 'shop' must be an array of tables ([[shop]])")
     if known_platforms is None:
-        known_platforms = spider_names() | set(BUILTIN_PLATFORMS)
+        known_platforms = set(BUILTIN_PLATFORMS)
+        named = {shop.get("platform") for shop in shops if isinstance(shop, dict)}
+        if not named <= known_platforms:  # custom spiders: importing them all is not free
+            known_platforms |= spider_names()
     seen: set[str] = set()
     result = []
     for index, shop in enumerate(shops, start=1):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -42,23 +43,44 @@ def start_run(db: sqlite_utils.Database, shops: list[str]) -> int:
 def finish_run(
     db: sqlite_utils.Database, run_id: int, status: str, listings: int, errors: int, stats: Any
 ) -> None:
+    """Record the run's end, once: a run already ended (failed, interrupted) is left as it is."""
     with transaction(db):
-        db["crawl_runs"].update(
-            run_id,
-            {
-                "finished_at": utc_now(),
-                "status": status,
-                "listings_seen": listings,
-                "errors": errors,
-                "stats": json.dumps(stats, default=str, sort_keys=True),
-            },
+        db.execute(
+            "UPDATE crawl_runs SET finished_at = ?, status = ?, listings_seen = ?, errors = ?,"
+            " stats = ? WHERE id = ? AND status = 'running'",
+            [
+                utc_now(),
+                status,
+                listings,
+                errors,
+                json.dumps(stats, default=str, sort_keys=True),
+                run_id,
+            ],
         )
 
 
+def error_row(
+    run_id: int | None, shop: str, url: str, kind: str, message: str, status: int | None = None
+) -> dict[str, Any]:
+    """A ``crawl_errors`` row, with the unique ``error_key`` its store insert is checked by."""
+    return {
+        "run_id": run_id,
+        "shop": shop,
+        "url": url,
+        "kind": kind,
+        "status": status,
+        "message": message[:1000],
+        "occurred_at": utc_now(),
+        "error_key": uuid.uuid4().hex,
+    }
+
+
 def save_errors(db: sqlite_utils.Database, rows: list[dict[str, Any]]) -> None:
+    """Insert error rows; one whose ``error_key`` is stored already is left out (a distributed
+    crawl's stream entry delivered twice: redis-py sends a batch again when its reply is lost)."""
     if rows:
         with transaction(db):
-            db["crawl_errors"].insert_all(rows)
+            db["crawl_errors"].insert_all(rows, ignore=True)
 
 
 def save_shop(db: sqlite_utils.Database, shop: dict[str, Any]) -> None:

@@ -26,20 +26,11 @@ import hashlib
 import json
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from crawler.extract.listing import utc_now
-from crawler.storage import shared_db
-from serumscope.store.freshness import (
-    KnownProduct,
-    known_products,
-    last_full_crawl,
-    mark_seen,
-    record_full_crawl,
-)
+from crawler.recrawl import FULL, SKIP, full_crawl_completed, recrawl_for
+from serumscope.store.freshness import KnownProduct
 
-FLUSH_EVERY = 500
 SETTLE_SECONDS = 600
 # A date or time without a zone may be anybody's: its latest reading is in UTC-12.
 LATEST_ZONE = timedelta(hours=12)
@@ -70,7 +61,8 @@ def content_version(data: Any) -> str:
 
 
 class UnchangedProducts:
-    """One shop's known products for one crawl, the skips it decided, and the seen marks to write."""
+    """One shop's known products for one crawl, the skips it decided, and the seen marks to record
+    (through the crawler's recrawl source, crawler/recrawl.py: the store, or a worker's stream)."""
 
     def __init__(self, crawler, shop: str):
         self.crawler = crawler
@@ -78,26 +70,12 @@ class UnchangedProducts:
         self.run_id = getattr(crawler, "serumscope_run_id", None)
         self.pending_seen: list[str] = []
         self.known: dict[str, KnownProduct] = {}
-        self.full = True
-        self.db = None
-        path = Path(crawler.settings["SERUMSCOPE_DB"])
-        # Skipping needs stored listings and a run to mark them seen by; a crawl that stores
+        # Skipping needs what was stored and a run to mark listings seen by; a crawl that stores
         # nothing (SERUMSCOPE_SKIP_UNCHANGED off, e.g. to look at one product) reads everything.
-        if not crawler.settings.getbool("SERUMSCOPE_SKIP_UNCHANGED", True) or not path.exists():
-            return
-        self.db = shared_db(path)
-        self.full = self.full_crawl_due(crawler.settings)
-        if not self.full and self.run_id is not None:
-            self.known = known_products(self.db, shop)
-
-    def full_crawl_due(self, settings) -> bool:
-        if settings.getbool("SERUMSCOPE_FULL_CRAWL"):
-            return True
-        last = last_full_crawl(self.db, self.shop)
-        every = timedelta(days=settings.getfloat("SERUMSCOPE_FULL_CRAWL_DAYS", 7.0))
-        if not last or every <= timedelta(0):
-            return True
-        return datetime.fromisoformat(last.replace("Z", "+00:00")) + every <= datetime.now(UTC)
+        self.recrawl = recrawl_for(crawler)
+        self.plan = self.recrawl.plan(shop) if self.recrawl is not None else None
+        if self.plan == SKIP and self.run_id is not None:
+            self.known = self.recrawl.known_products(shop)
 
     def skip(self, key: str, version: str | None, dated: bool = False) -> bool:
         """True when the product ``key`` is unchanged since it was last read in full (its
@@ -114,21 +92,20 @@ class UnchangedProducts:
                 return False
         self.crawler.stats.inc_value(UNCHANGED_STAT)
         self.pending_seen.append(known.listing_id)
-        if len(self.pending_seen) >= FLUSH_EVERY:
+        if len(self.pending_seen) >= self.recrawl.batch:
             self.flush()
         return True
 
     def flush(self) -> None:
         seen, self.pending_seen = self.pending_seen, []
         if seen and self.run_id is not None:
-            mark_seen(self.db, self.run_id, seen, utc_now())
+            self.recrawl.record(self.run_id, self.shop, seen, [], {})
 
     def close(self, summary: dict[str, Any]) -> None:
-        """Write what is pending; a full crawl that ran to its end and read the shop is remembered
-        as the shop's last (``summary``: crawler.extensions.shop_summary)."""
-        if self.db is None:
+        """Record what is pending; a full crawl that completed (``summary``:
+        crawler.summary.shop_summary) is remembered as the shop's last."""
+        if self.recrawl is None:
             return
         self.flush()
-        ended = summary["finish_reason"] == "finished" and not summary["limits"]
-        if self.full and ended and summary["status"] != "failed":
-            record_full_crawl(self.db, self.shop, utc_now())
+        if self.plan == FULL and full_crawl_completed(summary):
+            self.recrawl.record_full_crawl(self.shop)

@@ -8,7 +8,6 @@ carries the shops' configurations. It exits when the run is finished (or failed,
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import time
@@ -25,23 +24,28 @@ from twisted.internet import task
 from twisted.internet.defer import Deferred
 
 from crawler import settings as project_settings
-from crawler.extensions import CrawlRunRecorder
+from crawler.extensions import CrawlRunRecorder, limit_reason
 from crawler.extract.listing import utc_now
 from crawler.frontier import (
     HEARTBEAT_SECONDS,
     HEARTBEAT_TTL,
     RunKeys,
     RunLost,
-    WorkerFrontier,
+    check_run,
     connect,
     current_run,
     run_state,
+    stop_shop,
     worker_name,
 )
 from crawler.run import crawler_settings
+from crawler.storage import error_row
+from crawler.unchanged import UnchangedProducts
+from crawler.worker_queue import TAKEN_META, Outbox, WorkerFrontier
 
 logger = logging.getLogger("serumscope.worker")
 CURRENCY_WAIT_SECONDS = 30.0
+IDLE_POLL_SECONDS = 0.2
 
 # Crawl statistics a worker adds to its shop's totals when it closes (the rest, listings stored and
 # errors, the ingest counts from what it wrote).
@@ -53,6 +57,7 @@ SUMMED_STATS = (
     "serumscope/fields_missing/",
     "serumscope/fields_invalid/",
     "response_received_count",
+    "incremental/",  # pages answered 304, products skipped unchanged
 )
 
 
@@ -62,30 +67,35 @@ async def pause(seconds: float) -> None:
     await maybe_deferred_to_future(waited)
 
 
-def stream_entry(kind: str, shop: str, data: dict[str, Any]) -> dict[str, str]:
-    return {"kind": kind, "shop": shop, "data": json.dumps(data, default=sorted)}
-
-
 class DistributedShop(RedisMixin):
     """Mixed into a shop spider: start requests come from the run's start message (scrapy-redis's
     ``make_request_from_data``), and the spider stays open while the run crawls."""
 
     frontier: WorkerFrontier
+    idle_poll = None  # the next look at the queue while idle, scheduled
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.setup_redis(crawler)
+        # Taken, not popped: a worker killed before it queued the start requests loses nothing.
+        spider.fetch_data = lambda _key, _count: spider.frontier.take_start()
         return spider
 
     async def start(self):
+        # Every worker's spider skips what the shop says is unchanged, whoever reads the feed page.
+        self.unchanged = UnchangedProducts(self.crawler, self.shop_name)
         for request in self.next_requests():
             yield request
+        # Once start() is over, Scrapy's engine looks at an empty queue again only at its next
+        # heartbeat (5 s): requests another worker is about to find would wait that long.
+        self.watch_queue()
+
+    def next_requests(self):
+        yield from super().next_requests()
+        self.frontier.start_queued()  # every start request is in the scheduler's queue
 
     def make_request_from_data(self, data):
-        # Busy from here until idle: the start requests are not queued yet, and the run must not
-        # look finished meanwhile.
-        self.frontier.busy()
         return list(self.start_shop())
 
     async def learn_currency(self, handle: str) -> None:
@@ -119,28 +129,38 @@ class DistributedShop(RedisMixin):
         self.frontier.idle()
         if run_state(self.frontier.client, self.frontier.keys) != "crawling":
             return  # finished or failed: let the spider close
+        self.watch_queue()
         super().spider_idle()
 
+    def watch_queue(self) -> None:
+        """While idle, look at the shop's queue every IDLE_POLL_SECONDS: Scrapy's engine looks only
+        every 5 s, so requests that other workers find would wait that long."""
+        if self.idle_poll is None:
+            self.idle_poll = call_later(IDLE_POLL_SECONDS, self.take_waiting)
 
-class AckParsed:
-    """Spider middleware: once a response's callback output has been handled (requests queued,
-    listings and errors sent), the request is done and leaves the worker's in-flight list."""
-
-    def __init__(self, crawler):
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        return cls(crawler)
-
-    def process_spider_output(self, response, result, spider=None):
-        yield from result
-        self.crawler.spider.frontier.ack(response.request)
-
-    async def process_spider_output_async(self, response, result, spider=None):
-        async for output in result:
-            yield output
-        self.crawler.spider.frontier.ack(response.request)
+    def take_waiting(self) -> None:
+        self.idle_poll = None
+        engine = self.crawler.engine
+        # Not engine.spider_is_idle(): it is False as soon as the shop's queue in Redis is not
+        # empty, which is just when this worker should take a request.
+        if not self.crawler.crawling or engine.spider is None:
+            return  # closed
+        try:
+            request = self.frontier.queue.pop()
+        except redis.RedisError:  # Redis lost: the heartbeat stops the worker
+            return
+        if request is None:
+            try:
+                finished = run_state(self.frontier.client, self.frontier.keys) == "finished"
+            except redis.RedisError:
+                return
+            if finished:  # leave now rather than at the next heartbeat
+                deferred_from_coro(engine.close_spider_async(reason="finished"))
+            else:
+                self.watch_queue()
+            return
+        request.meta[TAKEN_META] = True
+        engine.crawl(request)  # the engine calls spider_idle again once idle
 
 
 class StreamPipeline:
@@ -155,7 +175,7 @@ class StreamPipeline:
 
     def process_item(self, item):
         frontier = self.crawler.spider.frontier
-        frontier.send(stream_entry("listing", frontier.shop, dict(item)))
+        frontier.send("listing", frontier.shop, dict(item))
         return item
 
 
@@ -172,20 +192,19 @@ class StreamRecorder(CrawlRunRecorder):
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     def record_error(self, spider, url: str, kind: str, message: str, status: int | None) -> None:
-        row = {
-            "run_id": self.run_id,
-            "shop": spider.shop_name,
-            "url": url,
-            "kind": kind,
-            "status": status,
-            "message": message[:1000],
-            "occurred_at": utc_now(),
-        }
-        spider.frontier.send(stream_entry("error", spider.shop_name, row))
+        row = error_row(self.run_id, spider.shop_name, url, kind, message, status)
+        spider.frontier.send("error", spider.shop_name, row)
 
     def spider_closed(self, spider, reason):
         try:
             spider.frontier.flush()
+            if (message := limit_reason(reason, self.crawler.settings)) or reason == SHOP_LIMITED:
+                # Stopped before the shop was done: the limit stops the shop for every worker.
+                frontier = spider.frontier
+                limit = (reason, message) if message else None
+                if stop_shop(frontier.client, frontier.keys, frontier.shop, frontier.worker, limit):
+                    spider.reached_limit(getattr(spider, "base_url", ""), message)
+                    frontier.flush()
             send_stats(self.crawler)
             spider.frontier.client.hdel(spider.frontier.keys.busy, spider.frontier.busy_field)
         except redis.RedisError as error:
@@ -228,21 +247,27 @@ class WorkerPresence:
                 pipe.sadd(frontier.keys.workers, frontier.worker)
                 pipe.set(frontier.keys.alive(frontier.worker), utc_now(), ex=HEARTBEAT_TTL)
                 pipe.execute()
-            state = run_state(frontier.client, frontier.keys)
-            if state is None:
-                raise RunLost("Redis no longer has the run (restarted without its data?)")
-            if state != "crawling" and self.crawler.engine.spider_is_idle():
+            state = check_run(frontier.client, frontier.keys)
+            if frontier.client.hexists(frontier.keys.limited, frontier.shop):
+                self.stop(SHOP_LIMITED)  # another worker reached one of the crawl limits
+            elif state == "failed":
+                # Stopped by its crawl process, its ingest, or the next run: nothing to finish.
+                logger.error("[%s] the run failed; stopping", frontier.shop)
+                self.stop("run_failed")
+            elif state != "crawling" and self.crawler.engine.spider_is_idle():
                 # The run ended while the spider waits for requests: no need to wait for Scrapy's
                 # next idle check (every 5 s) to leave.
-                self.loop.stop()
-                deferred_from_coro(self.crawler.engine.close_spider_async(reason="finished"))
+                self.stop("finished")
         except (redis.RedisError, RunLost) as error:
             message = f"lost Redis: {error}"
             WORKER_FAILURES.append(message)
             logger.error("[%s] %s; stopping", frontier.shop, message)
-            if self.loop and self.loop.running:
-                self.loop.stop()
-            deferred_from_coro(self.crawler.engine.close_spider_async(reason="redis_lost"))
+            self.stop("redis_lost")
+
+    def stop(self, reason: str) -> None:
+        if self.loop and self.loop.running:
+            self.loop.stop()
+        deferred_from_coro(self.crawler.engine.close_spider_async(reason=reason))
 
     def spider_opened(self, spider):
         self.beat()
@@ -255,6 +280,7 @@ class WorkerPresence:
 
 
 WORKER_FAILURES: list[str] = []
+SHOP_LIMITED = "shop_limited"  # why a worker stops a shop a crawl limit stopped in another worker
 
 
 def worker_settings(redis_url: str, keys: RunKeys, run_settings: dict, overrides: dict):
@@ -272,24 +298,24 @@ def worker_settings(redis_url: str, keys: RunKeys, run_settings: dict, overrides
     }
     downloader = {
         **project_settings.DOWNLOADER_MIDDLEWARES,
-        # Conditional requests read the store's validators, which workers do not have.
-        "crawler.incremental.ConditionalRequestMiddleware": None,
         # After every other one: a shop's shared lease spans the download only.
         "crawler.shop_limit.SharedShopLimit": 1000,
     }
     values = {
-        "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
-        "SCHEDULER_QUEUE_CLASS": "crawler.frontier.ReliableQueue",
+        "SCHEDULER": "crawler.worker_queue.FrontierScheduler",
+        "SCHEDULER_QUEUE_CLASS": "crawler.worker_queue.ReliableQueue",
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         "SCHEDULER_PERSIST": True,  # a worker closing leaves the shared queue to the others
         "REDIS_URL": redis_url,
         "EXTENSIONS": extensions,
         "ITEM_PIPELINES": pipelines,
         "DOWNLOADER_MIDDLEWARES": downloader,
-        "SPIDER_MIDDLEWARES": {"crawler.worker.AckParsed": 1},
+        "SPIDER_MIDDLEWARES": {"crawler.worker_queue.AckParsed": 1},
         # The shop's delay is kept between every worker's requests (crawler/shop_limit.py); a random
         # local one on top would only make a worker wait past its turn.
         "DOWNLOAD_DELAY_JITTER": 0.0,
+        # What the crawl process published from the store; marks go to the stream.
+        "SERUMSCOPE_RECRAWL": "crawler.distributed_recrawl.StreamRecrawl",
         **run_settings,
         **overrides,
     }
@@ -302,16 +328,19 @@ def work(
     """Join the current run (waiting up to ``wait_seconds`` for one), crawl until it is finished;
     return ``{"run_id", "shops": {name: stats}, "error"}``."""
     client = connect(redis_url)
+    # The spiders' modules imported while the run is being opened, not after.
+    SpiderLoader.from_settings(crawler_settings("", None, overrides))
     deadline = time.monotonic() + wait_seconds
     while (run := current_run(client)) is None:
         if time.monotonic() >= deadline:
             return {"run_id": None, "shops": {}, "error": "no crawl run to join"}
-        time.sleep(0.5)
+        time.sleep(0.1)
     keys, shops, run_settings = run
     settings = worker_settings(redis_url, keys, run_settings, dict(overrides or {}))
     process = CrawlerProcess(settings)
     loader = SpiderLoader.from_settings(settings)
     worker = worker_name()
+    outbox = Outbox(client, keys)
     crawlers = {}
     for shop in shops:
         name = shop["name"]
@@ -327,13 +356,17 @@ def work(
             {
                 "custom_settings": custom,
                 "redis_key": keys.start(name),
-                "frontier": WorkerFrontier(client, keys, name, worker),
+                "frontier": WorkerFrontier(client, keys, name, worker, outbox),
             },
         )
         crawler = process.create_crawler(distributed)
         crawlers[name] = crawler
         process.crawl(crawler, shop_config=shop)
     process.start()
+    reasons = {crawler.stats.get_value("finish_reason") for crawler in crawlers.values()}
+    limited = [reason == SHOP_LIMITED or limit_reason(reason, settings) for reason in reasons]
+    if limited and all(limited):
+        wait_for_the_end(client, keys)  # a limit stopped each shop: the run ends without us
     summary = {
         name: dict(crawler.stats.get_stats()) if crawler.stats else {}
         for name, crawler in crawlers.items()
@@ -350,3 +383,11 @@ def work(
     if error:
         print(f"worker {worker}: {error}", file=sys.stderr)
     return {"run_id": keys.run_id, "shops": summary, "error": error}
+
+
+def wait_for_the_end(client: redis.Redis, keys: RunKeys) -> None:
+    try:
+        while check_run(client, keys) == "crawling":
+            time.sleep(HEARTBEAT_SECONDS)
+    except (redis.RedisError, RunLost) as error:
+        WORKER_FAILURES.append(f"lost Redis: {error}")

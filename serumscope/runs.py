@@ -71,7 +71,7 @@ class RunResult:
 
 
 @contextlib.contextmanager
-def _signals_raise() -> Iterator[None]:
+def signals_raise() -> Iterator[None]:
     """Turn SIGTERM/SIGINT into :class:`RunInterrupted` so the run can record itself."""
 
     def handler(signum, _frame):
@@ -384,7 +384,7 @@ def run_once(
             "`serumscope detect URL` prints the lines)"
         )
 
-    with run_lock(db_path), _signals_raise():
+    with run_lock(db_path), signals_raise():
         cycle = _Cycle(Path(sites_path), db_path, log_dir, rubrics, echo, crawl_settings, redis_url)
         try:
             cycle.start()

@@ -17,9 +17,12 @@ from urllib.parse import urlencode
 
 import pytest
 
+from serumscope.demo.http import ShopRequestHandler
+
 SERUMSCOPE = str(Path(sys.executable).parent / "serumscope")
-# Columns that say when, not what: they differ between any two crawls.
+# Columns that say when (or which row), not what: they differ between any two crawls.
 WHEN_COLUMNS = {
+    "error_key",
     "first_seen",
     "last_seen",
     "last_run_id",
@@ -100,9 +103,9 @@ def finish(process: subprocess.Popen, timeout: float = 240) -> int:
         raise
 
 
-def local_crawl(sites: Path, db: Path) -> None:
+def local_crawl(sites: Path, db: Path, *options: str) -> None:
     result = subprocess.run(
-        [SERUMSCOPE, "crawl", "--sites", str(sites), "--db", str(db), "--quiet"],
+        [SERUMSCOPE, "crawl", "--sites", str(sites), "--db", str(db), "--quiet", *options],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
@@ -166,6 +169,35 @@ class LoggedShop:
         with self.log.lock:
             self.log.entries.append((self.url, target))
         return self.shop.respond(path, query)
+
+
+class StatusLog:
+    """Server-side log of the status each served shop answered with: (shop URL, path, status)."""
+
+    def __init__(self, *served):
+        self.entries: list[tuple[str, str, int]] = []
+        self.servers = [server for shops in served for server in shops.servers.values()]
+
+    def __enter__(self):
+        for server in self.servers:
+            server.RequestHandlerClass = status_logging_handler(self.entries)
+        return self
+
+    def __exit__(self, *exc):
+        for server in self.servers:
+            server.RequestHandlerClass = ShopRequestHandler
+
+    def statuses(self) -> Counter:
+        return Counter(status for _url, _path, status in self.entries)
+
+
+def status_logging_handler(entries: list) -> type:
+    class StatusLoggingHandler(ShopRequestHandler):
+        def send_response(self, code, message=None):
+            entries.append((self.server.url, self.path, code))  # list.append: thread-safe
+            super().send_response(code, message)
+
+    return StatusLoggingHandler
 
 
 class ShopLoad:

@@ -83,7 +83,7 @@ def test_a_dead_workers_leases_are_freed(tmp_path):
     server = redis_server_or_skip(tmp_path)
     try:
         client = redis_client.Redis.from_url(server.url)
-        keys = RunKeys(7)
+        keys = RunKeys(7, "token")
         leases = keys.leases("shop", "127.0.0.1")
         client.zadd(leases, {"dead-1|0": 1e15, "dead-1|1": 1e15, "alive-2|0": 1e15})
         client.set(f"{leases}:next", 0)

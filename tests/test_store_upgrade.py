@@ -56,6 +56,8 @@ def test_an_old_database_gets_every_declared_object_and_keeps_working(old_databa
     assert set(VIEWS) <= set(db.view_names())
     triggers = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='trigger'")}
     assert set(TRIGGERS) <= triggers
+    error_keys = next(i for i in db["crawl_errors"].indexes if i.columns == ["error_key"])
+    assert error_keys.unique
     version = db.execute("PRAGMA schema_version").fetchone()[0]
     open_db(old_database).close()
     assert db.execute("PRAGMA schema_version").fetchone()[0] == version

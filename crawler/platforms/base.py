@@ -43,10 +43,10 @@ from twisted.internet.error import (
 from twisted.python.failure import Failure
 from twisted.web.client import ResponseFailed, ResponseNeverReceived
 
-from crawler.extensions import LIMITS_STAT, shop_summary
 from crawler.extract.listing import make_listing
 from crawler.middlewares import ForbiddenByRobots, OffsiteRequest, RedirectRefused
 from crawler.sites import DEFAULT_SITES, SitesError, load_sites, validate_shop
+from crawler.summary import LIMITS_STAT, shop_summary
 from crawler.unchanged import UnchangedProducts
 
 

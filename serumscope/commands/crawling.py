@@ -101,9 +101,9 @@ def crawl(
 
     With --redis, the shops are seeded into a Redis frontier that `serumscope worker` processes
     (on this or other machines) crawl; this process stores what they send, as `serumscope ingest`
-    does, and returns once the crawl is finished (docs/scaling.md).
+    does, printing a line every 5 s (requests queued and in flight, live workers, listings stored
+    and seen unchanged), and returns once the crawl is finished (docs/scaling.md).
     """
-    from crawler.run import crawl as run_crawl
     from crawler.sites import SitesError, load_sites
 
     try:
@@ -122,8 +122,10 @@ def crawl(
     if full:
         settings["SERUMSCOPE_FULL_CRAWL"] = True
     if redis_url:
-        summary = _distributed_crawl(redis_url, sites, db_path, settings, no_ingest)
+        summary = _distributed_crawl(redis_url, sites, db_path, settings, no_ingest, quiet)
     else:
+        from crawler.run import crawl as run_crawl
+
         summary = run_crawl(sites, db_path, progress=not quiet, settings=settings)
     if as_json:
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
@@ -134,14 +136,17 @@ def crawl(
         sys.exit(1)
 
 
-def _distributed_crawl(redis_url, sites, db_path, settings, no_ingest) -> dict:
+def _distributed_crawl(redis_url, sites, db_path, settings, no_ingest, quiet) -> dict:
+    import os
+    import signal
     import time
 
     import redis
 
-    from crawler.frontier import connect, run_state
+    from crawler.frontier import RunLost, check_run, connect
     from crawler.ingest import fail_run, ingest_run, start_distributed
     from serumscope.reconcile import crawler_shop_summaries
+    from serumscope.runs import RunInterrupted, signals_raise
     from serumscope.store.database import open_db
 
     try:
@@ -149,21 +154,33 @@ def _distributed_crawl(redis_url, sites, db_path, settings, no_ingest) -> dict:
         keys = start_distributed(client, str(db_path), sites, settings)
     except (redis.RedisError, ValueError) as error:
         raise click.ClickException(f"cannot reach Redis at {redis_url}: {error}") from None
-    if not no_ingest:
-        summary = ingest_run(client, str(db_path), keys, sites)
-    else:
-        try:
-            while run_state(client, keys) == "crawling":
-                time.sleep(1.0)
-        except redis.RedisError as error:
-            fail_run(str(db_path), keys, sites, f"lost Redis: {error}")
-        db = open_db(db_path)
-        status = db.execute("SELECT status FROM crawl_runs WHERE id = ?", [keys.run_id]).fetchone()
-        summary = {
-            "run_id": keys.run_id,
-            "status": status[0] if status else "failed",
-            "shops": crawler_shop_summaries(db, keys.run_id),
-        }
+    try:
+        with signals_raise():
+            if not no_ingest:
+                progress = None if quiet else lambda line: click.echo(line, err=True)
+                summary = ingest_run(client, str(db_path), keys, sites, progress)
+            else:
+                try:
+                    while check_run(client, keys) == "crawling":
+                        time.sleep(1.0)
+                except (redis.RedisError, RunLost) as error:
+                    fail_run(str(db_path), keys, sites, f"lost Redis: {error}", client)
+                db = open_db(db_path)
+                status = db.execute(
+                    "SELECT status FROM crawl_runs WHERE id = ?", [keys.run_id]
+                ).fetchone()
+                summary = {
+                    "run_id": keys.run_id,
+                    "status": status[0] if status else "failed",
+                    "shops": crawler_shop_summaries(db, keys.run_id),
+                }
+    except RunInterrupted as interrupt:
+        # Record the run as interrupted and end it in Redis, so its workers stop and wait for the
+        # next run; then die of the signal, as a local crawl does.
+        fail_run(str(db_path), keys, sites, f"stopped by {interrupt}", client, "interrupted")
+        signal.signal(interrupt.signum, signal.SIG_DFL)
+        os.kill(os.getpid(), interrupt.signum)
+        raise
     if summary.get("error"):
         click.echo(f"serumscope crawl: {summary['error']}", err=True)
     return {**summary, "db": str(db_path)}

@@ -67,9 +67,9 @@ def ingest(redis_url, db_path, wait_seconds):
 
     The one writer of a distributed crawl (`serumscope crawl --redis` runs it itself unless given
     --no-ingest). Writes in batches whose transaction also records how far it got, so a killed
-    ingest, restarted, stores nothing twice and loses nothing. Returns when the crawl is finished
-    (frontier empty, every worker idle), after recording the run's summary. Exits 1 when the run
-    failed (Redis lost).
+    ingest, restarted, stores nothing twice and loses nothing. Prints a progress line every 5 s.
+    Returns when the crawl is finished (frontier empty, every worker idle), after recording the
+    run's summary. Exits 1 when the run failed (Redis lost).
     """
     import time
 
@@ -83,7 +83,7 @@ def ingest(redis_url, db_path, wait_seconds):
             raise click.ClickException("no crawl run to ingest")
         time.sleep(0.5)
     keys, shops, _settings = run
-    result = ingest_run(client, str(db_path), keys, shops)
+    result = ingest_run(client, str(db_path), keys, shops, lambda line: click.echo(line, err=True))
     click.echo(f"ingest: run {result['run_id']}: {result['status']}")
     if result["error"]:
         click.echo(f"serumscope ingest: {result['error']}", err=True)

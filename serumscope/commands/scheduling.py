@@ -44,6 +44,20 @@ def check_rubrics(names: tuple[str, ...]) -> None:
             raise click.BadParameter(str(error), param_hint="--rubric") from None
 
 
+def check_redis(redis_url: str) -> None:
+    """Fail at once, saying why, when the Redis of a distributed crawl does not answer."""
+    import redis
+
+    from crawler.frontier import connect
+    from serumscope.store.status import EXIT_FAILED
+
+    try:
+        connect(redis_url).close()
+    except (redis.RedisError, ValueError) as error:
+        click.echo(f"serumscope run: cannot reach Redis at {redis_url}: {error}", err=True)
+        sys.exit(EXIT_FAILED)
+
+
 @click.command("run")
 @SITES_OPTION
 @DB_OPTION
@@ -89,6 +103,8 @@ def run_command(
     check_rubrics(rubrics)
     if full:
         crawl_settings = (*crawl_settings, "SERUMSCOPE_FULL_CRAWL=true")
+    if redis_url:
+        check_redis(redis_url)
 
     try:
         result = run_once(

@@ -68,11 +68,15 @@ def mark_seen(
         )
 
 
-def page_validators(db: sqlite_utils.Database) -> dict[str, tuple[str | None, str | None, str]]:
-    """``{url: (etag, last_modified, listing_id)}`` of product pages whose listing is stored."""
+def page_validators(
+    db: sqlite_utils.Database, shop: str
+) -> dict[str, tuple[str | None, str | None, str]]:
+    """``{url: (etag, last_modified, listing_id)}`` of the shop's product pages whose listing is
+    stored."""
     rows = db.execute(
         """SELECT v.url, v.etag, v.last_modified, v.listing_id FROM page_validators v
-           JOIN listings l ON l.id = v.listing_id"""
+           JOIN listings l ON l.id = v.listing_id WHERE l.shop = ?""",
+        [shop],
     ).fetchall()
     return {url: (etag, modified, listing) for url, etag, modified, listing in rows}
 
@@ -105,3 +109,22 @@ def last_full_crawl(db: sqlite_utils.Database, shop: str) -> str | None:
 def record_full_crawl(db: sqlite_utils.Database, shop: str, finished_at: str) -> None:
     with transaction(db):
         db.execute("UPDATE shops SET full_crawl_at = ? WHERE name = ?", [finished_at, shop])
+
+
+def store_recrawl_marks(
+    db: sqlite_utils.Database,
+    run_id: int | None,
+    seen: list[str],
+    sources: list[tuple[str, str, str, str | None, str]],
+    validators: dict[str, tuple[str | None, str | None, str]],
+    now: str,
+) -> None:
+    """What a re-crawl records as it goes, in one transaction: listings it confirmed unchanged (seen
+    by run ``run_id``), product change signals a 304 confirmed (``(shop, key, listing_id, version,
+    read_at)``), and product pages' new validators. A local crawl and the ingest of a distributed
+    one both write through here."""
+    with transaction(db):
+        if run_id is not None:
+            mark_seen(db, run_id, seen, now)
+            save_product_sources(db, sources)
+        save_page_validators(db, validators, now)

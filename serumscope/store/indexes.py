@@ -12,6 +12,7 @@ class Index(NamedTuple):
     table: str
     columns: list
     name: str | None = None  # sqlite-utils names it idx_<table>_<columns> when None
+    unique: bool = False
 
 
 # Default facets run on every scores page, filtered or not. Each facet column leads an index that
@@ -64,6 +65,8 @@ INDEXES: list[Index] = [
     Index("variants", ["listing_id"]),
     Index("crawl_errors", ["run_id"]),
     Index("crawl_errors", ["shop", "run_id"]),
+    # Older rows have none (NULL, which a unique index allows any number of times).
+    Index("crawl_errors", ["error_key"], unique=True),
     Index("actives", ["listing_id"]),
     Index("variant_history", ["variant_id", "id"], "idx_variant_history_variant"),
     Index("variant_history", ["listing_id"], "idx_variant_history_listing"),

@@ -65,7 +65,9 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             db.execute(_VARIANT_HISTORY_BASELINE)
         _ensure_scores(db, tables)
         for index in INDEXES:
-            db[index.table].create_index(index.columns, index_name=index.name, if_not_exists=True)
+            db[index.table].create_index(
+                index.columns, index_name=index.name, unique=index.unique, if_not_exists=True
+            )
         for name in RETIRED_INDEXES:
             db.execute(f"DROP INDEX IF EXISTS [{name}]")
         for index in db["scores"].indexes:

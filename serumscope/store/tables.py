@@ -74,6 +74,9 @@ CRAWL_TABLES: dict[str, Table] = {
             "status": int,
             "message": str,
             "occurred_at": str,
+            # made by whoever records the error (uuid4); unique (store/indexes.py), so an error a
+            # distributed crawl's stream delivers twice is stored once
+            "error_key": str,
         },
         "id",
     ),
