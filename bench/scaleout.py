@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import resource
 import statistics
 import subprocess
@@ -55,7 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from distributed import RedisServer  # noqa: E402  (the tests' real redis-server helper)
+from distributed import RedisServer, shop_table  # noqa: E402  (the tests' redis-server and sites helpers)
 
 from serumscope.demo.generated import GeneratedShops  # noqa: E402
 
@@ -103,13 +102,7 @@ def _other_cpu(redis) -> float:
 
 def _sites(folder: Path, shops: list[GeneratedShops]) -> Path:
     path = folder / "sites.toml"
-    path.write_text(
-        "".join(
-            "[[shop]]\n"
-            + "".join(f"{key} = {json.dumps(value)}\n" for key, value in shop.sites_entry().items())
-            for shop in shops
-        )
-    )
+    path.write_text("".join(shop_table(shop.sites_entry()) for shop in shops))
     return path
 
 

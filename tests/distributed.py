@@ -3,6 +3,7 @@ crawl / worker / ingest processes, and the store compared with a single-process 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -101,6 +102,11 @@ def finish(process: subprocess.Popen, timeout: float = 240) -> int:
     except subprocess.TimeoutExpired:
         process.kill()
         raise
+
+
+def shop_table(entry: dict) -> str:
+    """One ``[[shop]]`` table of a sites file, from a shop's ``sites_entry()``."""
+    return "[[shop]]\n" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in entry.items())
 
 
 def local_crawl(sites: Path, db: Path, *options: str) -> None:

@@ -14,6 +14,7 @@ from distributed import (
     finish,
     local_crawl,
     redis_server_or_skip,
+    shop_table,
     start,
     start_workers,
     store_contents,
@@ -27,8 +28,7 @@ pytestmark = pytest.mark.slow
 def write_sites(path, demo_shops, generated) -> None:
     demo_shops.write_sites(path)
     entry = generated.sites_entry()
-    lines = ["", "[[shop]]"] + [f"{key} = {json.dumps(value)}" for key, value in entry.items()]
-    path.write_text(path.read_text() + "\n".join(lines) + "\n")
+    path.write_text(path.read_text() + "\n" + shop_table(entry))
 
 
 @pytest.fixture(scope="module")

@@ -4,13 +4,12 @@ commands a real redis-server executes, in order (MONITOR), during a crawl of a g
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 
 import pytest
 import redis as redis_client
-from distributed import finish, redis_server_or_skip, start, start_workers
+from distributed import finish, redis_server_or_skip, shop_table, start, start_workers
 
 from serumscope.demo.generated import GeneratedShops
 
@@ -37,9 +36,7 @@ def test_a_request_is_acked_only_after_its_listing_is_sent(tmp_path):
         with GeneratedShops(60) as generated:
             sites = tmp_path / "sites.toml"
             entry = generated.sites_entry()
-            sites.write_text(
-                "[[shop]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in entry.items())
-            )
+            sites.write_text(shop_table(entry))
             ready = threading.Event()
             watcher = threading.Thread(target=watch, args=(redis.url, commands, ready), daemon=True)
             watcher.start()

@@ -17,6 +17,7 @@ from distributed import (
     finish,
     local_crawl,
     redis_server_or_skip,
+    shop_table,
     start,
     start_workers,
     store_contents,
@@ -34,9 +35,7 @@ def shop(tmp_path_factory):
     with GeneratedShops(PAGES, delay=0.01) as generated:
         sites = folder / "sites.toml"
         entry = generated.sites_entry()
-        sites.write_text(
-            "[[shop]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in entry.items())
-        )
+        sites.write_text(shop_table(entry))
         local_crawl(sites, folder / "local.db")
         yield {
             "sites": sites,

@@ -5,13 +5,12 @@ one local crawl may send: the per-domain concurrency, and the download delay bet
 
 from __future__ import annotations
 
-import json
 import statistics
 from itertools import pairwise
 
 import pytest
 import redis as redis_client
-from distributed import ShopLoad, finish, redis_server_or_skip, start, start_workers
+from distributed import ShopLoad, finish, redis_server_or_skip, shop_table, start, start_workers
 
 from crawler.frontier import RunKeys, recover_dead_workers
 from serumscope.demo.generated import GeneratedShops
@@ -25,9 +24,7 @@ def crawl_with_two_workers(tmp_path, pages: int, delay: float, *settings: str) -
         with GeneratedShops(pages, delay=delay) as shop:
             sites = tmp_path / "sites.toml"
             entry = shop.sites_entry()
-            sites.write_text(
-                "[[shop]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in entry.items())
-            )
+            sites.write_text(shop_table(entry))
             setting_args = [arg for setting in settings for arg in ("-s", setting)]
             with ShopLoad(shop) as load:
                 crawl = start(

@@ -20,6 +20,7 @@ from distributed import (
     free_port,
     local_crawl,
     redis_server_or_skip,
+    shop_table,
     start,
     start_workers,
     store_contents,
@@ -40,9 +41,7 @@ def shop(tmp_path_factory):
     with GeneratedShops(PAGES, delay=0.01) as generated:
         sites = folder / "sites.toml"
         entry = generated.sites_entry()
-        sites.write_text(
-            "[[shop]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in entry.items())
-        )
+        sites.write_text(shop_table(entry))
         local_crawl(sites, folder / "local.db")
         yield {"sites": sites, "local": store_contents(folder / "local.db")}
 
@@ -212,9 +211,7 @@ def test_two_ingests_of_one_run_store_each_entry_once(redis, tmp_path):
         entry = generated.sites_entry()
         entry["sitemap_urls"].append(entry["base_url"] + "/missing-sitemap.xml")
         sites = tmp_path / "sites.toml"
-        sites.write_text(
-            "[[shop]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in entry.items())
-        )
+        sites.write_text(shop_table(entry))
         local_crawl(sites, tmp_path / "local.db")
         db = tmp_path / "dist.db"
         crawler = crawl({"sites": sites}, db, redis, tmp_path)
