@@ -12,7 +12,8 @@ A distributed crawl (``serumscope crawl --redis URL``) is one run in Redis:
   counts as lost (RunLost), like one restarted empty;
 - per shop, ``…:SHOP:start`` holds one message read by scrapy-redis's ``RedisMixin``
   (``make_request_from_data`` turns it into the shop's start requests), ``…:SHOP:requests`` is
-  scrapy-redis's scheduler queue and ``…:SHOP:dupefilter`` its duplicate filter, shared by every worker;
+  scrapy-redis's scheduler queue and ``…:SHOP:dupefilter`` its duplicate filter, shared by every worker
+  (``…:SHOP:products``: a sitemap's product pages, which do without the filter, each once too);
 - a request a worker takes is kept in ``…:SHOP:inflight:WORKER`` until its answer has been parsed
   (or until the worker is idle); when a worker stops sending heartbeats, whatever it held goes back
   to the queue (``recover_dead_workers``), so a SIGKILLed worker loses nothing (the worker's side:
@@ -93,6 +94,11 @@ class RunKeys:
 
     def dupefilter(self, shop: str) -> str:
         return f"{self.base}:{shop}:dupefilter"
+
+    def product_pages(self, shop: str) -> str:
+        """The product page URLs a sitemap shop's workers queued (each fetched once in the run,
+        though not through the duplicate filter: crawler/worker_queue.py, ONCE_META)."""
+        return f"{self.base}:{shop}:products"
 
     def start_taken(self, shop: str, worker: str) -> str:
         return f"{self.base}:{shop}:start:{worker}"
