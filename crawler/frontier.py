@@ -177,6 +177,26 @@ def publish_run(
         pipe.execute()
 
 
+# ``serumscope:run`` is let go only by the run it names.
+LET_GO_SCRIPT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+"""
+
+
+def forget_run(client: redis.Redis, keys: RunKeys) -> None:
+    """Delete every key of a run that never began (its publishing failed): nothing of it stays in
+    Redis, and no worker can join it."""
+    client.eval(LET_GO_SCRIPT, 1, CURRENT_RUN, keys.name)
+    batch = []
+    for key in client.scan_iter(match=f"{keys.base}:*", count=1000):
+        batch.append(key)
+        if len(batch) == 1000:
+            client.delete(*batch)
+            batch = []
+    if batch:
+        client.delete(*batch)
+
+
 def end_run(client: redis.Redis, keys: RunKeys, state: str) -> None:
     """Set the run's state to ``finished`` or ``failed``, if it still crawls (workers then stop)."""
     client.eval(END_SCRIPT, 1, keys.state, state)

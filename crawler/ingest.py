@@ -35,6 +35,7 @@ from crawler.frontier import (
     RunLost,
     check_run,
     end_run,
+    forget_run,
     frontier_snapshot,
     publish_run,
     recover_dead_workers,
@@ -270,8 +271,11 @@ def start_distributed(
     try:
         publish_recrawl(client, keys, db, sites, settings)  # before workers can join the run
         publish_run(client, keys, sites, settings)
-    except redis.RedisError as error:
+    except Exception as error:  # Redis refused it, or a run setting is unreadable
+        # A run that never began: its row ends failed and nothing of it stays in Redis.
         fail_run(db_path, keys, sites, f"could not publish the run in Redis: {error}")
+        with contextlib.suppress(redis.RedisError):
+            forget_run(client, keys)
         raise
     return keys
 

