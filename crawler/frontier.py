@@ -137,7 +137,8 @@ class RunKeys:
         return f"{self.base}:alive:{worker}"
 
     def stats(self, shop: str, source: str) -> str:
-        """A worker's latest crawl statistics for the shop (or the ingest's, ``source="ingest"``)."""
+        """A worker's latest crawl statistics for the shop (or one ingest batch's,
+        ``source="ingest:POSITION"``)."""
         return f"{self.base}:{shop}:stats:{source}"
 
     def all_stats(self, shop: str) -> str:

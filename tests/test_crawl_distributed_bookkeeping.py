@@ -5,9 +5,11 @@ dead worker keep their priority, and handing them back loses none a worker takes
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import sqlite3
 import subprocess
+import sys
 import time
 
 import pytest
@@ -20,7 +22,11 @@ from distributed import (
     shop_table,
 )
 
+from crawler.frontier import connect
+from crawler.ingest import Ingest, start_distributed
+from crawler.worker_queue import Outbox, WorkerFrontier
 from serumscope.demo.generated import GeneratedShops
+from serumscope.store.listings import MAX_TEXT_CHARS
 
 pytestmark = pytest.mark.slow
 PAGES = 100
@@ -94,3 +100,51 @@ def test_a_run_redis_refuses_to_publish_leaves_no_key(shop, tmp_path):
     assert result.returncode == 1
     assert [status for status, _stats in run_rows(db)] == ["ok", "failed"]
     assert left == []
+
+
+SHOP = {"name": "counted", "platform": "sitemap", "base_url": "http://127.0.0.1:9"}
+# An ingest that dies at its batch's COMMIT (SIGKILL, from SQLite's trace callback): the batch's
+# listings were written, and the statistics the writer keeps were counted, but nothing committed.
+DIE_AT_COMMIT = """
+import os, signal, sys
+from crawler.frontier import RunKeys, connect
+from crawler.ingest import Ingest
+url, db, name, shop = sys.argv[1:]
+ingest = Ingest(connect(url), db, RunKeys.from_name(name), [{"name": shop}])
+ingest.current_shop = shop
+ingest.db.conn.set_trace_callback(
+    lambda statement: statement == "COMMIT" and os.kill(os.getpid(), signal.SIGKILL)
+)
+ingest.drain_once(block_ms=1000)
+"""
+
+
+def test_an_ingest_killed_mid_batch_and_restarted_counts_the_batch_once(redis, tmp_path):
+    client = connect(redis.url)
+    db = tmp_path / "dist.db"
+    keys = start_distributed(client, str(db), [SHOP], {})
+    frontier = WorkerFrontier(client, keys, SHOP["name"], "worker-1", Outbox(client, keys))
+
+    async def send():  # the outbox's timer needs a running event loop
+        for number in range(3):
+            frontier.send("listing", SHOP["name"], {
+                "id": f"counted:{number}", "shop": SHOP["name"], "platform": "sitemap",
+                "url": f"http://127.0.0.1:9/p/{number}", "fetched_at": "2026-01-01T00:00:00Z",
+                "title": "Vitamin C serum " + "x" * MAX_TEXT_CHARS,  # cut: an invalid title
+                "variants": [],
+            })  # fmt: skip
+        frontier.flush()
+
+    asyncio.run(send())
+    killed = subprocess.run(
+        [sys.executable, "-c", DIE_AT_COMMIT, redis.url, str(db), keys.name, SHOP["name"]],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert killed.returncode == -9, killed.stderr
+    ingest = Ingest(client, str(db), keys, [SHOP])
+    ingest.current_shop = SHOP["name"]
+    while ingest.drain_once(block_ms=100):
+        pass
+    summary = ingest.summary(finished=True)[SHOP["name"]]
+    assert summary["listings"] == 3
+    assert summary["fields_invalid"] == {"title": 3}
