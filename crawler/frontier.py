@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import secrets
 import socket
 from typing import Any
@@ -248,28 +249,49 @@ def check_run(client: redis.Redis, keys: RunKeys) -> str:
 
 
 def recover_dead_workers(client: redis.Redis, keys: RunKeys, shops: list[str]) -> list[str]:
-    """Put the requests of workers that stopped sending heartbeats back into the queue; return
-    their names."""
+    """Put the requests of workers that stopped sending heartbeats back into the queue, with their
+    priority; return their names."""
     dead = []
     for raw in client.smembers(keys.workers):
         worker = raw.decode()
         if client.exists(keys.alive(worker)):
             continue
-        with client.pipeline(transaction=True) as pipe:
+        watched = [keys.alive(worker)]
+        for shop in shops:
+            watched += [keys.inflight(shop, worker), keys.start_taken(shop, worker)]
+
+        def hand_back(pipe, worker: str = worker) -> bool:
+            # Read under WATCH: should the worker (only paused, say) take or finish a request, or
+            # beat again, before EXEC, the transaction starts over.
+            if pipe.exists(keys.alive(worker)):
+                return False
+            held = {shop: pipe.hvals(keys.inflight(shop, worker)) for shop in shops}
+            taken = {shop: pipe.lrange(keys.start_taken(shop, worker), 0, -1) for shop in shops}
+            pipe.multi()
             for shop in shops:
-                held = client.hvals(keys.inflight(shop, worker))
-                for data in held:
-                    pipe.zadd(keys.requests(shop), {data: 0})
+                if held[shop]:
+                    pipe.zadd(keys.requests(shop), {data: queue_score(data) for data in held[shop]})
                 pipe.delete(keys.inflight(shop, worker))
-                for data in client.lrange(keys.start_taken(shop, worker), 0, -1):
-                    pipe.rpush(keys.start(shop), data)
+                if taken[shop]:
+                    pipe.rpush(keys.start(shop), *taken[shop])
                 pipe.delete(keys.start_taken(shop, worker))
                 pipe.hdel(keys.busy, f"{worker}|{shop}")
             pipe.srem(keys.workers, worker)
-            pipe.execute()
-        release_leases(client, keys, worker)
-        dead.append(worker)
+            return True
+
+        if client.transaction(hand_back, *watched, value_from_callable=True):
+            release_leases(client, keys, worker)
+            dead.append(worker)
     return dead
+
+
+def queue_score(data: bytes) -> int:
+    """A request's score in its shop's queue, -priority (ReliableQueue.push_found), read back from
+    the request as queued (scrapy-redis's default serializer: pickle)."""
+    try:
+        return -int(pickle.loads(data).get("priority", 0))
+    except Exception:  # noqa: BLE001 - unreadable here: it still goes back, at the default score
+        return 0
 
 
 def stop_shop(
@@ -282,8 +304,8 @@ def stop_shop(
     with client.pipeline(transaction=True) as pipe:
         if limit:
             pipe.hsetnx(keys.limited, shop, json.dumps(limit))
-        for data in held:
-            pipe.zadd(keys.requests(shop), {data: 0})
+        if held:
+            pipe.zadd(keys.requests(shop), {data: queue_score(data) for data in held})
         pipe.delete(keys.inflight(shop, worker))
         pipe.hdel(keys.busy, f"{worker}|{shop}")
         answers = pipe.execute()

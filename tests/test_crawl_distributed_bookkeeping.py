@@ -10,6 +10,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -21,10 +22,12 @@ from distributed import (
     redis_server_or_skip,
     shop_table,
 )
+from scrapy import Request
+from scrapy_redis import picklecompat
 
-from crawler.frontier import connect
+from crawler.frontier import connect, recover_dead_workers, stop_shop
 from crawler.ingest import Ingest, start_distributed
-from crawler.worker_queue import Outbox, WorkerFrontier
+from crawler.worker_queue import POP_SCRIPT, Outbox, WorkerFrontier, request_dict
 from serumscope.demo.generated import GeneratedShops
 from serumscope.store.listings import MAX_TEXT_CHARS
 
@@ -148,3 +151,64 @@ def test_an_ingest_killed_mid_batch_and_restarted_counts_the_batch_once(redis, t
     summary = ingest.summary(finished=True)[SHOP["name"]]
     assert summary["listings"] == 3
     assert summary["fields_invalid"] == {"title": 3}
+
+
+def queued_request(url: str, priority: int = 0) -> tuple[bytes, int]:
+    """A request as a worker queues it (ReliableQueue.push_found): scrapy-redis's serializer of
+    its dict, scored -priority."""
+    data = picklecompat.dumps(request_dict(Request(url, priority=priority), None))
+    return data, -priority
+
+
+def take(client, keys, worker: str, count: int) -> list[bytes]:
+    """What a worker's ReliableQueue.pop does: its script moves requests into its in-flight hash."""
+    shop = SHOP["name"]
+    taken = [keys.requests(shop), keys.inflight(shop, worker), keys.busy, keys.counters]
+    return client.eval(POP_SCRIPT, len(taken), *taken, f"{worker}|{shop}", count)
+
+
+def test_requests_handed_back_keep_their_priority(redis, tmp_path):
+    client = connect(redis.url)
+    keys = start_distributed(client, str(tmp_path / "dist.db"), [SHOP], {})
+    queue = keys.requests(SHOP["name"])
+    # A redirect goes first (REDIRECT_PRIORITY_ADJUST), a retry last (RETRY_PRIORITY_ADJUST).
+    requests = [queued_request(f"http://127.0.0.1:9/p/{n}", n - 1) for n in range(4)]
+    client.zadd(queue, dict(requests))
+    client.sadd(keys.workers, "dead-worker")  # it took them, then stopped sending heartbeats
+    assert len(take(client, keys, "dead-worker", 8)) == 4
+    assert recover_dead_workers(client, keys, [SHOP["name"]]) == ["dead-worker"]
+    assert client.zrange(queue, 0, -1, withscores=True) == sorted(
+        ((data, float(score)) for data, score in requests), key=lambda pair: pair[1]
+    )
+    # and so does what a worker hands back when a crawl limit stops it
+    take(client, keys, "limited-worker", 8)
+    stop_shop(client, keys, SHOP["name"], "limited-worker", None)
+    assert {score for _data, score in client.zrange(queue, 0, -1, withscores=True)} == {
+        float(score) for _data, score in requests
+    }
+
+
+def test_handing_back_a_dead_workers_requests_loses_none_it_takes_meanwhile(redis, tmp_path):
+    """A worker counted dead (no heartbeat for 10 s: a long pause) that takes requests while the
+    ingest hands back what it held: none may vanish from both the queue and its in-flight hash."""
+    client = connect(redis.url)
+    keys = start_distributed(client, str(tmp_path / "dist.db"), [SHOP], {})
+    queue, inflight = keys.requests(SHOP["name"]), keys.inflight(SHOP["name"], "paused-worker")
+    requests = dict(queued_request(f"http://127.0.0.1:9/p/{n}") for n in range(3000))
+    client.zadd(queue, requests)
+    client.sadd(keys.workers, "paused-worker")
+    taker = connect(redis.url)
+    done = threading.Event()
+
+    def take_all():
+        while take(taker, keys, "paused-worker", 1):
+            pass
+        done.set()
+
+    thread = threading.Thread(target=take_all)
+    thread.start()
+    while not done.is_set():
+        client.sadd(keys.workers, "paused-worker")
+        recover_dead_workers(client, keys, [SHOP["name"]])
+    thread.join()
+    assert set(client.zrange(queue, 0, -1)) | set(client.hvals(inflight)) == set(requests)
