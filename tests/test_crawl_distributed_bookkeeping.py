@@ -1,12 +1,14 @@
 """A distributed run's bookkeeping, with a real redis-server and a generated shop answering each
 page after 10 ms: a run that cannot be published is recorded as failed and leaves no key in Redis;
 an ingest killed and restarted counts the writer's statistics once; requests handed back from a
-dead worker keep their priority, and handing them back loses none a worker takes meanwhile."""
+dead worker keep their priority, and handing them back loses none a worker takes meanwhile; a
+`run --redis` stopped by SIGTERM (a systemd timeout) leaves no worker waiting on its run."""
 
 from __future__ import annotations
 
 import asyncio
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -17,10 +19,13 @@ import pytest
 import redis as redis_client
 from distributed import (
     SERUMSCOPE,
+    finish,
     free_port,
     local_crawl,
     redis_server_or_skip,
     shop_table,
+    start,
+    start_workers,
 )
 from scrapy import Request
 from scrapy_redis import picklecompat
@@ -212,3 +217,34 @@ def test_handing_back_a_dead_workers_requests_loses_none_it_takes_meanwhile(redi
         recover_dead_workers(client, keys, [SHOP["name"]])
     thread.join()
     assert set(client.zrange(queue, 0, -1)) | set(client.hvals(inflight)) == set(requests)
+
+
+def test_a_run_stopped_by_sigterm_stops_its_workers(redis, tmp_path):
+    """What systemd does to serumscope.service at TimeoutStartSec (deploy/systemd): `run --redis`
+    stops its crawl, which ends the run in Redis; no worker is left waiting on it."""
+    with GeneratedShops(200, delay=0.1) as generated:
+        sites = tmp_path / "sites.toml"
+        sites.write_text(shop_table(generated.sites_entry()))
+        db = tmp_path / "dist.db"
+        run = start(
+            "run", "--sites", str(sites), "--db", str(db), "--log-dir", str(tmp_path / "logs"),
+            "--redis", redis.url, "--quiet", log=tmp_path / "run.log",
+        )  # fmt: skip
+        (worker,) = start_workers(redis.url, tmp_path, 1)
+        deadline = time.monotonic() + 60
+        while stored(db) < 10:
+            assert time.monotonic() < deadline, (tmp_path / "run.log").read_text()[-2000:]
+            time.sleep(0.1)
+        run.send_signal(signal.SIGTERM)
+        assert finish(run, timeout=60) == 143
+        assert finish(worker, timeout=30) == 1
+    assert "the run did not finish (failed)" in (tmp_path / "worker0.log").read_text()
+    assert [status for status, _stats in run_rows(db)] == ["interrupted"]
+
+
+def stored(db) -> int:
+    try:
+        with sqlite3.connect(db) as conn:
+            return conn.execute("SELECT count(*) FROM listings").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
