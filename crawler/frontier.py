@@ -165,10 +165,10 @@ def publish_run(
 ) -> None:
     """Make the run (``RunKeys.new``) the current one (ending the previous one) and seed each shop's
     start message into the frontier."""
-    previous = client.get(CURRENT_RUN)
+    previous = current_run_keys(client)
     with client.pipeline(transaction=True) as pipe:
         if previous is not None:
-            end_run(pipe, RunKeys.from_name(previous.decode()), "failed")
+            end_run(pipe, previous, "failed")
         pipe.set(keys.shops, json.dumps(shops))
         pipe.set(keys.settings, json.dumps(settings))
         pipe.set(keys.server, server_id(client))
@@ -211,10 +211,9 @@ def server_id(client: redis.Redis) -> str:
 
 def current_run(client: redis.Redis) -> tuple[RunKeys, list[dict[str, Any]], dict] | None:
     """The run workers should join (keys, shops, settings), or None when no run is crawling."""
-    name = client.get(CURRENT_RUN)
-    if name is None:
+    keys = current_run_keys(client)
+    if keys is None:
         return None
-    keys = RunKeys.from_name(name.decode())
     try:
         if check_run(client, keys) != "crawling":
             return None
@@ -224,6 +223,13 @@ def current_run(client: redis.Redis) -> tuple[RunKeys, list[dict[str, Any]], dic
     shops = json.loads(client.get(keys.shops) or b"[]")
     settings = json.loads(client.get(keys.settings) or b"{}")
     return keys, shops, settings
+
+
+def current_run_keys(client: redis.Redis) -> RunKeys | None:
+    """The keys of the run ``serumscope:run`` names; None when it names none this version can read
+    (an ``ID`` without a token, left by an older serumscope: nobody's run to join or end)."""
+    run_id, _, token = (client.get(CURRENT_RUN) or b"").decode().partition(":")
+    return RunKeys(run_id, token) if run_id.isdigit() and token else None
 
 
 def run_state(client: redis.Redis, keys: RunKeys) -> str | None:

@@ -2,7 +2,8 @@
 page after 10 ms: a run that cannot be published is recorded as failed and leaves no key in Redis;
 an ingest killed and restarted counts the writer's statistics once; requests handed back from a
 dead worker keep their priority, and handing them back loses none a worker takes meanwhile; a
-`run --redis` stopped by SIGTERM (a systemd timeout) leaves no worker waiting on its run."""
+`run --redis` stopped by SIGTERM (a systemd timeout) leaves no worker waiting on its run; a current
+run an older serumscope left in Redis stops neither the crawl nor its workers."""
 
 from __future__ import annotations
 
@@ -248,3 +249,17 @@ def stored(db) -> int:
             return conn.execute("SELECT count(*) FROM listings").fetchone()[0]
     except sqlite3.OperationalError:
         return 0
+
+
+def test_a_current_run_an_older_serumscope_left_does_not_stop_the_next_run(shop, redis, tmp_path):
+    """``serumscope:run`` as a serumscope before run tokens wrote it: the run's id alone."""
+    redis_client.Redis.from_url(redis.url).set("serumscope:run", "3")
+    db = tmp_path / "dist.db"
+    run = start(
+        "crawl", "--sites", str(shop["sites"]), "--db", str(db), "--redis", redis.url,
+        log=tmp_path / "crawl.log",
+    )  # fmt: skip
+    (worker,) = start_workers(redis.url, tmp_path, 1)
+    assert finish(run) == 0, (tmp_path / "crawl.log").read_text()[-2000:]
+    assert finish(worker) == 0, (tmp_path / "worker0.log").read_text()[-2000:]
+    assert [status for status, _stats in run_rows(db)] == ["ok"]
