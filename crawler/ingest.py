@@ -87,8 +87,10 @@ class Ingest:
         ).fetchone()[0]
 
     def count(self, name: str, value: int = 1) -> None:
-        """Statistics the writer keeps (invalid fields): the batch's, sent with it (``send_counts``)."""
-        self.counts.setdefault(self.current_shop, Counter())[name] += value
+        """Statistics the writer keeps (invalid fields): the batch's, sent with it (``send_counts``).
+        Listings stored are not among them: ``summary`` counts them in the store."""
+        if name != "serumscope/listings_stored":
+            self.counts.setdefault(self.current_shop, Counter())[name] += value
 
     def send_counts(self) -> None:
         """The batch's statistics join the shop's totals in Redis, under the stream position the
