@@ -228,8 +228,9 @@ def current_run(client: redis.Redis) -> tuple[RunKeys, list[dict[str, Any]], dic
 def current_run_keys(client: redis.Redis) -> RunKeys | None:
     """The keys of the run ``serumscope:run`` names; None when it names none this version can read
     (an ``ID`` without a token, left by an older serumscope: nobody's run to join or end)."""
-    run_id, _, token = (client.get(CURRENT_RUN) or b"").decode().partition(":")
-    return RunKeys(run_id, token) if run_id.isdigit() and token else None
+    name = (client.get(CURRENT_RUN) or b"").decode()
+    run_id, _, token = name.partition(":")
+    return RunKeys.from_name(name) if run_id.isdigit() and token else None
 
 
 def run_state(client: redis.Redis, keys: RunKeys) -> str | None:

@@ -290,7 +290,7 @@ def start_distributed(
         publish_run(client, keys, sites, settings)
     except Exception as error:  # Redis refused it, or a run setting is unreadable
         # A run that never began: its row ends failed and nothing of it stays in Redis.
-        fail_run(db_path, keys, sites, f"could not publish the run in Redis: {error}")
+        fail_run(db_path, keys, sites, f"could not publish the run: {error}")
         with contextlib.suppress(redis.RedisError):
             forget_run(client, keys)
         raise
