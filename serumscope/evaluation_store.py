@@ -9,6 +9,7 @@ stored scored / not-scored state, are re-scored unless ``everything`` is asked f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -23,6 +24,7 @@ from evaluator import evaluate_many, load_rubric, unless_not_a_candidate
 from evaluator.categories import DEFAULT_CATEGORY, relevance_columns, relevance_version
 from evaluator.headline import HEADLINE_FACTS, headline_values
 from evaluator.vocab import vocabulary_version
+from serumscope.store.bulk import site_tables_rebuilt_after
 from serumscope.store.clock import utc_now
 from serumscope.store.database import transaction
 from serumscope.store.products import update_products
@@ -38,6 +40,9 @@ from serumscope.store.writers import (
 )
 
 BATCH_SIZE = 500
+# From this many listings on, one transaction without the site's per-row triggers (store/bulk.py):
+# counting the site's tables again whole then costs less than the triggers did.
+BULK_MIN_LISTINGS = 2_000
 
 
 def _decode(value: str | None) -> object:
@@ -286,6 +291,7 @@ def evaluate_db(
     everything: bool = False,
     progress: Callable[[int], None] | None = None,
     jobs: int | None = None,
+    bulk: bool | None = None,
 ) -> dict:
     """Score new or changed listings (all with ``everything``) with ``rubric`` and store the results.
 
@@ -293,7 +299,9 @@ def evaluate_db(
     it is due for applied to them.
 
     ``jobs`` worker processes score (default: one per CPU; 1 scores in this process); this process
-    alone writes, one transaction per batch, in the order of the listing ids.
+    alone writes, in the order of the listing ids: one transaction per batch, or with ``bulk``
+    (default: from BULK_MIN_LISTINGS listings on) all in one transaction without the per-row
+    triggers of the site's tables, whose rows are computed again at the end (store/bulk.py).
 
     ``progress`` is called with the number of listings done after each batch (click.progressbar's
     ``update`` fits). Returns a summary: counts of listings to score, scored, not-scored (not
@@ -316,13 +324,21 @@ def evaluate_db(
     due = dict(sorted(due.items()))
     total = db.execute("select count(*) from listings").fetchone()[0]
     verdicts: dict[str, dict[str, int]] = {r["id"]: {} for r in rules}
-    for batch in _batches(db, due, default_jobs() if jobs is None else jobs):
-        write_evaluations(db, batch)
-        for rubric_id, verdict in _rubric_verdicts(batch.evaluations):
-            of_rubric = verdicts[rubric_id]
-            of_rubric[verdict] = of_rubric.get(verdict, 0) + 1
-        if progress is not None:
-            progress(len(batch.listing_ids))
+    if bulk is None:
+        bulk = len(due) >= BULK_MIN_LISTINGS
+    with (
+        site_tables_rebuilt_after(db, whole=2 * len(due) >= total)
+        if bulk
+        else contextlib.nullcontext(lambda _: None)
+    ) as written:
+        for batch in _batches(db, due, default_jobs() if jobs is None else jobs):
+            write_evaluations(db, batch)
+            written(batch.listing_ids)
+            for rubric_id, verdict in _rubric_verdicts(batch.evaluations):
+                of_rubric = verdicts[rubric_id]
+                of_rubric[verdict] = of_rubric.get(verdict, 0) + 1
+            if progress is not None:
+                progress(len(batch.listing_ids))
     summaries = {
         r["id"]: {
             "rubric": r["id"],
