@@ -122,13 +122,14 @@ def test_evaluating_some_listings_in_bulk_gives_the_tables_the_triggers_give(tmp
         assert in_bulk[table] == rows, table
 
 
-def test_the_bulk_path_restores_the_triggers_and_later_writes_keep_the_tables(tmp_path):
+def test_the_bulk_path_restores_the_triggers_and_indexes_and_later_writes_keep_the_tables(tmp_path):
     db_file = _database(tmp_path, 40)
     db = open_db(db_file)
-    triggers = db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
-    evaluate_db(db, rubric=RUBRICS, everything=True, jobs=1, bulk=True)
-    after = db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
-    assert sorted(after) == sorted(triggers)
+    schema = "SELECT type, name, sql FROM sqlite_master WHERE type IN ('trigger', 'index')"
+    before = sorted(db.execute(schema).fetchall())
+    assert [row for row in before if row[1] == "scores_evaluation_insert"]
+    evaluate_db(db, rubric=RUBRICS, everything=True, jobs=1, bulk=True)  # scores refilled whole
+    assert sorted(db.execute(schema).fetchall()) == before
     # one listing written the usual way afterwards: the restored triggers keep its row current
     with transaction(db):
         db.execute("UPDATE evaluations SET verdict = 'avoid', score = 1 WHERE rubric = 'post'")
