@@ -116,6 +116,10 @@ def evaluate(db_path: Path, rubric: str, everything: bool, jobs: int | None) -> 
     relevance rules (data/vocab/relevance.toml) are judged again first. Without --rubric, each
     category's scored rubric runs (post for vitamin C serums, devices for micro-needling devices).
     Listings of another category keep their facts but get the verdict "not-scored".
+
+    From 2,000 listings on, a rubric's results are written in one transaction: stopped meanwhile,
+    the database stays as it was (the next run scores them again), and the site shows the old
+    results until the new ones are all written.
     """
     from evaluator.rubrics import scored_rubrics
     from serumscope.evaluation_store import evaluate_db, ids_to_evaluate, rejudge_stale
