@@ -13,6 +13,7 @@ from site_fixtures import write_generated_listings, write_hostile_listing
 from test_categories import JADE, PEN, ROLLER, SERUM, _store
 
 from evaluator.rubrics import scored_rubrics
+from serumscope import evaluation_store
 from serumscope.evaluation_store import BULK_MIN_LISTINGS, evaluate_db
 from serumscope.store.database import open_db, transaction
 from serumscope.store.site import COUNTED_TABLES, SCORES
@@ -67,13 +68,19 @@ def _database(tmp_path: Path, listings: int) -> Path:
     return db_file
 
 
-def _evaluated_both_ways(tmp_path: Path, db_file: Path, everything: bool) -> tuple[dict, dict]:
+def _evaluated_both_ways(
+    tmp_path: Path, db_file: Path, everything: bool, jobs: int = 2, statements: list | None = None
+) -> tuple[dict, dict]:
+    """Each side's count of listings evaluated and its site tables; ``statements`` gets the SQL the
+    bulk side ran."""
     sides = {}
     for bulk in (False, True):
         copy = tmp_path / f"bulk-{bulk}.db"
         shutil.copy(db_file, copy)
         db = open_db(copy)
-        summary = evaluate_db(db, rubric=RUBRICS, everything=everything, jobs=2, bulk=bulk)
+        if bulk and statements is not None:
+            db.conn.set_trace_callback(statements.append)
+        summary = evaluate_db(db, rubric=RUBRICS, everything=everything, jobs=jobs, bulk=bulk)
         db.close()
         sides[bulk] = (summary["evaluated"], _site_tables(copy))
     return sides[False], sides[True]
@@ -119,6 +126,26 @@ def test_evaluating_some_listings_in_bulk_gives_the_tables_the_triggers_give(tmp
     (count, by_triggers), (bulk_count, in_bulk) = _evaluated_both_ways(tmp_path, db_file, False)
     assert 10 < count == bulk_count < 120
     for table, rows in by_triggers.items():
+        assert in_bulk[table] == rows, table
+
+
+def test_evaluating_in_several_bulk_transactions_gives_the_tables_the_triggers_give(
+    tmp_path, monkeypatch
+):
+    db_file = _database(tmp_path, 300)
+    _change_some_listings(db_file)
+    # 305 listings in batches of 40, written 80 at a time: four transactions, none counting whole
+    monkeypatch.setattr(evaluation_store, "BATCH_SIZE", 40)
+    monkeypatch.setattr(evaluation_store, "BULK_TRANSACTION_LISTINGS", 80)
+    statements: list[str] = []
+    (count, by_triggers), (bulk_count, in_bulk) = _evaluated_both_ways(
+        tmp_path, db_file, True, jobs=1, statements=statements
+    )
+    assert count == bulk_count == 305
+    suspended = [s for s in statements if s.startswith("DROP TRIGGER IF EXISTS [scores_evaluation")]
+    assert len(suspended) == 4 * 3  # three triggers suspended in each of the four transactions
+    for table, rows in by_triggers.items():
+        assert rows, table
         assert in_bulk[table] == rows, table
 
 
