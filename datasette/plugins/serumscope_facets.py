@@ -5,7 +5,7 @@ triggers keep equal to the table (store/site.py): Datasette would group every ro
 per facet and request, most of the page's time at 100,000 listings. A filtered or searched page
 counts its own rows, all facets in one query over the page's rows selected once (Datasette runs the
 page's query again for each facet, a full-text match included), and shows them as Datasette's
-column facet does.
+column facet does. Full-text search results show no default facets (``searched``).
 """
 
 from __future__ import annotations
@@ -65,10 +65,16 @@ class CountedFacet(ColumnFacet):
         # Datasette's SQL for the table's rows, without a WHERE clause when nothing filters them
         return not self.params and self.sql.rstrip().endswith(f"from {escape_sqlite(self.table)}")
 
+    def searched(self) -> bool:
+        """Search results are not counted: it would read every match a third time (after the
+        page and its count), most of a search page's time at 100,000 listings."""
+        args = self.request.args
+        return any(k.startswith("_search") and k != "_searchmode" and args.get(k) for k in args)
+
     async def facet_results(self):
         configs = self.get_configs()
         columns = [c["config"].get("column") or c["config"]["simple"] for c in configs]
-        if not columns:
+        if not columns or self.searched():
             return [], []
         if self.table != COUNTED_TABLE or not set(columns) <= set(FACET_COLUMNS):
             results, timed_out = await super().facet_results()
