@@ -16,7 +16,7 @@ import urllib.parse
 from datasette import hookimpl
 from datasette.database import QueryInterrupted
 from datasette.facets import ColumnFacet
-from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
+from datasette.utils import escape_sqlite, path_with_removed_args
 
 from serumscope.store.indexes import FACET_COLUMNS
 from serumscope.store.site import FACET_COUNTS_TABLE
@@ -106,22 +106,28 @@ class CountedFacet(ColumnFacet):
 
     def _result(self, column: str, source: str, rows: list, size: int) -> dict:
         """One facet as Datasette's column facet shows it (a value in the query string is selected;
-        its link removes it, any other value's link adds it)."""
+        its link removes it, any other value's link adds it). The page's own address is made once
+        per facet and each value's link appended to it: Datasette's path_with_added_args parses
+        and encodes the whole query string again for every value."""
         pairs = urllib.parse.parse_qsl(self.request.query_string, keep_blank_values=True)
+        page = self.ds.absolute_url(self.request, self.ds.urls.path(self.request.path))
+        # as path_with_added_args keeps them (blank values dropped)
+        kept = urllib.parse.urlencode(urllib.parse.parse_qsl(self.request.query_string))
         results = []
         for row in rows[:size]:
             selected = (column, str(row["value"])) in pairs
-            path = (
-                path_with_removed_args(self.request, {column: str(row["value"])})
-                if selected
-                else path_with_added_args(self.request, {column: row["value"]})
-            )
+            if selected:
+                path = path_with_removed_args(self.request, {column: str(row["value"])})
+                toggle_url = self.ds.absolute_url(self.request, self.ds.urls.path(path))
+            else:
+                added = urllib.parse.urlencode([(column, row["value"])])
+                toggle_url = f"{page}?{kept}&{added}" if kept else f"{page}?{added}"
             results.append(
                 {
                     "value": row["value"],
                     "label": row["value"],
                     "count": row["count"],
-                    "toggle_url": self.ds.absolute_url(self.request, self.ds.urls.path(path)),
+                    "toggle_url": toggle_url,
                     "selected": selected,
                 }
             )
