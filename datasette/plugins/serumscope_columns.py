@@ -26,9 +26,10 @@ def default_columns(datasette) -> list[str]:
 
 
 def with_default_columns(query_string: bytes, columns: list[str]) -> bytes:
-    """``query_string`` with ``_col`` for each of ``columns`` when it selects no columns itself."""
+    """``query_string`` with ``_col`` for each of ``columns`` when it selects no columns itself
+    (nor asks for the page as data, ``_format=json``)."""
     pairs = parse_qsl(query_string.decode("utf-8", "replace"), keep_blank_values=True)
-    if not columns or any(key == "_col" for key, _ in pairs):
+    if not columns or any(key in ("_col", "_format") for key, _ in pairs):
         return query_string
     return urlencode([*pairs, *(("_col", column) for column in columns)]).encode()
 
