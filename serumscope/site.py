@@ -48,7 +48,9 @@ RATE_LIMIT_PLUGIN = "datasette-ip-rate-limit"
 # datasette-render-markdown comes with datasette-dashboards for its markdown charts (this site has
 # none) and looks its configuration up for every cell of every HTML table, rendering none of ours:
 # a third of the scores page and half of a 500-row query page (bench/serve.py).
-UNUSED_PLUGINS = ("render_markdown",)
+# datasette-atom, which serumscope no longer installs, may linger in an older environment: its
+# `.atom` renderer would replace datasette/plugins/serumscope_feed.py's.
+UNUSED_PLUGINS = ("render_markdown", "atom")
 
 EVIDENCE_CONTEXT_CHARS = 70
 

@@ -20,6 +20,7 @@ from site_fixtures import XSS_LISTING_ID, XSS_TITLE, write_demo_site_database
 
 from serumscope.site import SITE_DB_NAME, listing_path
 from serumscope.store.database import open_db
+from serumscope.store.site import SCORES
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -177,6 +178,23 @@ def test_clicking_a_facet_filters_the_scores(page: Page, site_db, tmp_path):
     page.screenshot(path=str(tmp_path / "facet.png"), full_page=True)
 
 
+def test_the_scores_column_menu_hides_a_column_and_shows_every_column(page: Page):
+    page.goto(f"/{SITE_DB_NAME}/scores")  # the shopper's columns
+    columns = page.locator("table.rows-and-columns thead th")
+    opening = columns.count()
+    assert opening < len(SCORES.columns)
+    page.locator('th[data-column="shop"] svg').click()
+    page.locator("a.dropdown-hide-column").click()
+    page.wait_for_url(re.compile(r"_nocol=shop"))
+    expect(columns).to_have_count(opening - 1)
+    page.locator('th[data-column="score"] svg').click()
+    page.locator("a.dropdown-show-all-columns").click()
+    page.wait_for_url(re.compile(r"_col=verdict_reason"))
+    expect(columns).to_have_count(len(SCORES.columns))
+    expect(page.locator('th[data-column="shop"]')).to_have_count(1)
+    assert page.errors == []
+
+
 def test_listing_page_shows_the_breakdown_with_evidence(page: Page, site_db, tmp_path):
     listing = query(site_db, "select id, url from listings where title like 'Skin Solutions%'")[0]
     page.goto(listing_path(listing["id"]))
@@ -213,10 +231,11 @@ def test_search_finds_a_product_by_an_ingredient(page: Page, tmp_path):
 
 
 def test_charts_render(page: Page, site_db, tmp_path):
-    points = query(
+    points = query(  # a point per score, verdict and price per 30 mL to the dollar
         site_db,
-        "select count(*) as n from scores where score is not null "
-        "and price_per_30ml is not null and gone_since is null",
+        "select count(*) as n from (select distinct score, verdict, round(price_per_30ml)"
+        " from scores where score is not null and price_per_30ml is not null"
+        " and gone_since is null)",
     )[0]["n"]
     bars = query(
         site_db,

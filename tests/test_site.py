@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -142,7 +143,8 @@ def test_no_plugin_renders_cells_the_site_does_not_use(ds):
 
     cell_renderers = {hook.plugin_name for hook in pm.hook.render_cell.get_hookimpls()}
     assert "render_markdown" not in cell_renderers
-    assert {name for name, plugin in pm.list_name_plugin() if plugin} >= {"dashboards", "atom"}
+    loaded = {name for name, plugin in pm.list_name_plugin() if plugin}
+    assert "dashboards" in loaded and "atom" not in loaded  # the feed is serumscope_feed.py's
     page = get(ds, f"/{SITE_DB_NAME}/scores")
     assert page.status_code == 200
 
@@ -588,6 +590,18 @@ def test_atom_feed_lists_price_drops_and_new_recommendations(two_day_ds):
     summaries = re.findall(r"<content[^>]*>([^<]*)</content>", feed.text)
     recommended = [s for s in summaries if s.startswith("Now scores")]
     assert recommended and all("per 30 mL" in s and "recommend line" in s for s in recommended)
+    rows = get(two_day_ds, f"/{SITE_DB_NAME}/feed.json?_shape=array").json()
+    dated = dict(
+        re.findall(
+            r"<entry>\s*<id>([^<]*)</id>\s*<title>[^<]*</title>\s*<updated>([^<]*)<", feed.text
+        )
+    )
+    assert len(dated) == len(rows)
+    for row in rows:  # each entry dated as its row, in UTC
+        updated = datetime.fromisoformat(dated[row["atom_id"]])
+        assert updated == datetime.fromisoformat(
+            row["atom_updated"]
+        ) and updated.utcoffset() == timedelta(0)
 
 
 def feed_ids(ds) -> list[str]:

@@ -5,6 +5,7 @@ a paged canned query shows each of its rows once, in order, across its pages."""
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 from urllib.parse import urlencode
 
@@ -19,6 +20,7 @@ from serumscope.store.schema import ensure_schema, refresh_site_tables
 from serumscope.store.site import (
     CATEGORY_VERDICTS_TABLE,
     FACET_COUNTS_TABLE,
+    SCORES,
     SHOP_VERDICTS_TABLE,
 )
 
@@ -309,3 +311,44 @@ def test_the_top_picks_are_each_products_best_listing(tmp_path):
     assert [row["listing_id"] for row in shown] == [row["listing_id"] for row in expected]
     products = [row["product_id"] for row in shown if row["product_id"]]
     assert len(products) == len(set(products)) >= 2  # one pick per product, products among them
+
+
+def header_columns(page_html: str) -> list[str]:
+    head = page_html.split('<table class="rows-and-columns">', 1)[1].split("</thead>", 1)[0]
+    return re.findall(r'<th [^>]*data-column="([^"]+)"', head)
+
+
+def test_the_scores_page_opens_on_the_shopper_columns_and_links_every_other_one(ds):
+    defaults = METADATA["plugins"]["serumscope-site"]["scores_default_columns"]
+    shopper = {"name", "shop", "category", "verdict", "score", "price", "price_per_30ml", "size_ml"}
+    assert shopper | {"vitamin_c_form", "vitamin_c_percent", "light"} <= set(defaults)
+    every = list(SCORES.columns)
+    page = get(ds, f"/{SITE_DB_NAME}/scores").text
+    assert sorted(header_columns(page)) == sorted([SCORES.pk, *defaults])
+    link = re.search(r'<a href="([^"]+)" rel="nofollow">show every column</a>', page)
+    everything = get(ds, html.unescape(link.group(1))).text
+    assert sorted(header_columns(everything)) == sorted(every)
+    assert "show every column" not in everything
+    # the same rows either way, and the API keeps every column
+    api = get(ds, f"/{SITE_DB_NAME}/scores.json?_shape=objects").json()
+    assert list(api["rows"][0]) == every
+    ids = re.findall(r'data-column="listing_id"><a href="[^"]+">([^<]+)</a>', page)
+    assert ids == [html.unescape(row["listing_id"]) for row in api["rows"]]
+    # a visitor's own choice of columns is Datasette's, hiding one hides it from the defaults
+    chosen = header_columns(get(ds, f"/{SITE_DB_NAME}/scores?_col=score").text)
+    assert sorted(chosen) == [SCORES.pk, "score"]
+    hidden = header_columns(get(ds, f"/{SITE_DB_NAME}/scores?_nocol=shop").text)
+    assert sorted(hidden) == sorted({SCORES.pk, *defaults} - {"shop"})
+
+
+def test_search_results_are_not_counted_by_facet_and_still_count_every_match(ds, site_db):
+    db = open_db(site_db)
+    matches = db.execute("SELECT count(*) FROM listings_fts WHERE listings_fts MATCH 'aqua'")
+    expected = matches.fetchone()[0]
+    db.close()
+    page = get(ds, f"/{SITE_DB_NAME}/scores?_search=aqua").text
+    assert 'class="facet-info' not in page and "not counted by verdict" in page
+    found = get(ds, f"/{SITE_DB_NAME}/scores.json?_search=aqua").json()
+    assert found["filtered_table_rows_count"] == expected > 0
+    assert found["facet_results"] == {}
+    assert 'id="facet-verdict"' in get(ds, f"/{SITE_DB_NAME}/scores").text

@@ -5,7 +5,7 @@ triggers keep equal to the table (store/site.py): Datasette would group every ro
 per facet and request, most of the page's time at 100,000 listings. A filtered or searched page
 counts its own rows, all facets in one query over the page's rows selected once (Datasette runs the
 page's query again for each facet, a full-text match included), and shows them as Datasette's
-column facet does.
+column facet does. Full-text search results show no default facets (``searched``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import urllib.parse
 from datasette import hookimpl
 from datasette.database import QueryInterrupted
 from datasette.facets import ColumnFacet
-from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
+from datasette.utils import escape_sqlite, path_with_removed_args
 
 from serumscope.store.indexes import FACET_COLUMNS
 from serumscope.store.site import FACET_COUNTS_TABLE
@@ -65,10 +65,16 @@ class CountedFacet(ColumnFacet):
         # Datasette's SQL for the table's rows, without a WHERE clause when nothing filters them
         return not self.params and self.sql.rstrip().endswith(f"from {escape_sqlite(self.table)}")
 
+    def searched(self) -> bool:
+        """Search results are not counted: it would read every match a third time (after the
+        page and its count), most of a search page's time at 100,000 listings."""
+        args = self.request.args
+        return any(k.startswith("_search") and k != "_searchmode" and args.get(k) for k in args)
+
     async def facet_results(self):
         configs = self.get_configs()
         columns = [c["config"].get("column") or c["config"]["simple"] for c in configs]
-        if not columns:
+        if not columns or self.searched():
             return [], []
         if self.table != COUNTED_TABLE or not set(columns) <= set(FACET_COLUMNS):
             results, timed_out = await super().facet_results()
@@ -100,22 +106,28 @@ class CountedFacet(ColumnFacet):
 
     def _result(self, column: str, source: str, rows: list, size: int) -> dict:
         """One facet as Datasette's column facet shows it (a value in the query string is selected;
-        its link removes it, any other value's link adds it)."""
+        its link removes it, any other value's link adds it). The page's own address is made once
+        per facet and each value's link appended to it: Datasette's path_with_added_args parses
+        and encodes the whole query string again for every value."""
         pairs = urllib.parse.parse_qsl(self.request.query_string, keep_blank_values=True)
+        page = self.ds.absolute_url(self.request, self.ds.urls.path(self.request.path))
+        # as path_with_added_args keeps them (blank values dropped)
+        kept = urllib.parse.urlencode(urllib.parse.parse_qsl(self.request.query_string))
         results = []
         for row in rows[:size]:
             selected = (column, str(row["value"])) in pairs
-            path = (
-                path_with_removed_args(self.request, {column: str(row["value"])})
-                if selected
-                else path_with_added_args(self.request, {column: row["value"]})
-            )
+            if selected:
+                path = path_with_removed_args(self.request, {column: str(row["value"])})
+                toggle_url = self.ds.absolute_url(self.request, self.ds.urls.path(path))
+            else:
+                added = urllib.parse.urlencode([(column, row["value"])])
+                toggle_url = f"{page}?{kept}&{added}" if kept else f"{page}?{added}"
             results.append(
                 {
                     "value": row["value"],
                     "label": row["value"],
                     "count": row["count"],
-                    "toggle_url": self.ds.absolute_url(self.request, self.ds.urls.path(path)),
+                    "toggle_url": toggle_url,
                     "selected": selected,
                 }
             )
