@@ -18,6 +18,7 @@ is read again next time.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any, NamedTuple
 
 import sqlite_utils
@@ -144,12 +145,18 @@ def store_listings(
             if "currency" in unread and not variant_row.get("currency"):
                 variant_row["currency"] = (stored_variants.get(variant["id"]) or {}).get("currency")
             variant_rows.append(_storable(variant_row, invalid, PRICE_COLUMNS))
+    # The variants each listing may hold once the batch is written (those stored, those written):
+    # only a listing that may hold one it did not return has any to mark gone (a first crawl none).
+    held: dict[str, set[str]] = defaultdict(set)
+    for row in (*stored_variants.values(), *variant_rows):
+        held[row.get("listing_id")].add(row["id"])
     with transaction(db):
         db["listings"].upsert_all(rows, pk="id")
         if variant_rows:
             db["variants"].upsert_all(variant_rows, pk="id")
         for listing_id, seen in complete.items():
-            _mark_gone_variants(db, listing_id, seen, now)
+            if not held[listing_id].issubset(seen):
+                _mark_gone_variants(db, listing_id, seen, now)
         save_product_sources(db, sources)
         for listing_id in touched:
             db["listings"].update(listing_id, {"last_seen": now, "last_run_id": run_id})
