@@ -13,6 +13,7 @@ from crawler.extract.money import currency_from_text, decimal_string, regular_pr
 from crawler.extract.regions import (
     FIRST_H1,
     NOT_PRODUCT_CLASS,
+    in_not_product,
     is_within,
     not_product,
     product_container,
@@ -92,10 +93,9 @@ def description(tree: etree._Element) -> tuple[str | None, str | None]:
     DESCRIPTION_SELECTORS matches that has text, not one in the site's chrome or in a
     related-product or review widget."""
     candidates = DESCRIPTION_CANDIDATES(tree)
-    excluded = not_product(tree) if candidates else set()
     for matches in DESCRIPTION_TESTS:
         for element in candidates:
-            if not matches(element) or is_within(element, excluded):
+            if not matches(element) or in_not_product(tree, element):
                 continue
             text = element_text(element)
             if text:
@@ -248,10 +248,8 @@ STRUCK_PRICES = etree.XPath("//main//del | //main//s | //@class[contains(., 'pri
 def struck_price(tree: etree._Element, price: str) -> str | None:
     """A struck-through "was" price on a one-variant page, when it is higher than the price paid
     (not a related product's)."""
-    struck = STRUCK_PRICES(tree)
-    excluded = not_product(tree) if struck else set()
-    for element in struck:
-        if is_within(element, excluded):
+    for element in STRUCK_PRICES(tree):
+        if in_not_product(tree, element):
             continue
         was = regular_price_if_higher(decimal_string(" ".join(element.itertext())), price)
         if was:
