@@ -14,7 +14,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.spiderloader import SpiderLoader
 
-from crawler.storage import finish_run, shared_db, start_run
+from crawler.storage import close_shared, finish_run, shared_db, start_run
 from crawler.summary import shop_summary
 from serumscope.store.status import crawl_status
 
@@ -92,4 +92,5 @@ def crawl(
         sum(s["errors"] for s in shops.values()) + len(startup_errors),
         shops,
     )
+    close_shared()
     return {"run_id": run_id, "status": status, "db": str(db_path), "shops": shops}

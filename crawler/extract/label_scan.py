@@ -59,11 +59,14 @@ def label_heads(texts: list[str]) -> list[tuple[int, str]]:
     may_start_label, in order. The ASCII heads are joined and searched for each of LABEL_WORDS at
     once: a page has a hundred texts or more, and a search of them all costs less than of one."""
     heads = [text[: LABEL_CHARS * 3].lstrip()[:LABEL_CHARS] for text in texts]
-    ascii_heads = [head if head.isascii() else "" for head in heads]
+    worded: set[int] = set()  # the non-ASCII heads, each matched in full
+    ascii_heads = heads
+    if not "".join(heads).isascii():
+        ascii_heads = [head if head.isascii() else "" for head in heads]
+        worded = {i for i, head in enumerate(ascii_heads) if head != heads[i]}
     # "\n" is in no label word, so no word found spans two heads; lower() keeps ASCII lengths.
     starts = list(accumulate((len(head) + 1 for head in ascii_heads), initial=0))
     joined = "\n".join(ascii_heads).lower()
-    worded = {i for i, head in enumerate(heads) if not head.isascii()}
     for word in LABEL_WORDS:
         at = joined.find(word)
         while at != -1:

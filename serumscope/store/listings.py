@@ -28,7 +28,12 @@ from evaluator.text import MAX_FIELD_CHARS
 from serumscope.store.clock import utc_now
 from serumscope.store.database import transaction
 from serumscope.store.freshness import save_product_sources
-from serumscope.store.rows import storable_json, storable_row
+from serumscope.store.rows import (
+    is_finite_number,
+    plain_values_kept,
+    storable_json,
+    storable_row,
+)
 from serumscope.store.tables import LISTING_JSON_COLUMNS, PRODUCT_LINK_COLUMNS, TABLES
 
 # The listings columns a crawl writes; the sightings (first/last seen, gone) are kept by this writer,
@@ -66,7 +71,12 @@ def _storable(
 ) -> dict:
     """The row through the store boundary (store/rows.py); what it had to change (or cut at
     ``max_text`` characters) is added to ``invalid``, whichever spider built the item."""
-    clean, changed = storable_row(row, number_columns)
+    if plain_values_kept(list(row.values())) and all(
+        row.get(column) is None or is_finite_number(row[column]) for column in number_columns
+    ):
+        clean, changed = dict(row), []  # nearly every row: nothing to change, judged at once
+    else:
+        clean, changed = storable_row(row, number_columns)
     if max_text is not None:
         for column, value in clean.items():
             if (
