@@ -3,9 +3,10 @@
 Generates a shop of N product pages (~20 KB each, JSON-LD + an ingredients accordion), serves them from
 memory on 127.0.0.1 with a threaded keep-alive server in its own process, then crawls the same sitemap
 in pairs, each crawl in its own process, alternating B A B A ... (at least 3 pairs): B a no-op spider
-that only fetches, A ``serumscope crawl`` into a fresh database. Prints each crawl's pages/s and peak
-RSS (``wait4`` rusage of that process), then the median and spread of the ratio A/B and of A's peak
-RSS beside the goals (issue 12: >= 90% of bare Scrapy, peak memory < 150 MB on 5,000 pages).
+that only fetches, A ``serumscope crawl`` into a fresh database. Prints each crawl's pages/s, CPU per
+page (``wait4`` rusage) and peak RSS (the process's own VmHWM, read while it runs), then the median
+and spread of the ratio A/B and of A's peak RSS beside the goals (issue 12: >= 90% of bare Scrapy,
+peak memory < 150 MB on 5,000 pages).
 
 Settings: serumscope's shipped ones (crawler/settings.py) on both sides, the bare spider taking every
 Scrapy setting there (robots.txt, CONCURRENT_ITEMS, cookies off, retries, size caps, ...) but none of
@@ -33,6 +34,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parent.parent))
 
+from serumscope.child_process import PeakMemory  # noqa: E402
 from serumscope.demo.generated import build_site  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
@@ -105,11 +107,15 @@ BARE_SPIDER = textwrap.dedent(
 
 
 def run_measured(command: list[str]) -> tuple[str, float, int, float]:
-    """Run a process to the end; (stdout, wall seconds, peak RSS in MB, CPU seconds) of that process."""
+    """Run a process to the end; (stdout, wall seconds, peak RSS in MB, CPU seconds) of that process
+    (its own VmHWM, read while it runs: serumscope.child_process.PeakMemory)."""
     started = time.monotonic()
     with tempfile.TemporaryFile() as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL)
+        peak = PeakMemory(process.pid)
+        peak.start()
         _, status, usage = os.wait4(process.pid, 0)
+        peak.join()
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         text = out.read().decode()
@@ -118,7 +124,7 @@ def run_measured(command: list[str]) -> tuple[str, float, int, float]:
     return (
         text,
         time.monotonic() - started,
-        usage.ru_maxrss // 1024,
+        round(peak.mb),
         usage.ru_utime + usage.ru_stime,
     )
 

@@ -24,6 +24,13 @@ def shared_db(path: str | Path) -> sqlite_utils.Database:
     return _connections[key]
 
 
+def close_shared() -> None:
+    """Close the shared connections once the crawl is over, each folding its write-ahead log into
+    the database file (left to the interpreter's exit, that is not certain to happen)."""
+    while _connections:
+        _connections.popitem()[1].close()
+
+
 def start_run(db: sqlite_utils.Database, shops: list[str]) -> int:
     with transaction(db):
         table = db["crawl_runs"]

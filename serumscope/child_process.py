@@ -6,6 +6,8 @@ import contextlib
 import ctypes
 import signal
 import sys
+import threading
+import time
 from pathlib import Path
 
 
@@ -23,3 +25,28 @@ def die_with_parent() -> None:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         pr_set_pdeathsig = 1
         libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+class PeakMemory(threading.Thread):
+    """Reads a child process's high-water resident size (VmHWM, which only grows) every 20 ms until
+    it is gone; ``mb`` is the last value read. Start it right after starting the process, join it
+    once the process is waited for.
+
+    Not ``wait4``'s ``ru_maxrss``: Linux carries into a child the resident size of the process that
+    forked it, so a large parent (a test run, a benchmark) is measured instead of the child."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.status = Path(f"/proc/{pid}/status")
+        self.mb = 0.0
+
+    def run(self) -> None:
+        while True:
+            try:
+                text = self.status.read_text()
+            except OSError:  # reaped
+                return
+            if "VmHWM:" not in text:  # exited (a zombie has no memory left)
+                return
+            self.mb = int(text.split("VmHWM:")[1].split()[0]) / 1024
+            time.sleep(0.02)

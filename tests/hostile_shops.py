@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from crawler import settings as crawler_settings
-from serumscope.child_process import serumscope_command
+from serumscope.child_process import PeakMemory, serumscope_command
 
 FAST = [
     "-s", "DOWNLOAD_TIMEOUT=3", "-s", "RETRY_TIMES=0", "-s", "AUTOTHROTTLE_ENABLED=false",
@@ -203,7 +203,7 @@ def run_measured(args: list[str], timeout: float = 120) -> Measured:
         )
         timer = threading.Timer(timeout, lambda: process.send_signal(signal.SIGKILL))
         timer.start()
-        peak = _PeakMemory(process.pid)
+        peak = PeakMemory(process.pid)
         peak.start()
         try:
             _, status, _ = os.wait4(process.pid, 0)
@@ -221,24 +221,3 @@ def run_measured(args: list[str], timeout: float = 120) -> Measured:
             seconds,
             peak.mb,
         )
-
-
-class _PeakMemory(threading.Thread):
-    """Reads a process's high-water resident size (VmHWM, which only grows) every 20 ms until the
-    process is gone; ``mb`` is the last value read."""
-
-    def __init__(self, pid: int) -> None:
-        super().__init__(daemon=True)
-        self.status = Path(f"/proc/{pid}/status")
-        self.mb = 0.0
-
-    def run(self) -> None:
-        while True:
-            try:
-                text = self.status.read_text()
-            except OSError:  # reaped
-                return
-            if "VmHWM:" not in text:  # exited (a zombie has no memory left)
-                return
-            self.mb = int(text.split("VmHWM:")[1].split()[0]) / 1024
-            time.sleep(0.02)

@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crawler.extract.label_scan import ANY_WORD, label_texts, may_start_label
+from crawler.extract.label_scan import (
+    ANY_WORD,
+    LABEL_CHARS,
+    label_heads,
+    label_texts,
+    may_start_label,
+)
 from crawler.extract.page import parse_page
 
 # The words the label patterns are written with, in every case a shop may type them.
@@ -53,3 +59,18 @@ def test_a_page_of_plain_text_has_no_labels_and_its_labels_are_found():
     assert [text for _, text in found["ingredients"]] == ["Ingredients"]
     assert [text.strip() for _, text in found["size"]] == ["Size:"]
     assert found["details"] == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.lists(PIECES, max_size=8), st.lists(st.booleans(), max_size=60), st.text()),
+        max_size=12,
+    )
+)
+def test_the_scan_of_a_pages_texts_passes_over_what_the_shortcut_does(texts):
+    """label_heads scans a page's texts at once: the very ones may_start_label examines one by one."""
+    texts = [any_case(noise + "".join(pieces), flips) for pieces, flips, noise in texts]
+    heads = [text[: LABEL_CHARS * 3].lstrip()[:LABEL_CHARS] for text in texts]
+    expected = [(i, head) for i, head in enumerate(heads) if may_start_label(head)]
+    assert label_heads(texts) == expected

@@ -51,20 +51,43 @@ def not_product(root: etree._Element) -> set[etree._Element]:
 
 def _not_product(root: etree._Element) -> set[etree._Element]:
     """The elements whose whole subtree is not about the page's product: the site's chrome and
-    related, upsell, recommendation and review widgets. A class on the page's frame (``body``, or
-    any element holding the title: "template-product recommendations-on") marks no widget."""
+    related, upsell, recommendation and review widgets (``_is_widget``)."""
     found = set(root.iter(*OUTSIDE_TAGS))
-    h1 = FIRST_H1(root)
-    frame = set(h1[0].iterancestors()) if h1 else set()
-    for element in MARKED(root):
-        if (
-            isinstance(element.tag, str)
-            and element.tag not in ("html", "body", "main")
-            and element not in frame
-            and NOT_PRODUCT_CLASS.search(_marks(element))
-        ):
-            found.add(element)
+    frame = _frame(root)
+    found.update(element for element in MARKED(root) if _is_widget(element, frame))
     return found
+
+
+def _frame(root: etree._Element) -> set[etree._Element]:
+    """The elements holding the page's title."""
+    h1 = FIRST_H1(root)
+    return set(h1[0].iterancestors()) if h1 else set()
+
+
+def _is_widget(element: etree._Element, frame: set[etree._Element]) -> bool:
+    """Whether the element's class or id names a widget about something else. A class on the
+    page's frame (``body``, or any element holding the title: "template-product
+    recommendations-on") marks no widget."""
+    return (
+        isinstance(element.tag, str)
+        and element.tag not in ("html", "body", "main")
+        and element not in frame
+        and NOT_PRODUCT_CLASS.search(_marks(element)) is not None
+    )
+
+
+def in_not_product(root: etree._Element, element: etree._Element) -> bool:
+    """``is_within(element, not_product(root))``. Until a finder has needed the page's whole set,
+    only the element and its ancestors are looked at: a page with one description to check need
+    not have every widget found."""
+    found = _NOT_PRODUCT.get(root)
+    if found is not None:
+        return is_within(element, found)
+    frame = _frame(root)
+    return any(
+        node.tag in OUTSIDE_TAGS or _is_widget(node, frame)
+        for node in (element, *element.iterancestors())
+    )
 
 
 def is_within(element: etree._Element, regions: set[etree._Element]) -> bool:

@@ -187,9 +187,11 @@ def find_size(root: etree._Element, labels: Labels | None = None) -> FoundSize |
     return found
 
 
-def _spec_rows(root: etree._Element, outside: set[etree._Element]) -> list[str]:
+def _spec_rows(root: etree._Element) -> list[str]:
     rows = []
-    for label in root.iter("th", "dt"):
+    labels = list(root.iter("th", "dt"))
+    outside = not_product(root) if labels else set()
+    for label in labels:
         if len(rows) >= MAX_ROWS or is_within(label, outside):
             continue
         name = clean(element_text(label))
@@ -210,9 +212,8 @@ def page_details(
 ) -> str | None:
     """What the page states outside its description, as text: the size label the size was found
     under, specs table and list rows (not the ingredient list), a "Details"/"Packaging" panel."""
-    outside = not_product(root)
     lines = [size.text] if size and size.how != "html-option" else []
-    lines += _spec_rows(root, outside)
+    lines += _spec_rows(root)
     labels = labels if labels is not None else label_texts(root, ("details",))
     panel = find_labelled_section(root, DETAILS_HEADING, labels["details"])
     if panel is not None:

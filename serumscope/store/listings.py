@@ -18,6 +18,7 @@ is read again next time.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any, NamedTuple
 
 import sqlite_utils
@@ -27,7 +28,12 @@ from evaluator.text import MAX_FIELD_CHARS
 from serumscope.store.clock import utc_now
 from serumscope.store.database import transaction
 from serumscope.store.freshness import save_product_sources
-from serumscope.store.rows import storable_json, storable_row
+from serumscope.store.rows import (
+    is_finite_number,
+    plain_values_kept,
+    storable_json,
+    storable_row,
+)
 from serumscope.store.tables import LISTING_JSON_COLUMNS, PRODUCT_LINK_COLUMNS, TABLES
 
 # The listings columns a crawl writes; the sightings (first/last seen, gone) are kept by this writer,
@@ -65,7 +71,12 @@ def _storable(
 ) -> dict:
     """The row through the store boundary (store/rows.py); what it had to change (or cut at
     ``max_text`` characters) is added to ``invalid``, whichever spider built the item."""
-    clean, changed = storable_row(row, number_columns)
+    if plain_values_kept(list(row.values())) and all(
+        row.get(column) is None or is_finite_number(row[column]) for column in number_columns
+    ):
+        clean, changed = dict(row), []  # nearly every row: nothing to change, judged at once
+    else:
+        clean, changed = storable_row(row, number_columns)
     if max_text is not None:
         for column, value in clean.items():
             if (
@@ -144,12 +155,18 @@ def store_listings(
             if "currency" in unread and not variant_row.get("currency"):
                 variant_row["currency"] = (stored_variants.get(variant["id"]) or {}).get("currency")
             variant_rows.append(_storable(variant_row, invalid, PRICE_COLUMNS))
+    # The variants each listing may hold once the batch is written (those stored, those written):
+    # only a listing that may hold one it did not return has any to mark gone (a first crawl none).
+    held: dict[str, set[str]] = defaultdict(set)
+    for row in (*stored_variants.values(), *variant_rows):
+        held[row.get("listing_id")].add(row["id"])
     with transaction(db):
         db["listings"].upsert_all(rows, pk="id")
         if variant_rows:
             db["variants"].upsert_all(variant_rows, pk="id")
         for listing_id, seen in complete.items():
-            _mark_gone_variants(db, listing_id, seen, now)
+            if not held[listing_id].issubset(seen):
+                _mark_gone_variants(db, listing_id, seen, now)
         save_product_sources(db, sources)
         for listing_id in touched:
             db["listings"].update(listing_id, {"last_seen": now, "last_run_id": run_id})
