@@ -12,7 +12,8 @@ A distributed crawl (``serumscope crawl --redis URL``) is one run in Redis:
   counts as lost (RunLost), like one restarted empty;
 - per shop, ``…:SHOP:start`` holds one message read by scrapy-redis's ``RedisMixin``
   (``make_request_from_data`` turns it into the shop's start requests), ``…:SHOP:requests`` is
-  scrapy-redis's scheduler queue and ``…:SHOP:dupefilter`` its duplicate filter, shared by every worker;
+  scrapy-redis's scheduler queue and ``…:SHOP:dupefilter`` its duplicate filter, shared by every worker
+  (``…:SHOP:products``: a sitemap's product pages, which do without the filter, each once too);
 - a request a worker takes is kept in ``…:SHOP:inflight:WORKER`` until its answer has been parsed
   (or until the worker is idle); when a worker stops sending heartbeats, whatever it held goes back
   to the queue (``recover_dead_workers``), so a SIGKILLed worker loses nothing (the worker's side:
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import secrets
 import socket
 from typing import Any
@@ -94,6 +96,11 @@ class RunKeys:
     def dupefilter(self, shop: str) -> str:
         return f"{self.base}:{shop}:dupefilter"
 
+    def product_pages(self, shop: str) -> str:
+        """The product page URLs a sitemap shop's workers queued (each fetched once in the run,
+        though not through the duplicate filter: crawler/worker_queue.py, ONCE_META)."""
+        return f"{self.base}:{shop}:products"
+
     def start_taken(self, shop: str, worker: str) -> str:
         return f"{self.base}:{shop}:start:{worker}"
 
@@ -131,7 +138,8 @@ class RunKeys:
         return f"{self.base}:alive:{worker}"
 
     def stats(self, shop: str, source: str) -> str:
-        """A worker's latest crawl statistics for the shop (or the ingest's, ``source="ingest"``)."""
+        """A worker's latest crawl statistics for the shop (or one ingest batch's,
+        ``source="ingest:POSITION"``)."""
         return f"{self.base}:{shop}:stats:{source}"
 
     def all_stats(self, shop: str) -> str:
@@ -157,10 +165,10 @@ def publish_run(
 ) -> None:
     """Make the run (``RunKeys.new``) the current one (ending the previous one) and seed each shop's
     start message into the frontier."""
-    previous = client.get(CURRENT_RUN)
+    previous = current_run_keys(client)
     with client.pipeline(transaction=True) as pipe:
         if previous is not None:
-            end_run(pipe, RunKeys.from_name(previous.decode()), "failed")
+            end_run(pipe, previous, "failed")
         pipe.set(keys.shops, json.dumps(shops))
         pipe.set(keys.settings, json.dumps(settings))
         pipe.set(keys.server, server_id(client))
@@ -169,6 +177,26 @@ def publish_run(
             pipe.rpush(keys.start(shop["name"]), json.dumps({"shop": shop["name"]}))
         pipe.set(CURRENT_RUN, keys.name)
         pipe.execute()
+
+
+# ``serumscope:run`` is let go only by the run it names.
+LET_GO_SCRIPT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+"""
+
+
+def forget_run(client: redis.Redis, keys: RunKeys) -> None:
+    """Delete every key of a run that never began (its publishing failed): nothing of it stays in
+    Redis, and no worker can join it."""
+    client.eval(LET_GO_SCRIPT, 1, CURRENT_RUN, keys.name)
+    batch = []
+    for key in client.scan_iter(match=f"{keys.base}:*", count=1000):
+        batch.append(key)
+        if len(batch) == 1000:
+            client.delete(*batch)
+            batch = []
+    if batch:
+        client.delete(*batch)
 
 
 def end_run(client: redis.Redis, keys: RunKeys, state: str) -> None:
@@ -183,10 +211,9 @@ def server_id(client: redis.Redis) -> str:
 
 def current_run(client: redis.Redis) -> tuple[RunKeys, list[dict[str, Any]], dict] | None:
     """The run workers should join (keys, shops, settings), or None when no run is crawling."""
-    name = client.get(CURRENT_RUN)
-    if name is None:
+    keys = current_run_keys(client)
+    if keys is None:
         return None
-    keys = RunKeys.from_name(name.decode())
     try:
         if check_run(client, keys) != "crawling":
             return None
@@ -196,6 +223,14 @@ def current_run(client: redis.Redis) -> tuple[RunKeys, list[dict[str, Any]], dic
     shops = json.loads(client.get(keys.shops) or b"[]")
     settings = json.loads(client.get(keys.settings) or b"{}")
     return keys, shops, settings
+
+
+def current_run_keys(client: redis.Redis) -> RunKeys | None:
+    """The keys of the run ``serumscope:run`` names; None when it names none this version can read
+    (an ``ID`` without a token, left by an older serumscope: nobody's run to join or end)."""
+    name = (client.get(CURRENT_RUN) or b"").decode()
+    run_id, _, token = name.partition(":")
+    return RunKeys.from_name(name) if run_id.isdigit() and token else None
 
 
 def run_state(client: redis.Redis, keys: RunKeys) -> str | None:
@@ -221,28 +256,49 @@ def check_run(client: redis.Redis, keys: RunKeys) -> str:
 
 
 def recover_dead_workers(client: redis.Redis, keys: RunKeys, shops: list[str]) -> list[str]:
-    """Put the requests of workers that stopped sending heartbeats back into the queue; return
-    their names."""
+    """Put the requests of workers that stopped sending heartbeats back into the queue, with their
+    priority; return their names."""
     dead = []
     for raw in client.smembers(keys.workers):
         worker = raw.decode()
         if client.exists(keys.alive(worker)):
             continue
-        with client.pipeline(transaction=True) as pipe:
+        watched = [keys.alive(worker)]
+        for shop in shops:
+            watched += [keys.inflight(shop, worker), keys.start_taken(shop, worker)]
+
+        def hand_back(pipe, worker: str = worker) -> bool:
+            # Read under WATCH: should the worker (only paused, say) take or finish a request, or
+            # beat again, before EXEC, the transaction starts over.
+            if pipe.exists(keys.alive(worker)):
+                return False
+            held = {shop: pipe.hvals(keys.inflight(shop, worker)) for shop in shops}
+            taken = {shop: pipe.lrange(keys.start_taken(shop, worker), 0, -1) for shop in shops}
+            pipe.multi()
             for shop in shops:
-                held = client.hvals(keys.inflight(shop, worker))
-                for data in held:
-                    pipe.zadd(keys.requests(shop), {data: 0})
+                if held[shop]:
+                    pipe.zadd(keys.requests(shop), {data: queue_score(data) for data in held[shop]})
                 pipe.delete(keys.inflight(shop, worker))
-                for data in client.lrange(keys.start_taken(shop, worker), 0, -1):
-                    pipe.rpush(keys.start(shop), data)
+                if taken[shop]:
+                    pipe.rpush(keys.start(shop), *taken[shop])
                 pipe.delete(keys.start_taken(shop, worker))
                 pipe.hdel(keys.busy, f"{worker}|{shop}")
             pipe.srem(keys.workers, worker)
-            pipe.execute()
-        release_leases(client, keys, worker)
-        dead.append(worker)
+            return True
+
+        if client.transaction(hand_back, *watched, value_from_callable=True):
+            release_leases(client, keys, worker)
+            dead.append(worker)
     return dead
+
+
+def queue_score(data: bytes) -> int:
+    """A request's score in its shop's queue, -priority (ReliableQueue.push_found), read back from
+    the request as queued (scrapy-redis's default serializer: pickle)."""
+    try:
+        return -int(pickle.loads(data).get("priority", 0))
+    except Exception:  # noqa: BLE001 - unreadable here: it still goes back, at the default score
+        return 0
 
 
 def stop_shop(
@@ -255,8 +311,8 @@ def stop_shop(
     with client.pipeline(transaction=True) as pipe:
         if limit:
             pipe.hsetnx(keys.limited, shop, json.dumps(limit))
-        for data in held:
-            pipe.zadd(keys.requests(shop), {data: 0})
+        if held:
+            pipe.zadd(keys.requests(shop), {data: queue_score(data) for data in held})
         pipe.delete(keys.inflight(shop, worker))
         pipe.hdel(keys.busy, f"{worker}|{shop}")
         answers = pipe.execute()

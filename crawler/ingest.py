@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +36,7 @@ from crawler.frontier import (
     RunLost,
     check_run,
     end_run,
+    forget_run,
     frontier_snapshot,
     publish_run,
     recover_dead_workers,
@@ -67,6 +69,7 @@ class Ingest:
         self.shops = shops
         self.shop_names = [shop["name"] for shop in shops]
         self.unstored: list[dict[str, Any]] = []
+        self.counts: dict[str, Counter] = {}  # shop -> the batch's statistics (``count``)
         self.writer = ListingWriter(self.db, keys.run_id, self.count, self.record_unstored)
         with transaction(self.db):
             self.db.execute(
@@ -84,8 +87,22 @@ class Ingest:
         ).fetchone()[0]
 
     def count(self, name: str, value: int = 1) -> None:
-        """Statistics the writer keeps (invalid fields) join the shop's totals in Redis."""
-        self.client.hincrby(self.keys.stats(self.current_shop, "ingest"), name, value)
+        """Statistics the writer keeps (invalid fields): the batch's, sent with it (``send_counts``).
+        Listings stored are not among them: ``summary`` counts them in the store."""
+        if name != "serumscope/listings_stored":
+            self.counts.setdefault(self.current_shop, Counter())[name] += value
+
+    def send_counts(self) -> None:
+        """The batch's statistics join the shop's totals in Redis, under the stream position the
+        batch starts from, in place of what an ingest killed before committing it had sent: the
+        batch is stored again from there, and counted once."""
+        source = f"ingest:{self.position}"
+        with self.client.pipeline(transaction=True) as pipe:
+            if self.shop_names:
+                pipe.delete(*(self.keys.stats(shop, source) for shop in self.shop_names))
+            for shop, counts in self.counts.items():
+                pipe.hset(self.keys.stats(shop, source), mapping=dict(counts))
+            pipe.execute()
 
     def record_unstored(self, item: dict[str, Any], error: BaseException) -> None:
         url, kind, message = unstored_error(item, error)
@@ -127,7 +144,7 @@ class Ingest:
                 errors.append(data)
             elif kind == RECRAWL_ENTRY:
                 gather_marks(marks, shop, data)
-        self.unstored = []
+        self.unstored, self.counts = [], {}
         with transaction(self.db):
             # First, so the transaction holds SQLite's write lock before it reads anything (two
             # ingests would otherwise deadlock) and stores nothing another ingest stored.
@@ -143,6 +160,7 @@ class Ingest:
             save_errors(self.db, errors + self.unstored)
             for shop, data in marks.items():
                 store_marks(self.client, self.keys, self.db, shop, data)
+            self.send_counts()
         self.position = last
         self.client.xtrim(self.keys.out, minid=last)  # stored: Redis may forget them
         return len(rows)
@@ -270,8 +288,11 @@ def start_distributed(
     try:
         publish_recrawl(client, keys, db, sites, settings)  # before workers can join the run
         publish_run(client, keys, sites, settings)
-    except redis.RedisError as error:
-        fail_run(db_path, keys, sites, f"could not publish the run in Redis: {error}")
+    except Exception as error:  # Redis refused it, or a run setting is unreadable
+        # A run that never began: its row ends failed and nothing of it stays in Redis.
+        fail_run(db_path, keys, sites, f"could not publish the run: {error}")
+        with contextlib.suppress(redis.RedisError):
+            forget_run(client, keys)
         raise
     return keys
 

@@ -41,7 +41,7 @@ from crawler.frontier import (
 from crawler.run import crawler_settings
 from crawler.storage import error_row
 from crawler.unchanged import UnchangedProducts
-from crawler.worker_queue import TAKEN_META, Outbox, WorkerFrontier
+from crawler.worker_queue import ONCE_META, TAKEN_META, Outbox, WorkerFrontier
 
 logger = logging.getLogger("serumscope.worker")
 CURRENCY_WAIT_SECONDS = 30.0
@@ -106,6 +106,13 @@ class DistributedShop(RedisMixin):
 
     def make_request_from_data(self, data):
         return list(self.start_shop())
+
+    def product_request(self, request, lastmod=None):
+        """A sitemap shop's product page (crawler/platforms/sitemap.py): fetched without the
+        duplicate filter, yet once in the run, whichever worker reads the sitemaps listing it."""
+        request = super().product_request(request, lastmod)
+        request.meta[ONCE_META] = True
+        return request
 
     async def learn_currency(self, handle: str) -> None:
         """Shopify: one worker reads the shop currency (``ShopifySpider.learn_currency``); the others

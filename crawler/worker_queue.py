@@ -60,6 +60,10 @@ PREFETCH = 8
 KEPT_FOUND = 10_000
 FRONTIER_KEY_META = "serumscope_frontier_key"
 TAKEN_META = "serumscope_taken"  # a request this worker took while idle, handed to its engine
+# A request found without the duplicate filter (dont_filter) whose URL is still to be fetched once
+# in the run, whichever worker finds it: a sitemap's product page (listed in two child sitemaps that
+# two workers read). Only the request as found carries it: its retries and redirects do not.
+ONCE_META = "serumscope_once"
 OUTBOX_SECONDS = 0.2
 
 
@@ -118,11 +122,12 @@ class ReliableQueue(PriorityQueue):
         """A request this worker already took (``TAKEN_META``): the next to crawl."""
         self.held.append(request)
 
-    def push_found(self, request, fingerprint: str) -> None:
+    def push_found(self, request, fingerprint: str, once: bool = False) -> None:
         """Queue a found request with the worker's next outbox batch (``fingerprint`` empty: the
-        duplicate filter lets it through)."""
+        duplicate filter lets it through; ``once``: the fingerprint is the URL, marked in the run's
+        product pages instead)."""
         data = self.serializer.dumps(request_dict(request, self.spider))
-        self.frontier.push(fingerprint, -request.priority, data)
+        self.frontier.push(fingerprint, -request.priority, data, once)
         self.found_here[data] = request
         if len(self.found_here) > KEPT_FOUND:
             del self.found_here[next(iter(self.found_here))]
@@ -167,10 +172,14 @@ class FrontierScheduler(Scheduler):
         if request.meta.pop(TAKEN_META, False):
             self.queue.hold(request)
             return True
-        fingerprint = "" if request.dont_filter else self.df.request_fingerprint(request)
+        once = request.meta.pop(ONCE_META, False)
+        if once:
+            fingerprint = request.url
+        else:
+            fingerprint = "" if request.dont_filter else self.df.request_fingerprint(request)
         if self.stats:
             self.stats.inc_value("scheduler/enqueued/redis", spider=self.spider)
-        self.queue.push_found(request, fingerprint)
+        self.queue.push_found(request, fingerprint, once)
         return True
 
 
@@ -259,6 +268,7 @@ class WorkerFrontier:
         self.busy_field = f"{worker}|{shop}"
         self.outbox = outbox
         self.found_keys = (keys.dupefilter(shop), keys.requests(shop))
+        self.once_keys = (keys.product_pages(shop), keys.requests(shop))
         self.queue: ReliableQueue | None = None  # once the crawler's scheduler is open
         self.take_start_script = client.register_script(TAKE_START_SCRIPT)
 
@@ -266,11 +276,13 @@ class WorkerFrontier:
     def lost(self) -> redis.RedisError | None:
         return self.outbox.lost
 
-    def push(self, fingerprint: str, score: int, data: bytes) -> None:
-        self.outbox.push(self.found_keys, fingerprint, score, data)
+    def push(self, fingerprint: str, score: int, data: bytes, once: bool = False) -> None:
+        self.outbox.push(self.once_keys if once else self.found_keys, fingerprint, score, data)
 
     def unsent_requests(self) -> int:
-        return self.outbox.unsent_requests(self.found_keys)
+        return self.outbox.unsent_requests(self.found_keys) + self.outbox.unsent_requests(
+            self.once_keys
+        )
 
     def send(self, kind: str, shop: str, data: dict[str, Any]) -> None:
         """A listing or crawl error for the ingest (``kind`` "listing" or "error")."""

@@ -151,9 +151,12 @@ def _distributed_crawl(redis_url, sites, db_path, settings, no_ingest, quiet) ->
 
     try:
         client = connect(redis_url)
-        keys = start_distributed(client, str(db_path), sites, settings)
     except (redis.RedisError, ValueError) as error:
         raise click.ClickException(f"cannot reach Redis at {redis_url}: {error}") from None
+    try:
+        keys = start_distributed(client, str(db_path), sites, settings)
+    except (redis.RedisError, ValueError) as error:  # recorded as the run's failure
+        raise click.ClickException(f"could not start the run in Redis: {error}") from None
     try:
         with signals_raise():
             if not no_ingest:

@@ -61,27 +61,43 @@ def product_page(n: int, base: str) -> str:
 <footer><p>{FILLER * 4}</p></footer></body></html>"""
 
 
-def build_site(pages: int, base: str) -> dict[str, bytes]:
-    files = {f"/products/p{n}.html": product_page(n, base).encode() for n in range(pages)}
-    locs = "".join(f"<url><loc>{base}{path}</loc></url>" for path in files)
-    files["/sitemap-products.xml"] = (
-        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-        f"{locs}</urlset>"
-    ).encode()
+def build_site(pages: int, base: str, sitemaps: int = 1) -> dict[str, bytes]:
+    """The shop's files by path. With ``sitemaps`` > 1 the products are split over that many child
+    sitemaps, each also listing the next one's products (as a shop's category sitemaps share
+    products): every product is listed twice."""
+    paths = [f"/products/p{n}.html" for n in range(pages)]
+    files = {path: product_page(n, base).encode() for n, path in enumerate(paths)}
+    if sitemaps == 1:
+        children = {"/sitemap-products.xml": paths}
+    else:
+        parts = [paths[i::sitemaps] for i in range(sitemaps)]
+        children = {
+            f"/sitemap-products-{i}.xml": parts[i] + parts[(i + 1) % sitemaps]
+            for i in range(sitemaps)
+        }
+    for child, listed in children.items():
+        locs = "".join(f"<url><loc>{base}{path}</loc></url>" for path in listed)
+        files[child] = (
+            '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"{locs}</urlset>"
+        ).encode()
+    index = "".join(f"<sitemap><loc>{base}{child}</loc></sitemap>" for child in children)
     files["/sitemap.xml"] = (
         '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-        f"<sitemap><loc>{base}/sitemap-products.xml</loc></sitemap></sitemapindex>"
+        f"{index}</sitemapindex>"
     ).encode()
     files["/robots.txt"] = f"User-agent: *\nDisallow: /cart\nSitemap: {base}/sitemap.xml\n".encode()
     return files
 
 
 class GeneratedShop:
-    """The generated site as a demo Shop (serumscope.demo.http): ``delay`` seconds per answer."""
+    """The generated site as a demo Shop (serumscope.demo.http): ``delay`` seconds per answer;
+    ``sitemaps`` as ``build_site``'s."""
 
-    def __init__(self, pages: int, delay: float = 0.0) -> None:
+    def __init__(self, pages: int, delay: float = 0.0, sitemaps: int = 1) -> None:
         self.pages = pages
         self.delay = delay
+        self.sitemaps = sitemaps
         self.base_url = ""
         self.files: dict[str, bytes] = {}
         self.lock = threading.Lock()
@@ -89,7 +105,7 @@ class GeneratedShop:
     def respond(self, path: str, query: dict[str, list[str]]) -> Response:
         with self.lock:
             if not self.files:
-                self.files = build_site(self.pages, self.base_url)
+                self.files = build_site(self.pages, self.base_url, self.sitemaps)
         if self.delay:
             time.sleep(self.delay)
         body = self.files.get(path)
@@ -102,10 +118,12 @@ class GeneratedShop:
 class GeneratedShops(ServedShops):
     """One generated shop on 127.0.0.1, named ``name``; a context manager."""
 
-    def __init__(self, pages: int, delay: float = 0.0, name: str = "generated") -> None:
+    def __init__(
+        self, pages: int, delay: float = 0.0, name: str = "generated", sitemaps: int = 1
+    ) -> None:
         self.servers = {}
         self.name = name
-        self.shop = GeneratedShop(pages, delay)
+        self.shop = GeneratedShop(pages, delay, sitemaps)
 
     def served(self):
         yield self.name, self.shop
