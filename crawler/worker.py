@@ -67,6 +67,15 @@ async def pause(seconds: float) -> None:
     await maybe_deferred_to_future(waited)
 
 
+def close_spider(crawler, reason: str) -> None:
+    """Ask the engine to close the spider once: the idle look and the heartbeat may both ask in one
+    turn, and a close over before the second one starts would fail it ("Spider not opened")."""
+    if crawler.engine.spider is None or getattr(crawler.spider, "close_asked", False):
+        return
+    crawler.spider.close_asked = True
+    deferred_from_coro(crawler.engine.close_spider_async(reason=reason))
+
+
 class DistributedShop(RedisMixin):
     """Mixed into a shop spider: start requests come from the run's start message (scrapy-redis's
     ``make_request_from_data``), and the spider stays open while the run crawls."""
@@ -162,7 +171,7 @@ class DistributedShop(RedisMixin):
             except redis.RedisError:
                 return
             if finished:  # leave now rather than at the next heartbeat
-                deferred_from_coro(engine.close_spider_async(reason="finished"))
+                close_spider(self.crawler, "finished")
             else:
                 self.watch_queue()
             return
@@ -274,7 +283,7 @@ class WorkerPresence:
     def stop(self, reason: str) -> None:
         if self.loop and self.loop.running:
             self.loop.stop()
-        deferred_from_coro(self.crawler.engine.close_spider_async(reason=reason))
+        close_spider(self.crawler, reason)
 
     def spider_opened(self, spider):
         self.beat()

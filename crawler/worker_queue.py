@@ -55,13 +55,16 @@ return {data}
 """
 # Requests a worker takes at once: fewer round trips; they are in its in-flight hash like any other.
 PREFETCH = 8
+# Requests this worker found, kept as they were pushed: popped back, they need no unpickling nor
+# request_from_dict (most of a pop's cost). The oldest go first past this many.
+KEPT_FOUND = 10_000
 FRONTIER_KEY_META = "serumscope_frontier_key"
 TAKEN_META = "serumscope_taken"  # a request this worker took while idle, handed to its engine
 # A request found without the duplicate filter (dont_filter) whose URL is still to be fetched once
 # in the run, whichever worker finds it: a sitemap's product page (listed in two child sitemaps that
 # two workers read). Only the request as found carries it: its retries and redirects do not.
 ONCE_META = "serumscope_once"
-OUTBOX_SECONDS = 0.05
+OUTBOX_SECONDS = 0.2
 
 
 def spider_method_name(spider, function) -> str | None:
@@ -108,6 +111,7 @@ class ReliableQueue(PriorityQueue):
         self.pop_script = server.register_script(POP_SCRIPT)
         self.prefetched: deque[bytes] = deque()
         self.held: deque[Request] = deque()
+        self.found_here: dict[bytes, Request] = {}  # serialised request -> the request pushed
         self.frontier.queue = self
 
     def __len__(self):
@@ -124,24 +128,36 @@ class ReliableQueue(PriorityQueue):
         product pages instead)."""
         data = self.serializer.dumps(request_dict(request, self.spider))
         self.frontier.push(fingerprint, -request.priority, data, once)
+        self.found_here[data] = request
+        if len(self.found_here) > KEPT_FOUND:
+            del self.found_here[next(iter(self.found_here))]
+
+    def take(self) -> None:
+        """Take the next PREFETCH requests of the shop's queue in Redis."""
+        frontier = self.frontier
+        self.prefetched.extend(
+            self.pop_script(
+                keys=[self.key, frontier.inflight, frontier.keys.busy, frontier.keys.counters],
+                args=[frontier.busy_field, PREFETCH],
+            )
+        )
 
     def pop(self, timeout=0):
         if self.held:
             return self.held.popleft()
         if not self.prefetched:
-            frontier = self.frontier
-            if frontier.unsent_requests():
-                frontier.flush()  # this worker's own found requests first, so it sees them
-            self.prefetched.extend(
-                self.pop_script(
-                    keys=[self.key, frontier.inflight, frontier.keys.busy, frontier.keys.counters],
-                    args=[frontier.busy_field, PREFETCH],
-                )
-            )
+            self.take()
+            if not self.prefetched and self.frontier.unsent_requests():
+                # Its own found requests, still in the outbox: sent now, so it sees them. (Not
+                # before every take: while a page yields requests, that would be a batch a take.)
+                self.frontier.flush()
+                self.take()
             if not self.prefetched:
                 return None
         data = self.prefetched.popleft()
-        request = request_from_dict(self.serializer.loads(data), spider=self.spider)
+        request = self.found_here.pop(data, None) or request_from_dict(
+            self.serializer.loads(data), spider=self.spider
+        )
         request.meta[FRONTIER_KEY_META] = hashlib.sha1(data).hexdigest()  # the script's sha1hex
         return request
 
@@ -178,7 +194,6 @@ class Outbox:
     def __init__(self, client: redis.Redis, keys: RunKeys):
         self.client = client
         self.keys = keys
-        self.push_script = client.register_script(PUSH_SCRIPT)
         self.found: dict[tuple[str, str], list] = {}  # (filter, queue): PUSH_SCRIPT's arguments
         self.entries: list[list] = []  # [kind, shop, data] for the stream
         self.done: dict[str, list[str]] = {}  # in-flight hash: keys of the requests handled
@@ -223,7 +238,9 @@ class Outbox:
         try:
             with self.client.pipeline(transaction=True) as outbox:
                 for keys, found in self.found.items():
-                    self.push_script(keys=list(keys), args=found, client=outbox)
+                    # EVAL, not a registered script: redis-py would first ask whether Redis has it
+                    # (SCRIPT EXISTS), a round trip per batch.
+                    outbox.eval(PUSH_SCRIPT, len(keys), *keys, *found)
                 if self.entries:
                     outbox.xadd(self.keys.out, stream_entry(self.entries))
                 for inflight, done in self.done.items():
