@@ -3,6 +3,7 @@ crawl / worker / ingest processes, and the store compared with a single-process 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -13,11 +14,13 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 
+from serumscope.demo.generated import GeneratedShops
 from serumscope.demo.http import ShopRequestHandler
 
 SERUMSCOPE = str(Path(sys.executable).parent / "serumscope")
@@ -129,6 +132,21 @@ def store_contents(db: Path) -> dict[str, Counter]:
         contents[table] = rows
     conn.close()
     return contents
+
+
+@contextlib.contextmanager
+def locally_crawled_shop(folder: Path, pages: int) -> Iterator[dict]:
+    """A generated shop of ``pages`` products served meanwhile (10 ms a page), its sites file and a
+    local crawl of it: ``{"sites", "db", "local"}`` (``local``: what that crawl stored)."""
+    with GeneratedShops(pages, delay=0.01) as generated:
+        sites = folder / "sites.toml"
+        sites.write_text(shop_table(generated.sites_entry()))
+        local_crawl(sites, folder / "local.db")
+        yield {
+            "sites": sites,
+            "db": folder / "local.db",
+            "local": store_contents(folder / "local.db"),
+        }
 
 
 def differences(one: dict[str, Counter], other: dict[str, Counter]) -> dict[str, list]:

@@ -22,7 +22,7 @@ from distributed import (
     SERUMSCOPE,
     finish,
     free_port,
-    local_crawl,
+    locally_crawled_shop,
     redis_server_or_skip,
     shop_table,
     start,
@@ -43,12 +43,8 @@ PAGES = 100
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("bookkeeping")
-    with GeneratedShops(PAGES, delay=0.01) as generated:
-        sites = folder / "sites.toml"
-        sites.write_text(shop_table(generated.sites_entry()))
-        local_crawl(sites, folder / "local.db")
-        yield {"sites": sites, "db": folder / "local.db"}
+    with locally_crawled_shop(tmp_path_factory.mktemp("bookkeeping"), PAGES) as shop:
+        yield shop
 
 
 @pytest.fixture

@@ -15,15 +15,12 @@ import pytest
 from distributed import (
     differences,
     finish,
-    local_crawl,
+    locally_crawled_shop,
     redis_server_or_skip,
-    shop_table,
     start,
     start_workers,
     store_contents,
 )
-
-from serumscope.demo.generated import GeneratedShops
 
 pytestmark = pytest.mark.slow
 PAGES = 600
@@ -31,17 +28,8 @@ PAGES = 600
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("faults")
-    with GeneratedShops(PAGES, delay=0.01) as generated:
-        sites = folder / "sites.toml"
-        entry = generated.sites_entry()
-        sites.write_text(shop_table(entry))
-        local_crawl(sites, folder / "local.db")
-        yield {
-            "sites": sites,
-            "db": folder / "local.db",
-            "local": store_contents(folder / "local.db"),
-        }
+    with locally_crawled_shop(tmp_path_factory.mktemp("faults"), PAGES) as shop:
+        yield shop
 
 
 @pytest.fixture

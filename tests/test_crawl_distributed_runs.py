@@ -19,6 +19,7 @@ from distributed import (
     finish,
     free_port,
     local_crawl,
+    locally_crawled_shop,
     redis_server_or_skip,
     shop_table,
     start,
@@ -37,13 +38,8 @@ PAGES = 200
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("runs")
-    with GeneratedShops(PAGES, delay=0.01) as generated:
-        sites = folder / "sites.toml"
-        entry = generated.sites_entry()
-        sites.write_text(shop_table(entry))
-        local_crawl(sites, folder / "local.db")
-        yield {"sites": sites, "local": store_contents(folder / "local.db")}
+    with locally_crawled_shop(tmp_path_factory.mktemp("runs"), PAGES) as shop:
+        yield shop
 
 
 @pytest.fixture
