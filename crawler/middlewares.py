@@ -41,6 +41,11 @@ class RedirectRefused(IgnoreRequest):
     """Scrapy stopped following redirects (too many, or a scheme it does not follow)."""
 
 
+class DownloadDropped(IgnoreRequest):
+    """A distributed worker stopped while the download waited for its shop's lease
+    (``crawler.shop_limit``): dropped like the requests left in its scheduler, not a crawl error."""
+
+
 class TypedRobotsTxtMiddleware(RobotsTxtMiddleware):
     async def process_request(self, request: Request, spider=None) -> None:
         try:

@@ -11,6 +11,10 @@ way out and first on the way back), so a lease spans the download only, not robo
 retry back-offs. A lease ends with the download's answer or failure; one a dead worker held ends
 when the ingest notices the worker's silence (``crawler.frontier.release_leases``), or at the latest
 ``LEASE_SECONDS`` after the download timeout.
+
+A worker told to stop (``crawler.worker.close_spider``) drops the downloads still waiting for a
+lease: Scrapy closes a spider only once no request is in progress, and after a Redis restored from a
+snapshot, leases given back since the snapshot stay held until they expire.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ import redis
 from scrapy.utils.asyncio import call_later
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred
+
+from crawler.middlewares import DownloadDropped
 
 logger = logging.getLogger("serumscope.shop_limit")
 
@@ -74,6 +80,9 @@ class ShopGate:
 
     def take(self, lease: str) -> Deferred:
         granted: Deferred = Deferred()
+        if self.limiter.stopped:
+            granted.errback(DownloadDropped("the worker is stopping"))
+            return granted
         self.waiting.append((granted, lease))
         if self.call is None or self.only_gives_back:
             self.settle_now()
@@ -94,6 +103,10 @@ class ShopGate:
             self.call.cancel()
         self.waits_for_room = self.only_gives_back = False
         self.call = call_later(0, self.settle)
+
+    def drop_waiting(self) -> None:
+        while self.waiting:
+            self.waiting.popleft()[0].errback(DownloadDropped("the worker is stopping"))
 
     def settle(self) -> None:
         self.call = None
@@ -138,6 +151,14 @@ class SharedShopLimit:
         self.gates: dict[str, ShopGate] = {}
         self.numbers = itertools.count()
         self.script = None
+        self.stopped = False
+        crawler.serumscope_shop_limit = self  # crawler.worker.close_spider stops it
+
+    def stop(self) -> None:
+        """Drop every download waiting for a lease, now and from now on."""
+        self.stopped = True
+        for gate in self.gates.values():
+            gate.drop_waiting()
 
     @classmethod
     def from_crawler(cls, crawler):

@@ -69,10 +69,14 @@ async def pause(seconds: float) -> None:
 
 def close_spider(crawler, reason: str) -> None:
     """Ask the engine to close the spider once: the idle look and the heartbeat may both ask in one
-    turn, and a close over before the second one starts would fail it ("Spider not opened")."""
+    turn, and a close over before the second one starts would fail it ("Spider not opened"). The
+    downloads still waiting for a shop's lease are dropped (crawler/shop_limit.py)."""
     if crawler.engine.spider is None or getattr(crawler.spider, "close_asked", False):
         return
     crawler.spider.close_asked = True
+    shop_limit = getattr(crawler, "serumscope_shop_limit", None)
+    if shop_limit is not None:
+        shop_limit.stop()
     deferred_from_coro(crawler.engine.close_spider_async(reason=reason))
 
 

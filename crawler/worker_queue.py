@@ -146,12 +146,15 @@ class ReliableQueue(PriorityQueue):
         if self.held:
             return self.held.popleft()
         if not self.prefetched:
-            self.take()
-            if not self.prefetched and self.frontier.unsent_requests():
-                # Its own found requests, still in the outbox: sent now, so it sees them. (Not
-                # before every take: while a page yields requests, that would be a batch a take.)
-                self.frontier.flush()
+            try:
                 self.take()
+                if not self.prefetched and self.frontier.unsent_requests():
+                    # Its own found requests, still in the outbox: sent now, so it sees them. (Not
+                    # before every take: while a page yields requests, that would be a batch a take.)
+                    self.frontier.flush()
+                    self.take()
+            except redis.RedisError:  # Redis lost: the heartbeat stops the worker, with the error
+                return None
             if not self.prefetched:
                 return None
         data = self.prefetched.popleft()

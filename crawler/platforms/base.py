@@ -44,7 +44,12 @@ from twisted.python.failure import Failure
 from twisted.web.client import ResponseFailed, ResponseNeverReceived
 
 from crawler.extract.listing import make_listing
-from crawler.middlewares import ForbiddenByRobots, OffsiteRequest, RedirectRefused
+from crawler.middlewares import (
+    DownloadDropped,
+    ForbiddenByRobots,
+    OffsiteRequest,
+    RedirectRefused,
+)
 from crawler.sites import DEFAULT_SITES, SitesError, load_sites, validate_shop
 from crawler.summary import LIMITS_STAT, shop_summary
 from crawler.unchanged import UnchangedProducts
@@ -272,6 +277,8 @@ class ShopSpider(scrapy.Spider):
         self.logger.info("%s %s: %s", kind, url, message)
 
     def on_request_error(self, failure: Failure) -> None:
+        if failure.check(DownloadDropped):
+            return
         request = failure.request
         maxsize = request.meta.get("download_maxsize", self.settings.getint("DOWNLOAD_MAXSIZE"))
         kind, status, message = classify_failure(failure, maxsize)

@@ -23,6 +23,7 @@ from crawler.extract.money import from_minor_units, regular_price_if_higher
 from crawler.extract.page import parse_page, product_from_page
 from crawler.extract.sizes import fragment_size, size_and_source
 from crawler.extract.text import clean, html_to_text
+from crawler.middlewares import DownloadDropped
 from crawler.platforms.base import ShopSpider
 from crawler.unchanged import content_version
 from evaluator.product_match import valid_gtin
@@ -167,6 +168,8 @@ class WooCommerceSpider(ShopSpider):
 
     def on_page_error(self, failure) -> Iterator[Request]:
         """Record the failed page; the window goes on past it (pages after it may list products)."""
+        if failure.check(DownloadDropped):
+            return
         self.on_request_error(failure)
         search, page = failure.request.cb_kwargs["search"], failure.request.cb_kwargs["page"]
         if page > 1 and page + PAGE_WINDOW <= self.total_pages.get(search, 0):
