@@ -91,6 +91,19 @@ class ConditionalRequestMiddleware:
         request.meta["incremental_listing_id"] = listing_id
         return None
 
+    def pace_shop_by(self, request: Request, response: Response) -> None:
+        """Let AutoThrottle learn the shop's pace from a 304 too. It lowers its delay only on a 200
+        (error pages are small and quick, and would speed it up against a failing shop), so a
+        re-crawl answered mostly by 304s kept the delay its first few answers left (a 600-page
+        shop answering in 10 ms: 53 s to re-crawl, 15 s to crawl). A 304 to our own conditional
+        request is the shop's normal answer: it is told to AutoThrottle as one."""
+        self.crawler.signals.send_catch_log(
+            signal=signals.response_downloaded,
+            response=response.replace(status=200),
+            request=request,
+            spider=self.crawler.spider,
+        )
+
     def process_response(self, request: Request, response: Response, spider=None):
         if self.recrawl is None or not request.meta.get("product_page"):
             return response
@@ -103,6 +116,7 @@ class ConditionalRequestMiddleware:
                 # the page is as it was read: its new change signal stands for it next time
                 self.pending_sources.append((source["key"], listing_id, source["version"]))
             self._maybe_flush()
+            self.pace_shop_by(request, response)
             # A 304 is not a failed request: without an errback the engine drops it silently
             # instead of having the spider record it in crawl_errors.
             request.errback = None

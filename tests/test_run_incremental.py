@@ -4,18 +4,22 @@ the sitemap's lastmod spares the requests altogether (tests/test_crawl_unchanged
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import subprocess
 from contextlib import closing
 
 import pytest
+from distributed import shop_table
 
 from serumscope.child_process import serumscope_command
+from serumscope.demo.generated import GeneratedShops
 
 pytestmark = pytest.mark.slow
 
 
-def crawl(sites, db) -> None:
+def crawl(sites, db, *settings: str) -> None:
+    """A full crawl (``--full``); AutoThrottle off unless ``settings`` are given."""
     finished = subprocess.run(
         [
             *serumscope_command(),
@@ -25,8 +29,7 @@ def crawl(sites, db) -> None:
             "--db",
             str(db),
             "--quiet",
-            "-s",
-            "AUTOTHROTTLE_ENABLED=false",
+            *(settings or ("-s", "AUTOTHROTTLE_ENABLED=false")),
             "--full",
         ],  # fmt: skip
         capture_output=True,
@@ -88,3 +91,29 @@ def test_unchanged_product_pages_are_confirmed_by_304_not_downloaded_again(demo_
     assert changed, "day 2 changes a retailer price"
     assert changed <= refetched
     assert all(third[i]["last_run_id"] == 3 for i in refetched)
+
+
+def throttle_delays(log: str, body_size: int) -> list[int]:
+    """AutoThrottle's delay (ms) after each answer of ``body_size`` bytes (AUTOTHROTTLE_DEBUG)."""
+    pattern = re.compile(r"\| delay:\s*(\d+) ms .*\| size:\s*(\d+) bytes")
+    return [int(delay) for delay, size in pattern.findall(log) if int(size) == body_size]
+
+
+def test_a_recrawl_answered_by_304s_lets_autothrottle_speed_up(tmp_path):
+    """With the shipped AutoThrottle: a 304 lowers the delay as a 200 does, so a re-crawl of a shop
+    without change dates is not held at the pace its sitemap answers left."""
+    with GeneratedShops(pages=120, delay=0.01) as shop:
+        sites = tmp_path / "sites.toml"
+        sites.write_text(shop_table(shop.sites_entry()))
+        logs = []
+        for run in (1, 2):
+            log = tmp_path / f"crawl-{run}.log"
+            crawl(
+                sites, tmp_path / "serumscope.db", "-s", "AUTOTHROTTLE_DEBUG=true",
+                "-s", "LOG_LEVEL=INFO", "-s", f"LOG_FILE={log}",
+            )  # fmt: skip
+            logs.append(log.read_text())
+    assert len(throttle_delays(logs[0], 0)) == 0
+    not_modified = throttle_delays(logs[1], 0)
+    assert len(not_modified) >= 120  # every product page answered 304
+    assert not_modified[-1] < not_modified[0] / 2, not_modified
