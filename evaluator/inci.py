@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from evaluator.inci_names import MAX_NAME_CHARS, canonicalise, name_entry
+from evaluator.inci_items import items_of
+from evaluator.inci_names import MAX_NAME_CHARS, canonicalise
 from evaluator.inci_view import GLUE, MAY_CONTAIN, break_matches, may_contain, next_marker, view_of
 from evaluator.text import evidence, text_of
 
@@ -343,51 +344,7 @@ def parse_ingredients(listing: dict, all_entries: bool = True) -> dict:
             "status": "unknown", "reason": reason, "field": None, "items": [], "evidence": [],
             "notable": [],
         }  # fmt: skip
-    items: list[dict] = []
-    notable: list[dict] = []
-    glued = GLUE in view
-    for start, end, spans_of_items in spans:
-        marker = may_contain(view, start, end)
-        may_contain_at = marker.start() if marker else end
-        # the name of this part's last item while it is unknown and short: an unknown name after
-        # it may make a known name with it ("Tetrahexyldecyl, Ascorbate": a comma typed in a name)
-        unknown_before = None
-        for s, e in spans_of_items:
-            name = view[s:e].replace(GLUE, "") if glued else view[s:e]
-            found, canonical, flagged = name_entry(name)
-            if found is None and unknown_before is not None:
-                joined, joined_name, joined_flagged = name_entry(f"{unknown_before} {name}")
-                if joined is not None:
-                    item = items[-1]
-                    item["raw"] = text[item["start"] : e]
-                    item["canonical"] = joined_name
-                    item["known"] = True
-                    item["end"] = e
-                    if all_entries or joined_flagged:
-                        item["ingredient"] = joined
-                    if joined_flagged:
-                        notable.append(item)
-                    unknown_before = None
-                    continue
-            item = {
-                "position": len(items) + 1,
-                "raw": text[s:e],
-                "canonical": canonical,
-                "known": found is not None,
-                "may_contain": s >= may_contain_at,
-                "start": s,
-                "end": e,
-            }
-            if found is not None:
-                if flagged:
-                    item["ingredient"] = found
-                    notable.append(item)
-                elif all_entries:
-                    item["ingredient"] = found
-                unknown_before = None
-            else:
-                unknown_before = name if len(name) < MAX_NAME_CHARS else None
-            items.append(item)
+    items, notable = items_of(text, view, spans, all_entries)
     return {
         "status": "found" if items else "unknown",
         "reason": f"{len(items)} ingredients read from {field}" if items else "empty list",

@@ -245,7 +245,7 @@ def _known_words(text: str) -> bool:
     return known_up_to[-1]
 
 
-_ENTRIES: dict[str, tuple[Ingredient | None, str, bool]] = {}
+KNOWN_ENTRIES: dict[str, tuple[Ingredient | None, str, bool]] = {}  # see name_entry
 MAX_ENTRIES = 50_000
 
 
@@ -253,12 +253,12 @@ def name_entry(raw: str) -> tuple[Ingredient | None, str, bool]:
     """(``canonicalise(raw)``, the canonical name or the unknown name's key, whether the entry says
     anything a fact is read from: an active, a vitamin C form, a <= 1% marker, fragrance), kept per
     raw name across listings: a list's names are mostly names other lists have."""
-    entry = _ENTRIES.get(raw)
+    entry = KNOWN_ENTRIES.get(raw)
     if entry is None:
         if len(raw) > MAX_NAME_CHARS:  # never a name: not kept
             return None, lookup_key(raw[:MAX_NAME_CHARS]), False
-        if len(_ENTRIES) >= MAX_ENTRIES:
-            _ENTRIES.clear()
+        if len(KNOWN_ENTRIES) >= MAX_ENTRIES:
+            KNOWN_ENTRIES.clear()
         found = canonicalise(raw)
         notable = found is not None and bool(
             found.active
@@ -268,7 +268,7 @@ def name_entry(raw: str) -> tuple[Ingredient | None, str, bool]:
             or found.essential_oil
         )
         canonical = found.canonical if found else lookup_key(raw)
-        entry = _ENTRIES[raw] = (found, canonical, notable)
+        entry = KNOWN_ENTRIES[raw] = (found, canonical, notable)
     return entry
 
 
