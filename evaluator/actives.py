@@ -17,7 +17,7 @@ from typing import NamedTuple
 from evaluator.field_words import field_words
 from evaluator.text import evidence
 from evaluator.units import factor
-from evaluator.vocab import Ingredient, ingredients, lookup_key, matches_at, toml_file
+from evaluator.vocab import Ingredient, ingredients, lookup_key, lowered, matches_at, toml_file
 
 _NUM = r"(?:\d{1,3}(?:[.,]\d{1,3})?|[.,]\d{1,3})"
 _PERCENT = re.compile(
@@ -97,11 +97,11 @@ def find_mentions(text: str) -> list[Mention]:
     """Every active (by any alias or acronym) named in ``text``, in order, longest name first."""
     vocab = ingredients()
     found: list[Mention] = []
-    lowered = text.lower()
-    if len(lowered) == len(text):  # offsets in the lower-cased text are offsets in ``text``
+    lower = lowered(text)
+    if len(lower) == len(text):  # offsets in the lower-cased text are offsets in ``text``
         # the pattern is a name between look-arounds: it can match only where a name starts
-        starts = field_words(lowered).mention_starts
-        matches = matches_at(vocab.lowercase_mention_pattern, lowered, starts)
+        starts = field_words(lower).mention_starts
+        matches = matches_at(vocab.lowercase_mention_pattern, lower, starts)
     else:
         matches = vocab.mention_pattern.finditer(text)
     for match in matches:
@@ -159,9 +159,9 @@ def percent_facts(field: str, text: str, mentions: list[Mention] | None = None) 
     """Stated percentages in one field: ``{"bound": [...], "ignored": [...]}``."""
     bound: list[dict] = []
     ignored: list[dict] = []
-    lowered = text.lower()
-    has_percent = "%" in text or "percent" in lowered or "per cent" in lowered or "pct" in lowered
-    has_mg = "mg" in lowered
+    lower = lowered(text)
+    has_percent = "%" in text or "percent" in lower or "per cent" in lower or "pct" in lower
+    has_mg = "mg" in lower
     if not has_percent and not has_mg:
         return {"bound": bound, "ignored": ignored}
     if mentions is None:

@@ -30,13 +30,16 @@ def _bound(item: dict, active: str, marker: dict | None, water_first: bool) -> d
     }
 
 
-def all_bounds(items: list[dict], actives: tuple[str, ...]) -> dict[str, dict]:
+def all_bounds(
+    items: list[dict], actives: tuple[str, ...], among: list[dict] | None = None
+) -> dict[str, dict]:
     """Upper bound (and its basis) for the first listed ingredient of each active group in
-    ``actives`` that the list contains, in one pass over the list."""
+    ``actives`` that the list contains, in one pass over the list (or over ``among``: the items,
+    in order, that hold every active and <= 1% marker of it)."""
     found: dict[str, dict] = {}
     marker = None
     water_first = bool(items) and items[0]["canonical"] == "water"
-    for item in items:
+    for item in items if among is None else among:
         ingredient = item.get("ingredient")
         if ingredient is None or item["may_contain"]:
             continue

@@ -89,9 +89,11 @@ def read_facts(listing: dict) -> dict:
 
     inci = _guard(
         problems, "ingredients", _unknown("could not be read", field=None, items=[]),
-        lambda: parse_ingredients(listing),
+        lambda: parse_ingredients(listing, all_entries=False),
     )  # fmt: skip
     items = inci["items"]
+    # the items whose vocabulary entry a fact is read from (the others have none here)
+    notable = inci.get("notable", [])
     actives, mentioned, ignored = _guard(
         problems, "percentages", ([], {}, []),
         lambda: read_stated(
@@ -102,11 +104,11 @@ def read_facts(listing: dict) -> dict:
         ),
     )  # fmt: skip
     actives = _guard(
-        problems, "vitamin C forms", actives, lambda: tie_vitamin_c_forms(actives, items)
+        problems, "vitamin C forms", actives, lambda: tie_vitamin_c_forms(actives, notable)
     )
     vitamin_c = _guard(
         problems, "vitamin C", {"forms": [], "mentioned": False, "percent": None, "reason": "could not be read"},
-        lambda: vitamin_c_facts(items, inci["field"], actives, mentioned, ingredients_text),
+        lambda: vitamin_c_facts(notable, inci["field"], actives, mentioned, ingredients_text),
     )  # fmt: skip
     packaging = _guard(
         problems, "packaging",
@@ -131,19 +133,18 @@ def read_facts(listing: dict) -> dict:
     )  # fmt: skip
 
     bounds = _guard(
-        problems, "concentration", {}, lambda: concentration.all_bounds(items, TRACKED_ACTIVES)
-    )
+        problems, "concentration", {},
+        lambda: concentration.all_bounds(items, TRACKED_ACTIVES, among=notable),
+    )  # fmt: skip
     contradictions = _guard(problems, "concentration", [], lambda: _contradictions(actives, bounds))
-    fragrance = _guard(problems, "fragrance", [], lambda: _fragrance(items, inci["field"]))
+    fragrance = _guard(problems, "fragrance", [], lambda: _fragrance(notable, inci["field"]))
     ph = _guard(
         problems, "ph", _unknown("could not be read", min=None, max=None), lambda: ph_facts(fields)
     )
 
-    known = 0
-    for item in items:
-        # the vocabulary entry stays internal (its facts are above); an item has one when known
-        if item.pop("ingredient", None) is not None:
-            known += 1
+    known = sum(1 for item in items if item["known"])
+    for item in notable:
+        item.pop("ingredient", None)  # the vocabulary entry stays internal (its facts are above)
     return {
         "ingredients": {
             "status": inci["status"],

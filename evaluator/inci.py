@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from evaluator.inci_items import items_of
 from evaluator.inci_names import MAX_NAME_CHARS, canonicalise
 from evaluator.inci_view import GLUE, MAY_CONTAIN, break_matches, may_contain, next_marker, view_of
 from evaluator.text import evidence, text_of
-from evaluator.vocab import lookup_key
 
 __all__ = ["MAX_NAME_CHARS", "canonicalise", "find_list", "parse_ingredients"]
 
@@ -320,11 +320,14 @@ def _find(
     return [], view
 
 
-def parse_ingredients(listing: dict) -> dict:
-    """The listing's INCI list: ``{"status", "reason", "field", "items": [...], "evidence"}``.
+def parse_ingredients(listing: dict, all_entries: bool = True) -> dict:
+    """The listing's INCI list: ``{"status", "reason", "field", "items": [...], "evidence",
+    "notable"}``.
 
     Items are ``{"position", "raw", "canonical", "known", "may_contain", "start", "end", ...flags}``
-    with ``raw == listing[field][start:end]``.
+    with ``raw == listing[field][start:end]``; a known item has its vocabulary entry under
+    "ingredient" (with ``all_entries=False`` only the ``notable`` items do: those whose entry is an
+    active, a vitamin C form, a <= 1% marker or fragrance).
     """
     field, text = "ingredients_text", text_of(listing.get("ingredients_text"))
     spans, view = _find(text) if text else ([], "")
@@ -337,48 +340,16 @@ def parse_ingredients(listing: dict) -> dict:
             field, text, view, spans = "description", description, description_view, found
     if not spans:
         reason = "no ingredient list in the listing" if not text else "no list found in the text"
-        return {"status": "unknown", "reason": reason, "field": None, "items": [], "evidence": []}
-    items: list[dict] = []
-    glued = GLUE in view
-    for start, end, spans_of_items in spans:
-        marker = may_contain(view, start, end)
-        may_contain_at = marker.start() if marker else end
-        # the name of this part's last item while it is unknown and short: an unknown name after
-        # it may make a known name with it ("Tetrahexyldecyl, Ascorbate": a comma typed in a name)
-        unknown_before = None
-        for s, e in spans_of_items:
-            name = view[s:e].replace(GLUE, "") if glued else view[s:e]
-            found = canonicalise(name)
-            if found is None and unknown_before is not None:
-                joined = canonicalise(f"{unknown_before} {name}")
-                if joined is not None:
-                    item = items[-1]
-                    item["raw"] = text[item["start"] : e]
-                    item["canonical"] = joined.canonical
-                    item["known"] = True
-                    item["end"] = e
-                    item["ingredient"] = joined
-                    unknown_before = None
-                    continue
-            item = {
-                "position": len(items) + 1,
-                "raw": text[s:e],
-                "canonical": found.canonical if found else lookup_key(name[:MAX_NAME_CHARS]),
-                "known": found is not None,
-                "may_contain": s >= may_contain_at,
-                "start": s,
-                "end": e,
-            }
-            if found is not None:
-                item["ingredient"] = found
-                unknown_before = None
-            else:
-                unknown_before = name if len(name) < MAX_NAME_CHARS else None
-            items.append(item)
+        return {
+            "status": "unknown", "reason": reason, "field": None, "items": [], "evidence": [],
+            "notable": [],
+        }  # fmt: skip
+    items, notable = items_of(text, view, spans, all_entries)
     return {
         "status": "found" if items else "unknown",
         "reason": f"{len(items)} ingredients read from {field}" if items else "empty list",
         "field": field,
         "items": items,
         "evidence": [evidence(field, text, start, end) for start, end, _ in spans] if items else [],
+        "notable": notable,
     }

@@ -245,6 +245,33 @@ def _known_words(text: str) -> bool:
     return known_up_to[-1]
 
 
+KNOWN_ENTRIES: dict[str, tuple[Ingredient | None, str, bool]] = {}  # see name_entry
+MAX_ENTRIES = 50_000
+
+
+def name_entry(raw: str) -> tuple[Ingredient | None, str, bool]:
+    """(``canonicalise(raw)``, the canonical name or the unknown name's key, whether the entry says
+    anything a fact is read from: an active, a vitamin C form, a <= 1% marker, fragrance), kept per
+    raw name across listings: a list's names are mostly names other lists have."""
+    entry = KNOWN_ENTRIES.get(raw)
+    if entry is None:
+        if len(raw) > MAX_NAME_CHARS:  # never a name: not kept
+            return None, lookup_key(raw[:MAX_NAME_CHARS]), False
+        if len(KNOWN_ENTRIES) >= MAX_ENTRIES:
+            KNOWN_ENTRIES.clear()
+        found = canonicalise(raw)
+        notable = found is not None and bool(
+            found.active
+            or found.vitamin_c_form
+            or found.at_most_one_percent
+            or found.fragrance
+            or found.essential_oil
+        )
+        canonical = found.canonical if found else lookup_key(raw)
+        entry = KNOWN_ENTRIES[raw] = (found, canonical, notable)
+    return entry
+
+
 @lru_cache(maxsize=50_000)
 def canonicalise(raw: str) -> Ingredient | None:
     """The vocabulary entry a raw ingredient name stands for, or None when it is unknown."""

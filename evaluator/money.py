@@ -7,7 +7,7 @@ table: the crawler stores what they read and the evaluator judges it.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 
 from evaluator.text import evidence, text_of
 from evaluator.vocab import toml_file
@@ -82,8 +82,31 @@ def _currency(variant: dict) -> str | None:
     return code or currency_from_text(variant.get("price"))
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def variant_price(variant: dict, index: int) -> dict | None:
     """The price a shopper pays now for one variant, in its currency and in USD; None if unpriced."""
+    given = (variant.get("price"), variant.get("currency"), variant.get("regular_price"))
+    if not all(type(value) in _PLAIN for value in given):
+        return _variant_price(variant, index)
+    # Prices repeat across listings ("29.00" USD): each is read once, every variant gets a copy
+    # with its own position and evidence.
+    facts = _plain_price(*((type(value), value) for value in given))
+    if facts is None:
+        return None
+    raw = facts["evidence"][0]["text"] if facts["evidence"] else ""
+    ev = [evidence(f"variants[{index}].price", raw, 0, len(raw))] if facts["evidence"] else []
+    return {**facts, "variant": index, "evidence": ev}
+
+
+@lru_cache(maxsize=4096)
+def _plain_price(*given: tuple[type, object]) -> dict | None:
+    price, currency, regular = (value for _, value in given)
+    return _variant_price({"price": price, "currency": currency, "regular_price": regular}, 0)
+
+
+def _variant_price(variant: dict, index: int) -> dict | None:
     raw = text_of(variant.get("price")) or (
         str(variant["price"]) if isinstance(variant.get("price"), int | float) else ""
     )

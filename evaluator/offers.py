@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from evaluator.money import per_30ml, variant_price
 from evaluator.size import size_facts
 from evaluator.text import MAX_FIELD_CHARS, marketing_fields, text_of, variants_of
@@ -29,12 +31,12 @@ def read_offers(listing: dict) -> list[dict]:
     offers = []
     shared = None
     for index, variant in enumerate(variants_of(listing)[:MAX_VARIANTS]):
-        sources = [
+        sources = tuple(
             (f"variants[{index}].{key}", text_of(variant.get(key)))
             for key in ("size_text", "title")
             if text_of(variant.get(key))
-        ]
-        size = size_facts(sources)
+        )
+        size = _own_size(sources)
         if size["kind"] == "unknown" and not size["evidence"]:
             shared = shared or shared_size(listing)
             size = shared
@@ -47,6 +49,18 @@ def read_offers(listing: dict) -> list[dict]:
             }
         )
     return offers
+
+
+# Variants' size words repeat across listings ("30 ml", "1 oz / 30 mL", "Travel size 15 ml"): each
+# wording at each variant position is read once; every offer gets its own copy.
+@lru_cache(maxsize=4096)
+def _variant_size(sources: tuple[tuple[str, str], ...]) -> dict:
+    return size_facts(list(sources))
+
+
+def _own_size(sources: tuple[tuple[str, str], ...]) -> dict:
+    size = _variant_size(sources)
+    return {**size, "evidence": [dict(e) for e in size["evidence"]]}
 
 
 def choose_offer(offers: list[dict]) -> dict | None:

@@ -16,7 +16,7 @@ from itertools import accumulate
 
 from evaluator.field_words import field_words
 from evaluator.text import evidence
-from evaluator.vocab import toml_file
+from evaluator.vocab import lowered, toml_file
 
 
 @dataclass(frozen=True)
@@ -100,9 +100,9 @@ def packaging_facts(fields: list[tuple[str, str]]) -> dict:
     clear: list[dict] = []
     dispensers: dict[str, list[dict]] = {}
     for field, text in fields:
-        lowered = text.lower()
-        r, subject = (fast, lowered) if len(lowered) == len(text) else (exact, text)
-        for window_start, window_end in _windows(lowered):
+        lower = lowered(text)
+        r, subject = (fast, lower) if len(lower) == len(text) else (exact, text)
+        for window_start, window_end in _windows(lower):
             found = list(r.light.finditer(subject, window_start, window_end))
             found += r.dispenser.finditer(subject, window_start, window_end)
             if not found:

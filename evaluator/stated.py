@@ -8,6 +8,7 @@ import re
 from evaluator.actives import find_mentions, percent_facts
 from evaluator.labels import INGREDIENTS_WORDS
 from evaluator.text import evidence
+from evaluator.vocab import lowered
 
 _INGREDIENTS_HEADING = re.compile(
     rf"(?im)^[ \t]*{INGREDIENTS_WORDS}[ \t]*:?[ \t]*(?:\n[^\n]*|[^\n]*)"
@@ -31,8 +32,8 @@ def _ingredient_list_spans(description: str, ingredients_text: str) -> list[tupl
 def _may_state_percent(text: str) -> bool:
     if "%" in text:
         return True
-    lowered = text.lower()
-    return "percent" in lowered or "per cent" in lowered or "mg" in lowered
+    lower = lowered(text)
+    return "percent" in lower or "per cent" in lower or "mg" in lower
 
 
 def read_stated(

@@ -7,7 +7,7 @@ import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import ahocorasick
@@ -90,6 +90,13 @@ class PhraseStarts:
         return sorted({end - length + 1 for end, length in self._automaton.iter(text)})
 
 
+@lru_cache(maxsize=64)
+def lowered(text: str) -> str:
+    """``text.lower()``, kept for the last few texts: the readers of a listing each lower the same
+    fields (costly for a text with one non-ASCII character)."""
+    return text.lower()
+
+
 # Letters that match an ASCII letter case-insensitively but do not lower-case to it.
 _ODD_CASE = "ıſ"
 
@@ -97,10 +104,10 @@ _ODD_CASE = "ıſ"
 def lowered_alike(text: str) -> str | None:
     """``text.lower()`` when its offsets are those of ``text`` and a case-insensitive pattern of
     ASCII words matches ``text`` where the lower-case words start in it; else None."""
-    lowered = text.lower()
-    if len(lowered) != len(text) or (not text.isascii() and any(c in text for c in _ODD_CASE)):
+    lower = lowered(text)
+    if len(lower) != len(text) or (not text.isascii() and any(c in text for c in _ODD_CASE)):
         return None
-    return lowered
+    return lower
 
 
 def matches_at(pattern: re.Pattern[str], text: str, positions: list[int]) -> list[re.Match[str]]:
