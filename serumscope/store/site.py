@@ -8,9 +8,8 @@ so it reads like a view.
 The full-text indexes are external-content FTS5 tables (over ``listings``, and a trigram one over
 ``scores.name``) without per-row triggers (they slow bulk upserts about fourfold): they are rebuilt
 once per crawl, by a trigger on the crawl run recording its end. After writing listings any other
-way, call
-:func:`serumscope.store.refresh_site_tables` (it also rebuilds ``scores`` whole); ``serumscope demo``
-and ``serumscope serve`` (at start) do.
+way, call :func:`serumscope.store.refresh_site_tables` (it also rebuilds ``scores`` whole);
+``serumscope demo`` and ``serumscope serve`` (at start) do.
 """
 
 from __future__ import annotations
