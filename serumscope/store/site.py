@@ -287,8 +287,8 @@ WHEN NEW.rubric IN ({SCORED_RUBRICS_SQL}) OR OLD.rubric IN ({SCORED_RUBRICS_SQL}
   {_scores_row_sql("NEW.listing_id")}
 END""",
     # One rebuild per finished crawl keeps search current for `serumscope run` and cron without
-    # per-row FTS triggers: ~0.5 s per 100k listings (names by trigram: ~1 s more), once, as the crawl
-    # records its end.
+    # per-row FTS triggers: ~0.5 s per 100k listings (the names' trigram index: 0.6 s more), once, as
+    # the crawl records its end.
     "search_index_after_crawl": f"""AFTER UPDATE OF finished_at ON crawl_runs
 WHEN NEW.finished_at IS NOT NULL AND OLD.finished_at IS NULL BEGIN
   {_REBUILD_SEARCH_SQL}
