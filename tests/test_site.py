@@ -38,6 +38,7 @@ from serumscope.site import (
     site_metadata,
 )
 from serumscope.store.database import open_db
+from serumscope.store.tables import SEARCH_TABLES
 
 METADATA = site_metadata()
 SITE_METADATA = METADATA["databases"][SITE_DB_NAME]
@@ -250,7 +251,7 @@ def test_every_table_and_column_a_user_sees_is_described(site_db):
     visible = [
         name
         for name in db.table_names() + db.view_names()
-        if not name.startswith(("listings_fts", "sqlite_"))
+        if not name.startswith((*SEARCH_TABLES, "sqlite_"))
     ]
     for name in visible:
         config = SITE_METADATA["tables"].get(name)
@@ -653,6 +654,9 @@ def test_listing_page_charts_its_price_history(two_day_ds, two_day_db):
 def test_search_finds_a_listing_new_on_day_two_without_a_manual_refresh(two_day_ds):
     found = get(two_day_ds, f"/{SITE_DB_NAME}/search.json?q=firming+ampoule&_shape=array").json()
     assert "C Firming Ampoule 18%" in [row["name"] for row in found]
+    # the trigram index of names, rebuilt with the search index as the crawl ended
+    compared = get(two_day_ds, f"/{SITE_DB_NAME}/compare.json?first=firming+amp&_shape=array")
+    assert "C Firming Ampoule 18%" in [row["name"] for row in compared.json()]
 
 
 @pytest.mark.parametrize(

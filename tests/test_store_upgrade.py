@@ -10,7 +10,7 @@ import pytest
 
 from serumscope.store.database import open_db
 from serumscope.store.schema import TRIGGERS, VIEWS
-from serumscope.store.tables import TABLES
+from serumscope.store.tables import SEARCH_TABLES, TABLES
 
 FIXTURE = Path(__file__).parent / "fixtures" / "db_07ffc34.sql"
 
@@ -20,7 +20,7 @@ def table_rows(conn: sqlite3.Connection) -> dict[str, list[dict]]:
     names = [
         row[0]
         for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        if not row[0].startswith(("listings_fts", "sqlite_"))
+        if not row[0].startswith((*SEARCH_TABLES, "sqlite_"))
     ]
     return {name: [dict(row) for row in conn.execute(f"SELECT * FROM [{name}]")] for name in names}
 
@@ -72,6 +72,9 @@ def test_an_old_database_gets_every_declared_object_and_keeps_working(old_databa
     assert score.fetchone() == (90, "recommend")
     hits = db.execute("SELECT count(*) FROM listings_fts WHERE listings_fts MATCH 'ethyl'")
     assert hits.fetchone() == (1,)
+    names = [row[0] for row in db.execute("SELECT name FROM scores")]
+    found = db.execute("SELECT count(*) FROM scores_fts WHERE name LIKE ?", [f"%{names[0][1:6]}%"])
+    assert found.fetchone()[0] == sum(names[0][1:6].lower() in name.lower() for name in names) > 0
     db.close()
 
 

@@ -24,11 +24,12 @@ class Index(NamedTuple):
 # from the second page on: rows are read in index order, so the first page must already break ties
 # by listing_id or `_next` paging repeats and skips rows of equal score. No other index may lead with
 # "score DESC" (SQLite could read the first page through it, ties in another order); the search
-# query sorts as this index does and reads its page through it.
+# query sorts as this index does and reads its page through it. It holds the name too: the compare
+# query reads a common phrase's names in this order without looking each row up (a tenth of the time).
 FACET_COLUMNS = ["verdict", "vitamin_c_form", "light", "shop", "brand"]
 FILTER_COLUMNS = ["verdict", "price_per_30ml", "gone_since"]
 SCORES_INDEXES: list[list] = [
-    [DescIndex("score"), "listing_id"],
+    [DescIndex("score"), "listing_id", "name"],
     [
         "verdict",
         DescIndex("score"),

@@ -346,3 +346,9 @@ SOFT_ERROR_KINDS = ("robots", "junk-url", "offsite")
 
 SEARCH_TABLE = "listings_fts"  # FTS5 over listings, rebuilt after each crawl (store/site.py)
 SEARCH_COLUMNS = ["title", "brand", "ingredients_text"]
+# Trigram FTS5 over scores.name (sqlite-utils names it "<table>_fts"), rebuilt with the one above:
+# the compare query's "name contains" finds a rare phrase's names without reading all 100k.
+NAME_SEARCH_TABLE = "scores_fts"
+NAME_SEARCH_COLUMNS = ["name"]
+# Every full-text index, for what rebuilds them all
+SEARCH_TABLES = (SEARCH_TABLE, NAME_SEARCH_TABLE)
