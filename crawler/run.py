@@ -34,6 +34,16 @@ def crawler_settings(
     return settings
 
 
+def collect_for_crawling() -> None:
+    """Set the garbage collector for the crawl about to start. What start-up built (modules,
+    settings, spiders) lives as long as the process: out of the collector's sight, a full collection
+    need not walk it again. A page makes thousands of short-lived objects, nearly all freed by
+    reference counting: collecting every 10,000 allocations instead of 700 leaves the collector 2%
+    of the crawl's CPU instead of 8%."""
+    gc.freeze()
+    gc.set_threshold(GC_ALLOCATIONS, *gc.get_threshold()[1:])
+
+
 def crawl(
     sites: list[dict[str, Any]],
     db_path: str | Path,
@@ -69,12 +79,7 @@ def crawl(
         deferred = process.crawl(crawler, shop_config=shop)
         deferred.addErrback(remember_failure, shop["name"])
     if crawlers:
-        # What start-up built (modules, settings, spiders) lives as long as the process: out of the
-        # collector's sight, a full collection need not walk it again. A page makes thousands of
-        # short-lived objects, nearly all freed by reference counting: collecting every 10,000
-        # allocations instead of 700 leaves the collector 2% of the crawl's CPU instead of 8%.
-        gc.freeze()
-        gc.set_threshold(GC_ALLOCATIONS, *gc.get_threshold()[1:])
+        collect_for_crawling()
         process.start()
 
     shops: dict[str, dict[str, Any]] = {}

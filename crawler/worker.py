@@ -38,7 +38,7 @@ from crawler.frontier import (
     stop_shop,
     worker_name,
 )
-from crawler.run import crawler_settings
+from crawler.run import collect_for_crawling, crawler_settings
 from crawler.storage import error_row
 from crawler.unchanged import UnchangedProducts
 from crawler.worker_queue import ONCE_META, TAKEN_META, Outbox, WorkerFrontier
@@ -378,6 +378,7 @@ def work(
         crawler = process.create_crawler(distributed)
         crawlers[name] = crawler
         process.crawl(crawler, shop_config=shop)
+    collect_for_crawling()  # as a local crawl does
     process.start()
     reasons = {crawler.stats.get_value("finish_reason") for crawler in crawlers.values()}
     limited = [reason == SHOP_LIMITED or limit_reason(reason, settings) for reason in reasons]
