@@ -24,6 +24,7 @@ from twisted.internet import task
 from twisted.internet.defer import Deferred
 
 from crawler import settings as project_settings
+from crawler.collector import collect_for_crawling
 from crawler.extensions import CrawlRunRecorder, limit_reason
 from crawler.extract.listing import utc_now
 from crawler.frontier import (
@@ -38,7 +39,7 @@ from crawler.frontier import (
     stop_shop,
     worker_name,
 )
-from crawler.run import collect_for_crawling, crawler_settings
+from crawler.run import crawler_settings
 from crawler.storage import error_row
 from crawler.unchanged import UnchangedProducts
 from crawler.worker_queue import ONCE_META, TAKEN_META, Outbox, WorkerFrontier
