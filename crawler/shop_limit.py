@@ -24,6 +24,8 @@ from scrapy.utils.asyncio import call_later
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 
+from crawler.frontier import RunLost
+
 logger = logging.getLogger("serumscope.shop_limit")
 
 LEASE_META = "serumscope_shop_lease"
@@ -98,6 +100,12 @@ class ShopGate:
     def settle(self) -> None:
         self.call = None
         self.only_gives_back = False
+        if over := getattr(self.limiter.crawler.spider, "run_over", None):
+            # The worker stops: its spider closes once its downloads are over, and a Redis restored
+            # from a snapshot holds the leases of its time for a minute (LEASE_SECONDS past the
+            # download timeout), so these fail now rather than wait for a lease.
+            self.fail_waiting(RunLost(f"the run is over for this worker ({over})"))
+            return
         released, self.released = self.released, []
         limit, delay = self.limiter.politeness(self.slot)
         wanted = [lease for _, lease in itertools.islice(self.waiting, limit)]
@@ -109,8 +117,7 @@ class ShopGate:
                 + wanted,
             )
         except redis.RedisError as error:  # the downloads fail; the heartbeat stops the worker
-            while self.waiting:
-                self.waiting.popleft()[0].errback(error)
+            self.fail_waiting(error)
             return
         for _ in range(granted):
             done, lease = self.waiting.popleft()
@@ -119,6 +126,10 @@ class ShopGate:
             self.waits_for_room = wait_ms < 0
             seconds = FULL_POLL_SECONDS if self.waits_for_room else wait_ms / 1000
             self.call = call_later(seconds, self.settle)
+
+    def fail_waiting(self, error: Exception) -> None:
+        while self.waiting:
+            self.waiting.popleft()[0].errback(error)
 
 
 class SharedShopLimit:

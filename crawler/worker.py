@@ -83,6 +83,7 @@ class DistributedShop(RedisMixin):
 
     frontier: WorkerFrontier
     idle_poll = None  # the next look at the queue while idle, scheduled
+    run_over: str | None = None  # why the worker stops before the run's end (crawler/shop_limit.py)
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
@@ -284,6 +285,8 @@ class WorkerPresence:
     def stop(self, reason: str) -> None:
         if self.loop and self.loop.running:
             self.loop.stop()
+        if reason in ("redis_lost", "run_failed"):
+            self.crawler.spider.run_over = reason  # its downloads waiting for a lease fail now
         close_spider(self.crawler, reason)
 
     def spider_opened(self, spider):
