@@ -22,6 +22,7 @@ from typing import Any
 import redis
 import sqlite_utils
 
+from crawler.collector import collect_for_crawling
 from crawler.distributed_recrawl import (
     RECRAWL_ENTRY,
     gather_marks,
@@ -307,6 +308,7 @@ def ingest_run(
     """Drain the run into the database until it is finished; a lost Redis fails the run (what was
     stored stays; nothing is marked gone, since the run is not complete). While another ingest
     writes the run, leave it to that one (taking over if it stops storing)."""
+    collect_for_crawling()  # listings come and go in the thousands, as in a local crawl
     try:
         while True:
             ingest = Ingest(client, db_path, keys, shops)

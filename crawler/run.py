@@ -6,7 +6,6 @@ The reactor cannot be restarted, so ``crawl`` runs once per process; tests and t
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +13,10 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.spiderloader import SpiderLoader
 
+from crawler.collector import collect_for_crawling
 from crawler.storage import close_shared, finish_run, shared_db, start_run
 from crawler.summary import shop_summary
 from serumscope.store.status import crawl_status
-
-GC_ALLOCATIONS = 10_000  # allocations between the garbage collector's young-object passes
 
 
 def crawler_settings(
@@ -69,12 +67,7 @@ def crawl(
         deferred = process.crawl(crawler, shop_config=shop)
         deferred.addErrback(remember_failure, shop["name"])
     if crawlers:
-        # What start-up built (modules, settings, spiders) lives as long as the process: out of the
-        # collector's sight, a full collection need not walk it again. A page makes thousands of
-        # short-lived objects, nearly all freed by reference counting: collecting every 10,000
-        # allocations instead of 700 leaves the collector 2% of the crawl's CPU instead of 8%.
-        gc.freeze()
-        gc.set_threshold(GC_ALLOCATIONS, *gc.get_threshold()[1:])
+        collect_for_crawling()
         process.start()
 
     shops: dict[str, dict[str, Any]] = {}

@@ -24,6 +24,7 @@ from twisted.internet import task
 from twisted.internet.defer import Deferred
 
 from crawler import settings as project_settings
+from crawler.collector import collect_for_crawling
 from crawler.extensions import CrawlRunRecorder, limit_reason
 from crawler.extract.listing import utc_now
 from crawler.frontier import (
@@ -382,6 +383,7 @@ def work(
         crawler = process.create_crawler(distributed)
         crawlers[name] = crawler
         process.crawl(crawler, shop_config=shop)
+    collect_for_crawling()  # as a local crawl does
     process.start()
     reasons = {crawler.stats.get_value("finish_reason") for crawler in crawlers.values()}
     limited = [reason == SHOP_LIMITED or limit_reason(reason, settings) for reason in reasons]

@@ -6,13 +6,14 @@ one local crawl may send: the per-domain concurrency, and the download delay bet
 from __future__ import annotations
 
 import statistics
+import time
 from itertools import pairwise
 
 import pytest
 import redis as redis_client
 from distributed import ShopLoad, finish, redis_server_or_skip, shop_table, start, start_workers
 
-from crawler.frontier import RunKeys, recover_dead_workers
+from crawler.frontier import RunKeys, current_run_keys, end_run, recover_dead_workers
 from serumscope.demo.generated import GeneratedShops
 
 pytestmark = pytest.mark.slow
@@ -90,3 +91,33 @@ def test_a_dead_workers_leases_are_freed(tmp_path):
         assert client.zrange(leases, 0, -1) == [b"alive-2|0"]
     finally:
         server.stop()
+
+
+def test_a_worker_whose_run_failed_stops_though_every_lease_is_held(tmp_path):
+    """A Redis restored from a snapshot brings back the leases of its time, held for a minute: a
+    worker stopping (its run failed) must not wait for one before its spider can close."""
+    redis = redis_server_or_skip(tmp_path)
+    try:
+        with GeneratedShops(400, delay=0.05) as shop:
+            sites = tmp_path / "sites.toml"
+            sites.write_text(shop_table(shop.sites_entry()))
+            crawl = start(
+                "crawl", "--sites", str(sites), "--db", str(tmp_path / "dist.db"),
+                "--redis", redis.url, "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2",
+                "-s", "AUTOTHROTTLE_ENABLED=false", log=tmp_path / "crawl.log",
+            )  # fmt: skip
+            (worker,) = start_workers(redis.url, tmp_path, 1)
+            client = redis_client.Redis.from_url(redis.url)
+            deadline = time.monotonic() + 60
+            while not (held := list(client.scan_iter(match="*:leases:*", _type="zset"))):
+                assert time.monotonic() < deadline, "no lease was ever taken"
+                time.sleep(0.05)
+            # Both of the shop's slots held by a worker of the snapshot's time, for 10 minutes.
+            until = time.time() * 1000 + 600_000
+            client.zadd(held[0], {"gone|0": until, "gone|1": until})
+            time.sleep(0.3)  # the worker's next downloads wait for a lease
+            end_run(client, current_run_keys(client), "failed")
+            assert finish(worker, timeout=60) == 1  # not after the leases' 10 minutes
+            assert finish(crawl, timeout=60) == 1
+    finally:
+        redis.stop()
