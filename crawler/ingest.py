@@ -176,15 +176,17 @@ class Ingest:
         recover_dead_workers(self.client, self.keys, self.shop_names)
         return first == frontier_snapshot(self.client, self.keys, self.shop_names)
 
-    def run_until_finished(self, progress: Callable[[str], None] | None = None) -> None:
-        """Store the stream until the crawl is finished; every PROGRESS_SECONDS, a line to
+    def run_until_finished(
+        self, progress: Callable[[str], None] | None = None, every: float = PROGRESS_SECONDS
+    ) -> None:
+        """Store the stream until the crawl is finished; every ``every`` seconds, a line to
         ``progress``."""
         self.current_shop = self.shop_names[0] if self.shop_names else ""
         next_line = time.monotonic()
         while True:
             if progress and time.monotonic() >= next_line:
                 progress(self.progress_line())
-                next_line = time.monotonic() + PROGRESS_SECONDS
+                next_line = time.monotonic() + every
             state = check_run(self.client, self.keys)
             if state != "crawling":
                 raise RunLost(f"the run was ended ({state}) before its crawl finished")
@@ -304,6 +306,7 @@ def ingest_run(
     keys: RunKeys,
     shops: list[dict],
     progress: Callable[[str], None] | None = None,
+    progress_seconds: float = PROGRESS_SECONDS,
 ) -> dict:
     """Drain the run into the database until it is finished; a lost Redis fails the run (what was
     stored stays; nothing is marked gone, since the run is not complete). While another ingest
@@ -313,7 +316,7 @@ def ingest_run(
         while True:
             ingest = Ingest(client, db_path, keys, shops)
             try:
-                ingest.run_until_finished(progress)
+                ingest.run_until_finished(progress, progress_seconds)
                 break
             except AnotherIngest:
                 if not another_ingest_writes(ingest):

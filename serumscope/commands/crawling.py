@@ -144,7 +144,7 @@ def _distributed_crawl(redis_url, sites, db_path, settings, no_ingest, quiet) ->
     import redis
 
     from crawler.frontier import RunLost, check_run, connect
-    from crawler.ingest import fail_run, ingest_run, start_distributed
+    from crawler.ingest import PROGRESS_SECONDS, fail_run, ingest_run, start_distributed
     from serumscope.reconcile import crawler_shop_summaries
     from serumscope.runs import RunInterrupted, signals_raise
     from serumscope.store.database import open_db
@@ -160,8 +160,10 @@ def _distributed_crawl(redis_url, sites, db_path, settings, no_ingest, quiet) ->
     try:
         with signals_raise():
             if not no_ingest:
+                # -s SERUMSCOPE_PROGRESS_INTERVAL=N paces the lines as in a local crawl
+                every = float(settings.get("SERUMSCOPE_PROGRESS_INTERVAL") or PROGRESS_SECONDS)
                 progress = None if quiet else lambda line: click.echo(line, err=True)
-                summary = ingest_run(client, str(db_path), keys, sites, progress)
+                summary = ingest_run(client, str(db_path), keys, sites, progress, every)
             else:
                 try:
                     while check_run(client, keys) == "crawling":
