@@ -47,3 +47,13 @@ def wait_for_site(server, base: str, timeout: float = 30) -> None:
         except httpx.TransportError:
             assert time.monotonic() < deadline, "serumscope serve did not start"
             time.sleep(0.2)
+
+
+@pytest.fixture
+def redis(tmp_path):
+    """A real redis-server on a free loopback port (tests/distributed.py), stopped after the test."""
+    from distributed import redis_server_or_skip
+
+    server = redis_server_or_skip(tmp_path)
+    yield server
+    server.stop()

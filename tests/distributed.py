@@ -46,8 +46,9 @@ def free_port() -> int:
 class RedisServer:
     """``redis-server`` (Debian package) on 127.0.0.1, no persistence; restartable on its port."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, *options: str):
         self.folder = folder
+        self.options = options  # more redis-server arguments
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen | None = None
@@ -55,7 +56,7 @@ class RedisServer:
     def start(self) -> None:
         self.process = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.folder)],
+             "--appendonly", "no", "--dir", str(self.folder), *self.options],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         import redis
@@ -76,12 +77,12 @@ class RedisServer:
             self.process = None
 
 
-def redis_server_or_skip(folder: Path) -> RedisServer:
+def redis_server_or_skip(folder: Path, *options: str) -> RedisServer:
     if shutil.which("redis-server") is None:
         if os.environ.get("CI"):
             pytest.fail("redis-server is missing: .ci/run installs it")
         pytest.skip("redis-server not installed (apt-get install redis-server)")
-    server = RedisServer(folder)
+    server = RedisServer(folder, *options)
     server.start()
     return server
 

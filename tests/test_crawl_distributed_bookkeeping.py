@@ -21,7 +21,6 @@ import redis as redis_client
 from distributed import (
     SERUMSCOPE,
     finish,
-    free_port,
     locally_crawled_shop,
     redis_server_or_skip,
     shop_table,
@@ -45,13 +44,6 @@ PAGES = 100
 def shop(tmp_path_factory):
     with locally_crawled_shop(tmp_path_factory.mktemp("bookkeeping"), PAGES) as shop:
         yield shop
-
-
-@pytest.fixture
-def redis(tmp_path):
-    server = redis_server_or_skip(tmp_path)
-    yield server
-    server.stop()
 
 
 def run_rows(db) -> list[tuple[str, str]]:
@@ -81,27 +73,14 @@ def test_a_run_with_an_unreadable_setting_is_recorded_as_failed(shop, redis, tmp
 def test_a_run_redis_refuses_to_publish_leaves_no_key(shop, tmp_path):
     """Redis answers PING and takes the re-crawl's data, but refuses the run itself (INFO renamed
     away, as some hosted Redis do): the run is recorded as failed, and what was written goes."""
-    port = free_port()
-    server = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--dir", str(tmp_path), "--rename-command", "INFO", ""],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    server = redis_server_or_skip(tmp_path, "--rename-command", "INFO", "")
     try:
-        client = redis_client.Redis(port=port)
-        for _ in range(100):
-            try:
-                client.ping()
-                break
-            except redis_client.ConnectionError:
-                time.sleep(0.05)
         db = tmp_path / "dist.db"
         shutil.copy(shop["db"], db)  # a re-crawl: the shop's plan and known products are published
-        result = crawl(shop, db, f"redis://127.0.0.1:{port}/0")
-        left = client.keys("serumscope:*")
+        result = crawl(shop, db, server.url)
+        left = redis_client.Redis(port=server.port).keys("serumscope:*")
     finally:
-        server.kill()
-        server.wait()
+        server.stop()
     assert result.returncode == 1
     assert [status for status, _stats in run_rows(db)] == ["ok", "failed"]
     assert left == []

@@ -7,22 +7,12 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 
-import pytest
-from distributed import redis_server_or_skip
-
 from crawler.frontier import connect
 from crawler.ingest import Ingest, start_distributed
 from crawler.storage import error_row
 from crawler.worker_queue import Outbox, WorkerFrontier
 
 SHOP = {"name": "lost-replies", "platform": "sitemap", "base_url": "http://127.0.0.1:9"}
-
-
-@pytest.fixture
-def redis(tmp_path):
-    server = redis_server_or_skip(tmp_path)
-    yield server
-    server.stop()
 
 
 def listing(number: int) -> dict:

@@ -16,7 +16,6 @@ from distributed import (
     differences,
     finish,
     locally_crawled_shop,
-    redis_server_or_skip,
     start,
     start_workers,
     store_contents,
@@ -30,13 +29,6 @@ PAGES = 600
 def shop(tmp_path_factory):
     with locally_crawled_shop(tmp_path_factory.mktemp("faults"), PAGES) as shop:
         yield shop
-
-
-@pytest.fixture
-def redis(tmp_path):
-    server = redis_server_or_skip(tmp_path)
-    yield server
-    server.stop()
 
 
 def stored(db) -> int:

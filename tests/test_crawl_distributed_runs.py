@@ -20,7 +20,6 @@ from distributed import (
     free_port,
     local_crawl,
     locally_crawled_shop,
-    redis_server_or_skip,
     shop_table,
     start,
     start_workers,
@@ -40,13 +39,6 @@ PAGES = 200
 def shop(tmp_path_factory):
     with locally_crawled_shop(tmp_path_factory.mktemp("runs"), PAGES) as shop:
         yield shop
-
-
-@pytest.fixture
-def redis(tmp_path):
-    server = redis_server_or_skip(tmp_path)
-    yield server
-    server.stop()
 
 
 def stored(db) -> int:
