@@ -12,7 +12,7 @@ retry back-offs. A lease ends with the download's answer or failure; one a dead 
 when the ingest notices the worker's silence (``crawler.frontier.release_leases``), or at the latest
 ``LEASE_SECONDS`` after the download timeout.
 
-A worker told to stop (``crawler.worker.close_spider``) drops the downloads still waiting for a
+A worker told to stop (``crawler.worker_reports.close_spider``) drops the downloads still waiting for a
 lease: Scrapy closes a spider only once no request is in progress, and after a Redis restored from a
 snapshot, leases given back since the snapshot stay held until they expire.
 """
@@ -152,7 +152,7 @@ class SharedShopLimit:
         self.numbers = itertools.count()
         self.script = None
         self.stopped = False
-        crawler.serumscope_shop_limit = self  # crawler.worker.close_spider stops it
+        crawler.serumscope_shop_limit = self  # crawler.worker_reports.close_spider stops it
 
     def stop(self) -> None:
         """Drop every download waiting for a lease, now and from now on."""

@@ -10,6 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MODULES = [
     "crawler/frontier.py",
     "crawler/worker.py",
+    "crawler/worker_reports.py",
     "crawler/worker_queue.py",
     "crawler/ingest.py",
     "crawler/shop_limit.py",
