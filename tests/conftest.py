@@ -15,6 +15,21 @@ def demo_shops():
         yield shops
 
 
+@pytest.fixture(scope="module")
+def client():
+    """A plain HTTP client for asking the demo shops."""
+    import httpx
+
+    with httpx.Client(timeout=10) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def catalog(demo_shops):
+    """The demo shops' catalog (serumscope.demo.catalog.Catalog): the products and their expected facts."""
+    return demo_shops.catalog
+
+
 def crawl_demo_shops(demo_shops, folder, *options: str):
     """Run a real `serumscope crawl` of the demo shops into ``folder``; return (sites, db, result)."""
     import subprocess

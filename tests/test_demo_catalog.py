@@ -9,20 +9,8 @@ import tomllib
 from decimal import Decimal
 
 import httpx
-import pytest
 
 from serumscope.demo import build_catalog
-
-
-@pytest.fixture(scope="module")
-def client():
-    with httpx.Client(timeout=10) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def catalog(demo_shops):
-    return demo_shops.catalog
 
 
 def test_content_counts_and_seed_products(catalog):

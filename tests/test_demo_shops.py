@@ -8,23 +8,11 @@ from html import escape as escape_html
 from urllib.robotparser import RobotFileParser
 
 import extruct
-import httpx
 import pytest
 from lxml import etree
 
 SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
 PRICE_STRING = re.compile(r"^\d+\.\d{2}$")
-
-
-@pytest.fixture(scope="module")
-def client():
-    with httpx.Client(timeout=10) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def catalog(demo_shops):
-    return demo_shops.catalog
 
 
 def structured(response, syntaxes=("json-ld", "microdata", "opengraph")):
