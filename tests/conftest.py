@@ -30,6 +30,23 @@ def catalog(demo_shops):
     return demo_shops.catalog
 
 
+@pytest.fixture(scope="session")
+def site_db(demo_shops, tmp_path_factory):
+    """The demo shops crawled and evaluated for real into a site database, plus one hostile listing
+    (tests/site_fixtures.py). Shared by the site's test files: a test that writes works on a copy."""
+    from site_fixtures import write_demo_site_database
+
+    return write_demo_site_database(demo_shops, tmp_path_factory.mktemp("site") / "site.db")
+
+
+@pytest.fixture(scope="module")
+def ds(site_db):
+    """The site (serumscope.site.make_datasette) over ``site_db``, in-process."""
+    from serumscope.site import make_datasette
+
+    return make_datasette(site_db)
+
+
 def crawl_demo_shops(demo_shops, folder, *options: str):
     """Run a real `serumscope crawl` of the demo shops into ``folder``; return (sites, db, result)."""
     import subprocess
@@ -45,6 +62,15 @@ def crawl_demo_shops(demo_shops, folder, *options: str):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     return sites, db, result
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now, for a server a test starts."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def wait_for_site(server, base: str, timeout: float = 30) -> None:

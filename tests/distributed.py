@@ -7,7 +7,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from conftest import free_port
 
 from serumscope.demo.generated import GeneratedShops
 from serumscope.demo.http import ShopRequestHandler
@@ -35,12 +35,6 @@ WHEN_COLUMNS = {
     "id",
     "run_id",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class RedisServer:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import sqlite3
 import subprocess
 import threading
@@ -195,9 +194,3 @@ def kill_run_when(process: subprocess.Popen, db: Path, condition, interval=0.02)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     return crawl_pid
-
-
-def free_port() -> int:
-    with closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

@@ -7,14 +7,16 @@ shape (breakdown with exact evidence spans) but are not scored by it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import sqlite_utils
 
-from serumscope.store.database import transaction
+from serumscope.store.database import open_db, transaction
 from serumscope.store.schema import refresh_site_tables
 from serumscope.store.site import SCORED_RUBRIC
 
@@ -285,3 +287,16 @@ def write_demo_site_database(shops, db_path: Path) -> Path:
     refresh_site_tables(db)
     db.close()
     return db_path
+
+
+def get(ds, path: str) -> httpx.Response:
+    """A GET through Datasette's in-process test client."""
+    return asyncio.run(ds.client.get(path))
+
+
+def rows(db_path: Path, sql: str, params=()) -> list[dict]:
+    db = open_db(db_path)
+    try:
+        return list(db.query(sql, params))
+    finally:
+        db.close()

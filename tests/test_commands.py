@@ -5,6 +5,7 @@ import socket
 
 import pytest
 from click.testing import CliRunner
+from conftest import free_port
 
 from serumscope.cli import cli
 from serumscope.commands.publishing import is_demo_database
@@ -30,12 +31,6 @@ def test_demo_refuses_to_replace_a_file_that_is_not_an_earlier_demo(tmp_path, de
     assert result.exit_code == 1
     assert "is not a demo database" in result.output
     assert notes.read_text() == "my notes"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_serve_says_the_port_is_taken_before_serving(tmp_path):

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import wait_for_site
+from conftest import free_port, wait_for_site
 from site_fixtures import write_demo_site_database
-from test_site import free_port
 
 from serumscope.child_process import serumscope_command
 from serumscope.evaluation_store import evaluate_db

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import sqlite3
 import subprocess
 import time
@@ -18,6 +17,7 @@ from contextlib import closing
 from decimal import Decimal
 
 import pytest
+from conftest import free_port
 
 from serumscope.child_process import serumscope_command
 from serumscope.demo import build_catalog
@@ -171,12 +171,6 @@ def test_second_run_evaluates_only_what_changed(two_days):
                       "(SELECT started_at FROM crawl_runs WHERE id = 2)")
     }  # fmt: skip
     assert scored_again <= changed_ids
-
-
-def free_port() -> int:
-    with closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_the_site_shows_the_changes_in_its_queries_and_atom_feed(two_days):

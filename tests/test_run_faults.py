@@ -17,9 +17,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 from run_fault_shops import (
     ShopifyShop,
-    free_port,
     integrity,
     kill_run_when,
     latest_run,

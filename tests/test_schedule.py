@@ -11,7 +11,7 @@ import time
 from contextlib import closing
 
 import pytest
-from test_run_faults import FAST, ShopifyShop, wait_for, write_sites
+from run_fault_shops import FAST, ShopifyShop, wait_for, write_sites
 
 from serumscope.child_process import serumscope_command
 from serumscope.runlock import process_alive, run_lock
