@@ -8,7 +8,7 @@ first cut down by nh3 to a few formatting tags without attributes.
 from __future__ import annotations
 
 from functools import lru_cache
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import nh3
 from datasette import hookimpl
@@ -41,14 +41,19 @@ from serumscope.site_products import also_sold_at, product_context
 
 # "Data as of": when the last crawl that finished without trouble ended.
 DATA_AS_OF_SQL = "select max(finished_at) as finished_at from crawl_runs where status = 'ok'"
-# The shopper's filter page (the `find` canned query) offers these columns' values as choices.
-FIND_CHOICES_SQL = {
-    "form": "select distinct vitamin_c_form as value from scores where vitamin_c_form is not null"
-    " and gone_since is null order by 1",
-    "light": "select distinct light as value from scores where light is not null"
-    " and gone_since is null order by 1",
-    "shop": "select distinct shop as value from scores where gone_since is null order by 1",
-}
+# The shopper's filter page (the `find` canned query) offers these columns' values as choices, read
+# in one query (one trip to Datasette's SQL thread, not three). Each list is DISTINCT alone in its
+# subquery, so SQLite skips through the index that leads with its column; a DISTINCT that also
+# selected the constant name read every row into a temporary b-tree (43 ms instead of 0.03).
+FIND_CHOICE_COLUMNS = {"form": "vitamin_c_form", "light": "light", "shop": "shop"}
+FIND_CHOICES_SQL = (
+    " union all ".join(
+        f"select * from (select '{name}' as choice, value from (select distinct {column} as value"
+        f" from scores where {column} is not null and gone_since is null))"
+        for name, column in FIND_CHOICE_COLUMNS.items()
+    )
+    + " order by choice, value"
+)
 
 
 def _site_db(datasette):
@@ -276,6 +281,7 @@ def extra_template_vars(view_name, request, datasette):
             "listing_path": listing_path,
             "compare_max": COMPARE_MAX,
             "column_order": column_order,
+            "sort_urls": sort_urls,
             "table_rows_html": table_rows_html,
             "query_rows_html": query_rows_html,
             "scores_columns_first": config.get("scores_columns_first", []),
@@ -284,10 +290,10 @@ def extra_template_vars(view_name, request, datasette):
         }
         if request is not None and request.path == f"/{SITE_DB_NAME}/find":
             db = _site_db(datasette)
-            variables["find_choices"] = {
-                name: [row["value"] for row in await rows(db, sql)]
-                for name, sql in FIND_CHOICES_SQL.items()
-            }
+            choices: dict[str, list] = {name: [] for name in FIND_CHOICE_COLUMNS}
+            for row in await rows(db, FIND_CHOICES_SQL):
+                choices[row["choice"]].append(row["value"])
+            variables["find_choices"] = choices
         return variables
 
     return template_vars
@@ -297,6 +303,24 @@ def column_order(names: list[str], first: list[str]) -> list[int]:
     """Positions of ``names`` with those in ``first`` leading, in that order, the rest after."""
     leading = [names.index(name) for name in first if name in names]
     return leading + [i for i in range(len(names)) if i not in leading]
+
+
+def sort_urls(request, names: list[str], sort: str | None) -> dict[str, str]:
+    """Each column's sort link on a table page as Datasette's _table.html makes it with
+    path_with_replaced_args (descending for the column sorted ascending, else ascending), the
+    query string, a dozen ``_col`` included, read and encoded once instead of once per column."""
+    kept = urlencode(
+        [
+            (key, value)
+            for key, value in parse_qsl(request.query_string)
+            if key not in ("_sort", "_sort_desc", "_next")
+        ]
+    )
+    prefix = f"{request.path}?{kept}&" if kept else f"{request.path}?"
+    return {
+        name: prefix + urlencode([("_sort_desc" if name == sort else "_sort", name)])
+        for name in names
+    }
 
 
 def table_rows_html(rows, order: list[int]) -> Markup:
