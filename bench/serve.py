@@ -5,7 +5,9 @@ Goal (issue 12): every page's p99 latency within 1.2x the p99 of Datasette's pla
 
 Each page is measured alternately with the baseline, A B A B ... (--rounds pairs), and the p99 ratio
 of each pair is reported as its median and spread (lowest-highest), with the machine's 1-minute load
-average as the page's pairs ended (other work on a shared machine widens the spread). `serumscope
+average as the page's pairs ended (other work on a shared machine widens the spread). Beside it, the
+server's CPU time per request of the page over the baseline's (every thread of the process, from
+Linux's /proc), which other work on the machine disturbs far less than latency. `serumscope
 serve` runs with the shipped settings except `--rate-limit 0` (the bench's clients are one address
 asking far faster than a visitor) and `--no-refresh` (the database is built just before). The database holds real-length
 listings scored by the real evaluator and a second crawl's history (bench/site_data.py says how).
@@ -147,7 +149,32 @@ async def measure(base_url: str, path, requests: int, clients: int, budget: floa
     }
 
 
-def bench_database(path: Path, base_url: str, args) -> list[dict]:
+def server_cpu(pid: int) -> float | None:
+    """CPU seconds the process has used in all its threads (Datasette's SQL threads live as long as
+    the server), or None where /proc has no schedstat."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    total = 0
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as stat:
+                total += int(stat.read().split()[0])  # nanoseconds on a CPU
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / 1e9
+
+
+def measure_with_cpu(base_url: str, path, args, pid: int) -> dict:
+    started = server_cpu(pid)
+    run = asyncio.run(measure(base_url, path, args.requests, args.clients, args.budget))
+    ended = server_cpu(pid)
+    run["cpu"] = None if started is None or ended is None else (ended - started) / run["count"]
+    return run
+
+
+def bench_database(path: Path, base_url: str, args, pid: int) -> list[dict]:
     db = open_db(path)
     listing_ids = [row[0] for row in db.execute("select id from listings limit 5000").fetchall()]
     db.close()
@@ -161,14 +188,11 @@ def bench_database(path: Path, base_url: str, args) -> list[dict]:
         asyncio.run(measure(base_url, page, args.clients, args.clients, args.budget))  # warm up
         pairs = []
         for _ in range(args.rounds):
-            page_run = asyncio.run(
-                measure(base_url, page, args.requests, args.clients, args.budget)
-            )
-            base_run = asyncio.run(
-                measure(base_url, BASELINE, args.requests, args.clients, args.budget)
-            )
+            page_run = measure_with_cpu(base_url, page, args, pid)
+            base_run = measure_with_cpu(base_url, BASELINE, args, pid)
             pairs.append((page_run, base_run))
         ratios = [a["p99"] / b["p99"] for a, b in pairs]
+        timed = [(a["cpu"], b["cpu"]) for a, b in pairs if a["cpu"] and b["cpu"]]
         row = {
             "page": name,
             "p99": statistics.median(a["p99"] for a, _ in pairs),
@@ -179,6 +203,8 @@ def bench_database(path: Path, base_url: str, args) -> list[dict]:
             "count": min(a["count"] for a, _ in pairs),
             "bad": sorted({s for a, _ in pairs for s in a["bad"]}),
             "load": os.getloadavg()[0],  # a shared machine: other work widens the spread
+            "cpu": statistics.median(a for a, _ in timed) * 1000 if timed else None,
+            "cpu_ratio": statistics.median(a / b for a, b in timed) if timed else None,
         }
         print(_line(row), flush=True)
         measured.append(row)
@@ -188,9 +214,14 @@ def bench_database(path: Path, base_url: str, args) -> list[dict]:
 def _line(row: dict) -> str:
     flag = "" if row["ratio"] <= GOAL else f"  over {GOAL}x"
     bad = f"  HTTP {row['bad']}" if row["bad"] else ""
+    cpu = (
+        f" {row['cpu']:6.2f} {row['cpu_ratio']:5.2f}x"
+        if row["cpu"] is not None
+        else f" {'-':>6} {'-':>6}"
+    )
     return (
         f"{row['page'][:52]:52} {row['p99']:9.1f} {row['base']:8.1f} {row['ratio']:7.2f}x"
-        f" {row['low']:6.2f}-{row['high']:<6.2f} {row['count']:5} {row['load']:5.1f}{flag}{bad}"
+        f" {row['low']:6.2f}-{row['high']:<6.2f}{cpu} {row['count']:5} {row['load']:5.1f}{flag}{bad}"
     )
 
 
@@ -240,10 +271,10 @@ def main() -> None:
                 wait_until_up(f"http://127.0.0.1:{port}", server)
                 print(f"\n{count:,} listings")
                 print(
-                    f"{'page':52} {'p99 ms':>9} {'base ms':>8} {'ratio':>8} {'spread':13} {'n':>5}"
-                    f" {'load':>5}"
+                    f"{'page':52} {'p99 ms':>9} {'base ms':>8} {'ratio':>8} {'spread':13}"
+                    f" {'cpu ms':>6} {'cpu x':>6} {'n':>5} {'load':>5}"
                 )
-                bench_database(db_path, f"http://127.0.0.1:{port}", args)
+                bench_database(db_path, f"http://127.0.0.1:{port}", args, server.pid)
             finally:
                 server.terminate()
                 server.wait(10)

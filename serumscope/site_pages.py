@@ -142,18 +142,28 @@ def in_stock(variants: list[dict]) -> bool | None:
     return any(known) if known else None
 
 
-async def listing_context(db, listing_id: str) -> dict | None:
-    """Everything the listing page shows, or None when there is no such listing."""
+def shown_rubric(listing: dict) -> str:
+    """The rubric whose evaluation a listing shows first: its category's scored rubric (another
+    category's: the first category's)."""
+    return scored_rubrics().get(listing.get("category") or "", scored_rubric())
+
+
+async def listing_and_variants(db, listing_id: str) -> tuple[dict | None, list[dict]]:
+    """The listing's row (None when there is no such listing) and the variants its page shows."""
     listings = await rows(db, LISTING_SQL, [listing_id])
     if not listings:
+        return None, []
+    return listings[0], await rows(db, VARIANTS_SQL, [listing_id])
+
+
+async def listing_context(db, listing_id: str) -> dict | None:
+    """Everything the listing page shows, or None when there is no such listing."""
+    listing, variants = await listing_and_variants(db, listing_id)
+    if listing is None:
         return None
-    listing = listings[0]
-    variants = await rows(db, VARIANTS_SQL, [listing_id])
-    # The listing's category's scored rubric first (another category's: the first category's).
-    shown_rubric = scored_rubrics().get(listing.get("category") or "", scored_rubric())
     evaluations = [
         prepared_evaluation(evaluation, listing, variants)
-        for evaluation in await rows(db, EVALUATIONS_SQL, [listing_id, shown_rubric])
+        for evaluation in await rows(db, EVALUATIONS_SQL, [listing_id, shown_rubric(listing)])
     ]
     roles = ingredient_roles()
     ingredients = await rows(db, INGREDIENTS_SQL, [listing_id])
@@ -179,22 +189,39 @@ async def listing_context(db, listing_id: str) -> dict | None:
     }
 
 
+async def compare_column(db, listing_id: str) -> dict | None:
+    """What compare shows of one listing (None when there is no such listing): its facts, whether
+    it is in stock, and its evaluation under the scored rubric with each criterion's result. Only
+    what the page shows is read: the listing page's context (ingredients, price history, every
+    rubric's evaluation) was half of its SQL trips and the ingredient roles were read for nothing."""
+    listing, variants = await listing_and_variants(db, listing_id)
+    if listing is None:
+        return None
+    # the listing page's first evaluation, when it is under the rubric compare lines up
+    first = await rows(db, EVALUATIONS_SQL + " limit 1", [listing_id, shown_rubric(listing)])
+    evaluation = None
+    if first and first[0].get("rubric") == scored_rubric():
+        evaluation = prepared_evaluation(first[0], listing, variants)
+    return {
+        "listing": listing,
+        "shop_url": safe_http_url(listing.get("url")),
+        "in_stock": in_stock(variants),
+        "evaluation": evaluation,
+        "criteria": {c.get("id"): c for c in (evaluation or {}).get("breakdown", [])},
+    }
+
+
 async def compare_context(db, listing_ids: list[str]) -> dict:
     """Up to COMPARE_MAX listings side by side: their facts, and per criterion of the scored rubric
     each one's result; ids that name no listing are reported, not guessed."""
     wanted = list(dict.fromkeys(i for i in listing_ids if i))
     columns, missing = [], []
     for listing_id in wanted[:COMPARE_MAX]:
-        context = await listing_context(db, listing_id)
-        if context is None:
+        column = await compare_column(db, listing_id)
+        if column is None:
             missing.append(listing_id)
-            continue
-        evaluation = context["evaluations"][0] if context["evaluations"] else None
-        if evaluation and evaluation.get("rubric") != scored_rubric():
-            evaluation = None
-        context["evaluation"] = evaluation
-        context["criteria"] = {c.get("id"): c for c in (evaluation or {}).get("breakdown", [])}
-        columns.append(context)
+        else:
+            columns.append(column)
     criteria: list[tuple[str, str]] = []
     for column in columns:
         for criterion_id, criterion in column["criteria"].items():

@@ -166,6 +166,35 @@ def test_the_bulk_path_restores_the_triggers_and_indexes_and_later_writes_keep_t
     db.close()
 
 
+def _measured_indexes(db, table: str) -> set[str]:
+    return {row[0] for row in db.execute("SELECT idx FROM sqlite_stat1 WHERE tbl = ?", [table])}
+
+
+def test_scores_refilled_whole_keeps_the_query_planner_statistics_of_its_indexes(tmp_path):
+    # made again after the rows, the indexes would lose them (DROP INDEX deletes them) until the
+    # next ANALYZE, and SQLite would read every scores row where an index lets it skip
+    db_file = _database(tmp_path, 40)
+    db = open_db(db_file)
+    db.execute("ANALYZE")
+    indexes = {index.name for index in db["scores"].indexes}
+    assert _measured_indexes(db, "scores") == indexes
+    evaluate_db(db, rubric=RUBRICS, everything=True, jobs=1, bulk=True)  # scores refilled whole
+    assert _measured_indexes(db, "scores") == indexes
+    db.close()
+
+
+def test_an_index_made_on_opening_an_analyzed_database_is_analyzed(tmp_path):
+    db_file = _database(tmp_path, 40)
+    db = open_db(db_file)
+    db.execute("ANALYZE")
+    shop_index = next(i.name for i in db["listings"].indexes if i.columns == ["shop"])
+    db.execute(f"DROP INDEX [{shop_index}]")  # as a database from before that index has it
+    db.close()
+    db = open_db(db_file)
+    assert shop_index in _measured_indexes(db, "listings")
+    db.close()
+
+
 def _write_locked(db_file: Path) -> bool:
     connection = sqlite3.connect(db_file, timeout=0)
     try:

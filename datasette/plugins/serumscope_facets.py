@@ -113,6 +113,7 @@ class CountedFacet(ColumnFacet):
         page = self.ds.absolute_url(self.request, self.ds.urls.path(self.request.path))
         # as path_with_added_args keeps them (blank values dropped)
         kept = urllib.parse.urlencode(urllib.parse.parse_qsl(self.request.query_string))
+        quote_column = urllib.parse.quote_plus(column)
         results = []
         for row in rows[:size]:
             selected = (column, str(row["value"])) in pairs
@@ -120,7 +121,8 @@ class CountedFacet(ColumnFacet):
                 path = path_with_removed_args(self.request, {column: str(row["value"])})
                 toggle_url = self.ds.absolute_url(self.request, self.ds.urls.path(path))
             else:
-                added = urllib.parse.urlencode([(column, row["value"])])
+                # urlencode's encoding of the one pair, without its per-call checks
+                added = f"{quote_column}={urllib.parse.quote_plus(str(row['value']))}"
                 toggle_url = f"{page}?{kept}&{added}" if kept else f"{page}?{added}"
             results.append(
                 {
