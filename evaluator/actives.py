@@ -24,6 +24,7 @@ from evaluator.vocab import (
     lowered,
     lowered_alike,
     matches_at,
+    occurrences,
     toml_file,
 )
 
@@ -147,17 +148,6 @@ def _number_starts(lower: str, anchors: list[int], between: frozenset[str]) -> l
     return starts
 
 
-def _occurrences(lower: str, words: tuple[str, ...], back: tuple[int, ...] = (0,)) -> list[int]:
-    """Every position where one of ``words`` starts, moved back by each of ``back``, in order."""
-    found = set()
-    for word in words:
-        at = lower.find(word)
-        while at >= 0:
-            found.update(at - b for b in back if at - b >= 0)
-            at = lower.find(word, at + 1)
-    return sorted(found)
-
-
 def _percent_matches(text: str) -> list[re.Match[str]]:
     """``_PERCENT.finditer(text)``. The regex engine would try it at every character; a match ends
     in its unit, so it is tried only at the numbers right before a unit ("%", "pct", the "per" of
@@ -165,7 +155,7 @@ def _percent_matches(text: str) -> list[re.Match[str]]:
     lower = lowered_alike(text)
     if lower is None:
         return list(islice(_PERCENT.finditer(text), MAX_PERCENTAGES))
-    units = _occurrences(lower, ("%", "pct")) + _occurrences(lower, ("cent",), (3, 4))
+    units = occurrences(lower, ("%", "pct")) + occurrences(lower, ("cent",), (3, 4))
     starts = _number_starts(lower, sorted(set(units)), _BEFORE_PERCENT_UNIT)
     return matches_at(_PERCENT, text, starts)[:MAX_PERCENTAGES]
 
@@ -176,7 +166,7 @@ def _mg_matches(text: str) -> list[re.Match[str]]:
     if lower is None:
         return list(_MG_PER_ML.finditer(text))
     return matches_at(
-        _MG_PER_ML, text, _number_starts(lower, _occurrences(lower, ("mg",)), _BEFORE_MG)
+        _MG_PER_ML, text, _number_starts(lower, occurrences(lower, ("mg",)), _BEFORE_MG)
     )
 
 

@@ -124,6 +124,19 @@ def matches_at(pattern: re.Pattern[str], text: str, positions: list[int]) -> lis
     return matches
 
 
+def occurrences(lower: str, words: Iterable[str], back: tuple[int, ...] = (0,)) -> list[int]:
+    """Every position where one of ``words`` starts in ``lower``, moved back by each of ``back``,
+    in order, a position once: where a pattern that holds one of them may match (str.find runs
+    far faster than the regex engine trying every position)."""
+    found = set()
+    for word in words:
+        at = lower.find(word)
+        while at >= 0:
+            found.update(at - b for b in back if at - b >= 0)
+            at = lower.find(word, at + 1)
+    return sorted(found)
+
+
 @dataclass(frozen=True)
 class IngredientVocabulary:
     by_key: dict[str, Ingredient]
