@@ -26,9 +26,12 @@ _DASH = re.compile(r"[-–—](?:(?<=[^\s\-–—].)|(?<=[ \t].))(?=[ \t]+\S)")
 _DASH_START = re.compile(r"[-–—][ \t]")  # what every separating dash starts with
 _COMMA = re.compile(r",(?:(?<!\d.)|(?!\d))")
 # One ingredient: text up to a top-level separator, with parentheses/brackets kept whole (2 levels).
-_ITEM = re.compile(
-    r"(?:[^,;()\[\]\n]++|(?<=\d),(?=\d)|\((?:[^()\n]++|\([^()\n]*\))*\)|\[(?:[^\[\]\n]++|\[[^\[\]\n]*\])*\]|[()\[\]])+"
-)
+# Written as runs of plain characters between the other parts (a comma between digits, a bracketed
+# part, a lone bracket), not as an alternation of all of them repeated: the regex engine runs it
+# about a quarter faster, with the same matches. The look-ahead keeps it from matching empty text.
+_PLAIN = r"[^,;()\[\]\n]*+"
+_OTHER_PART = r"(?:(?<=\d),(?=\d)|\((?:[^()\n]++|\([^()\n]*\))*\)|\[(?:[^\[\]\n]++|\[[^\[\]\n]*\])*\]|[()\[\]])"
+_ITEM = re.compile(rf"(?=[^,;\n]|(?<=\d),(?=\d)){_PLAIN}(?:{_OTHER_PART}{_PLAIN})*")
 # _ITEM's matches, their leading spaces matched apart (group "name" starts after them): most items
 # follow ", " and then need no trimming. A short item of spaces alone (never a name) is not matched;
 # spaces longer than a name stay in the item, which is then read as the long item it is.
