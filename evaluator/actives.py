@@ -17,7 +17,16 @@ from typing import NamedTuple
 from evaluator.field_words import field_words
 from evaluator.text import evidence
 from evaluator.units import factor
-from evaluator.vocab import Ingredient, ingredients, lookup_key, lowered, matches_at, toml_file
+from evaluator.vocab import (
+    Ingredient,
+    ingredients,
+    lookup_key,
+    lowered,
+    lowered_alike,
+    matches_at,
+    occurrences,
+    toml_file,
+)
 
 _NUM = r"(?:\d{1,3}(?:[.,]\d{1,3})?|[.,]\d{1,3})"
 _PERCENT = re.compile(
@@ -46,6 +55,10 @@ _BEFORE_GAP = re.compile(
 _FORM_LINK = re.compile(r"\)?(?:\s*\(\s*|\s*,\s*|\s+(?:as|from|in the form of)\s+|\s*:\s*)", re.I)
 _DELIMITER_AFTER = re.compile(r"\s*\)?\s*(?:$|[,;.)\n/+&]|and\b|\|)", re.I)
 MAX_GAP = 40
+# What may come between a percentage's first number and its unit ("20", "10 - 15 ", "5% to 10"),
+# besides whitespace and digits; an amount in mg/mL has only digits, separators and spaces.
+_BEFORE_PERCENT_UNIT = frozenset(".,%-–—to")
+_BEFORE_MG = frozenset(".,")
 MAX_PERCENTAGES = 200  # per field; a real listing states a handful
 
 
@@ -118,6 +131,45 @@ def find_mentions(text: str) -> list[Mention]:
     return found
 
 
+def _number_starts(lower: str, anchors: list[int], between: frozenset[str]) -> list[int]:
+    """Where a number can start that runs up to one of ``anchors`` (in order) over digits, spaces
+    and ``between``: the only places a pattern of a number then its unit can match. Each character
+    is looked at once, however many anchors share a run."""
+    starts: list[int] = []
+    floor = 0
+    for anchor in anchors:
+        at = anchor
+        while at > floor and (
+            (char := lower[at - 1]) in between or char.isspace() or char.isdecimal()
+        ):
+            at -= 1
+        starts += [i for i in range(at, anchor) if lower[i] in ".," or lower[i].isdecimal()]
+        floor = anchor
+    return starts
+
+
+def _percent_matches(text: str) -> list[re.Match[str]]:
+    """``_PERCENT.finditer(text)``. The regex engine would try it at every character; a match ends
+    in its unit, so it is tried only at the numbers right before a unit ("%", "pct", the "per" of
+    "percent" or "per cent")."""
+    lower = lowered_alike(text)
+    if lower is None:
+        return list(islice(_PERCENT.finditer(text), MAX_PERCENTAGES))
+    units = occurrences(lower, ("%", "pct")) + occurrences(lower, ("cent",), (3, 4))
+    starts = _number_starts(lower, sorted(set(units)), _BEFORE_PERCENT_UNIT)
+    return matches_at(_PERCENT, text, starts)[:MAX_PERCENTAGES]
+
+
+def _mg_matches(text: str) -> list[re.Match[str]]:
+    """``_MG_PER_ML.finditer(text)``, tried only at the numbers right before an "mg"."""
+    lower = lowered_alike(text)
+    if lower is None:
+        return list(_MG_PER_ML.finditer(text))
+    return matches_at(
+        _MG_PER_ML, text, _number_starts(lower, occurrences(lower, ("mg",)), _BEFORE_MG)
+    )
+
+
 def _rejected(text: str, start: int, end: int, value: float) -> str | None:
     contexts = _contexts()
     for at_least, reason in contexts.at_least:
@@ -168,7 +220,7 @@ def percent_facts(field: str, text: str, mentions: list[Mention] | None = None) 
         mentions = find_mentions(text)
     starts = [m.start for m in mentions]
     found = []
-    for match in islice(_PERCENT.finditer(text), MAX_PERCENTAGES) if has_percent else ():
+    for match in _percent_matches(text) if has_percent else ():
         number_start = match.start()
         if number_start and text[number_start - 1] in "0123456789.,":
             continue  # the tail of a longer number
@@ -186,7 +238,7 @@ def percent_facts(field: str, text: str, mentions: list[Mention] | None = None) 
         else:
             low, high, kind, value = a, a, "exact", a
         found.append((start, number_start, match.end(), value, low, high, kind))
-    for match in _MG_PER_ML.finditer(text) if has_mg else ():
+    for match in _mg_matches(text) if has_mg else ():
         if match.start() and text[match.start() - 1] in "0123456789.,":
             continue
         percent = round(

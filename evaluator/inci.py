@@ -26,18 +26,25 @@ _DASH = re.compile(r"[-–—](?:(?<=[^\s\-–—].)|(?<=[ \t].))(?=[ \t]+\S)")
 _DASH_START = re.compile(r"[-–—][ \t]")  # what every separating dash starts with
 _COMMA = re.compile(r",(?:(?<!\d.)|(?!\d))")
 # One ingredient: text up to a top-level separator, with parentheses/brackets kept whole (2 levels).
-_ITEM = re.compile(
-    r"(?:[^,;()\[\]\n]++|(?<=\d),(?=\d)|\((?:[^()\n]++|\([^()\n]*\))*\)|\[(?:[^\[\]\n]++|\[[^\[\]\n]*\])*\]|[()\[\]])+"
-)
+# Written as runs of plain characters between the other parts (a comma between digits, a bracketed
+# part, a lone bracket), not as an alternation of all of them repeated: the regex engine runs it
+# about a quarter faster, with the same matches. The look-ahead keeps it from matching empty text.
+_PLAIN = r"[^,;()\[\]\n]*+"
+_OTHER_PART = r"(?:(?<=\d),(?=\d)|\((?:[^()\n]++|\([^()\n]*\))*\)|\[(?:[^\[\]\n]++|\[[^\[\]\n]*\])*\]|[()\[\]])"
+_ITEM = re.compile(rf"(?=[^,;\n]|(?<=\d),(?=\d)){_PLAIN}(?:{_OTHER_PART}{_PLAIN})*")
 # _ITEM's matches, their leading spaces matched apart (group "name" starts after them): most items
 # follow ", " and then need no trimming. A short item of spaces alone (never a name) is not matched;
 # spaces longer than a name stay in the item, which is then read as the long item it is.
 _SPACED_ITEM = re.compile(rf"[ \t]{{0,{MAX_NAME_CHARS}}}+(?P<name>{_ITEM.pattern})")
 _ALNUM = re.compile(r"[^\W_]")  # what str.isalnum() accepts
 _SENTENCE_END = re.compile(r"[.!?](?=\s)|<")
-_SENTENCE_WORDS = re.compile(
-    r"(?i)\b(?:helps?|the|your|skin|our|we|is|are|and|with|for|that|this|to|of|visibly|see|please)\b"
-)
+# Words that make an item read like a sentence rather than a name.
+_SENTENCE_WORD_SET = frozenset(
+    ["help", "helps", "the", "your", "skin", "our", "we", "is", "are", "and", "with", "for", "that",
+     "this", "to", "of", "visibly", "see", "please"]
+)  # fmt: skip
+_SENTENCE_WORDS = re.compile(rf"(?i)\b(?:{'|'.join(sorted(_SENTENCE_WORD_SET))})\b")
+_WORD_RUN = re.compile(r"\w+")
 _ITEM_EDGE_START = " -–—.:;'\"*•·" + GLUE
 _ITEM_EDGE_END = " .:'\"" + GLUE
 
@@ -179,10 +186,26 @@ def _balanced(view: str, s: int, e: int) -> tuple[int, int]:
     return s, e
 
 
+def _sentence_words(view: str, s: int, e: int) -> int:
+    """``len(_SENTENCE_WORDS.findall(view, s, e))``. On ASCII text the span's words are looked up
+    in a set instead: faster than trying the alternation at every character."""
+    piece = view[s:e]
+    if not piece.isascii():
+        return len(_SENTENCE_WORDS.findall(view, s, e))
+    words = _WORD_RUN.findall(piece.lower())
+    count = sum(map(_SENTENCE_WORD_SET.__contains__, words))
+    # findall's \b at ``s`` sees the character before it: a word running into the span is no match
+    if count and s > 0 and _is_word(view[s - 1]) and _is_word(piece[0]):
+        count -= words[0] in _SENTENCE_WORD_SET
+    return count
+
+
+def _is_word(char: str) -> bool:
+    return char.isalnum() or char == "_"  # what \w matches
+
+
 def _name_like(view: str, s: int, e: int) -> bool:
-    return e - s <= 80 and (
-        view.count(" ", s, e) < 3 or len(_SENTENCE_WORDS.findall(view, s, e)) < 2
-    )
+    return e - s <= 80 and (view.count(" ", s, e) < 3 or _sentence_words(view, s, e) < 2)
 
 
 def _list_likeness(view: str, items: list[tuple[int, int]]) -> float:
@@ -191,9 +214,7 @@ def _list_likeness(view: str, items: list[tuple[int, int]]) -> float:
         return 0.0
     short = 0
     for s, e in items:  # _name_like, inlined: this runs for every item of every part
-        if e - s <= 80 and (
-            view.count(" ", s, e) < 3 or len(_SENTENCE_WORDS.findall(view, s, e)) < 2
-        ):
+        if e - s <= 80 and (view.count(" ", s, e) < 3 or _sentence_words(view, s, e) < 2):
             short += 1
     return short * (short / len(items))
 

@@ -36,6 +36,13 @@ _COLOUR_INDEX = re.compile(
 )
 _DIGIT = re.compile(r"\d")
 _SLASH = re.compile(r"\s*[/\\]\s*")
+
+
+def _slash_parts(name: str) -> list[str]:
+    """``_SLASH.split(name)``; most names have no slash, and ``in`` finds that faster."""
+    return _SLASH.split(name) if "/" in name or "\\" in name else [name]
+
+
 _SPACED_DASH = re.compile(r"\s+-\s+|(?<=\w)\s+-(?=\d)")
 _BROKEN_WORD = re.compile(r"(?<=[a-z]{3})-\s+(?=[a-z]{3})")
 _HYPHEN_IN_WORD = re.compile(r"(?<=[a-z]{2})-(?=[a-z]{3})")  # "Mag-nesium", "Tetraisopal-mitate"
@@ -183,7 +190,7 @@ def _all_keys(key: str, without_parens: str) -> Iterator[str]:
     yield _HYPHEN_IN_WORD.sub("", spaced) if "-" in spaced else spaced
     for part in (key, without_parens):
         if "/" in part or "\\" in part:
-            yield from (lookup_key(p) for p in _SLASH.split(part))
+            yield from (lookup_key(p) for p in _slash_parts(part))
     folded = fold_accents(without_parens)
     if folded != without_parens:
         yield folded
@@ -286,7 +293,7 @@ def canonicalise(raw: str) -> Ingredient | None:
 def _canonical(literal: str, without_parens: str) -> Ingredient | None:
     vocab = ingredients().by_key
     if _DIGIT.search(literal):  # every colour index has a number
-        for key in (without_parens, literal, *_SLASH.split(without_parens)):
+        for key in (without_parens, literal, *_slash_parts(without_parens)):
             if _COLOUR_INDEX.fullmatch(key):
                 return Ingredient(canonical=without_parens or literal)
     for key in _all_keys(literal, without_parens):
@@ -316,7 +323,7 @@ def _canonical(literal: str, without_parens: str) -> Ingredient | None:
         return form
     # each spelling once: most names are the same with their spaces and slashes read
     for key in dict.fromkeys(
-        (without_parens, _spaced(without_parens), *_SLASH.split(without_parens))
+        (without_parens, _spaced(without_parens), *_slash_parts(without_parens))
     ):
         folded = fold_accents(key)
         if _family_member(key) or (folded != key and _family_member(folded)):

@@ -16,7 +16,14 @@ import html
 import re
 from functools import cache
 
-from evaluator.vocab import PhraseStarts, alternation, lowered_alike, matches_at, toml_file
+from evaluator.vocab import (
+    PhraseStarts,
+    alternation,
+    lowered_alike,
+    matches_at,
+    occurrences,
+    toml_file,
+)
 
 GLUE = "\x00"  # stands for markup inside a name in the view
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]{0,10})?[^<>]{0,2000}>")
@@ -82,7 +89,7 @@ def _starts() -> PhraseStarts:
     return PhraseStarts(["\n", *prefixes])
 
 
-_SENTENCE_END = re.compile(r"[.!?]")
+_SENTENCE_ENDS = (".", "!", "?")
 
 
 def break_matches(view: str) -> list[re.Match[str]]:
@@ -93,7 +100,7 @@ def break_matches(view: str) -> list[re.Match[str]]:
     if lowered is None:
         return list(pattern.finditer(view))
     positions = _starts().starts(lowered)
-    ends = [m.end() for m in _SENTENCE_END.finditer(view)]
+    ends = occurrences(view, _SENTENCE_ENDS, (-1,))  # the places just after them
     if ends:
         positions = sorted(positions + ends)
     return matches_at(pattern, view, positions)

@@ -6,6 +6,7 @@ import re
 
 from evaluator.text import evidence
 from evaluator.units import MASS_UNITS, VOLUME_UNITS, factor, unit_name
+from evaluator.vocab import lowered_alike, matches_at, occurrences
 
 _SIZE = re.compile(
     r"(?<![\w.,])(?:(?P<count>\d{1,2})\s*[x×]\s*)?(?P<num>\d{1,5}(?:[.,]\d{1,3})?|[.,]\d{1,3})\s*"
@@ -23,7 +24,10 @@ _STATEMENT = re.compile(
 SIZE_LABEL = re.compile(
     r"(?i)\b(?:size|net\s+(?:wt\.?|weight|contents?|volume)|volume|contents?|capacity)\b\s*:?"
 )
-_DIGIT = re.compile(r"\d")
+_LABEL_WORDS = ("size", "net", "volume", "content", "capacity")  # what every SIZE_LABEL starts with
+# Where a size statement can start: a digit, point or comma not after a word character, point or
+# comma (_SIZE's look-behind). A charset first is found fast; the look-behind then runs only there.
+_NUMBER_START = re.compile(r"[\d.,](?<![\w.,].)")
 MAX_ML = 5000.0
 MAX_SCAN = 200_000
 # Words before an amount that make it a dose, not the pack size.
@@ -55,10 +59,8 @@ def _read(field: str, text: str) -> list[dict]:
     """Every amount in ``text``. An amount restated in other units counts as many units as the first
     ("2 x 0.33 oz/ 10 mL" is 20 mL), and then its evidence is the whole statement."""
     found: list[dict] = []
-    digit = _DIGIT.search(text)
-    if digit is None:
-        return found  # every amount has a digit, and starts at it or at the "." or "," before it
-    for match in _STATEMENT.finditer(text, max(0, digit.start() - 1)):
+    starts = [m.start() for m in _NUMBER_START.finditer(text)]
+    for match in matches_at(_STATEMENT, text, starts):
         count = int(match.group("count")) if match.group("count") else 1
         items = [_amount(field, text, match, "", count, (match.start(), match.end("unit")))]
         if match.group("alt_num") is not None:
@@ -97,9 +99,17 @@ def _is_dose(text: str, size: dict) -> bool:
     return _DOSE.search(text, max(0, start - 30), start) is not None
 
 
+def _labels(text: str) -> list[re.Match[str]]:
+    """``SIZE_LABEL.finditer(text)``, tried only where one of its words starts."""
+    lower = lowered_alike(text)
+    if lower is None:
+        return list(SIZE_LABEL.finditer(text))
+    return matches_at(SIZE_LABEL, text, occurrences(lower, _LABEL_WORDS))
+
+
 def _labelled(sizes: list[dict], text: str) -> list[dict]:
     """The sizes in ``text`` that follow a size label ("Size: 30 ml"), for the first label with any."""
-    for label in SIZE_LABEL.finditer(text) if sizes else ():
+    for label in _labels(text) if sizes else ():
         end = _line_end(text, label.start())  # the label's own line ("Size:" alone: the next one)
         if label.group().rstrip().endswith(":") and not text[label.end() : end].strip():
             end = _line_end(text, end + 1)

@@ -8,7 +8,7 @@ import re
 from evaluator.actives import find_mentions, percent_facts
 from evaluator.labels import INGREDIENTS_WORDS
 from evaluator.text import evidence
-from evaluator.vocab import lowered
+from evaluator.vocab import lowered, matches_at, occurrences
 
 _INGREDIENTS_HEADING = re.compile(
     rf"(?im)^[ \t]*{INGREDIENTS_WORDS}[ \t]*:?[ \t]*(?:\n[^\n]*|[^\n]*)"
@@ -20,7 +20,9 @@ def _ingredient_list_spans(description: str, ingredients_text: str) -> list[tupl
     """Where the description repeats the ingredient list (after a heading, or verbatim)."""
     spans = []
     if "ngredient" in description or "NGREDIENT" in description or "INCI" in description:
-        spans = [m.span() for m in _INGREDIENTS_HEADING.finditer(description)]
+        # the heading starts a line: tried at line starts only, not at every character
+        line_starts = [0, *occurrences(description, ("\n",), (-1,))]
+        spans = [m.span() for m in matches_at(_INGREDIENTS_HEADING, description, line_starts)]
     head = ingredients_text.strip()[:60]
     if head:
         at = description.find(head)
