@@ -18,7 +18,7 @@ import sqlite_utils
 
 from serumscope.store.database import transaction
 from serumscope.store.schema import refill_counts, refill_scores_rows, trigger_sql
-from serumscope.store.site import COUNT_TRIGGERS, SITE_TRIGGERS, scores_rows_statements
+from serumscope.store.site import COUNT_TRIGGERS, SITE_TRIGGERS, scores_rows_refreshed_statements
 
 # The triggers evaluations fire on the site's tables: scores rows, then the counts of scores rows.
 SUSPENDED_TRIGGERS = [
@@ -54,7 +54,9 @@ def site_tables_rebuilt_after(
         if whole:
             refill_scores_rows(db)
         else:
-            for statement in scores_rows_statements("IN", f"(SELECT id FROM temp.[{_WRITTEN}])"):
+            for statement in scores_rows_refreshed_statements(
+                f"(SELECT id FROM temp.[{_WRITTEN}])"
+            ):
                 db.execute(statement)
         refill_counts(db)
         for name in SUSPENDED_TRIGGERS:

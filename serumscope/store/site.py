@@ -194,6 +194,25 @@ def scores_rows_statements(operator: str, listings: str) -> list[str]:
     ]
 
 
+def scores_rows_refreshed_statements(listings: str) -> list[str]:
+    """What ``scores_rows_statements("IN", listings)`` leaves, written only where it differs: the
+    rows of the listings whose id is ``IN listings`` that differ from their computed row (or sit at
+    another listing's rowid) are deleted, then the missing rows inserted. A row unchanged (most of
+    a re-evaluation) costs a comparison instead of a delete and an insert in a dozen indexes."""
+    columns = list(SCORES.columns)
+    stored = ", ".join(["rowid", *(f"[{name}]" for name in columns)])
+    current = (
+        f"SELECT {stored} FROM scores WHERE listing_id IN {listings}"
+        f" OR rowid IN (SELECT rowid FROM listings WHERE id IN {listings})"
+    )
+    computed = f"{SCORES_SELECT} WHERE l.id IN {listings}"
+    return [
+        f"DELETE FROM scores WHERE rowid IN (SELECT rowid FROM ({current} EXCEPT {computed}))",
+        f"INSERT INTO scores ({scores_insert_columns()}) {computed}"
+        " AND NOT EXISTS (SELECT 1 FROM scores AS s WHERE s.rowid = l.rowid)",
+    ]
+
+
 def _scores_row_sql(listing_id: str) -> str:
     return ";\n  ".join(scores_rows_statements("=", listing_id)) + ";"
 

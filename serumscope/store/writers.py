@@ -27,12 +27,14 @@ class BoundRows(NamedTuple):
 
 
 class PreparedEvaluations(NamedTuple):
-    """One batch of evaluations with its ingredient and active rows, checked and bound."""
+    """One batch of evaluations with its ingredient and active rows, checked and bound, and each
+    listing's ingredient rows as ``ingredient_lists`` text (empty when the rows have other columns)."""
 
     listing_ids: list[str]
     evaluations: BoundRows
     ingredients: BoundRows
     actives: BoundRows
+    ingredient_lists: dict[str, str] = {}
 
 
 def _column_value(value: object) -> object:
@@ -66,11 +68,39 @@ def bound_rows(rows: list[dict]) -> BoundRows:
     )
 
 
+# A listing's ingredient rows as one text, to tell whether they changed: JSON of [position, raw,
+# canonical, known] in position order, as SQLite's json_group_array writes the stored ones. Texts
+# that differ only in how the two encoders spell them mean a write too many, never one too few.
+INGREDIENT_COLUMNS = ("listing_id", "position", "raw", "canonical", "known")
+_STORED_INGREDIENT_LISTS = """SELECT listing_id, json_group_array(json_array(position, raw, canonical, known))
+    FROM (SELECT * FROM ingredients WHERE listing_id IN ({}) ORDER BY listing_id, position)
+    GROUP BY listing_id"""
+
+
+def ingredient_lists(rows: BoundRows) -> dict[str, str]:
+    """Each listing's ingredient rows (of INGREDIENT_COLUMNS) as the text _STORED_INGREDIENT_LISTS
+    reads back for them."""
+    if rows.dicts is not None or (rows.values and rows.columns != INGREDIENT_COLUMNS):
+        return {}
+    lists: dict[str, list] = {}
+    for listing_id, *values in sorted(rows.values, key=lambda values: values[:2]):
+        lists.setdefault(listing_id, []).append(values)
+    return {
+        listing_id: json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+        for listing_id, values in lists.items()
+    }
+
+
 def prepare_evaluations(
     listing_ids: list[str], evaluations: list[dict], ingredients: list[dict], actives: list[dict]
 ) -> PreparedEvaluations:
+    bound_ingredients = bound_rows(ingredients)
     return PreparedEvaluations(
-        listing_ids, bound_rows(evaluations), bound_rows(ingredients), bound_rows(actives)
+        listing_ids,
+        bound_rows(evaluations),
+        bound_ingredients,
+        bound_rows(actives),
+        ingredient_lists(bound_ingredients),
     )
 
 
@@ -79,10 +109,9 @@ def write_evaluations(db: sqlite_utils.Database, batch: PreparedEvaluations) -> 
     ingredient and active rows of its listings are replaced whole."""
     marks = ",".join("?" * len(batch.listing_ids))
     with transaction(db):
-        db.execute(f"DELETE FROM ingredients WHERE listing_id IN ({marks})", batch.listing_ids)
         db.execute(f"DELETE FROM actives WHERE listing_id IN ({marks})", batch.listing_ids)
-        _insert_rows(db, "evaluations", batch.evaluations, replace=True)
-        _insert_rows(db, "ingredients", batch.ingredients, replace=True)
+        _upsert_rows(db, "evaluations", batch.evaluations)
+        _replace_ingredients(db, batch)
         _insert_rows(db, "actives", batch.actives)
 
 
@@ -112,3 +141,52 @@ def _insert_rows(
     names = ", ".join(f"[{column}]" for column in rows.columns)
     marks = ", ".join("?" * len(rows.columns))
     db.conn.executemany(f"{verb} INTO [{table}] ({names}) VALUES ({marks})", rows.values)
+
+
+def _upsert_rows(db: sqlite_utils.Database, table: str, rows: BoundRows) -> None:
+    """Rows that replace those of the same primary key, as ``INSERT OR REPLACE`` does (every other
+    column takes the value given, or its default), but updated in place: the row keeps its rowid and
+    its primary-key index entry, and SQLite rewrites only the pages whose bytes changed (a
+    re-evaluation mostly changes ``evaluated_at``), where a replace deletes the row and writes it
+    again whole. The update triggers fire instead of the insert triggers (store/history.py and
+    store/site.py record the same on either)."""
+    if rows.dicts is not None or not rows.values:
+        _insert_rows(db, table, rows, replace=True)
+        return
+    db.conn.executemany(_upsert_sql(db, table, rows.columns), rows.values)
+
+
+def _upsert_sql(db: sqlite_utils.Database, table: str, columns: tuple[str, ...]) -> str:
+    """``INSERT ... ON CONFLICT (primary key) DO UPDATE`` of every other column of ``table``."""
+    keys = db[table].pks
+    others = [column for column in db[table].columns_dict if column not in keys]
+    names = ", ".join(f"[{column}]" for column in columns)
+    marks = ", ".join("?" * len(columns))
+    updates = ", ".join(f"[{column}] = excluded.[{column}]" for column in others)
+    return (
+        f"INSERT INTO [{table}] ({names}) VALUES ({marks})"
+        f" ON CONFLICT ({', '.join(f'[{key}]' for key in keys)}) DO UPDATE SET {updates}"
+    )
+
+
+def _replace_ingredients(db: sqlite_utils.Database, batch: PreparedEvaluations) -> None:
+    """The ingredient rows of the batch's listings replaced whole, for the listings whose rows
+    differ from the stored ones (a re-evaluation mostly leaves them as they were: nothing written)."""
+    changed = batch.listing_ids
+    rows = batch.ingredients
+    if batch.ingredient_lists or (not rows.values and rows.dicts is None):
+        marks = ",".join("?" * len(changed))
+        stored = dict(db.execute(_STORED_INGREDIENT_LISTS.format(marks), changed).fetchall())
+        changed = [
+            listing_id
+            for listing_id in changed
+            if stored.get(listing_id, "[]") != batch.ingredient_lists.get(listing_id, "[]")
+        ]
+        if not changed:
+            return
+        if len(changed) < len(batch.listing_ids):
+            kept = set(changed)
+            rows = BoundRows(rows.columns, [values for values in rows.values if values[0] in kept])
+    marks = ",".join("?" * len(changed))
+    db.execute(f"DELETE FROM ingredients WHERE listing_id IN ({marks})", changed)
+    _insert_rows(db, "ingredients", rows, replace=True)
