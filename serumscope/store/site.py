@@ -300,10 +300,16 @@ END""",
 WHEN NEW.rubric IN ({SCORED_RUBRICS_SQL}) BEGIN
   {_scores_row_sql("NEW.listing_id")}
 END""",
+    # An evaluation updated in place (store/writers.py) computes its listing's row once; the row of
+    # the listing it left, only when it moved to another.
     "scores_evaluation_update": f"""AFTER UPDATE ON evaluations
 WHEN NEW.rubric IN ({SCORED_RUBRICS_SQL}) OR OLD.rubric IN ({SCORED_RUBRICS_SQL}) BEGIN
-  {_scores_row_sql("OLD.listing_id")}
   {_scores_row_sql("NEW.listing_id")}
+END""",
+    "scores_evaluation_moved": f"""AFTER UPDATE OF listing_id ON evaluations
+WHEN OLD.listing_id IS NOT NEW.listing_id
+  AND (NEW.rubric IN ({SCORED_RUBRICS_SQL}) OR OLD.rubric IN ({SCORED_RUBRICS_SQL})) BEGIN
+  {_scores_row_sql("OLD.listing_id")}
 END""",
     # One rebuild per finished crawl keeps search current for `serumscope run` and cron without
     # per-row FTS triggers: ~0.5 s per 100k listings (the names' trigram index: 0.6 s more), once, as
