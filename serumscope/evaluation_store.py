@@ -33,8 +33,10 @@ from serumscope.store.schema import ensure_schema
 from serumscope.store.site import SCORED_RUBRIC
 from serumscope.store.tables import LISTING_JSON_COLUMNS
 from serumscope.store.writers import (
+    INGREDIENT_COLUMNS,
     BoundRows,
     PreparedEvaluations,
+    bound_values,
     prepare_evaluations,
     write_evaluations,
 )
@@ -147,15 +149,15 @@ def evaluation_row(listing: dict, result: dict, evaluated_at: str) -> dict:
     }
 
 
-def ingredient_rows(listing_id: str, facts: dict) -> Iterator[dict]:
+def ingredient_values(listing_id: str, facts: dict) -> Iterator[tuple]:
+    """The ``ingredients`` rows of one listing's facts, as values in INGREDIENT_COLUMNS order."""
     for item in (facts.get("ingredients") or {}).get("items", []):
-        yield {
-            "listing_id": listing_id,
-            "position": item["position"],
-            "raw": item["raw"],
-            "canonical": item["canonical"],
-            "known": int(item["known"]),
-        }
+        yield (listing_id, item["position"], item["raw"], item["canonical"], int(item["known"]))
+
+
+def ingredient_rows(listing_id: str, facts: dict) -> Iterator[dict]:
+    for values in ingredient_values(listing_id, facts):
+        yield dict(zip(INGREDIENT_COLUMNS, values, strict=True))
 
 
 def _active_row(listing_id: str, active: dict, form: str, evidence: list[dict]) -> dict:
@@ -202,11 +204,14 @@ def _scored_batch(listings: list[dict], rubrics: dict[str, list[str]]) -> Prepar
     return prepare_evaluations(
         [listing["id"] for listing, _ in scored],
         [evaluation_row(listing, result, now) for listing, results in scored for result in results],
-        [
-            row
-            for listing, results in scored
-            for row in ingredient_rows(listing["id"], results[-1]["facts"])
-        ],
+        bound_values(
+            INGREDIENT_COLUMNS,
+            [
+                values
+                for listing, results in scored
+                for values in ingredient_values(listing["id"], results[-1]["facts"])
+            ],
+        ),
         [
             row
             for listing, results in scored

@@ -9,6 +9,8 @@ its worker processes and the one writer only runs the statements."""
 from __future__ import annotations
 
 import json
+from itertools import groupby
+from operator import itemgetter
 from typing import NamedTuple
 
 import sqlite_utils
@@ -83,18 +85,36 @@ def ingredient_lists(rows: BoundRows) -> dict[str, str]:
     if rows.dicts is not None or (rows.values and rows.columns != INGREDIENT_COLUMNS):
         return {}
     lists: dict[str, list] = {}
-    for listing_id, *values in sorted(rows.values, key=lambda values: values[:2]):
-        lists.setdefault(listing_id, []).append(values)
+    for listing_id, values in groupby(rows.values, key=itemgetter(0)):  # a listing's rows together
+        lists.setdefault(listing_id, []).extend([row[1:] for row in values])
     return {
-        listing_id: json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+        listing_id: json.dumps(
+            sorted(values, key=itemgetter(0)), ensure_ascii=False, separators=(",", ":")
+        )
         for listing_id, values in lists.items()
     }
 
 
+def bound_values(columns: tuple[str, ...], values: list[tuple]) -> BoundRows:
+    """Rows given as values in ``columns`` order, bound as ``bound_rows`` binds them as dicts: as
+    they are when no value has anything to clean (nearly always), else through ``bound_rows``."""
+    if plain_values_kept(list(columns)) and plain_values_kept(
+        [value for row in values for value in row]
+    ):
+        return BoundRows(columns, values)
+    return bound_rows([dict(zip(columns, row, strict=True)) for row in values])
+
+
 def prepare_evaluations(
-    listing_ids: list[str], evaluations: list[dict], ingredients: list[dict], actives: list[dict]
+    listing_ids: list[str],
+    evaluations: list[dict],
+    ingredients: list[dict] | BoundRows,
+    actives: list[dict],
 ) -> PreparedEvaluations:
-    bound_ingredients = bound_rows(ingredients)
+    """The batch checked and bound; ``ingredients`` may come bound already (``bound_values``)."""
+    bound_ingredients = (
+        ingredients if isinstance(ingredients, BoundRows) else bound_rows(ingredients)
+    )
     return PreparedEvaluations(
         listing_ids,
         bound_rows(evaluations),
