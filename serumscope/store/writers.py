@@ -132,7 +132,7 @@ def write_evaluations(db: sqlite_utils.Database, batch: PreparedEvaluations) -> 
         db.execute(f"DELETE FROM actives WHERE listing_id IN ({marks})", batch.listing_ids)
         _upsert_rows(db, "evaluations", batch.evaluations)
         _replace_ingredients(db, batch)
-        _insert_rows(db, "actives", batch.actives)
+        insert_rows(db, "actives", batch.actives)
 
 
 def replace_evaluations(
@@ -146,7 +146,7 @@ def replace_evaluations(
     write_evaluations(db, prepare_evaluations(listing_ids, evaluations, ingredients, actives))
 
 
-def _insert_rows(
+def insert_rows(
     db: sqlite_utils.Database, table: str, rows: BoundRows, replace: bool = False
 ) -> None:
     """``db[table].insert_all(rows, replace=replace)`` as one prepared statement run over them all:
@@ -171,7 +171,7 @@ def _upsert_rows(db: sqlite_utils.Database, table: str, rows: BoundRows) -> None
     again whole. The update triggers fire instead of the insert triggers (store/history.py and
     store/site.py record the same on either)."""
     if rows.dicts is not None or not rows.values:
-        _insert_rows(db, table, rows, replace=True)
+        insert_rows(db, table, rows, replace=True)
         return
     db.conn.executemany(_upsert_sql(db, table, rows.columns), rows.values)
 
@@ -209,4 +209,4 @@ def _replace_ingredients(db: sqlite_utils.Database, batch: PreparedEvaluations) 
             rows = BoundRows(rows.columns, [values for values in rows.values if values[0] in kept])
     marks = ",".join("?" * len(changed))
     db.execute(f"DELETE FROM ingredients WHERE listing_id IN ({marks})", changed)
-    _insert_rows(db, "ingredients", rows, replace=True)
+    insert_rows(db, "ingredients", rows, replace=True)
