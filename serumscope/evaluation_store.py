@@ -149,10 +149,12 @@ def evaluation_row(listing: dict, result: dict, evaluated_at: str) -> dict:
     }
 
 
-def ingredient_values(listing_id: str, facts: dict) -> Iterator[tuple]:
+def ingredient_values(listing_id: str, facts: dict) -> list[tuple]:
     """The ``ingredients`` rows of one listing's facts, as values in INGREDIENT_COLUMNS order."""
-    for item in (facts.get("ingredients") or {}).get("items", []):
-        yield (listing_id, item["position"], item["raw"], item["canonical"], int(item["known"]))
+    return [
+        (listing_id, item["position"], item["raw"], item["canonical"], int(item["known"]))
+        for item in (facts.get("ingredients") or {}).get("items", [])
+    ]
 
 
 def ingredient_rows(listing_id: str, facts: dict) -> Iterator[dict]:
