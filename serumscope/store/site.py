@@ -194,23 +194,32 @@ def scores_rows_statements(operator: str, listings: str) -> list[str]:
     ]
 
 
-def scores_rows_refreshed_statements(listings: str) -> list[str]:
+def scores_rows_refreshed_statements(listings: str, computed: str) -> list[str]:
     """What ``scores_rows_statements("IN", listings)`` leaves, written only where it differs: the
-    rows of the listings whose id is ``IN listings`` that differ from their computed row (or sit at
-    another listing's rowid) are deleted, then the missing rows inserted. A row unchanged (most of
-    a re-evaluation) costs a comparison instead of a delete and an insert in a dozen indexes."""
-    columns = list(SCORES.columns)
-    stored = ", ".join(["rowid", *(f"[{name}]" for name in columns)])
+    rows of the listings whose id is ``IN listings`` are computed once into the temporary table
+    ``computed`` (made by ``computed_scores_table_sql``); the stored rows that differ from theirs (or
+    sit at another listing's rowid) are deleted, then the missing ones inserted. A row unchanged
+    (most of a re-evaluation) costs a comparison instead of a delete and an insert in a dozen
+    indexes."""
+    stored = ", ".join(["rowid", *(f"[{name}]" for name in SCORES.columns)])
     current = (
         f"SELECT {stored} FROM scores WHERE listing_id IN {listings}"
-        f" OR rowid IN (SELECT rowid FROM listings WHERE id IN {listings})"
+        f" OR rowid IN (SELECT scores_rowid FROM {computed})"
     )
-    computed = f"{SCORES_SELECT} WHERE l.id IN {listings}"
     return [
-        f"DELETE FROM scores WHERE rowid IN (SELECT rowid FROM ({current} EXCEPT {computed}))",
-        f"INSERT INTO scores ({scores_insert_columns()}) {computed}"
-        " AND NOT EXISTS (SELECT 1 FROM scores AS s WHERE s.rowid = l.rowid)",
+        f"DELETE FROM {computed}",
+        f"INSERT INTO {computed} {SCORES_SELECT} WHERE l.id IN {listings}",
+        f"DELETE FROM scores WHERE rowid IN (SELECT rowid FROM ({current} EXCEPT"
+        f" SELECT * FROM {computed}))",
+        f"INSERT INTO scores ({scores_insert_columns()}) SELECT * FROM {computed} AS c"
+        " WHERE NOT EXISTS (SELECT 1 FROM scores AS s WHERE s.rowid = c.scores_rowid)",
     ]
+
+
+def computed_scores_table_sql(name: str) -> str:
+    """A temporary table of scores rows (their rowid as ``scores_rowid``), its columns of the same
+    affinity as those of ``scores``: a value is held there as ``scores`` would store it."""
+    return f"CREATE TEMP TABLE IF NOT EXISTS {name} AS SELECT rowid AS scores_rowid, * FROM scores WHERE 0"
 
 
 def _scores_row_sql(listing_id: str) -> str:
