@@ -3,9 +3,9 @@
 Each evaluation written fires a trigger that computes its listing's ``scores`` row again, and each
 ``scores`` row written fires the counting triggers (facet and verdict counts): about 450 µs a listing,
 half the writer's time when every listing is evaluated. ``site_tables_rebuilt_after`` suspends those
-triggers for one transaction, then computes the rows of the listings written with the triggers' own
-statements (store/site.py: ``scores_rows_statements``) over all of them at once, counts again whole
-and restores the triggers. All of it is one SQLite transaction: a process killed meanwhile leaves
+triggers for one transaction, then computes the rows of the listings written as the triggers do
+(store/site.py: ``scores_rows_refreshed_statements``, each row computed once and written only where
+it differs) over all of them at once, counts again whole and restores the triggers. All of it is one SQLite transaction: a process killed meanwhile leaves
 the database as it was, triggers included, and other connections see the old rows until the commit.
 """
 

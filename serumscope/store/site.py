@@ -184,19 +184,29 @@ def scores_insert_columns() -> str:
 
 def scores_rows_statements(operator: str, listings: str) -> list[str]:
     """The statements that compute again the scores rows of the listings whose id is ``operator
-    listings`` ("= NEW.id" in a trigger, "IN (SELECT ...)" for many): the one definition that both
-    the triggers below and the bulk rebuild (store/bulk.py) run."""
+    listings`` ("= NEW.id" in a trigger), written only where they differ: the stored rows that
+    differ from their computed row (or sit at another listing's rowid) are deleted, then the missing
+    ones inserted. A row unchanged (most of a re-evaluation) costs a comparison instead of a delete
+    and an insert in a dozen indexes and the counting triggers."""
     # Delete then insert: an outer upsert's conflict policy would override OR REPLACE in a trigger.
+    # A value the comparison tells apart that the table would store alike (an integer in a TEXT
+    # column) costs a write; values it holds equal are stored alike (the columns are TEXT, INTEGER
+    # and FLOAT).
+    stored = ", ".join(["rowid", *(f"[{name}]" for name in SCORES.columns)])
+    computed = f"{SCORES_SELECT} WHERE l.id {operator} {listings}"
     return [
-        f"DELETE FROM scores WHERE listing_id {operator} {listings}"
-        f" OR rowid {operator} (SELECT rowid FROM listings WHERE id {operator} {listings})",
-        f"INSERT INTO scores ({scores_insert_columns()}) {SCORES_SELECT} WHERE l.id {operator} {listings}",
+        f"DELETE FROM scores WHERE rowid IN (SELECT rowid FROM (SELECT {stored} FROM scores"
+        f" WHERE listing_id {operator} {listings}"
+        f" OR rowid {operator} (SELECT rowid FROM listings WHERE id {operator} {listings})"
+        f" EXCEPT {computed}))",
+        f"INSERT INTO scores ({scores_insert_columns()}) {computed}"
+        " AND NOT EXISTS (SELECT 1 FROM scores AS s WHERE s.rowid = l.rowid)",
     ]
 
 
 def scores_rows_refreshed_statements(listings: str, computed: str) -> list[str]:
-    """What ``scores_rows_statements("IN", listings)`` leaves, written only where it differs: the
-    rows of the listings whose id is ``IN listings`` are computed once into the temporary table
+    """What ``scores_rows_statements("IN", listings)`` does, for many listings: their rows
+    (the listings whose id is ``IN listings``) are computed once into the temporary table
     ``computed`` (made by ``computed_scores_table_sql``); the stored rows that differ from theirs (or
     sit at another listing's rowid) are deleted, then the missing ones inserted. A row unchanged
     (most of a re-evaluation) costs a comparison instead of a delete and an insert in a dozen
