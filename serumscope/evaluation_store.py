@@ -46,7 +46,7 @@ BATCH_SIZE = 500
 # without the site's per-row triggers (store/bulk.py): counting the site's tables again whole then
 # costs less than the triggers did. Groups, not one transaction for the whole run, so that another
 # writer waits about a second at most, the WAL file stays bounded and a stopped run keeps what it
-# wrote; a group's prepared rows (~11 kB a listing) wait in memory for its transaction.
+# wrote; a group's prepared rows (~14 kB a listing) wait in memory for its transaction.
 BULK_MIN_LISTINGS = 2_000
 BULK_TRANSACTION_LISTINGS = 4_000
 

@@ -1,6 +1,7 @@
 """Writers for what the evaluator produces: each batch of evaluations replaces the listings' earlier
-ones, with their ingredient and active rows, in one transaction (history triggers see one
-``INSERT OR REPLACE`` per evaluation, as they expect).
+ones, with their ingredient and active rows, in one transaction. Evaluations are updated in place
+(history and site triggers see one insert or update per evaluation); ingredient rows are written
+only for the listings whose rows changed.
 
 Preparing a batch (``prepare_evaluations``: the store-boundary checks and the values in column
 order) is separate from writing it (``write_evaluations``), so that ``evaluate --jobs`` prepares in
