@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from site_fixtures import write_generated_listings, write_hostile_listing
 from test_categories import JADE, PEN, ROLLER, SERUM, _store
 
@@ -196,6 +197,26 @@ def test_an_evaluation_updated_in_place_or_moved_keeps_the_scores_rows_of_both_l
     verdict = list(SCORES.columns).index("verdict") - 1
     assert moved[first][verdict] is None  # its post evaluation left: no verdict
     assert moved[second][verdict] == "avoid"
+
+
+@pytest.mark.parametrize("bulk", [False, True])
+def test_ingredient_rows_that_differ_from_the_evaluation_are_written_again(tmp_path, bulk):
+    db_file = _database(tmp_path, 40)
+    evaluated = _rows(db_file, "ingredients")
+    with sqlite3.connect(db_file) as connection:
+        connection.execute("DELETE FROM ingredients WHERE rowid % 7 = 0")
+        connection.execute("UPDATE ingredients SET canonical = 'stale' WHERE rowid % 5 = 0")
+        connection.execute("UPDATE ingredients SET known = 1 - known WHERE rowid % 6 = 0")
+        connection.execute(
+            "INSERT INTO ingredients (listing_id, position, raw, canonical, known)"
+            " SELECT id, 999, 'Stale', 'stale', 0 FROM listings WHERE rowid % 3 = 0"
+        )
+    connection.close()
+    assert _rows(db_file, "ingredients") != evaluated
+    db = open_db(db_file)
+    evaluate_db(db, rubric=RUBRICS, everything=True, jobs=1, bulk=bulk)
+    db.close()
+    assert _rows(db_file, "ingredients") == evaluated
 
 
 def _write_locked(db_file: Path) -> bool:
