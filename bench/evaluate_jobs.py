@@ -1,6 +1,6 @@
 """Benchmark: `serumscope evaluate --all` end to end on every core, alternated with a baseline.
 
-    .venv/bin/python bench/evaluate_jobs.py [--pairs 3] [--copies 5] [--jobs N]
+    .venv/bin/python bench/evaluate_jobs.py [--pairs 3] [--copies 5] [--jobs N] [--first]
                                             [--baseline main | --baseline jobs1]
 
 Goal (issue 12): `serumscope evaluate` end to end at least 0.8 x the single-process evaluator rate
@@ -9,8 +9,10 @@ times the cores (`--jobs`, default all CPUs).
 Listings: bench/evaluate.py's realistic listings (the rows of ../shared/data/real_listings/, two
 variants each), stored ``--copies`` times under different ids in a real SQLite database made with the
 project's schema (`open_db`), all candidates. Shipped settings: the real `serumscope evaluate` command
-in a fresh process, rubric post, `--all` so every listing is scored each time (a re-evaluation: the
-stored evaluations are mostly those the run writes again).
+in a fresh process, rubric post, `--all` so every listing is scored each time: a re-evaluation (the
+stored evaluations are mostly those the run writes again), or with `--first` a first evaluation
+(each run starts from a copy of the database without evaluations, ingredients and actives, made
+before its clock starts).
 
 Each pair runs A = this tree's `--jobs N` (default: every CPU) and B = the baseline: the same command
 of a git revision (`--baseline REV`, default `main`, extracted with `git archive`, run with this
@@ -30,6 +32,7 @@ import json
 import os
 import resource
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -108,10 +111,33 @@ cli()
 """
 
 
-def end_to_end(tree: Path, db_path: Path, jobs: int) -> tuple[float, float, float]:
-    """`serumscope evaluate --all --jobs N` of ``tree`` in a fresh process: listings/s by the wall
-    clock and by the CPU time of the command and its workers (what the machine's other load cannot
-    stretch), and the CPU seconds per listing of the command's own process (the writer)."""
+def _unevaluated(db_path: Path) -> Path:
+    """A copy of ``db_path`` without its evaluations, ingredients and actives (scores rows follow)."""
+    copy = db_path.with_name(f"unevaluated-{db_path.name}")
+    shutil.copy(db_path, copy)
+    connection = sqlite3.connect(copy)
+    with connection:
+        for table in ("evaluations", "ingredients", "actives"):
+            connection.execute(f"DELETE FROM [{table}]")
+    connection.close()
+    return copy
+
+
+def _copy_database(source: Path, target: Path) -> None:
+    for suffix in ("-wal", "-shm"):  # a WAL left by the last run must not meet another file
+        target.with_name(target.name + suffix).unlink(missing_ok=True)
+    shutil.copy(source, target)
+
+
+def end_to_end(
+    tree: Path, db_path: Path, jobs: int, start_from: Path | None = None
+) -> tuple[float, float, float]:
+    """`serumscope evaluate --all --jobs N` of ``tree`` in a fresh process (on a copy of
+    ``start_from`` made before the clock starts, if given): listings/s by the wall clock and by the
+    CPU time of the command and its workers (what the machine's other load cannot stretch), and the
+    CPU seconds per listing of the command's own process (the writer)."""
+    if start_from is not None:
+        _copy_database(start_from, db_path)
     command = [sys.executable, "-c", _COMMAND, "evaluate", "--db", str(db_path), "--all"]
     environment = {**os.environ, "PYTHONPATH": str(tree)}
     started, cpu = time.perf_counter(), _children_cpu()
@@ -163,13 +189,21 @@ def main() -> None:
     parser.add_argument(
         "--baseline", default="main", help="a git revision, or jobs1: this tree with --jobs 1"
     )
+    parser.add_argument(
+        "--first",
+        action="store_true",
+        help="a first evaluation: every run starts from the database without its evaluations",
+    )
     args = parser.parse_args()
     listings = _listings(args.copies)
     print(
         f"goal:      `serumscope evaluate` end to end >= {GOAL_SHARE} x evaluator rate x"
         f" {args.jobs} cores (--jobs {args.jobs})"
     )
-    print(f"listings:  {len(listings):,} ({args.copies} copies of the realistic listings)")
+    print(
+        f"listings:  {len(listings):,} ({args.copies} copies of the realistic listings);"
+        + (" a first evaluation (none stored)" if args.first else " a re-evaluation (--all)")
+    )
     with tempfile.TemporaryDirectory() as folder:
         if args.baseline == "jobs1":
             baseline, baseline_jobs, name = ROOT, 1, "this tree --jobs 1"
@@ -187,15 +221,18 @@ def main() -> None:
         shutil.copy(db_path, base_path)
         end_to_end(ROOT, db_path, args.jobs)
         end_to_end(baseline, base_path, baseline_jobs)
+        starts = (None, None)
+        if args.first:
+            starts = (_unevaluated(db_path), _unevaluated(base_path))
         print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         measured, base, alone = [], [], []
         cpu_measured, cpu_base, writer_measured, writer_base = [], [], [], []
         for pair in range(1, max(3, args.pairs) + 1):
-            wall, cpu, writer = end_to_end(ROOT, db_path, args.jobs)
+            wall, cpu, writer = end_to_end(ROOT, db_path, args.jobs, starts[0])
             measured.append(wall)
             cpu_measured.append(cpu)
             writer_measured.append(writer * 1e6)
-            wall, cpu, writer = end_to_end(baseline, base_path, baseline_jobs)
+            wall, cpu, writer = end_to_end(baseline, base_path, baseline_jobs, starts[1])
             base.append(wall)
             cpu_base.append(cpu)
             writer_base.append(writer * 1e6)

@@ -10,6 +10,7 @@ its worker processes and the one writer only runs the statements."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from itertools import groupby
 from operator import itemgetter
 from typing import NamedTuple
@@ -188,23 +189,31 @@ def _upsert_sql(db: sqlite_utils.Database, table: str, columns: tuple[str, ...])
 
 
 def _replace_ingredients(db: sqlite_utils.Database, batch: PreparedEvaluations) -> None:
-    """The ingredient rows of the batch's listings replaced whole, for the listings whose rows
-    differ from the stored ones (a re-evaluation mostly leaves them as they were: nothing written)."""
-    changed = batch.listing_ids
+    """The ingredient rows of the batch's listings replaced whole, but for the listings whose rows
+    are the stored ones already (a re-evaluation mostly leaves them as they were: nothing written)."""
+    unchanged = _unchanged_ingredients(db, batch)
+    listing_ids = [listing_id for listing_id in batch.listing_ids if listing_id not in unchanged]
     rows = batch.ingredients
-    if batch.ingredient_lists or (not rows.values and rows.dicts is None):
-        marks = ",".join("?" * len(changed))
-        stored = dict(db.execute(_STORED_INGREDIENT_LISTS.format(marks), changed).fetchall())
-        changed = [
-            listing_id
-            for listing_id in changed
-            if stored.get(listing_id, "[]") != batch.ingredient_lists.get(listing_id, "[]")
-        ]
-        if not changed:
-            return
-        if len(changed) < len(batch.listing_ids):
-            kept = set(changed)
-            rows = BoundRows(rows.columns, [values for values in rows.values if values[0] in kept])
-    marks = ",".join("?" * len(changed))
-    db.execute(f"DELETE FROM ingredients WHERE listing_id IN ({marks})", changed)
+    if unchanged and rows.values:
+        rows = BoundRows(rows.columns, [row for row in rows.values if row[0] not in unchanged])
+    if listing_ids:
+        marks = ",".join("?" * len(listing_ids))
+        db.execute(f"DELETE FROM ingredients WHERE listing_id IN ({marks})", listing_ids)
     insert_rows(db, "ingredients", rows, replace=True)
+
+
+def _unchanged_ingredients(db: sqlite_utils.Database, batch: PreparedEvaluations) -> set[str]:
+    """The listings of the batch whose stored ingredient rows are those it holds for them."""
+    rows = batch.ingredients
+    if rows.dicts is not None or (rows.values and not batch.ingredient_lists):
+        return set()  # rows of other columns: no texts to compare
+    marks = ",".join("?" * len(batch.listing_ids))
+    try:
+        stored = dict(db.execute(_STORED_INGREDIENT_LISTS.format(marks), batch.listing_ids))
+    except sqlite3.Error:  # a value JSON cannot hold (a BLOB) or text that is no UTF-8: rewrite
+        return set()
+    return {
+        listing_id
+        for listing_id in batch.listing_ids
+        if stored.get(listing_id, "[]") == batch.ingredient_lists.get(listing_id, "[]")
+    }
