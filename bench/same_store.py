@@ -59,12 +59,21 @@ def _rows(db_file: Path, table: str) -> list[tuple]:
 
 def _make_stale(db_file: Path) -> None:
     """Stored results each side must replace: some evaluations gone, others with another verdict
-    (the triggers carry both into scores, so a writer that left scores as they were would differ)."""
+    (the triggers carry both into scores, so a writer that left scores as they were would differ);
+    ingredient rows gone, changed or added (a writer that kept a listing's rows it took for
+    unchanged would differ)."""
     connection = sqlite3.connect(db_file)
     with connection:
         connection.execute("DELETE FROM evaluations WHERE rowid % 3 = 0")
         connection.execute(
             "UPDATE evaluations SET score = 1, verdict = 'avoid' WHERE rowid % 3 = 1"
+        )
+        connection.execute("DELETE FROM ingredients WHERE rowid % 11 = 0")
+        connection.execute("UPDATE ingredients SET canonical = 'stale' WHERE rowid % 13 = 0")
+        connection.execute("UPDATE ingredients SET known = 1 - known WHERE rowid % 17 = 0")
+        connection.execute(
+            "INSERT INTO ingredients (listing_id, position, raw, canonical, known)"
+            " SELECT id, 999, 'Stale', 'stale', 0 FROM listings WHERE rowid % 5 = 0"
         )
     connection.close()
 
@@ -95,9 +104,8 @@ def main() -> None:
         listings = _listings(args.copies)
         original = Path(folder) / "listings.db"
         build_database(original, listings)
-        _evaluate(
-            ROOT, original, 1
-        )  # judges relevance and fills evaluations, as a crawl's run would
+        _evaluate(ROOT, original, 1)  # judges relevance and fills evaluations, as a run would
+        _make_stale(original)
         sides = {}
         for name, tree in (("here", ROOT), (args.baseline, baseline)):
             copy = Path(folder) / f"{name.replace('/', '-')}.db"

@@ -33,8 +33,10 @@ from serumscope.store.schema import ensure_schema
 from serumscope.store.site import SCORED_RUBRIC
 from serumscope.store.tables import LISTING_JSON_COLUMNS
 from serumscope.store.writers import (
+    INGREDIENT_COLUMNS,
     BoundRows,
     PreparedEvaluations,
+    bound_values,
     prepare_evaluations,
     write_evaluations,
 )
@@ -44,7 +46,7 @@ BATCH_SIZE = 500
 # without the site's per-row triggers (store/bulk.py): counting the site's tables again whole then
 # costs less than the triggers did. Groups, not one transaction for the whole run, so that another
 # writer waits about a second at most, the WAL file stays bounded and a stopped run keeps what it
-# wrote; a group's prepared rows (~11 kB a listing) wait in memory for its transaction.
+# wrote; a group's prepared rows (~14 kB a listing) wait in memory for its transaction.
 BULK_MIN_LISTINGS = 2_000
 BULK_TRANSACTION_LISTINGS = 4_000
 
@@ -147,15 +149,17 @@ def evaluation_row(listing: dict, result: dict, evaluated_at: str) -> dict:
     }
 
 
+def ingredient_values(listing_id: str, facts: dict) -> list[tuple]:
+    """The ``ingredients`` rows of one listing's facts, as values in INGREDIENT_COLUMNS order."""
+    return [
+        (listing_id, item["position"], item["raw"], item["canonical"], int(item["known"]))
+        for item in (facts.get("ingredients") or {}).get("items", [])
+    ]
+
+
 def ingredient_rows(listing_id: str, facts: dict) -> Iterator[dict]:
-    for item in (facts.get("ingredients") or {}).get("items", []):
-        yield {
-            "listing_id": listing_id,
-            "position": item["position"],
-            "raw": item["raw"],
-            "canonical": item["canonical"],
-            "known": int(item["known"]),
-        }
+    for values in ingredient_values(listing_id, facts):
+        yield dict(zip(INGREDIENT_COLUMNS, values, strict=True))
 
 
 def _active_row(listing_id: str, active: dict, form: str, evidence: list[dict]) -> dict:
@@ -202,11 +206,14 @@ def _scored_batch(listings: list[dict], rubrics: dict[str, list[str]]) -> Prepar
     return prepare_evaluations(
         [listing["id"] for listing, _ in scored],
         [evaluation_row(listing, result, now) for listing, results in scored for result in results],
-        [
-            row
-            for listing, results in scored
-            for row in ingredient_rows(listing["id"], results[-1]["facts"])
-        ],
+        bound_values(
+            INGREDIENT_COLUMNS,
+            [
+                values
+                for listing, results in scored
+                for values in ingredient_values(listing["id"], results[-1]["facts"])
+            ],
+        ),
         [
             row
             for listing, results in scored

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from site_fixtures import write_generated_listings, write_hostile_listing
 from test_categories import JADE, PEN, ROLLER, SERUM, _store
 
@@ -16,6 +17,7 @@ from evaluator.rubrics import scored_rubrics
 from serumscope import evaluation_store
 from serumscope.evaluation_store import BULK_MIN_LISTINGS, evaluate_db
 from serumscope.store.database import open_db, transaction
+from serumscope.store.schema import refresh_site_tables
 from serumscope.store.site import COUNTED_TABLES, SCORES
 
 RUBRICS = [*scored_rubrics().values(), "extended"]
@@ -143,7 +145,7 @@ def test_evaluating_in_several_bulk_transactions_gives_the_tables_the_triggers_g
     )
     assert count == bulk_count == 305
     suspended = [s for s in statements if s.startswith("DROP TRIGGER IF EXISTS [scores_evaluation")]
-    assert len(suspended) == 4 * 3  # three triggers suspended in each of the four transactions
+    assert len(suspended) == 4 * 4  # four triggers suspended in each of the four transactions
     for table, rows in by_triggers.items():
         assert rows, table
         assert in_bulk[table] == rows, table
@@ -193,6 +195,57 @@ def test_an_index_made_on_opening_an_analyzed_database_is_analyzed(tmp_path):
     db = open_db(db_file)
     assert shop_index in _measured_indexes(db, "listings")
     db.close()
+
+
+def test_an_evaluation_updated_in_place_or_moved_keeps_the_scores_rows_of_both_listings(tmp_path):
+    db_file = _database(tmp_path, 40)
+    db = open_db(db_file)
+    first, second = [
+        row[0]
+        for row in db.execute(
+            "SELECT listing_id FROM evaluations WHERE rubric = 'post' AND verdict != 'not-scored'"
+            " ORDER BY listing_id LIMIT 2"
+        )
+    ]
+    with transaction(db):
+        db.execute(
+            "UPDATE evaluations SET score = 3, verdict = 'avoid' WHERE listing_id = ?", [first]
+        )
+        db.execute("DELETE FROM evaluations WHERE listing_id = ? AND rubric = 'post'", [second])
+        db.execute(
+            "UPDATE evaluations SET listing_id = ? WHERE listing_id = ? AND rubric = 'post'",
+            [second, first],
+        )
+    db.close()
+    kept = _site_tables(db_file)
+    db = open_db(db_file)
+    refresh_site_tables(db)  # every row computed again from listings and evaluations
+    db.close()
+    assert _site_tables(db_file) == kept
+    moved = {row[0]: row[1:] for row in kept["scores"] if row[0] in (first, second)}
+    verdict = list(SCORES.columns).index("verdict") - 1
+    assert moved[first][verdict] is None  # its post evaluation left: no verdict
+    assert moved[second][verdict] == "avoid"
+
+
+@pytest.mark.parametrize("bulk", [False, True])
+def test_ingredient_rows_that_differ_from_the_evaluation_are_written_again(tmp_path, bulk):
+    db_file = _database(tmp_path, 40)
+    evaluated = _rows(db_file, "ingredients")
+    with sqlite3.connect(db_file) as connection:
+        connection.execute("DELETE FROM ingredients WHERE rowid % 7 = 0")
+        connection.execute("UPDATE ingredients SET canonical = 'stale' WHERE rowid % 5 = 0")
+        connection.execute("UPDATE ingredients SET known = 1 - known WHERE rowid % 6 = 0")
+        connection.execute(
+            "INSERT INTO ingredients (listing_id, position, raw, canonical, known)"
+            " SELECT id, 999, 'Stale', 'stale', 0 FROM listings WHERE rowid % 3 = 0"
+        )
+    connection.close()
+    assert _rows(db_file, "ingredients") != evaluated
+    db = open_db(db_file)
+    evaluate_db(db, rubric=RUBRICS, everything=True, jobs=1, bulk=bulk)
+    db.close()
+    assert _rows(db_file, "ingredients") == evaluated
 
 
 def _write_locked(db_file: Path) -> bool:

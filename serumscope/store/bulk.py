@@ -3,9 +3,9 @@
 Each evaluation written fires a trigger that computes its listing's ``scores`` row again, and each
 ``scores`` row written fires the counting triggers (facet and verdict counts): about 450 µs a listing,
 half the writer's time when every listing is evaluated. ``site_tables_rebuilt_after`` suspends those
-triggers for one transaction, then computes the rows of the listings written with the triggers' own
-statements (store/site.py: ``scores_rows_statements``) over all of them at once, counts again whole
-and restores the triggers. All of it is one SQLite transaction: a process killed meanwhile leaves
+triggers for one transaction, then computes the rows of the listings written as the triggers do
+(store/site.py: ``scores_rows_refreshed_statements``, each row computed once and written only where
+it differs) over all of them at once, counts again whole and restores the triggers. All of it is one SQLite transaction: a process killed meanwhile leaves
 the database as it was, triggers included, and other connections see the old rows until the commit.
 """
 
@@ -18,7 +18,12 @@ import sqlite_utils
 
 from serumscope.store.database import transaction
 from serumscope.store.schema import refill_counts, refill_scores_rows, trigger_sql
-from serumscope.store.site import COUNT_TRIGGERS, SITE_TRIGGERS, scores_rows_statements
+from serumscope.store.site import (
+    COUNT_TRIGGERS,
+    SITE_TRIGGERS,
+    computed_scores_table_sql,
+    scores_rows_refreshed_statements,
+)
 
 # The triggers evaluations fire on the site's tables: scores rows, then the counts of scores rows.
 SUSPENDED_TRIGGERS = [
@@ -27,6 +32,7 @@ SUSPENDED_TRIGGERS = [
 ]
 
 _WRITTEN = "bulk_written_listings"  # a temporary table: the ids of the listings written
+_COMPUTED = "bulk_scores_rows"  # a temporary table: their scores rows as computed now
 
 
 @contextmanager
@@ -54,8 +60,12 @@ def site_tables_rebuilt_after(
         if whole:
             refill_scores_rows(db)
         else:
-            for statement in scores_rows_statements("IN", f"(SELECT id FROM temp.[{_WRITTEN}])"):
+            db.execute(computed_scores_table_sql(f"temp.[{_COMPUTED}]"))
+            for statement in scores_rows_refreshed_statements(
+                f"(SELECT id FROM temp.[{_WRITTEN}])", f"temp.[{_COMPUTED}]"
+            ):
                 db.execute(statement)
+            db.execute(f"DROP TABLE temp.[{_COMPUTED}]")
         refill_counts(db)
         for name in SUSPENDED_TRIGGERS:
             db.execute(trigger_sql(name))

@@ -30,6 +30,7 @@ from serumscope.store.product_formula import (
     price_criteria,
 )
 from serumscope.store.rows import storable_values
+from serumscope.store.writers import bound_rows, insert_rows
 
 PRODUCT_CATEGORY = categories()[0].id  # vitamin C serums: the category products are grouped in
 
@@ -320,30 +321,41 @@ def refresh_offers(db: sqlite_utils.Database) -> dict[str, int]:
     with transaction(db):
         db.execute("DELETE FROM offers")
         if rows:
-            db["offers"].insert_all(storable_values(rows))
+            insert_rows(db, "offers", bound_rows(rows))
         db.execute(
             "UPDATE products SET best_variant_id = NULL, best_listing_id = NULL, best_shop = NULL,"
             " best_price = NULL, best_currency = NULL, best_price_per_30ml = NULL,"
             " score = NULL, verdict = NULL, formula_listing_id = NULL, formula_checks = NULL,"
             " formula_points = NULL"
         )
-        for product_id, formula in formulas.items():
-            db["products"].update(product_id, formula)
-        for product_id, offer in best.items():
-            score, verdict = scores.get(offer["listing_id"], (None, None))
-            db["products"].update(
-                product_id,
-                {
-                    "best_variant_id": offer["variant_id"],
-                    "best_listing_id": offer["listing_id"],
-                    "best_shop": offer["shop"],
-                    "best_price": offer["price"],
-                    "best_currency": offer["currency"],
-                    "best_price_per_30ml": offer["price_per_30ml"],
-                    "score": score,
-                    "verdict": verdict,
-                },
-            )
+        # one statement each over every product (sqlite-utils' update reads the table's schema
+        # and the row again for each: most of this function's time)
+        db.conn.executemany(
+            "UPDATE products SET formula_listing_id = ?, formula_checks = ?, formula_points = ?"
+            " WHERE id = ?",
+            [
+                (f["formula_listing_id"], f["formula_checks"], f["formula_points"], product_id)
+                for product_id, f in formulas.items()
+            ],
+        )
+        db.conn.executemany(
+            "UPDATE products SET best_variant_id = ?, best_listing_id = ?, best_shop = ?,"
+            " best_price = ?, best_currency = ?, best_price_per_30ml = ?, score = ?, verdict = ?"
+            " WHERE id = ?",
+            [
+                (
+                    offer["variant_id"],
+                    offer["listing_id"],
+                    offer["shop"],
+                    offer["price"],
+                    offer["currency"],
+                    offer["price_per_30ml"],
+                    *scores.get(offer["listing_id"], (None, None)),
+                    product_id,
+                )
+                for product_id, offer in best.items()
+            ],
+        )
         _record_events(db, events, now)
     return {"offers": len(rows), "products_with_offers": len(best)}
 

@@ -184,14 +184,52 @@ def scores_insert_columns() -> str:
 
 def scores_rows_statements(operator: str, listings: str) -> list[str]:
     """The statements that compute again the scores rows of the listings whose id is ``operator
-    listings`` ("= NEW.id" in a trigger, "IN (SELECT ...)" for many): the one definition that both
-    the triggers below and the bulk rebuild (store/bulk.py) run."""
+    listings`` ("= NEW.id" in a trigger), written only where they differ: the stored rows that
+    differ from their computed row (or sit at another listing's rowid) are deleted, then the missing
+    ones inserted. A row unchanged (most of a re-evaluation) costs a comparison instead of a delete
+    and an insert in a dozen indexes and the counting triggers."""
     # Delete then insert: an outer upsert's conflict policy would override OR REPLACE in a trigger.
+    # A value the comparison tells apart that the table would store alike (an integer in a TEXT
+    # column) costs a write; values it holds equal are stored alike (the columns are TEXT, INTEGER
+    # and FLOAT).
+    stored = ", ".join(["rowid", *(f"[{name}]" for name in SCORES.columns)])
+    computed = f"{SCORES_SELECT} WHERE l.id {operator} {listings}"
     return [
-        f"DELETE FROM scores WHERE listing_id {operator} {listings}"
-        f" OR rowid {operator} (SELECT rowid FROM listings WHERE id {operator} {listings})",
-        f"INSERT INTO scores ({scores_insert_columns()}) {SCORES_SELECT} WHERE l.id {operator} {listings}",
+        f"DELETE FROM scores WHERE rowid IN (SELECT rowid FROM (SELECT {stored} FROM scores"
+        f" WHERE listing_id {operator} {listings}"
+        f" OR rowid {operator} (SELECT rowid FROM listings WHERE id {operator} {listings})"
+        f" EXCEPT {computed}))",
+        f"INSERT INTO scores ({scores_insert_columns()}) {computed}"
+        " AND NOT EXISTS (SELECT 1 FROM scores AS s WHERE s.rowid = l.rowid)",
     ]
+
+
+def scores_rows_refreshed_statements(listings: str, computed: str) -> list[str]:
+    """What ``scores_rows_statements("IN", listings)`` does, for many listings: their rows
+    (the listings whose id is ``IN listings``) are computed once into the temporary table
+    ``computed`` (made by ``computed_scores_table_sql``); the stored rows that differ from theirs (or
+    sit at another listing's rowid) are deleted, then the missing ones inserted. A row unchanged
+    (most of a re-evaluation) costs a comparison instead of a delete and an insert in a dozen
+    indexes."""
+    stored = ", ".join(["rowid", *(f"[{name}]" for name in SCORES.columns)])
+    current = (
+        f"SELECT {stored} FROM scores WHERE listing_id IN {listings}"
+        f" OR rowid IN (SELECT scores_rowid FROM {computed})"
+    )
+    return [
+        f"DELETE FROM {computed}",
+        f"INSERT INTO {computed} {SCORES_SELECT} WHERE l.id IN {listings}",
+        f"DELETE FROM scores WHERE rowid IN (SELECT rowid FROM ({current} EXCEPT"
+        f" SELECT * FROM {computed}))",
+        f"INSERT INTO scores ({scores_insert_columns()}) SELECT * FROM {computed} AS c"
+        " WHERE NOT EXISTS (SELECT 1 FROM scores AS s WHERE s.rowid = c.scores_rowid)",
+    ]
+
+
+def computed_scores_table_sql(name: str) -> str:
+    """A temporary table of scores rows (their rowid as ``scores_rowid``), its columns of the same
+    affinity as those of ``scores``: a value is held there as ``scores`` would store it."""
+    return f"CREATE TEMP TABLE IF NOT EXISTS {name} AS SELECT rowid AS scores_rowid, * FROM scores WHERE 0"
 
 
 def _scores_row_sql(listing_id: str) -> str:
@@ -281,10 +319,16 @@ END""",
 WHEN NEW.rubric IN ({SCORED_RUBRICS_SQL}) BEGIN
   {_scores_row_sql("NEW.listing_id")}
 END""",
+    # An evaluation updated in place (store/writers.py) computes its listing's row once; the row of
+    # the listing it left, only when it moved to another.
     "scores_evaluation_update": f"""AFTER UPDATE ON evaluations
 WHEN NEW.rubric IN ({SCORED_RUBRICS_SQL}) OR OLD.rubric IN ({SCORED_RUBRICS_SQL}) BEGIN
-  {_scores_row_sql("OLD.listing_id")}
   {_scores_row_sql("NEW.listing_id")}
+END""",
+    "scores_evaluation_moved": f"""AFTER UPDATE OF listing_id ON evaluations
+WHEN OLD.listing_id IS NOT NEW.listing_id
+  AND (NEW.rubric IN ({SCORED_RUBRICS_SQL}) OR OLD.rubric IN ({SCORED_RUBRICS_SQL})) BEGIN
+  {_scores_row_sql("OLD.listing_id")}
 END""",
     # One rebuild per finished crawl keeps search current for `serumscope run` and cron without
     # per-row FTS triggers: ~0.5 s per 100k listings (the names' trigram index: 0.6 s more), once, as
