@@ -5,8 +5,9 @@ Each evaluation written fires a trigger that computes its listing's ``scores`` r
 half the writer's time when every listing is evaluated. ``site_tables_rebuilt_after`` suspends those
 triggers for one transaction, then computes the rows of the listings written as the triggers do
 (store/site.py: ``scores_rows_refreshed_statements``, each row computed once and written only where
-it differs) over all of them at once, counts again whole and restores the triggers. All of it is one SQLite transaction: a process killed meanwhile leaves
-the database as it was, triggers included, and other connections see the old rows until the commit.
+it differs) over all of them at once, counts again whole and restores the triggers. All of it is one
+SQLite transaction: a process killed meanwhile leaves the database as it was, triggers included, and
+other connections see the old rows until the commit.
 """
 
 from __future__ import annotations

@@ -182,38 +182,35 @@ def scores_insert_columns() -> str:
     return ", ".join(f"[{name}]" for name in ["rowid", *SCORES.columns])
 
 
-def scores_rows_statements(operator: str, listings: str) -> list[str]:
-    """The statements that compute again the scores rows of the listings whose id is ``operator
-    listings`` ("= NEW.id" in a trigger), written only where they differ: the stored rows that
-    differ from their computed row (or sit at another listing's rowid) are deleted, then the missing
-    ones inserted. A row unchanged (most of a re-evaluation) costs a comparison instead of a delete
-    and an insert in a dozen indexes and the counting triggers."""
+def scores_row_statements(listing_id: str) -> list[str]:
+    """The statements a trigger runs to compute again the scores row of the listing whose id is
+    ``listing_id`` ("NEW.id"), written only where it differs: a stored row that differs from the
+    computed one (or sits at another listing's rowid) is deleted, then a missing one inserted. A row
+    unchanged (most of a re-evaluation) costs a comparison instead of a delete and an insert in a
+    dozen indexes and the counting triggers."""
     # Delete then insert: an outer upsert's conflict policy would override OR REPLACE in a trigger.
     # A value the comparison tells apart that the table would store alike (an integer in a TEXT
     # column) costs a write; values it holds equal are stored alike (the columns are TEXT, INTEGER
     # and FLOAT).
-    stored = ", ".join(["rowid", *(f"[{name}]" for name in SCORES.columns)])
-    computed = f"{SCORES_SELECT} WHERE l.id {operator} {listings}"
+    computed = f"{SCORES_SELECT} WHERE l.id = {listing_id}"
     return [
-        f"DELETE FROM scores WHERE rowid IN (SELECT rowid FROM (SELECT {stored} FROM scores"
-        f" WHERE listing_id {operator} {listings}"
-        f" OR rowid {operator} (SELECT rowid FROM listings WHERE id {operator} {listings})"
-        f" EXCEPT {computed}))",
+        f"DELETE FROM scores WHERE rowid IN (SELECT rowid FROM (SELECT {scores_insert_columns()}"
+        f" FROM scores WHERE listing_id = {listing_id}"
+        f" OR rowid = (SELECT rowid FROM listings WHERE id = {listing_id}) EXCEPT {computed}))",
         f"INSERT INTO scores ({scores_insert_columns()}) {computed}"
         " AND NOT EXISTS (SELECT 1 FROM scores AS s WHERE s.rowid = l.rowid)",
     ]
 
 
 def scores_rows_refreshed_statements(listings: str, computed: str) -> list[str]:
-    """What ``scores_rows_statements("IN", listings)`` does, for many listings: their rows
-    (the listings whose id is ``IN listings``) are computed once into the temporary table
+    """What ``scores_row_statements`` does, for many listings at once: the rows of the listings whose
+    id is ``IN listings`` are computed once into the temporary table
     ``computed`` (made by ``computed_scores_table_sql``); the stored rows that differ from theirs (or
     sit at another listing's rowid) are deleted, then the missing ones inserted. A row unchanged
     (most of a re-evaluation) costs a comparison instead of a delete and an insert in a dozen
     indexes."""
-    stored = ", ".join(["rowid", *(f"[{name}]" for name in SCORES.columns)])
     current = (
-        f"SELECT {stored} FROM scores WHERE listing_id IN {listings}"
+        f"SELECT {scores_insert_columns()} FROM scores WHERE listing_id IN {listings}"
         f" OR rowid IN (SELECT scores_rowid FROM {computed})"
     )
     return [
@@ -233,7 +230,7 @@ def computed_scores_table_sql(name: str) -> str:
 
 
 def _scores_row_sql(listing_id: str) -> str:
-    return ";\n  ".join(scores_rows_statements("=", listing_id)) + ";"
+    return ";\n  ".join(scores_row_statements(listing_id)) + ";"
 
 
 def _count_facets_sql(row: str, delta: int) -> str:
